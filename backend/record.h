@@ -1,0 +1,61 @@
+/* What the engine measures: one record per request, one result per mode. */
+#ifndef CONLAB_RECORD_H
+#define CONLAB_RECORD_H
+
+#include <stdint.h>
+
+/* Why a request failed. REQ_OK for a completed 2xx/3xx transfer. */
+enum req_error {
+    REQ_OK = 0,
+    REQ_ERR_CONNECT,   /* could not resolve or connect */
+    REQ_ERR_TIMEOUT,   /* timeout_ms elapsed */
+    REQ_ERR_RESET,     /* connection reset / closed / nothing received / send or receive error */
+    REQ_ERR_STATUS,    /* a response with a status outside 2xx/3xx */
+    REQ_ERR_OTHER,     /* anything else curl reports (TLS, protocol, ...) */
+    REQ_ERR_CANCELLED, /* the run was cancelled before or while it ran */
+    REQ_ERR_WORKER,    /* the worker process running it died */
+    REQ_ERR_COUNT
+};
+
+/* "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker". */
+const char *req_error_name(enum req_error e);
+int req_error_from_name(const char *name); /* -1 when unknown */
+
+#define RECORD_ERROR_MAX 200
+
+/* All times are microseconds from the mode's start on the monotonic clock; -1 means null
+ * (not reached). */
+struct bench_record {
+    int64_t seq;
+    int64_t lane;
+    int64_t sched_us;   /* when the request became due: 0 without --rate, seq/rate with it */
+    int64_t start_us;   /* when the transfer started */
+    int64_t connect_us; /* connection established (== start_us on a reused connection) */
+    int64_t ttfb_us;    /* first response byte */
+    int64_t end_us;     /* transfer finished (or failed) */
+    int64_t bytes;      /* response body bytes received */
+    int32_t status;     /* HTTP status, 0 when no response */
+    int32_t err_kind;   /* enum req_error */
+    char error[RECORD_ERROR_MAX]; /* "" when ok; otherwise kind-specific text (curl's message) */
+};
+
+struct latency_summary {
+    double min, mean, p50, p90, p99, max; /* milliseconds */
+};
+
+/* One mode's RESULT (the contract's fields plus extensions). */
+struct mode_result {
+    int32_t mode; /* enum bench_mode */
+    int32_t has_latency; /* 0 when no request was ok (latency_ms is null) */
+    int64_t requests, ok, errors;
+    int64_t errors_by_kind[REQ_ERR_COUNT]; /* index REQ_OK unused */
+    int64_t bytes;
+    int64_t lanes; /* workers actually used: min(concurrency, requests) */
+    double wall_ms, rps;
+    struct latency_summary latency_ms;
+    double cpu_user_ms, cpu_sys_ms;
+    int64_t peak_rss_kb;
+    int32_t cancelled; /* 1 when the mode was cut short by a cancel */
+};
+
+#endif

@@ -1,0 +1,76 @@
+/* The run spec: parsed and validated once, shared by the CLI and the HTTP API. */
+#ifndef CONLAB_SPEC_H
+#define CONLAB_SPEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cJSON;
+
+enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_COUNT };
+
+/* "sync", "threads", "async", "processes"; NULL for an out-of-range mode. */
+const char *mode_name(enum bench_mode m);
+/* Returns the mode for a name, or -1. */
+int mode_from_name(const char *name);
+
+struct spec_header {
+    char *name;
+    char *value;
+};
+
+struct spec {
+    char *url;
+    char *method; /* upper-case token, default "GET" */
+    struct spec_header *headers;
+    int nheaders;
+    char *body; /* NULL: no body */
+    int64_t requests;
+    int64_t concurrency;
+    enum bench_mode modes[MODE_COUNT];
+    int nmodes;
+    int64_t timeout_ms;
+    double rate; /* requests per second over a mode; 0 = no limit */
+    bool keepalive;
+    char *label;
+};
+
+/* Limits above which a spec is refused, naming the field. */
+struct spec_limits {
+    int64_t max_requests;            /* 1,000,000 */
+    int64_t max_concurrency[MODE_COUNT]; /* sync: unused, threads 1000, async 10000, processes 256 */
+    int64_t max_timeout_ms;          /* 3,600,000 */
+    int64_t max_body_bytes;          /* 65536 */
+};
+
+void spec_limits_default(struct spec_limits *l);
+
+/* Fills defaults (everything but the URL). */
+void spec_init(struct spec *s);
+
+/* Parses a spec from JSON. Every field but target.url is optional. Unknown fields, wrong types,
+ * out-of-range values and non-http(s) URLs are refused: returns -1 with a one-line message that
+ * starts with the field's path (e.g. "concurrency: ..."). On success `out` owns its strings;
+ * free with spec_free(). On failure `out` is left freed. */
+int spec_from_json(const struct cJSON *json, const struct spec_limits *lim, struct spec *out,
+                   char *err, size_t errlen);
+
+/* Same, from JSON text. */
+int spec_from_text(const char *text, const struct spec_limits *lim, struct spec *out, char *err,
+                   size_t errlen);
+
+/* Checks the invariants spec_from_json checks, for a spec built by other means (the CLI). */
+int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err, size_t errlen);
+
+/* The spec in the contract's JSON shape, all fields present. Caller frees with cJSON_Delete. */
+struct cJSON *spec_to_json(const struct spec *s);
+
+/* Same, as compact text; caller frees with free(). */
+char *spec_to_text(const struct spec *s);
+
+/* Deep copy; returns 0 or -1 (out of memory). */
+int spec_copy(struct spec *dst, const struct spec *src);
+
+void spec_free(struct spec *s);
+
+#endif

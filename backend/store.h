@@ -1,0 +1,81 @@
+/* The SQLite store: runs, per-mode results and chart aggregates, per-request rows.
+ * One `struct store` is one connection guarded by its own mutex, so any thread may call it;
+ * open two (writer and reader) for concurrency under WAL. */
+#ifndef CONLAB_STORE_H
+#define CONLAB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+
+struct cJSON;
+struct store;
+
+/* Opens (creating the file and its parent folder) and migrates to the newest schema known to
+ * this binary, applying migrations/NNNN_*.sql (compiled in) in order inside one transaction,
+ * tracked by PRAGMA user_version. A database newer than the binary is refused with a message.
+ * Sets WAL, busy_timeout, foreign_keys. Returns 0 or -1 with err. */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+
+/* Schema version of the open database (PRAGMA user_version) and the newest this binary knows. */
+int store_schema_version(struct store *st);
+int store_schema_latest(void);
+
+/* Creates a run row. status is "queued" or "running"; spec_json is the normalized spec text.
+ * created_us is wall-clock µs since the epoch. */
+int store_run_create(struct store *st, const char *id, const char *spec_json, const char *status,
+                     int64_t created_us, char *err, size_t errlen);
+
+/* Sets a run's status; finished_us >= 0 also sets finished_at; message (may be NULL) is kept as
+ * the run's "message" (why it failed, ...). Returns 0, 1 when the run does not exist, -1 error. */
+int store_run_set_status(struct store *st, const char *id, const char *status, int64_t finished_us,
+                         const char *message, char *err, size_t errlen);
+
+/* Marks a mode as started (total requests, lanes). */
+int store_mode_begin(struct store *st, const char *id, int mode, int64_t total, int64_t lanes,
+                     char *err, size_t errlen);
+
+/* Inserts n request rows of one mode in one transaction. */
+int store_add_records(struct store *st, const char *id, int mode, const struct bench_record *recs,
+                      size_t n, char *err, size_t errlen);
+
+/* Stores a mode's RESULT and computes its chart aggregates (histogram, CDF, throughput per
+ * interval, sampled timeline) from the stored rows, once. */
+int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
+                      size_t errlen);
+
+/* Runs left "running" or "queued" (by a crash) become "interrupted"; returns how many, or -1. */
+int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t errlen);
+
+/* RUN object of the contract (id, status, created_at, finished_at, spec, progress{done,total},
+ * results[]) plus "label", "message", "modes_progress". NULL when unknown (sets *found = false)
+ * or on error (err set, *found = true). progress.done counts stored rows. */
+struct cJSON *store_run_get(struct store *st, const char *id, bool *found, char *err, size_t errlen);
+
+/* Status of a run into buf ("" when unknown). Returns 0, 1 unknown, -1 error. */
+int store_run_status(struct store *st, const char *id, char *buf, size_t buflen);
+
+/* {"runs": [RUN...]} newest first; url/label filter exactly when non-NULL. limit 1..1000. */
+struct cJSON *store_run_list(struct store *st, int limit, int offset, const char *url,
+                             const char *label, char *err, size_t errlen);
+
+/* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
+int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);
+
+/* {"mode", "total", "requests": [row...]} in seq order (rows as record_to_json). */
+struct cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
+                                  int64_t offset, char *err, size_t errlen);
+
+/* Calls fn for every stored request of the run (mode < 0: all modes, in mode order then seq),
+ * streaming from SQLite without loading them all. fn returns non-zero to stop. */
+int store_each_request(struct store *st, const char *id, int mode,
+                       int (*fn)(void *ctx, int mode, const struct bench_record *r), void *ctx,
+                       char *err, size_t errlen);
+
+/* {"modes": [{"mode", "histogram", "cdf", "throughput", "timeline"}...]} as computed by
+ * store_mode_finish (see docs/API.md). */
+struct cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, size_t errlen);
+
+#endif

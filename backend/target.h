@@ -1,0 +1,37 @@
+/* The talk's slow server: every response waits delay_ms, at most `workers` responses are in
+ * progress at once (further requests wait in arrival order, like gunicorn's sync workers),
+ * idle keep-alive connections hold no worker. One epoll thread serves thousands of
+ * connections. */
+#ifndef CONLAB_TARGET_H
+#define CONLAB_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct target_opts {
+    char host[256]; /* "127.0.0.1" */
+    int port;       /* 8000; 0 picks a free port */
+    int64_t workers;  /* 3 */
+    int64_t delay_ms; /* 1000 */
+    int64_t max_conns; /* 20000: connections beyond are closed at once */
+};
+
+void target_opts_default(struct target_opts *o);
+
+struct target;
+
+/* Binds and starts serving on a thread of its own; the socket is listening when it returns.
+ * Returns 0 or -1 with err (e.g. "127.0.0.1:8000: Address already in use"). */
+int target_start(const struct target_opts *o, struct target **out, char *err, size_t errlen);
+
+/* The port actually bound. */
+int target_port(const struct target *t);
+
+/* Stops serving, closes every connection, joins the thread, frees. */
+void target_stop(struct target *t);
+
+/* `conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D]`: runs until SIGINT/SIGTERM.
+ * Returns the process exit code (0, 1 runtime failure, 2 bad arguments). */
+int cmd_target(int argc, char **argv);
+
+#endif
