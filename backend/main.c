@@ -1,0 +1,43 @@
+/* conlab: a concurrency lab for HTTP clients. Dispatches `conlab <command>`. */
+#include <stdio.h>
+#include <string.h>
+#include "bench.h"
+#include "commands.h"
+#include "target.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: conlab <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run      run a workload once per mode (sync, threads, async, processes); print a table\n"
+          "  target   the talk's slow server: D ms per response, at most W responses at once\n"
+          "  serve    the dashboard: web page, HTTP API, job runner, SQLite history\n"
+          "\n"
+          "`conlab <command> --help` describes each command's options.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("conlab %s\n", CONLAB_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "target")) return cmd_target(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "__job")) return cmd_job(argc - 1, argv + 1);
+    if (!strcmp(cmd, "__worker")) return bench_worker_main();
+    fprintf(stderr, "conlab: unknown command '%s' (try: conlab --help)\n", cmd);
+    return 2;
+}
