@@ -3,6 +3,7 @@
 #define CONLAB_SPEC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cJSON;

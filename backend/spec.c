@@ -1,0 +1,339 @@
+#include "spec.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes"};
+
+const char *mode_name(enum bench_mode m)
+{
+    return ((int)m >= 0 && m < MODE_COUNT) ? mode_names[m] : NULL;
+}
+
+int mode_from_name(const char *name)
+{
+    for (int i = 0; i < MODE_COUNT; i++)
+        if (name && !strcmp(name, mode_names[i])) return i;
+    return -1;
+}
+
+void spec_limits_default(struct spec_limits *l)
+{
+    l->max_requests = 1000000;
+    l->max_concurrency[MODE_SYNC] = 1000000;
+    l->max_concurrency[MODE_THREADS] = 1000;
+    l->max_concurrency[MODE_ASYNC] = 10000;
+    l->max_concurrency[MODE_PROCESSES] = 256;
+    l->max_timeout_ms = 3600000;
+    l->max_body_bytes = 65536;
+}
+
+void spec_init(struct spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->requests = 3;
+    s->concurrency = 3;
+    for (int i = 0; i < MODE_COUNT; i++) s->modes[i] = (enum bench_mode)i;
+    s->nmodes = MODE_COUNT;
+    s->timeout_ms = 30000;
+    s->rate = 0;
+    s->keepalive = true;
+}
+
+void spec_free(struct spec *s)
+{
+    free(s->url);
+    free(s->method);
+    for (int i = 0; i < s->nheaders; i++) {
+        free(s->headers[i].name);
+        free(s->headers[i].value);
+    }
+    free(s->headers);
+    free(s->body);
+    free(s->label);
+    memset(s, 0, sizeof *s);
+}
+
+/* RFC 9110 token characters (method and header names). */
+static bool is_token(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max) return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            return false;
+    return true;
+}
+
+static bool has_ctl(const char *s, bool allow_tab)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && !(allow_tab && *p == '\t')) || *p == 0x7f) return true;
+    return false;
+}
+
+static int check_url(const char *url, char *err, size_t errlen)
+{
+    if (!*url) return errf(err, errlen, "target.url: must not be empty");
+    if (strlen(url) > 8192) return errf(err, errlen, "target.url: longer than 8192 characters");
+    if (has_ctl(url, false) || strchr(url, ' '))
+        return errf(err, errlen, "target.url: must not contain spaces or control characters");
+    CURLU *u = curl_url();
+    if (!u) return errf(err, errlen, "target.url: out of memory");
+    int rc = -1;
+    char *scheme = NULL, *host = NULL;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc != CURLUE_OK) {
+        errf(err, errlen, "target.url: '%.200s' is not a valid URL (%s)", url, curl_url_strerror(uc));
+    } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+               (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+        errf(err, errlen, "target.url: only http and https URLs are accepted, got '%.200s'", url);
+    } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+        errf(err, errlen, "target.url: '%.200s' has no host", url);
+    } else {
+        rc = 0;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err, size_t errlen)
+{
+    if (!s->url) return errf(err, errlen, "target.url: required");
+    if (check_url(s->url, err, errlen)) return -1;
+    if (!s->method || !is_token(s->method, 32))
+        return errf(err, errlen, "target.method: '%.40s' is not an HTTP method token",
+                    s->method ? s->method : "");
+    if (s->nheaders > 100) return errf(err, errlen, "target.headers: at most 100 headers");
+    for (int i = 0; i < s->nheaders; i++) {
+        if (!is_token(s->headers[i].name, 256))
+            return errf(err, errlen, "target.headers: '%.60s' is not a valid header name",
+                        s->headers[i].name);
+        if (has_ctl(s->headers[i].value, true) || strlen(s->headers[i].value) > 8192)
+            return errf(err, errlen,
+                        "target.headers: the value of '%.60s' has control characters or is "
+                        "longer than 8192",
+                        s->headers[i].name);
+    }
+    if (s->body && (int64_t)strlen(s->body) > lim->max_body_bytes)
+        return errf(err, errlen, "target.body: longer than the limit of %lld bytes",
+                    (long long)lim->max_body_bytes);
+    if (s->requests < 1 || s->requests > lim->max_requests)
+        return errf(err, errlen, "requests: %lld is out of range (1..%lld)", (long long)s->requests,
+                    (long long)lim->max_requests);
+    if (s->nmodes < 1) return errf(err, errlen, "modes: at least one mode is required");
+    if (s->concurrency < 1) return errf(err, errlen, "concurrency: must be at least 1");
+    for (int i = 0; i < s->nmodes; i++) {
+        enum bench_mode m = s->modes[i];
+        if (m == MODE_SYNC) continue;
+        if (s->concurrency > lim->max_concurrency[m])
+            return errf(err, errlen, "concurrency: %lld is above the limit of %lld for %s",
+                        (long long)s->concurrency, (long long)lim->max_concurrency[m],
+                        mode_name(m));
+    }
+    if (s->timeout_ms < 1 || s->timeout_ms > lim->max_timeout_ms)
+        return errf(err, errlen, "timeout_ms: %lld is out of range (1..%lld)",
+                    (long long)s->timeout_ms, (long long)lim->max_timeout_ms);
+    if (!(s->rate >= 0 && s->rate <= 1e6))
+        return errf(err, errlen, "rate: must be between 0 (no limit) and 1000000 requests/s");
+    if (s->label && strlen(s->label) > 200)
+        return errf(err, errlen, "label: longer than 200 characters");
+    return 0;
+}
+
+static int get_int(const cJSON *v, const char *path, int64_t *out, char *err, size_t errlen)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || floor(v->valuedouble) != v->valuedouble)
+        return errf(err, errlen, "%s: must be a whole number", path);
+    if (fabs(v->valuedouble) > 9e15) return errf(err, errlen, "%s: number out of range", path);
+    *out = (int64_t)v->valuedouble;
+    return 0;
+}
+
+static int get_str(const cJSON *v, const char *path, char **out, char *err, size_t errlen)
+{
+    if (!cJSON_IsString(v)) return errf(err, errlen, "%s: must be a string", path);
+    free(*out);
+    *out = strdup(v->valuestring);
+    return *out ? 0 : errf(err, errlen, "%s: out of memory", path);
+}
+
+static int parse_target(const cJSON *t, struct spec *s, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(t)) return errf(err, errlen, "target: must be an object with a url");
+    for (const cJSON *f = t->child; f; f = f->next) {
+        const char *k = f->string;
+        if (!strcmp(k, "url")) {
+            if (get_str(f, "target.url", &s->url, err, errlen)) return -1;
+        } else if (!strcmp(k, "method")) {
+            if (get_str(f, "target.method", &s->method, err, errlen)) return -1;
+            for (char *p = s->method; *p; p++)
+                if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+        } else if (!strcmp(k, "body")) {
+            if (cJSON_IsNull(f)) continue;
+            if (get_str(f, "target.body", &s->body, err, errlen)) return -1;
+        } else if (!strcmp(k, "headers")) {
+            if (cJSON_IsNull(f)) continue;
+            if (!cJSON_IsObject(f))
+                return errf(err, errlen, "target.headers: must be an object of strings");
+            int n = cJSON_GetArraySize(f);
+            if (n > 100) return errf(err, errlen, "target.headers: at most 100 headers");
+            s->headers = calloc((size_t)n + 1, sizeof *s->headers);
+            if (!s->headers) return errf(err, errlen, "target.headers: out of memory");
+            for (const cJSON *h = f->child; h; h = h->next) {
+                if (!cJSON_IsString(h))
+                    return errf(err, errlen, "target.headers: the value of '%.60s' must be a string",
+                                h->string);
+                struct spec_header *sh = &s->headers[s->nheaders++];
+                sh->name = strdup(h->string);
+                sh->value = strdup(h->valuestring);
+                if (!sh->name || !sh->value) return errf(err, errlen, "target.headers: out of memory");
+            }
+        } else {
+            return errf(err, errlen, "target.%.60s: unknown field (known: url, method, headers, body)", k);
+        }
+    }
+    if (!s->url) return errf(err, errlen, "target.url: required");
+    return 0;
+}
+
+static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
+{
+    if (!cJSON_IsArray(v))
+        return errf(err, errlen, "modes: must be a list of sync, threads, async, processes");
+    s->nmodes = 0;
+    for (const cJSON *m = v->child; m; m = m->next) {
+        int id = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
+        if (id < 0)
+            return errf(err, errlen, "modes: unknown mode '%.40s' (known: sync, threads, async, processes)",
+                        cJSON_IsString(m) ? m->valuestring : "(not a string)");
+        for (int i = 0; i < s->nmodes; i++)
+            if (s->modes[i] == (enum bench_mode)id)
+                return errf(err, errlen, "modes: '%s' is listed twice", mode_name(id));
+        s->modes[s->nmodes++] = (enum bench_mode)id;
+    }
+    if (s->nmodes == 0) return errf(err, errlen, "modes: at least one mode is required");
+    return 0;
+}
+
+static int parse_fields(const cJSON *json, struct spec *s, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(json)) return errf(err, errlen, "spec: must be a JSON object");
+    const cJSON *target = cJSON_GetObjectItemCaseSensitive(json, "target");
+    if (!target) return errf(err, errlen, "target.url: required");
+    for (const cJSON *f = json->child; f; f = f->next) {
+        const char *k = f->string;
+        int rc = 0;
+        if (!strcmp(k, "target")) {
+            rc = parse_target(f, s, err, errlen);
+        } else if (!strcmp(k, "requests")) {
+            rc = get_int(f, "requests", &s->requests, err, errlen);
+        } else if (!strcmp(k, "concurrency")) {
+            rc = get_int(f, "concurrency", &s->concurrency, err, errlen);
+        } else if (!strcmp(k, "timeout_ms")) {
+            rc = get_int(f, "timeout_ms", &s->timeout_ms, err, errlen);
+        } else if (!strcmp(k, "modes")) {
+            rc = parse_modes(f, s, err, errlen);
+        } else if (!strcmp(k, "rate")) {
+            if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
+                rc = errf(err, errlen, "rate: must be a number (requests per second, 0 for no limit)");
+            else
+                s->rate = f->valuedouble;
+        } else if (!strcmp(k, "keepalive")) {
+            if (!cJSON_IsBool(f)) rc = errf(err, errlen, "keepalive: must be true or false");
+            else s->keepalive = cJSON_IsTrue(f);
+        } else if (!strcmp(k, "label")) {
+            if (!cJSON_IsNull(f)) rc = get_str(f, "label", &s->label, err, errlen);
+        } else {
+            rc = errf(err, errlen, "%.60s: unknown field", k);
+        }
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+int spec_from_json(const cJSON *json, const struct spec_limits *lim, struct spec *out, char *err,
+                   size_t errlen)
+{
+    spec_init(out);
+    if (parse_fields(json, out, err, errlen) == 0) {
+        if (!out->method) out->method = strdup("GET");
+        if (!out->label) out->label = strdup("");
+        if (!out->method || !out->label) {
+            errf(err, errlen, "spec: out of memory");
+        } else if (spec_validate(out, lim, err, errlen) == 0) {
+            return 0;
+        }
+    }
+    spec_free(out);
+    return -1;
+}
+
+int spec_from_text(const char *text, const struct spec_limits *lim, struct spec *out, char *err,
+                   size_t errlen)
+{
+    cJSON *json = cJSON_Parse(text);
+    if (!json) {
+        spec_init(out);
+        spec_free(out);
+        const char *at = cJSON_GetErrorPtr();
+        return errf(err, errlen, "spec: invalid JSON near '%.20s'", at ? at : "");
+    }
+    int rc = spec_from_json(json, lim, out, err, errlen);
+    cJSON_Delete(json);
+    return rc;
+}
+
+cJSON *spec_to_json(const struct spec *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *t = cJSON_AddObjectToObject(o, "target");
+    cJSON_AddStringToObject(t, "url", s->url ? s->url : "");
+    cJSON_AddStringToObject(t, "method", s->method ? s->method : "GET");
+    cJSON *h = cJSON_AddObjectToObject(t, "headers");
+    for (int i = 0; i < s->nheaders; i++)
+        cJSON_AddStringToObject(h, s->headers[i].name, s->headers[i].value);
+    if (s->body) cJSON_AddStringToObject(t, "body", s->body);
+    else cJSON_AddNullToObject(t, "body");
+    cJSON_AddNumberToObject(o, "requests", (double)s->requests);
+    cJSON_AddNumberToObject(o, "concurrency", (double)s->concurrency);
+    cJSON *m = cJSON_AddArrayToObject(o, "modes");
+    for (int i = 0; i < s->nmodes; i++) cJSON_AddItemToArray(m, cJSON_CreateString(mode_name(s->modes[i])));
+    cJSON_AddNumberToObject(o, "timeout_ms", (double)s->timeout_ms);
+    cJSON_AddNumberToObject(o, "rate", s->rate);
+    cJSON_AddBoolToObject(o, "keepalive", s->keepalive);
+    cJSON_AddStringToObject(o, "label", s->label ? s->label : "");
+    return o;
+}
+
+char *spec_to_text(const struct spec *s)
+{
+    cJSON *o = spec_to_json(s);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+int spec_copy(struct spec *dst, const struct spec *src)
+{
+    char *text = spec_to_text(src);
+    if (!text) return -1;
+    struct spec_limits lim;
+    spec_limits_default(&lim);
+    lim.max_requests = INT64_MAX;
+    lim.max_timeout_ms = INT64_MAX;
+    lim.max_body_bytes = INT64_MAX;
+    for (int i = 0; i < MODE_COUNT; i++) lim.max_concurrency[i] = INT64_MAX;
+    char err[256];
+    int rc = spec_from_text(text, &lim, dst, err, sizeof err);
+    free(text);
+    return rc;
+}
