@@ -1,0 +1,175 @@
+/* The engine's frame: one mode at a time, shared dispatch and accounting, the cost of a mode
+ * (wall, CPU, peak RSS). How requests are scheduled is each mode's business (bench_<mode>.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "bench_internal.h"
+#include "util.h"
+
+volatile sig_atomic_t bench_cancel_flag;
+
+struct bench_mode_impl {
+    enum bench_mode mode;
+    int (*run)(struct bench_ctx *c, char *err, size_t errlen);
+};
+
+static const struct bench_mode_impl mode_table[MODE_COUNT] = {
+    {MODE_SYNC, bench_sync_run},
+    {MODE_THREADS, bench_threads_run},
+    {MODE_ASYNC, bench_async_run},
+    {MODE_PROCESSES, bench_processes_run},
+};
+
+bool bench_next(struct bench_ctx *c, int64_t *seq, int64_t *due_us)
+{
+    bool ok = false;
+    pthread_mutex_lock(&c->mu);
+    if (!c->abort && !bench_cancel_flag && c->next_seq < c->spec->requests) {
+        *seq = c->next_seq++;
+        *due_us = c->spec->rate > 0 ? (int64_t)((double)*seq * 1e6 / c->spec->rate) : 0;
+        ok = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+bool bench_wait_due(const struct bench_ctx *c, int64_t due_us)
+{
+    int64_t when = c->t0 + due_us;
+    for (;;) {
+        if (bench_cancel_flag) return false;
+        int64_t now = clock_us();
+        if (now >= when) return true;
+        clock_sleep_until(now + (when - now < 50000 ? when - now : 50000));
+    }
+}
+
+/* Called with c->mu held. */
+static void account(struct bench_ctx *c, const struct bench_record *r)
+{
+    struct mode_result *res = c->res;
+    if (r->err_kind == REQ_OK) {
+        res->ok++;
+        stats_add(&c->stats, r->end_us - r->start_us);
+    } else {
+        res->errors++;
+        if (r->err_kind > 0 && r->err_kind < REQ_ERR_COUNT) res->errors_by_kind[r->err_kind]++;
+    }
+    res->bytes += r->bytes;
+    if (c->sink && c->sink->record) c->sink->record(c->sink->ctx, r);
+}
+
+void bench_emit(struct bench_ctx *c, const struct bench_record *r)
+{
+    pthread_mutex_lock(&c->mu);
+    account(c, r);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void bench_emit_unrun(struct bench_ctx *c, int64_t seq, enum req_error kind, const char *why)
+{
+    struct bench_record r;
+    memset(&r, 0, sizeof r);
+    r.seq = seq;
+    r.lane = -1;
+    r.sched_us = c->spec->rate > 0 ? (int64_t)((double)seq * 1e6 / c->spec->rate) : 0;
+    r.start_us = r.connect_us = r.ttfb_us = r.end_us = -1;
+    r.err_kind = kind;
+    snprintf(r.error, sizeof r.error, "%s", why);
+    bench_emit(c, &r);
+}
+
+/* Peak RSS is a process-wide high-water mark: reset it at the start of a mode (Linux 4.0+:
+ * writing 5 to clear_refs) so that it measures this mode only. */
+static void rss_reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static int64_t rss_peak_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb;
+}
+
+static double tv_ms(struct timeval tv)
+{
+    return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
+}
+
+int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct bench_sink *sink,
+                   struct mode_result *res, char *err, size_t errlen)
+{
+    if ((int)mode < 0 || mode >= MODE_COUNT) return errf(err, errlen, "unknown mode %d", (int)mode);
+    memset(res, 0, sizeof *res);
+    res->mode = mode;
+    res->requests = s->requests;
+
+    struct bench_ctx c;
+    memset(&c, 0, sizeof c);
+    c.spec = s;
+    c.mode = mode;
+    c.sink = sink;
+    c.res = res;
+    c.lanes = mode == MODE_SYNC ? 1 : (s->concurrency < s->requests ? s->concurrency : s->requests);
+    res->lanes = c.lanes;
+    pthread_mutex_init(&c.mu, NULL);
+    stats_init(&c.stats);
+    c.headers = bench_curl_headers(s);
+
+    if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, s->requests, c.lanes);
+
+    /* The engine runs in a process of its own (`conlab run` or the dashboard's `conlab __job`),
+     * so the process's own usage is the mode's cost; the workers of `processes` add theirs. */
+    rss_reset_peak();
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    c.t0 = clock_us();
+    int rc = mode_table[mode].run(&c, err, errlen);
+
+    /* Every request is accounted for: what was never handed out is cancelled. */
+    int64_t seq, due;
+    bool cancelled = bench_cancel_flag != 0;
+    pthread_mutex_lock(&c.mu);
+    c.abort = false;
+    pthread_mutex_unlock(&c.mu);
+    bench_cancel_flag = 0;
+    while (bench_next(&c, &seq, &due))
+        bench_emit_unrun(&c, seq, REQ_ERR_CANCELLED, rc ? "not run: the mode failed" : "cancelled before it started");
+    if (cancelled) bench_cancel_flag = 1;
+
+    res->wall_ms = (double)(clock_us() - c.t0) / 1000.0;
+    getrusage(RUSAGE_SELF, &ru1);
+    res->cpu_user_ms = tv_ms(ru1.ru_utime) - tv_ms(ru0.ru_utime) + c.child_user_ms;
+    res->cpu_sys_ms = tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_stime) + c.child_sys_ms;
+    res->peak_rss_kb = rss_peak_kb() + c.child_rss_kb;
+    res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
+    res->has_latency = stats_summary(&c.stats, &res->latency_ms) == 0;
+    res->cancelled = cancelled;
+
+    if (rc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
+    stats_free(&c.stats);
+    curl_slist_free_all(c.headers);
+    pthread_mutex_destroy(&c.mu);
+    return rc;
+}
+
+int bench_run(const struct spec *s, const struct bench_sink *sink, char *err, size_t errlen)
+{
+    for (int i = 0; i < s->nmodes && !bench_cancel_flag; i++) {
+        struct mode_result res;
+        if (bench_run_mode(s, s->modes[i], sink, &res, err, errlen)) return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,160 @@
+/* Shared libcurl setup and timing extraction for every mode. */
+#include <stdio.h>
+#include <string.h>
+#include "bench_internal.h"
+#include "util.h"
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+    (void)data;
+    struct bench_xfer *x = userp;
+    x->rec.bytes += (int64_t)(size * n);
+    return size * n;
+}
+
+/* Aborts a transfer in flight when the run is cancelled. */
+static int on_progress(void *userp, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)userp, (void)dt, (void)dn, (void)ut, (void)un;
+    return bench_cancel_flag ? 1 : 0;
+}
+
+struct curl_slist *bench_curl_headers(const struct spec *s)
+{
+    struct curl_slist *list = NULL;
+    for (int i = 0; i < s->nheaders; i++) {
+        char line[8192 + 300];
+        snprintf(line, sizeof line, "%s: %s", s->headers[i].name, s->headers[i].value);
+        struct curl_slist *next = curl_slist_append(list, line);
+        if (!next) break;
+        list = next;
+    }
+    if (s->body) {
+        struct curl_slist *next = curl_slist_append(list, "Expect:");
+        if (next) list = next;
+    }
+    return list;
+}
+
+int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slist *headers,
+                    int64_t t0, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    x->t0 = t0;
+    x->easy = curl_easy_init();
+    if (!x->easy) return errf(err, errlen, "curl_easy_init failed");
+    CURL *e = x->easy;
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                                                              \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+    SET(CURLOPT_URL, s->url);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)s->timeout_ms);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, x);
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    SET(CURLOPT_PRIVATE, x);
+    SET(CURLOPT_USERAGENT, "conlab/" CONLAB_VERSION);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    if (headers) SET(CURLOPT_HTTPHEADER, headers);
+    if (!s->keepalive) {
+        SET(CURLOPT_FORBID_REUSE, 1L);
+        SET(CURLOPT_FRESH_CONNECT, 1L);
+    }
+    if (strcmp(s->method, "GET") != 0) {
+        if (!strcmp(s->method, "HEAD")) {
+            SET(CURLOPT_NOBODY, 1L);
+        } else {
+            SET(CURLOPT_CUSTOMREQUEST, s->method);
+        }
+    }
+    if (s->body) {
+        SET(CURLOPT_POSTFIELDS, s->body);
+        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(s->body));
+        if (!strcmp(s->method, "GET")) {
+            SET(CURLOPT_CUSTOMREQUEST, "GET");
+        }
+    }
+#undef SET
+    if (rc != CURLE_OK) {
+        errf(err, errlen, "setting up libcurl: %s", curl_easy_strerror(rc));
+        curl_easy_cleanup(e);
+        x->easy = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t sched_us)
+{
+    memset(&x->rec, 0, sizeof x->rec);
+    x->errbuf[0] = '\0';
+    x->rec.seq = seq;
+    x->rec.lane = lane;
+    x->rec.sched_us = sched_us;
+    x->rec.start_us = clock_us() - x->t0;
+    x->rec.connect_us = x->rec.ttfb_us = -1;
+}
+
+static enum req_error classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return REQ_ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return REQ_ERR_TIMEOUT;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return REQ_ERR_RESET;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return REQ_ERR_CANCELLED;
+    default:
+        return REQ_ERR_OTHER;
+    }
+}
+
+void bench_xfer_end(struct bench_xfer *x, CURLcode rc)
+{
+    struct bench_record *r = &x->rec;
+    r->end_us = clock_us() - x->t0;
+    long status = 0;
+    curl_off_t connect = 0, ttfb = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+    r->status = (int32_t)status;
+    /* curl reports 0 for phases not reached; a reused connection also connects in 0 µs. */
+    if (ttfb > 0) {
+        r->ttfb_us = r->start_us + ttfb;
+        r->connect_us = r->start_us + connect;
+    } else if (connect > 0) {
+        r->connect_us = r->start_us + connect;
+    }
+    if (r->ttfb_us > r->end_us) r->ttfb_us = r->end_us;
+    if (r->connect_us > r->end_us) r->connect_us = r->end_us;
+    if (rc != CURLE_OK) {
+        r->err_kind = classify(rc);
+        snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    } else if (status < 200 || status >= 400) {
+        r->err_kind = REQ_ERR_STATUS;
+        snprintf(r->error, sizeof r->error, "HTTP %ld", status);
+    } else {
+        r->err_kind = REQ_OK;
+    }
+}
+
+void bench_xfer_cleanup(struct bench_xfer *x)
+{
+    if (x->easy) curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+}

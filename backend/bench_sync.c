@@ -1,0 +1,20 @@
+/* `sync`: one worker, one request after another, one reused easy handle. */
+#include "bench_internal.h"
+
+int bench_sync_run(struct bench_ctx *c, char *err, size_t errlen)
+{
+    struct bench_xfer x;
+    if (bench_xfer_init(&x, c->spec, c->headers, c->t0, err, errlen)) return -1;
+    int64_t seq, due;
+    while (bench_next(c, &seq, &due)) {
+        if (!bench_wait_due(c, due)) {
+            bench_emit_unrun(c, seq, REQ_ERR_CANCELLED, "cancelled before it started");
+            break;
+        }
+        bench_xfer_begin(&x, seq, 0, due);
+        bench_xfer_end(&x, curl_easy_perform(x.easy));
+        bench_emit(c, &x.rec);
+    }
+    bench_xfer_cleanup(&x);
+    return 0;
+}
