@@ -1,0 +1,388 @@
+/* `conlab run`: the workload once per mode, headless. Flags map onto the run spec, so the CLI and
+ * the API validate alike; messages name the flag. */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bench.h"
+#include "commands.h"
+#include "report.h"
+#include "result_json.h"
+#include "store.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: conlab run --url URL [options]\n"
+    "\n"
+    "Runs N requests against URL once per mode, one mode after another, and prints a table.\n"
+    "\n"
+    "  --url URL            target (http or https), required\n"
+    "  --requests N         requests per mode (default 3)\n"
+    "  --concurrency C      workers: threads, async slots, processes (default 3)\n"
+    "  --modes LIST         comma-separated: sync,threads,async,processes (default all four)\n"
+    "  --timeout-ms T       bound on each whole request (default 30000)\n"
+    "  --rate R             requests per second over a mode, 0 for no limit (default 0)\n"
+    "  --method M           HTTP method (default GET)\n"
+    "  --header 'K: V'      request header, repeatable\n"
+    "  --body S             request body\n"
+    "  --no-keepalive       a new connection for every request\n"
+    "  --label S            a label stored with the run\n"
+    "  --json               print {\"spec\": ..., \"results\": [...]} instead of the table\n"
+    "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
+    "  --db FILE            also store the run in the dashboard's SQLite database\n"
+    "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
+    "  --max-requests N, --max-threads N, --max-async N, --max-processes N\n"
+    "                       raise or lower the safety limits (1000000, 1000, 10000, 256)\n"
+    "\n"
+    "Exit status: 0 when the run completed (failed requests are data), 2 for bad arguments,\n"
+    "1 when conlab itself failed, 130 when interrupted (partial results are still printed).\n";
+
+struct run_out {
+    const struct spec *spec;
+    struct mode_result results[MODE_COUNT];
+    int nresults;
+    int64_t done, total;
+    const char *mode;
+    int progress; /* draw a progress line */
+    FILE *reqs;   /* --requests-out */
+    int reqs_csv;
+    struct store *db;
+    char run_id[16];
+    struct bench_record *batch;
+    size_t nbatch;
+    int db_failed;
+    char db_err[256];
+};
+
+enum { BATCH = 1000 };
+
+static void flush_batch(struct run_out *o, int mode)
+{
+    if (!o->db || o->nbatch == 0) return;
+    if (!o->db_failed &&
+        store_add_records(o->db, o->run_id, mode, o->batch, o->nbatch, o->db_err, sizeof o->db_err))
+        o->db_failed = 1;
+    o->nbatch = 0;
+}
+
+static void on_mode_start(void *ctx, enum bench_mode mode, int64_t total, int64_t lanes)
+{
+    struct run_out *o = ctx;
+    o->mode = mode_name(mode);
+    o->done = 0;
+    o->total = total;
+    if (o->db && !o->db_failed &&
+        store_mode_begin(o->db, o->run_id, mode, total, lanes, o->db_err, sizeof o->db_err))
+        o->db_failed = 1;
+    if (o->progress) report_progress(stderr, o->mode, 0, total, 1);
+}
+
+static int current_mode(const struct run_out *o)
+{
+    return mode_from_name(o->mode);
+}
+
+static void on_record(void *ctx, const struct bench_record *r)
+{
+    struct run_out *o = ctx;
+    o->done++;
+    if (o->progress) report_progress(stderr, o->mode, o->done, o->total, o->done == o->total);
+    if (o->reqs) {
+        if (o->reqs_csv) {
+            /* CSV: the error text is quoted with inner quotes doubled. */
+            fprintf(o->reqs, "%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,\"", o->mode,
+                    (long long)r->seq, (long long)r->lane, (long long)r->sched_us,
+                    (long long)r->start_us, (long long)r->connect_us, (long long)r->ttfb_us,
+                    (long long)r->end_us, r->status, (long long)r->bytes,
+                    r->err_kind ? req_error_name(r->err_kind) : "");
+            for (const char *p = r->error; *p; p++) {
+                if (*p == '"') fputc('"', o->reqs);
+                fputc(*p, o->reqs);
+            }
+            fputs("\"\n", o->reqs);
+        } else {
+            cJSON *j = record_to_json(r);
+            cJSON_AddStringToObject(j, "mode", o->mode);
+            char *text = cJSON_PrintUnformatted(j);
+            if (text) fprintf(o->reqs, "%s\n", text);
+            free(text);
+            cJSON_Delete(j);
+        }
+    }
+    if (o->db) {
+        o->batch[o->nbatch++] = *r;
+        if (o->nbatch == BATCH) flush_batch(o, current_mode(o));
+    }
+}
+
+static void on_mode_done(void *ctx, const struct mode_result *res)
+{
+    struct run_out *o = ctx;
+    if (o->progress) report_progress_end(stderr);
+    o->results[o->nresults++] = *res;
+    flush_batch(o, res->mode);
+    if (o->db && !o->db_failed &&
+        store_mode_finish(o->db, o->run_id, res, o->db_err, sizeof o->db_err))
+        o->db_failed = 1;
+}
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    bench_cancel_flag = 1;
+}
+
+/* Takes the value of option `name` from "--name=value" or the next argument. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, char *err, size_t errlen)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (!strncmp(a, name, n) && a[n] == '=') return a + n + 1;
+    if (*i + 1 >= argc) {
+        errf(err, errlen, "%s: needs a value", name);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int is_opt(const char *a, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(a, name, n) && (a[n] == '\0' || a[n] == '=');
+}
+
+/* Rewrites a spec error "field: msg" as "--flag: msg" for the CLI. */
+static void name_flag(char *err, size_t errlen)
+{
+    static const char *const map[][2] = {
+        {"target.url", "--url"},       {"target.method", "--method"},
+        {"target.headers", "--header"}, {"target.body", "--body"},
+        {"requests", "--requests"},    {"concurrency", "--concurrency"},
+        {"modes", "--modes"},          {"timeout_ms", "--timeout-ms"},
+        {"rate", "--rate"},            {"label", "--label"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t n = strlen(map[i][0]);
+        if (!strncmp(err, map[i][0], n) && err[n] == ':') {
+            char tmp[512];
+            snprintf(tmp, sizeof tmp, "%s%s", map[i][1], err + n);
+            snprintf(err, errlen, "%s", tmp);
+            return;
+        }
+    }
+}
+
+struct run_args {
+    int json, no_progress;
+    const char *db, *reqs_out;
+    struct spec_limits lim;
+};
+
+static int number_opt(const char *flag, const char *v, double min, cJSON *obj, const char *key,
+                      char *err, size_t errlen)
+{
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (!*v || *end || d != d) return errf(err, errlen, "%s: '%s' is not a number", flag, v);
+    if (d < min) return errf(err, errlen, "%s: must be at least %g", flag, min);
+    cJSON_AddNumberToObject(obj, key, d);
+    return 0;
+}
+
+/* Parses argv into a spec JSON object and the CLI's own options. Returns 0, 1 for --help, -1. */
+static int parse_args(int argc, char **argv, cJSON *spec, struct run_args *a, char *err, size_t errlen)
+{
+    cJSON *target = cJSON_AddObjectToObject(spec, "target");
+    cJSON *headers = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v = NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return 1;
+#define VALUE(name) (v = opt_value(argc, argv, &i, name, err, errlen))
+        if (is_opt(arg, "--url")) {
+            if (!VALUE("--url")) return -1;
+            cJSON_AddStringToObject(target, "url", v);
+        } else if (is_opt(arg, "--method")) {
+            if (!VALUE("--method")) return -1;
+            cJSON_AddStringToObject(target, "method", v);
+        } else if (is_opt(arg, "--body")) {
+            if (!VALUE("--body")) return -1;
+            cJSON_AddStringToObject(target, "body", v);
+        } else if (is_opt(arg, "--header")) {
+            if (!VALUE("--header")) return -1;
+            const char *colon = strchr(v, ':');
+            if (!colon || colon == v)
+                return errf(err, errlen, "--header: expected 'Name: value', got '%.80s'", v);
+            if (!headers) headers = cJSON_AddObjectToObject(target, "headers");
+            char name[300];
+            snprintf(name, sizeof name, "%.*s", (int)(colon - v), v);
+            const char *val = colon + 1;
+            while (*val == ' ' || *val == '\t') val++;
+            cJSON_DeleteItemFromObjectCaseSensitive(headers, name);
+            cJSON_AddStringToObject(headers, name, val);
+        } else if (is_opt(arg, "--requests") || is_opt(arg, "--concurrency") ||
+                   is_opt(arg, "--timeout-ms")) {
+            const char *flag = is_opt(arg, "--requests") ? "--requests"
+                               : is_opt(arg, "--concurrency") ? "--concurrency" : "--timeout-ms";
+            int64_t n;
+            if (!VALUE(flag) || parse_int64(v, flag, INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen))
+                return -1;
+            cJSON_AddNumberToObject(spec, !strcmp(flag, "--requests") ? "requests"
+                                          : !strcmp(flag, "--concurrency") ? "concurrency" : "timeout_ms",
+                                    (double)n);
+        } else if (is_opt(arg, "--rate")) {
+            if (!VALUE("--rate") || number_opt("--rate", v, 0, spec, "rate", err, errlen)) return -1;
+        } else if (is_opt(arg, "--modes")) {
+            if (!VALUE("--modes")) return -1;
+            cJSON *list = cJSON_AddArrayToObject(spec, "modes");
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                while (*tok == ' ') tok++;
+                cJSON_AddItemToArray(list, cJSON_CreateString(tok));
+            }
+        } else if (is_opt(arg, "--label")) {
+            if (!VALUE("--label")) return -1;
+            cJSON_AddStringToObject(spec, "label", v);
+        } else if (!strcmp(arg, "--no-keepalive")) {
+            cJSON_AddFalseToObject(spec, "keepalive");
+        } else if (!strcmp(arg, "--json")) {
+            a->json = 1;
+        } else if (!strcmp(arg, "--no-progress")) {
+            a->no_progress = 1;
+        } else if (is_opt(arg, "--db")) {
+            if (!VALUE("--db")) return -1;
+            if (!*v) return errf(err, errlen, "--db: needs a file name");
+            a->db = v;
+        } else if (is_opt(arg, "--requests-out")) {
+            if (!VALUE("--requests-out")) return -1;
+            if (!*v) return errf(err, errlen, "--requests-out: needs a file name");
+            a->reqs_out = v;
+        } else if (is_opt(arg, "--max-requests")) {
+            if (!VALUE("--max-requests") ||
+                parse_int64(v, "--max-requests", 1, INT64_MAX / 2, &a->lim.max_requests, err, errlen))
+                return -1;
+        } else if (is_opt(arg, "--max-threads") || is_opt(arg, "--max-async") ||
+                   is_opt(arg, "--max-processes")) {
+            int m = is_opt(arg, "--max-threads") ? MODE_THREADS
+                    : is_opt(arg, "--max-async") ? MODE_ASYNC : MODE_PROCESSES;
+            const char *flag = m == MODE_THREADS ? "--max-threads"
+                               : m == MODE_ASYNC ? "--max-async" : "--max-processes";
+            if (!VALUE(flag) || parse_int64(v, flag, 1, 1000000, &a->lim.max_concurrency[m], err, errlen))
+                return -1;
+        } else {
+            return errf(err, errlen, "%s: unknown option (see conlab run --help)", arg);
+        }
+#undef VALUE
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(target, "url"))
+        return errf(err, errlen, "--url: required (e.g. --url http://127.0.0.1:8000/)");
+    return 0;
+}
+
+static int execute(const struct spec *s, const struct run_args *a, char *err, size_t errlen,
+                   int *exit_code);
+
+int cmd_run(int argc, char **argv)
+{
+    char err[512] = "";
+    struct run_args a;
+    memset(&a, 0, sizeof a);
+    spec_limits_default(&a.lim);
+    cJSON *json = cJSON_CreateObject();
+    int prc = parse_args(argc, argv, json, &a, err, sizeof err);
+    if (prc == 1) {
+        cJSON_Delete(json);
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    struct spec s;
+    if (prc < 0 || spec_from_json(json, &a.lim, &s, err, sizeof err)) {
+        cJSON_Delete(json);
+        name_flag(err, sizeof err);
+        fprintf(stderr, "conlab run: %s\n", err);
+        return 2;
+    }
+    cJSON_Delete(json);
+    int code = 0;
+    if (execute(&s, &a, err, sizeof err, &code)) {
+        fprintf(stderr, "conlab run: %s\n", err);
+        code = 1;
+    }
+    spec_free(&s);
+    return code;
+}
+
+static int execute(const struct spec *s, const struct run_args *a, char *err, size_t errlen,
+                   int *exit_code)
+{
+    struct run_out o;
+    memset(&o, 0, sizeof o);
+    o.spec = s;
+    o.progress = !a->json && !a->no_progress && isatty(2);
+    int rc = -1;
+    if (a->reqs_out) {
+        o.reqs = fopen(a->reqs_out, "w");
+        if (!o.reqs) return errf(err, errlen, "--requests-out: cannot write %s", a->reqs_out);
+        size_t n = strlen(a->reqs_out);
+        o.reqs_csv = n > 4 && !strcmp(a->reqs_out + n - 4, ".csv");
+        if (o.reqs_csv)
+            fputs("mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error\n", o.reqs);
+    }
+    if (a->db) {
+        o.batch = malloc(BATCH * sizeof *o.batch);
+        if (!o.batch || store_open(a->db, &o.db, err, errlen)) goto out;
+        random_id(o.run_id, 12);
+        char *spec_text = spec_to_text(s);
+        int c = store_run_create(o.db, o.run_id, spec_text, "running", wallclock_us(), err, errlen);
+        free(spec_text);
+        if (c) goto out;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        errf(err, errlen, "libcurl could not be initialised");
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct bench_sink sink = {&o, on_mode_start, on_record, on_mode_done};
+    int brc = bench_run(s, &sink, err, errlen);
+    curl_global_cleanup();
+    if (o.progress) report_progress_end(stderr);
+    int cancelled = bench_cancel_flag != 0;
+    if (o.db) {
+        const char *status = brc ? "failed" : cancelled ? "cancelled" : "done";
+        char serr[256];
+        if (o.db_failed) fprintf(stderr, "conlab run: storing the run failed: %s\n", o.db_err);
+        if (store_run_set_status(o.db, o.run_id, status, wallclock_us(), brc ? err : NULL, serr, sizeof serr))
+            fprintf(stderr, "conlab run: storing the run's status failed: %s\n", serr);
+        if (!a->json) fprintf(stderr, "stored as run %s in %s\n", o.run_id, a->db);
+    }
+    if (a->json) {
+        cJSON *doc = cJSON_CreateObject();
+        if (o.db) cJSON_AddStringToObject(doc, "id", o.run_id);
+        cJSON_AddItemToObject(doc, "spec", spec_to_json(s));
+        cJSON *list = cJSON_AddArrayToObject(doc, "results");
+        for (int i = 0; i < o.nresults; i++) cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
+        char *text = cJSON_Print(doc);
+        if (text) printf("%s\n", text);
+        free(text);
+        cJSON_Delete(doc);
+    } else {
+        report_table(stdout, s, o.results, o.nresults);
+    }
+    fflush(stdout);
+    if (brc) goto out;
+    *exit_code = cancelled ? 130 : 0;
+    rc = 0;
+out:
+    if (o.reqs) fclose(o.reqs);
+    if (o.db) store_close(o.db);
+    free(o.batch);
+    return rc;
+}

@@ -1,0 +1,61 @@
+#include "report.h"
+
+#include <string.h>
+#include "util.h"
+
+static void cell_ms(char *buf, size_t len, int has, double v)
+{
+    if (has) snprintf(buf, len, "%.1f", v);
+    else snprintf(buf, len, "-");
+}
+
+void report_table(FILE *f, const struct spec *s, const struct mode_result *res, int n)
+{
+    fprintf(f, "%s %s  requests %lld  concurrency %lld%s%s\n", s->method, s->url,
+            (long long)s->requests, (long long)s->concurrency, s->keepalive ? "" : "  no keep-alive",
+            s->rate > 0 ? "  rate-limited" : "");
+    fprintf(f, "%-10s %8s %8s %7s %9s %10s %9s %9s %9s %9s %9s %9s\n", "mode", "requests", "ok",
+            "errors", "wall s", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu ms",
+            "peak MiB");
+    for (int i = 0; i < n; i++) {
+        const struct mode_result *r = &res[i];
+        char p50[32], p90[32], p99[32], max[32];
+        cell_ms(p50, sizeof p50, r->has_latency, r->latency_ms.p50);
+        cell_ms(p90, sizeof p90, r->has_latency, r->latency_ms.p90);
+        cell_ms(p99, sizeof p99, r->has_latency, r->latency_ms.p99);
+        cell_ms(max, sizeof max, r->has_latency, r->latency_ms.max);
+        fprintf(f, "%-10s %8lld %8lld %7lld %9.3f %10.2f %9s %9s %9s %9s %9.1f %9.1f%s\n",
+                mode_name(r->mode), (long long)r->requests, (long long)r->ok, (long long)r->errors,
+                r->wall_ms / 1000.0, r->rps, p50, p90, p99, max, r->cpu_user_ms + r->cpu_sys_ms,
+                (double)r->peak_rss_kb / 1024.0, r->cancelled ? "  (cancelled)" : "");
+    }
+    for (int i = 0; i < n; i++) {
+        const struct mode_result *r = &res[i];
+        if (!r->errors) continue;
+        fprintf(f, "%s errors:", mode_name(r->mode));
+        for (int k = 1; k < REQ_ERR_COUNT; k++)
+            if (r->errors_by_kind[k])
+                fprintf(f, " %s %lld", req_error_name(k), (long long)r->errors_by_kind[k]);
+        fputc('\n', f);
+    }
+}
+
+void report_progress(FILE *f, const char *mode, int64_t done, int64_t total, int force)
+{
+    static int64_t last;
+    int64_t now = clock_us();
+    if (!force && now - last < 100000) return;
+    last = now;
+    char bar[31];
+    int fill = total > 0 ? (int)(30 * done / total) : 0;
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(f, "\r  %-10s [%s] %lld/%lld ", mode, bar, (long long)done, (long long)total);
+    fflush(f);
+}
+
+void report_progress_end(FILE *f)
+{
+    fprintf(f, "\r%70s\r", "");
+    fflush(f);
+}
