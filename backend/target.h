@@ -14,6 +14,9 @@ struct target_opts {
     int64_t workers;  /* 3 */
     int64_t delay_ms; /* 1000 */
     int64_t max_conns; /* 20000: connections beyond are closed at once */
+    int64_t idle_timeout_ms; /* 120000: an idle keep-alive connection, a request head or body
+                                that stalls, or a response the client stops reading, is closed
+                                after this long without progress */
 };
 
 void target_opts_default(struct target_opts *o);
