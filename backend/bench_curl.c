@@ -144,7 +144,8 @@ void bench_xfer_end(struct bench_xfer *x, CURLcode rc)
     if (r->connect_us > r->end_us) r->connect_us = r->end_us;
     if (rc != CURLE_OK) {
         r->err_kind = classify(rc);
-        snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        snprintf(r->error, sizeof r->error, "%.*s", (int)sizeof r->error - 1,
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     } else if (status < 200 || status >= 400) {
         r->err_kind = REQ_ERR_STATUS;
         snprintf(r->error, sizeof r->error, "HTTP %ld", status);
