@@ -43,6 +43,7 @@ static double sorted_percentile(const int64_t *v, size_t n, double p)
 
 double stats_percentile(struct stats *s, double p)
 {
+    if (s->n == 0) return NAN;
     qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_i64);
     return sorted_percentile(s->lat_us, s->n, p);
 }
