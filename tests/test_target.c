@@ -1,0 +1,557 @@
+/* The demo server over real loopback sockets: worker limit and FIFO timing, keep-alive,
+ * pipelining, overrides, malformed requests, disconnects, thousands of connections. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "target.h"
+#include "target_http.h"
+#include "util.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            failures++;                                                                           \
+            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                       \
+            fprintf(stderr, __VA_ARGS__);                                                         \
+            fputc('\n', stderr);                                                                  \
+        }                                                                                         \
+    } while (0)
+
+static double ms_since(int64_t t0)
+{
+    return (double)(clock_us() - t0) / 1000.0;
+}
+
+static struct target *start(int64_t workers, int64_t delay_ms)
+{
+    struct target_opts o;
+    target_opts_default(&o);
+    o.port = 0;
+    o.workers = workers;
+    o.delay_ms = delay_ms;
+    struct target *t = NULL;
+    char err[256];
+    if (target_start(&o, &t, err, sizeof err)) {
+        fprintf(stderr, "target_start: %s\n", err);
+        exit(1);
+    }
+    return t;
+}
+
+/* A blocking client connection with a 10 s receive timeout, so no test can hang. */
+struct client {
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+};
+
+struct resp {
+    int status;
+    long long content_length; /* -1 when absent */
+    int closing;              /* "Connection: close" */
+    char *body;               /* NUL-terminated, malloc'd */
+    size_t body_len;
+};
+
+static int cl_open(struct client *c, int port)
+{
+    c->len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return connect(c->fd, (struct sockaddr *)&a, sizeof a);
+}
+
+static int cl_send(struct client *c, const char *s)
+{
+    return write_all(c->fd, s, strlen(s));
+}
+
+/* Reads one response; bodyless when is_head or the status has none. Returns 0 or -1. */
+static int cl_read(struct client *c, struct resp *r, int is_head)
+{
+    memset(r, 0, sizeof *r);
+    char *end;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4))) {
+        if (c->len == sizeof c->buf) return -1;
+        ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (n <= 0) return -1;
+        c->len += (size_t)n;
+    }
+    size_t head = (size_t)(end - c->buf) + 4;
+    char h[4096];
+    snprintf(h, sizeof h, "%.*s", (int)head, c->buf);
+    if (sscanf(h, "HTTP/1.1 %d", &r->status) != 1) return -1;
+    char *cl = strcasestr(h, "\r\nContent-Length: ");
+    r->content_length = cl ? atoll(cl + 18) : -1;
+    r->closing = strcasestr(h, "\r\nConnection: close") != NULL;
+    memmove(c->buf, c->buf + head, c->len - head);
+    c->len -= head;
+    size_t want = is_head || r->content_length < 0 ? 0 : (size_t)r->content_length;
+    r->body = malloc(want + 1);
+    while (r->body_len < want) {
+        if (c->len == 0) {
+            ssize_t n = recv(c->fd, c->buf, sizeof c->buf, 0);
+            if (n <= 0) return -1;
+            c->len = (size_t)n;
+        }
+        size_t k = want - r->body_len < c->len ? want - r->body_len : c->len;
+        memcpy(r->body + r->body_len, c->buf, k);
+        r->body_len += k;
+        memmove(c->buf, c->buf + k, c->len - k);
+        c->len -= k;
+    }
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+/* 1 when the server closed the connection (EOF) within the receive timeout. */
+static int cl_eof(struct client *c)
+{
+    char b[256];
+    ssize_t n;
+    while ((n = recv(c->fd, b, sizeof b, 0)) > 0) {
+    }
+    return n == 0;
+}
+
+/* 1 when the connection ended, cleanly or by a reset (not by the receive timeout). */
+static int cl_gone(struct client *c)
+{
+    return cl_eof(c) || errno == ECONNRESET;
+}
+
+/* One request on a fresh connection ("Connection: close"); returns the status or -1. */
+static int get(int port, const char *path, struct resp *r)
+{
+    struct client *c = malloc(sizeof *c);
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+    int rc = cl_open(c, port) || cl_send(c, req) || cl_read(c, r, 0) ? -1 : r->status;
+    close(c->fd);
+    free(c);
+    return rc;
+}
+
+struct job {
+    int port;
+    const char *path;
+    int64_t t0, start_after_us;
+    double done_ms;
+    int status;
+};
+
+static void *job_run(void *arg)
+{
+    struct job *j = arg;
+    clock_sleep_until(j->t0 + j->start_after_us);
+    struct resp r;
+    j->status = get(j->port, j->path, &r);
+    free(r.body);
+    j->done_ms = ms_since(j->t0);
+    return NULL;
+}
+
+/* Runs n requests at once (job i starts at t0 + i * stagger_us); fills jobs[].done_ms. */
+static void run_jobs(struct job *jobs, int n, int port, const char *path, int64_t stagger_us)
+{
+    pthread_t th[16];
+    int64_t t0 = clock_us() + 20000;
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (struct job){.port = port, .path = path, .t0 = t0, .start_after_us = i * stagger_us};
+        pthread_create(&th[i], NULL, job_run, &jobs[i]);
+    }
+    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_worker_limit(void)
+{
+    struct target *t = start(2, 200);
+    struct job jobs[3];
+    run_jobs(jobs, 3, target_port(t), "/", 0);
+    double d[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK(jobs[i].status == 200, "status %d", jobs[i].status);
+        d[i] = jobs[i].done_ms;
+    }
+    qsort(d, 3, sizeof d[0], cmp_double);
+    CHECK(d[0] >= 195 && d[1] < 330, "first two at %.1f, %.1f ms (want ~200)", d[0], d[1]);
+    CHECK(d[2] >= 395 && d[2] < 560, "third at %.1f ms (want ~400)", d[2]);
+
+    /* Arrival order: with one worker, staggered requests finish in the order they came. */
+    target_stop(t);
+    t = start(1, 100);
+    struct job seq[4];
+    run_jobs(seq, 4, target_port(t), "/", 20000);
+    for (int i = 0; i < 4; i++)
+        CHECK(seq[i].done_ms >= 100.0 * (i + 1) - 5 && seq[i].done_ms < 100.0 * (i + 1) + 120,
+              "request %d done at %.1f ms (want ~%d)", i, seq[i].done_ms, 100 * (i + 1));
+    target_stop(t);
+}
+
+static void test_body_and_keepalive(void)
+{
+    struct target *t = start(2, 0);
+    struct client *c = malloc(sizeof *c);
+    struct resp r;
+    CHECK(cl_open(c, target_port(t)) == 0, "connect");
+    for (int i = 0; i < 5; i++) {
+        CHECK(cl_send(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n") == 0, "send %d", i);
+        CHECK(cl_read(c, &r, 0) == 0 && r.status == 200, "keep-alive request %d", i);
+        CHECK(r.body && !strcmp(r.body, "This is a slow web api"), "body '%s'", r.body);
+        CHECK(r.content_length == 22 && !r.closing, "headers");
+        free(r.body);
+    }
+    /* A body is read and discarded; the next request on the connection is intact. */
+    cl_send(c, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+    CHECK(cl_read(c, &r, 0) == 0 && r.status == 200, "POST with body");
+    free(r.body);
+    char *big = malloc(1 << 20);
+    memset(big, 'x', 1 << 20);
+    cl_send(c, "PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
+    write_all(c->fd, big, 1 << 20);
+    free(big);
+    CHECK(cl_read(c, &r, 0) == 0 && r.status == 200, "1 MiB body");
+    free(r.body);
+    cl_send(c, "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(cl_read(c, &r, 1) == 0 && r.status == 200 && r.content_length == 22, "HEAD");
+    free(r.body);
+    /* Pipelined: three requests in one write, three answers in order. */
+    cl_send(c, "GET /?bytes=1 HTTP/1.1\r\n\r\nGET /?bytes=2 HTTP/1.1\r\n\r\n"
+               "GET /?bytes=3 HTTP/1.1\r\nConnection: close\r\n\r\n");
+    for (int i = 1; i <= 3; i++) {
+        CHECK(cl_read(c, &r, 0) == 0 && r.body_len == (size_t)i, "pipelined %d: %zu bytes", i,
+              r.body_len);
+        CHECK(r.closing == (i == 3), "pipelined %d: Connection header", i);
+        free(r.body);
+    }
+    CHECK(cl_eof(c), "closed after Connection: close");
+    close(c->fd);
+
+    /* HTTP/1.0 closes unless it asks for keep-alive. */
+    cl_open(c, target_port(t));
+    cl_send(c, "GET / HTTP/1.0\r\n\r\n");
+    CHECK(cl_read(c, &r, 0) == 0 && r.status == 200 && r.closing, "HTTP/1.0");
+    free(r.body);
+    CHECK(cl_eof(c), "HTTP/1.0 closed");
+    close(c->fd);
+    cl_open(c, target_port(t));
+    for (int i = 0; i < 2; i++) {
+        cl_send(c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        CHECK(cl_read(c, &r, 0) == 0 && r.status == 200 && !r.closing, "HTTP/1.0 keep-alive %d", i);
+        free(r.body);
+    }
+    close(c->fd);
+
+    /* Expect: 100-continue is answered before the body is sent. */
+    cl_open(c, target_port(t));
+    cl_send(c, "POST / HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    CHECK(cl_read(c, &r, 1) == 0 && r.status == 100, "100 Continue: %d", r.status);
+    free(r.body);
+    cl_send(c, "abc");
+    CHECK(cl_read(c, &r, 0) == 0 && r.status == 200, "after 100 Continue");
+    free(r.body);
+    close(c->fd);
+    free(c);
+    target_stop(t);
+}
+
+static void test_overrides(void)
+{
+    struct target *t = start(4, 300);
+    int port = target_port(t);
+    struct resp r;
+    int64_t t0 = clock_us();
+    CHECK(get(port, "/?delay_ms=0&status=404", &r) == 404 && r.body_len == 22, "status=404");
+    CHECK(ms_since(t0) < 150, "delay_ms=0 took %.1f ms", ms_since(t0));
+    free(r.body);
+    CHECK(get(port, "/?delay_ms=0&status=204", &r) == 204 && r.content_length == -1, "204");
+    free(r.body);
+    CHECK(get(port, "/?delay_ms=0&bytes=0", &r) == 200 && r.content_length == 0, "bytes=0");
+    free(r.body);
+    CHECK(get(port, "/?delay_ms=0&bytes=5000000&status=201", &r) == 201 &&
+              r.body_len == 5000000,
+          "bytes=5000000: %zu", r.body_len);
+    int pattern_ok = 1;
+    for (size_t i = 0; i < r.body_len && pattern_ok; i++)
+        pattern_ok = r.body[i] == TARGET_BODY[i % TARGET_BODY_LEN];
+    CHECK(pattern_ok, "large body repeats the sentence");
+    free(r.body);
+    t0 = clock_us();
+    CHECK(get(port, "/?delay_ms=450", &r) == 200, "delay_ms=450");
+    CHECK(ms_since(t0) >= 448 && ms_since(t0) < 650, "delay_ms=450 took %.1f ms", ms_since(t0));
+    free(r.body);
+
+    static const char *bad[][2] = {
+        {"/?delay_ms=abc", "delay_ms"}, {"/?delay_ms=3600001", "delay_ms"},
+        {"/?delay_ms=-1", "delay_ms"},  {"/?status=99", "status"},
+        {"/?status=600", "status"},     {"/?status", "status"},
+        {"/?bytes=100000001", "bytes"}, {"/a?x=1&bytes=", "bytes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t0 = clock_us();
+        CHECK(get(port, bad[i][0], &r) == 400, "%s -> %d", bad[i][0], r.status);
+        CHECK(r.body && strstr(r.body, bad[i][1]), "%s: body '%s'", bad[i][0], r.body);
+        CHECK(ms_since(t0) < 150, "%s answered without waiting (%.1f ms)", bad[i][0],
+              ms_since(t0));
+        free(r.body);
+    }
+    target_stop(t);
+}
+
+/* Sends raw bytes, expects one answer with `status` and then a close. */
+static void expect_refused(int port, const char *raw, size_t len, int status)
+{
+    struct client *c = malloc(sizeof *c);
+    struct resp r;
+    cl_open(c, port);
+    write_all(c->fd, raw, len);
+    CHECK(cl_read(c, &r, 0) == 0 && r.status == status && r.closing, "%.20s... -> %d (want %d)",
+          raw, r.status, status);
+    free(r.body);
+    CHECK(cl_eof(c), "closed after %d", status);
+    close(c->fd);
+    free(c);
+}
+
+static void test_malformed(void)
+{
+    struct target *t = start(2, 0);
+    int port = target_port(t);
+    size_t n = 20000;
+    char *huge = malloc(n + 64);
+    size_t k = (size_t)sprintf(huge, "GET / HTTP/1.1\r\nX-Big: ");
+    memset(huge + k, 'a', n - k);
+    memcpy(huge + n, "\r\n\r\n", 4);
+    expect_refused(port, huge, n + 4, 431);
+    free(huge);
+    const char *chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    expect_refused(port, chunked, strlen(chunked), 411);
+    expect_refused(port, "garbage\r\n\r\n", 11, 400);
+    expect_refused(port, "GET / HTTP/2.0\r\n\r\n", 18, 505);
+    const char *cls = "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+    expect_refused(port, cls, strlen(cls), 400);
+    struct resp r;
+    CHECK(get(port, "/", &r) == 200, "still serving");
+    free(r.body);
+    target_stop(t);
+}
+
+/* Idle keep-alive connections and half-sent heads hold no worker. */
+static void test_idle_connections(void)
+{
+    struct target *t = start(1, 150);
+    int port = target_port(t);
+    enum { IDLE = 50 };
+    struct client *cs = malloc(sizeof *cs * (IDLE + 5));
+    struct resp r;
+    for (int i = 0; i < IDLE; i++) {
+        cl_open(&cs[i], port);
+        cl_send(&cs[i], "GET /?delay_ms=0 HTTP/1.1\r\nHost: t\r\n\r\n");
+        CHECK(cl_read(&cs[i], &r, 0) == 0 && r.status == 200, "idle %d first request", i);
+        free(r.body);
+    }
+    for (int i = IDLE; i < IDLE + 5; i++) {
+        cl_open(&cs[i], port);
+        cl_send(&cs[i], "GET / HTTP/1.1\r\nHo");
+    }
+    int64_t t0 = clock_us();
+    CHECK(get(port, "/", &r) == 200, "new request");
+    free(r.body);
+    CHECK(ms_since(t0) >= 145 && ms_since(t0) < 350, "took %.1f ms with %d idle (want ~150)",
+          ms_since(t0), IDLE + 5);
+    cl_send(&cs[7], "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(cl_read(&cs[7], &r, 0) == 0 && r.status == 200, "idle connection reused");
+    free(r.body);
+    for (int i = 0; i < IDLE + 5; i++) close(cs[i].fd);
+    free(cs);
+    target_stop(t);
+}
+
+/* A client that leaves while queued or while holding a worker gives it back at once. */
+static void test_disconnect_frees_worker(void)
+{
+    struct target *t = start(1, 300);
+    int port = target_port(t);
+    struct client *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    struct resp r;
+
+    /* a holds the only worker, then leaves: the next request starts at once. */
+    int64_t t0 = clock_us();
+    cl_open(a, port);
+    cl_send(a, "GET / HTTP/1.1\r\n\r\n");
+    usleep(50000);
+    close(a->fd);
+    usleep(20000);
+    CHECK(get(port, "/", &r) == 200, "after a waiting client left");
+    free(r.body);
+    CHECK(ms_since(t0) < 70 + 300 + 120, "took %.1f ms (want ~370)", ms_since(t0));
+
+    /* b queues behind a, then leaves: c is served right after a. */
+    t0 = clock_us();
+    cl_open(a, port);
+    cl_send(a, "GET / HTTP/1.1\r\n\r\n");
+    usleep(20000);
+    cl_open(b, port);
+    cl_send(b, "GET / HTTP/1.1\r\n\r\n");
+    usleep(30000);
+    close(b->fd);
+    struct job c;
+    run_jobs(&c, 1, port, "/", 0);
+    CHECK(c.status == 200, "c status %d", c.status);
+    CHECK(ms_since(t0) >= 595 && ms_since(t0) < 800, "c done at %.1f ms (want ~600, not 900)",
+          ms_since(t0));
+    CHECK(cl_read(a, &r, 0) == 0 && r.status == 200, "a served");
+    free(r.body);
+    close(a->fd);
+
+    /* Stopping with connections in every state is clean (ASan checks the rest). */
+    cl_open(a, port);
+    cl_send(a, "GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    cl_open(b, port);
+    cl_send(b, "GET / HTTP/1.1\r\n\r\n");
+    usleep(50000);
+    t0 = clock_us();
+    target_stop(t);
+    CHECK(ms_since(t0) < 200, "stop took %.1f ms", ms_since(t0));
+    CHECK(cl_gone(a) && cl_gone(b), "clients see the close");
+    close(a->fd);
+    close(b->fd);
+    free(a);
+    free(b);
+}
+
+/* N connections at once from one poll loop, each "GET /" with Connection: close. */
+static int many(int port, int n, int64_t budget_us)
+{
+    struct pollfd *p = calloc((size_t)n, sizeof *p);
+    char (*got)[160] = calloc((size_t)n, sizeof *got);
+    size_t *glen = calloc((size_t)n, sizeof *glen), *sent = calloc((size_t)n, sizeof *sent);
+    static const char req[] = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; i++) {
+        p[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (p[i].fd < 0) break;
+        connect(p[i].fd, (struct sockaddr *)&a, sizeof a);
+        p[i].events = POLLOUT;
+    }
+    int ok = 0, open_ = n;
+    int64_t deadline = clock_us() + budget_us;
+    while (open_ > 0 && clock_us() < deadline) {
+        if (poll(p, (nfds_t)n, 100) < 0) break;
+        for (int i = 0; i < n; i++) {
+            if (p[i].fd < 0 || !p[i].revents) continue;
+            int done = 0;
+            if (p[i].events == POLLOUT) {
+                ssize_t w = send(p[i].fd, req + sent[i], sizeof req - 1 - sent[i], MSG_NOSIGNAL);
+                if (w < 0 && errno != EAGAIN) done = 1;
+                if (w > 0 && (sent[i] += (size_t)w) == sizeof req - 1) p[i].events = POLLIN;
+            } else {
+                ssize_t r = recv(p[i].fd, got[i] + glen[i], sizeof got[i] - 1 - glen[i], 0);
+                if (r > 0) glen[i] += (size_t)r;
+                if (r == 0 || (r < 0 && errno != EAGAIN) || glen[i] == sizeof got[i] - 1) {
+                    got[i][glen[i]] = '\0';
+                    ok += !strncmp(got[i], "HTTP/1.1 200 ", 13) && strstr(got[i], TARGET_BODY);
+                    done = 1;
+                }
+            }
+            if (done) {
+                close(p[i].fd);
+                p[i].fd = -1;
+                open_--;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (p[i].fd >= 0) close(p[i].fd);
+    free(p);
+    free(got);
+    free(glen);
+    free(sent);
+    return ok;
+}
+
+static void test_many_connections(void)
+{
+    struct target *t = start(10000, 100);
+    int64_t t0 = clock_us();
+    int ok = many(target_port(t), 2000, 20000000);
+    double took = ms_since(t0);
+    CHECK(ok == 2000, "%d of 2000 concurrent connections answered", ok);
+    CHECK(took < 5000, "2000 connections took %.1f ms", took);
+    fprintf(stderr, "2000 concurrent connections, W=10000 D=100: %.1f ms\n", took);
+    target_stop(t);
+}
+
+static void test_start_errors(void)
+{
+    struct target *a = start(1, 0), *b = NULL;
+    struct target_opts o;
+    target_opts_default(&o);
+    o.port = target_port(a);
+    char err[256] = "";
+    CHECK(target_start(&o, &b, err, sizeof err) == -1 && !b, "second bind succeeded");
+    CHECK(strstr(err, "in use") != NULL, "err '%s'", err);
+    o.port = 0;
+    o.workers = 0;
+    CHECK(target_start(&o, &b, err, sizeof err) == -1 && strstr(err, "workers"), "workers 0");
+    /* Two instances in one process serve independently. */
+    struct target *c = start(1, 0);
+    struct resp r;
+    CHECK(get(target_port(a), "/", &r) == 200, "first instance");
+    free(r.body);
+    CHECK(get(target_port(c), "/", &r) == 200, "second instance");
+    free(r.body);
+    target_stop(c);
+    target_stop(a);
+
+    /* Idle connections are closed after idle_timeout_ms (checked once a second). */
+    target_opts_default(&o);
+    o.port = 0;
+    o.idle_timeout_ms = 200;
+    target_start(&o, &a, err, sizeof err);
+    struct client *cl = malloc(sizeof *cl);
+    cl_open(cl, target_port(a));
+    int64_t t0 = clock_us();
+    CHECK(cl_eof(cl) && ms_since(t0) < 2500, "idle close after %.1f ms", ms_since(t0));
+    close(cl->fd);
+    free(cl);
+    target_stop(a);
+}
+
+int main(void)
+{
+    test_start_errors();
+    test_worker_limit();
+    test_body_and_keepalive();
+    test_overrides();
+    test_malformed();
+    test_idle_connections();
+    test_disconnect_frees_worker();
+    test_many_connections();
+    if (failures) {
+        fprintf(stderr, "test_target: %d check(s) failed\n", failures);
+        return 1;
+    }
+    fprintf(stderr, "test_target: all checks passed\n");
+    return 0;
+}
