@@ -1,0 +1,265 @@
+"""`conlab run` against the real `conlab target` on loopback: the talk's numbers, every request
+accounted for, failures as data, bad flags refused."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from conlab_testlib import BIN, free_port, read_jsonl, run, start_target, stop
+
+CONCURRENT = ("threads", "async", "processes")
+
+
+class TalkScenario(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target, cls.url = start_target(workers=3, delay_ms=1000)
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.target)
+        cls.tmp.cleanup()
+
+    def by_mode(self, doc):
+        return {r["mode"]: r for r in doc["results"]}
+
+    def test_three_requests(self):
+        out = os.path.join(self.tmp.name, "three.jsonl")
+        code, doc, err = run("--url", self.url, "--requests", "3", "--concurrency", "3",
+                             "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        res = self.by_mode(doc)
+        self.assertEqual(list(res), ["sync", "threads", "async", "processes"])
+        self.assertGreaterEqual(res["sync"]["wall_ms"], 3000)
+        self.assertLess(res["sync"]["wall_ms"], 3200)
+        for m in CONCURRENT:
+            self.assertGreaterEqual(res[m]["wall_ms"], 1000, m)
+            self.assertLess(res[m]["wall_ms"], 1200, m)
+        for m, r in res.items():
+            self.assertEqual((r["requests"], r["ok"], r["errors"]), (3, 3, 0), m)
+            self.assertAlmostEqual(r["rps"], 3 / (r["wall_ms"] / 1000), places=2)
+            lat = r["latency_ms"]
+            self.assertTrue(1000 <= lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"] < 1200, lat)
+            self.assertGreater(r["cpu_ms"]["user"] + r["cpu_ms"]["sys"], 0)
+            self.assertGreater(r["peak_rss_kb"], 1000)
+        rows = read_jsonl(out)
+        self.assertEqual(len(rows), 12)
+        for m in res:
+            mine = [r for r in rows if r["mode"] == m]
+            self.assertEqual(sorted(r["seq"] for r in mine), [0, 1, 2])
+            lanes = {r["lane"] for r in mine}
+            self.assertEqual(lanes, {0} if m == "sync" else {0, 1, 2}, m)
+            for r in mine:
+                self.assertEqual(r["status"], 200)
+                self.assertEqual(r["bytes"], len("This is a slow web api"))
+                self.assertIsNone(r["error"])
+                self.assertTrue(0 <= r["start_us"] <= r["connect_us"] <= r["ttfb_us"] <= r["end_us"], r)
+                self.assertGreaterEqual(r["end_us"] - r["start_us"], 1_000_000)
+        # sync: one after another on one lane.
+        sync = sorted((r for r in rows if r["mode"] == "sync"), key=lambda r: r["seq"])
+        for a, b in zip(sync, sync[1:]):
+            self.assertGreaterEqual(b["start_us"], a["end_us"])
+
+    def test_nine_requests_through_three_workers(self):
+        out = os.path.join(self.tmp.name, "nine.jsonl")
+        code, doc, err = run("--url", self.url, "--requests", "9", "--concurrency", "3",
+                             "--modes", ",".join(CONCURRENT), "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        rows = read_jsonl(out)
+        for r in doc["results"]:
+            self.assertGreaterEqual(r["wall_ms"], 3000, r["mode"])
+            self.assertLess(r["wall_ms"], 3300, r["mode"])
+            self.assertEqual(r["ok"] + r["errors"], 9)
+            mine = [x for x in rows if x["mode"] == r["mode"]]
+            self.assertEqual({x["lane"] for x in mine}, {0, 1, 2})
+            self.assertEqual(sorted(x["seq"] for x in mine), list(range(9)))
+            # Each lane ran three requests back to back.
+            for lane in range(3):
+                self.assertEqual(sum(1 for x in mine if x["lane"] == lane), 3, r["mode"])
+
+    def test_keepalive_reuses_connections(self):
+        out = os.path.join(self.tmp.name, "ka.jsonl")
+        fast = self.url + "?delay_ms=0"
+        code, _, err = run("--url", fast, "--requests", "5", "--modes", "sync", "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        rows = sorted(read_jsonl(out), key=lambda r: r["seq"])
+        self.assertTrue(all(r["connect_us"] == r["start_us"] for r in rows[1:]), rows)
+        code, _, err = run("--url", fast, "--requests", "5", "--modes", "sync", "--no-keepalive",
+                           "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        rows = read_jsonl(out)
+        self.assertTrue(all(r["connect_us"] > r["start_us"] for r in rows), rows)
+
+    def test_status_and_bytes(self):
+        code, doc, err = run("--url", self.url + "?delay_ms=0&status=503", "--requests", "4",
+                             "--concurrency", "2")
+        self.assertEqual(code, 0, err)
+        for r in doc["results"]:
+            self.assertEqual((r["ok"], r["errors"]), (0, 4))
+            self.assertEqual(r["errors_by_kind"], {"status": 4})
+            self.assertIsNone(r["latency_ms"])
+        code, doc, err = run("--url", self.url + "?delay_ms=0&status=302&bytes=5000", "--requests", "2")
+        self.assertEqual(code, 0, err)
+        for r in doc["results"]:
+            self.assertEqual(r["ok"], 2, r)
+            self.assertEqual(r["bytes"], 10000)
+
+    def test_rate_schedules_arrivals(self):
+        out = os.path.join(self.tmp.name, "rate.jsonl")
+        code, doc, err = run("--url", self.url + "?delay_ms=0", "--requests", "5", "--concurrency",
+                             "2", "--rate", "10", "--modes", "threads,async,processes",
+                             "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        for r in doc["results"]:
+            self.assertGreaterEqual(r["wall_ms"], 400, r["mode"])
+            self.assertLess(r["wall_ms"], 900, r["mode"])
+        for row in read_jsonl(out):
+            self.assertEqual(row["sched_us"], row["seq"] * 100_000)
+            self.assertGreaterEqual(row["start_us"], row["sched_us"])
+
+    def test_method_headers_body(self):
+        code, doc, err = run("--url", self.url + "?delay_ms=0", "--method", "post", "--header",
+                             "X-Test: 1", "--body", "hello", "--requests", "2", "--modes", "sync,async")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["spec"]["target"]["method"], "POST")
+        self.assertEqual(doc["spec"]["target"]["headers"], {"X-Test": "1"})
+        self.assertEqual(doc["spec"]["target"]["body"], "hello")
+        self.assertTrue(all(r["ok"] == 2 for r in doc["results"]))
+
+    def test_table_output(self):
+        p = subprocess.run([BIN, "run", "--url", self.url + "?delay_ms=0", "--requests", "2"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertIn("mode", lines[1])
+        self.assertIn("req/s", lines[1])
+        self.assertEqual([l.split()[0] for l in lines[2:6]], ["sync", "threads", "async", "processes"])
+
+    def test_worker_process_killed(self):
+        """A worker that dies mid-run: its request becomes an error, the others go on, no zombies."""
+        out = os.path.join(self.tmp.name, "kill.jsonl")
+        p = subprocess.Popen([BIN, "run", "--url", self.url + "?delay_ms=1500", "--requests", "6",
+                              "--concurrency", "3", "--modes", "processes", "--json",
+                              "--requests-out", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim = None
+        deadline = time.monotonic() + 10
+        while victim is None and time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                kids = []
+            if len(kids) == 3:
+                victim = kids[1]
+            else:
+                time.sleep(0.05)
+        self.assertIsNotNone(victim, "no worker processes appeared")
+        time.sleep(0.5)
+        os.kill(victim, signal.SIGKILL)
+        stdout, stderr = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, stderr)
+        r = json.loads(stdout)["results"][0]
+        self.assertEqual(r["ok"] + r["errors"], 6)
+        self.assertGreaterEqual(r["errors_by_kind"].get("worker", 0), 1, r)
+        self.assertGreaterEqual(r["ok"], 4, r)
+        rows = read_jsonl(out)
+        self.assertEqual(sorted(x["seq"] for x in rows), list(range(6)))
+        dead = [x for x in rows if x["error_kind"] == "worker"]
+        self.assertIn("signal 9", dead[0]["error"])
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(victim, os.WNOHANG)  # already reaped by conlab, not left a zombie to us
+
+
+class Failures(unittest.TestCase):
+    def test_closed_port_is_data(self):
+        port = free_port()  # nothing listens there
+        code, doc, err = run("--url", f"http://127.0.0.1:{port}/", "--requests", "5", "--concurrency", "2")
+        self.assertEqual(code, 0, err)
+        for r in doc["results"]:
+            self.assertEqual((r["ok"], r["errors"]), (0, 5), r)
+            self.assertEqual(r["errors_by_kind"], {"connect": 5})
+            self.assertLess(r["wall_ms"], 2000)
+
+    def test_hanging_target_times_out(self):
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(64)
+        port = srv.getsockname()[1]
+        held, stop_flag = [], threading.Event()
+
+        def accept_and_hold():
+            srv.settimeout(0.2)
+            while not stop_flag.is_set():
+                try:
+                    held.append(srv.accept()[0])
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=accept_and_hold, daemon=True)
+        t.start()
+        try:
+            start = time.monotonic()
+            code, doc, err = run("--url", f"http://127.0.0.1:{port}/", "--requests", "4",
+                                 "--concurrency", "2", "--timeout-ms", "300")
+            elapsed = time.monotonic() - start
+        finally:
+            stop_flag.set()
+            t.join(5)
+            for c in held:
+                c.close()
+            srv.close()
+        self.assertEqual(code, 0, err)
+        for r in doc["results"]:
+            self.assertEqual((r["ok"], r["errors"]), (0, 4), r)
+            self.assertEqual(r["errors_by_kind"], {"timeout": 4})
+        # sync: 4 x 300 ms; the others 2 x 300 ms each: well under 10 s in all.
+        self.assertLess(elapsed, 10)
+
+    def test_bad_flags_exit_2_naming_the_option(self):
+        cases = [
+            ([], "--url"),
+            (["--url", "ftp://127.0.0.1/"], "--url"),
+            (["--url", "http://127.0.0.1:1/", "--requests", "0"], "--requests"),
+            (["--url", "http://127.0.0.1:1/", "--requests", "abc"], "--requests"),
+            (["--url", "http://127.0.0.1:1/", "--requests", "1000001"], "--requests"),
+            (["--url", "http://127.0.0.1:1/", "--concurrency", "257"], "--concurrency"),
+            (["--url", "http://127.0.0.1:1/", "--modes", "sync,fibers"], "--modes"),
+            (["--url", "http://127.0.0.1:1/", "--timeout-ms"], "--timeout-ms"),
+            (["--url", "http://127.0.0.1:1/", "--header", "nocolon"], "--header"),
+            (["--url", "http://127.0.0.1:1/", "--rate", "-2"], "--rate"),
+            (["--url", "http://127.0.0.1:1/", "--frobnicate"], "--frobnicate"),
+        ]
+        for args, name in cases:
+            p = subprocess.run([BIN, "run", *args], capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(name, p.stderr, args)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertEqual(p.stdout, "")
+
+    def test_limits_are_configurable(self):
+        port = free_port()
+        code, doc, err = run("--url", f"http://127.0.0.1:{port}/", "--requests", "2", "--concurrency",
+                             "300", "--modes", "processes", "--max-processes", "400")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["results"][0]["lanes"], 2)
+
+    def test_help(self):
+        for args in (["--help"], ["run", "--help"], ["target", "--help"], ["serve", "--help"]):
+            p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, args)
+            self.assertIn("usage", p.stdout.lower(), args)
+        p = subprocess.run([BIN, "fly"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("fly", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
