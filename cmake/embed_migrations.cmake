@@ -20,7 +20,7 @@ if(count EQUAL 0)
   message(FATAL_ERROR "no migrations in ${DIR}")
 endif()
 list(JOIN entries ",\n    " joined)
-file(WRITE ${OUT}.tmp "/* Generated from migrations/*.sql by cmake/embed_migrations.cmake. */
+file(WRITE ${OUT}.tmp "/* Generated from the files in migrations/ by cmake/embed_migrations.cmake. */
 #include \"migrations.h\"
 ${body}
 const struct migration conlab_migrations[] = {
