@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what conlab needs and is missing (Debian 12). Idempotent: quick when all is there.
+#   scripts/setup.sh          build and run the dashboard
+#   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libcurl4-openssl-dev
+      libsqlite3-dev ca-certificates python3)
+if [[ ${1:-} == --test ]]; then
+  pkgs+=(chromium docker-compose procps)
+fi
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
