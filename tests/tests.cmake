@@ -33,3 +33,13 @@ if(CONLAB_BROWSER_TESTS AND CONLAB_WEB)
       ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};NODE_PATH=${CMAKE_SOURCE_DIR}/web/node_modules")
   endforeach()
 endif()
+
+# The compose file (dashboard + demo target) must stay valid: docker-compose (v1, Debian's)
+# validates it without a Docker engine.
+find_program(DOCKER_COMPOSE docker-compose)
+if(DOCKER_COMPOSE)
+  add_test(NAME compose_config COMMAND ${DOCKER_COMPOSE} -f ${CMAKE_SOURCE_DIR}/docker-compose.yml config -q)
+else()
+  add_test(NAME compose_config COMMAND ${CMAKE_COMMAND} -E echo "docker-compose is missing: run scripts/setup.sh --test")
+  set_tests_properties(compose_config PROPERTIES WILL_FAIL ON)
+endif()
