@@ -1,0 +1,300 @@
+/* The store's connection: opening, migrating, the prepared statements and their helpers.
+ * Writes live in store_write.c, reads in store_read.c, chart aggregates in store_charts.c. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "migrations.h"
+#include "store_db.h"
+#include "util.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+#define RUN_COLS "id, status, created_us, finished_us, spec_json, label, message"
+#define RUN_ORDER " ORDER BY created_us DESC, id DESC LIMIT ?3 OFFSET ?4"
+#define REQ_COLS                                                                                   \
+    "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error"
+#define REQ_OF_MODE " FROM requests WHERE run_id = ?1 AND mode = ?2"
+#define NEXT_POSITION "(SELECT coalesce(max(position) + 1, 0) FROM modes WHERE run_id = ?1)"
+
+/* Parameters: the list statements all take ?1 url, ?2 label, ?3 limit, ?4 offset (unused ones
+ * are simply not referenced), so that one binding code serves the four filters. */
+static const char *const sql_text[Q_COUNT] = {
+    [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [Q_BEGIN_READ] = "BEGIN",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_USER_VERSION] = "PRAGMA user_version",
+    [Q_RUN_INSERT] = "INSERT INTO runs (id, status, created_us, spec_json, url, label) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_RUN_SET_STATUS] = "UPDATE runs SET status = ?2, "
+                         "finished_us = CASE WHEN ?3 >= 0 THEN ?3 ELSE finished_us END, "
+                         "message = coalesce(?4, message) WHERE id = ?1",
+    [Q_RUN_STATUS] = "SELECT status FROM runs WHERE id = ?1",
+    [Q_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
+    [Q_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+    [Q_RUN_LIST] = "SELECT " RUN_COLS " FROM runs" RUN_ORDER,
+    [Q_RUN_LIST_URL] = "SELECT " RUN_COLS " FROM runs WHERE url = ?1" RUN_ORDER,
+    [Q_RUN_LIST_LABEL] = "SELECT " RUN_COLS " FROM runs WHERE label = ?2" RUN_ORDER,
+    [Q_RUN_LIST_URL_LABEL] = "SELECT " RUN_COLS " FROM runs WHERE url = ?1 AND label = ?2" RUN_ORDER,
+    [Q_MARK_INTERRUPTED] =
+        "UPDATE runs SET status = 'interrupted', finished_us = ?1, message = CASE status "
+        "WHEN 'running' THEN 'conlab stopped while this run was running' "
+        "ELSE 'conlab stopped before this run started' END "
+        "WHERE status IN ('queued', 'running')",
+    [Q_MODE_BEGIN] = "INSERT INTO modes (run_id, mode, position, total, lanes, started_us) "
+                     "VALUES (?1, ?2, " NEXT_POSITION ", ?3, ?4, ?5) "
+                     "ON CONFLICT (run_id, mode) DO UPDATE SET total = excluded.total, "
+                     "lanes = excluded.lanes, started_us = excluded.started_us",
+    [Q_MODE_ENSURE] = "INSERT INTO modes (run_id, mode, position) VALUES (?1, ?2, " NEXT_POSITION
+                      ") ON CONFLICT (run_id, mode) DO NOTHING",
+    [Q_MODE_ADD_DONE] = "UPDATE modes SET done = done + ?3 WHERE run_id = ?1 AND mode = ?2",
+    [Q_MODE_DONE] = "SELECT done FROM modes WHERE run_id = ?1 AND mode = ?2",
+    [Q_MODE_LANES] = "SELECT lanes FROM modes WHERE run_id = ?1 AND mode = ?2",
+    [Q_MODE_FINISH] = "UPDATE modes SET finished_us = ?3, result_json = ?4, charts_json = ?5, "
+                      "lanes = CASE WHEN lanes > 0 THEN lanes ELSE ?6 END "
+                      "WHERE run_id = ?1 AND mode = ?2",
+    [Q_MODE_SET_CHARTS] = "UPDATE modes SET charts_json = ?3 WHERE run_id = ?1 AND mode = ?2",
+    [Q_MODES_OF_RUN] = "SELECT mode, total, lanes, done, result_json, charts_json FROM modes "
+                       "WHERE run_id = ?1 ORDER BY position",
+    [Q_REQ_INSERT] = "INSERT INTO requests (run_id, mode, " REQ_COLS ") "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [Q_REQ_ALL] = "SELECT " REQ_COLS REQ_OF_MODE " ORDER BY seq",
+    [Q_REQ_PAGE_OFFSET] = "SELECT " REQ_COLS REQ_OF_MODE " ORDER BY seq LIMIT ?3 OFFSET ?4",
+    [Q_REQ_PAGE_FROM_SEQ] = "SELECT " REQ_COLS REQ_OF_MODE " AND seq >= ?4 ORDER BY seq LIMIT ?3",
+    [Q_REQ_ONE] = "SELECT " REQ_COLS REQ_OF_MODE " AND seq = ?3",
+    [Q_REQ_SEQ_BOUNDS] = "SELECT (SELECT seq" REQ_OF_MODE " ORDER BY seq LIMIT 1), "
+                         "(SELECT seq" REQ_OF_MODE " ORDER BY seq DESC LIMIT 1)",
+    /* rows, ok rows with a latency, min/max ok latency, last end, highest lane, last start */
+    [Q_CHART_STATS] = "SELECT count(*), "
+                      "count(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
+                      "min(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
+                      "max(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
+                      "max(end_us), max(lane), max(start_us)" REQ_OF_MODE,
+    [Q_CHART_SCAN] = "SELECT seq, lane, start_us, end_us, error_kind" REQ_OF_MODE,
+};
+
+int store_fail(struct store *st, char *err, size_t errlen, const char *what)
+{
+    return errf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+void store_done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+int store_exec(struct store *st, enum store_stmt q, char *err, size_t errlen, const char *what)
+{
+    sqlite3_stmt *s = st->q[q];
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        store_fail(st, err, errlen, what);
+        sqlite3_reset(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    return 0;
+}
+
+static int64_t col_time(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i);
+}
+
+void store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r)
+{
+    r->seq = sqlite3_column_int64(s, first);
+    r->lane = sqlite3_column_int64(s, first + 1);
+    r->sched_us = col_time(s, first + 2);
+    r->start_us = col_time(s, first + 3);
+    r->connect_us = col_time(s, first + 4);
+    r->ttfb_us = col_time(s, first + 5);
+    r->end_us = col_time(s, first + 6);
+    r->status = sqlite3_column_int(s, first + 7); /* NULL reads as 0: no response */
+    r->bytes = sqlite3_column_int64(s, first + 8);
+    r->err_kind = sqlite3_column_int(s, first + 9);
+    const unsigned char *e = sqlite3_column_text(s, first + 10);
+    snprintf(r->error, sizeof r->error, "%s", e ? (const char *)e : "");
+}
+
+int store_schema_latest(void)
+{
+    return conlab_migrations_count > 0 ? conlab_migrations[conlab_migrations_count - 1].version : 0;
+}
+
+/* PRAGMA user_version on a connection; -1 with err when the file cannot be read (not a
+ * database, locked past the busy timeout, ...). */
+static int read_user_version(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    else
+        errf(err, errlen, "cannot open database %s: %s", path, sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int refuse_newer(const char *path, int version, char *err, size_t errlen)
+{
+    return errf(err, errlen,
+                "database %s has schema version %d, newer than this conlab knows (%d); "
+                "upgrade conlab",
+                path, version, store_schema_latest());
+}
+
+/* Applies every compiled-in migration newer than the database inside one BEGIN IMMEDIATE
+ * transaction, then records the newest version in PRAGMA user_version. Another process that
+ * migrated first makes this a no-op (the version is read again under the write lock). */
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    int current = read_user_version(db, path, err, errlen);
+    if (current < 0) return -1;
+    if (current > store_schema_latest()) return refuse_newer(path, current, err, errlen);
+    if (current == store_schema_latest()) return 0;
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return errf(err, errlen, "migrating %s: %s", path, sqlite3_errmsg(db));
+    current = read_user_version(db, path, err, errlen);
+    if (current < 0) goto fail;
+    if (current > store_schema_latest()) {
+        refuse_newer(path, current, err, errlen);
+        goto fail;
+    }
+    for (int i = 0; i < conlab_migrations_count; i++) {
+        const struct migration *m = &conlab_migrations[i];
+        if (m->version <= current) continue;
+        if (sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+            errf(err, errlen, "migrating %s: %s: %s", path, m->name, sqlite3_errmsg(db));
+            goto fail;
+        }
+        current = m->version;
+    }
+    /* PRAGMA takes no parameters; the number is ours, not user data. */
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", current);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        errf(err, errlen, "migrating %s: %s", path, sqlite3_errmsg(db));
+        goto fail;
+    }
+    return 0;
+fail:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* mkdir -p of the folder holding `path` (nothing for a bare file name). */
+static int make_parents(const char *path, char *err, size_t errlen)
+{
+    char *dir = strdup(path);
+    if (!dir) return errf(err, errlen, "out of memory");
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {
+        free(dir);
+        return 0;
+    }
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            errf(err, errlen, "cannot create folder %s: %s", dir, strerror(errno));
+            free(dir);
+            return -1;
+        }
+        *p = c;
+        if (c == '\0') break;
+    }
+    free(dir);
+    return 0;
+}
+
+static int pragma(sqlite3 *db, const char *path, const char *sql, char *err, size_t errlen)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) return 0;
+    return errf(err, errlen, "cannot open database %s: %s: %s", path, sql, sqlite3_errmsg(db));
+}
+
+int store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!path || !*path) return errf(err, errlen, "database path is empty");
+    bool special = !strcmp(path, ":memory:") || !strncmp(path, "file:", 5);
+    if (!special && make_parents(path, err, errlen) != 0) return -1;
+
+    struct store *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        free(st);
+        return errf(err, errlen, "out of memory");
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    /* NOMUTEX: st->lock already serializes every use of this connection. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (special) flags |= SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+        errf(err, errlen, "cannot open database %s: %s", path,
+             st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    /* Reading the version first is what tells a file that is not a database, and refuses a
+     * newer schema before anything (even the journal mode) is changed in it. */
+    int version = read_user_version(st->db, path, err, errlen);
+    if (version < 0) goto fail;
+    if (version > store_schema_latest()) {
+        refuse_newer(path, version, err, errlen);
+        goto fail;
+    }
+    if (pragma(st->db, path, "PRAGMA foreign_keys = ON", err, errlen) ||
+        pragma(st->db, path, "PRAGMA journal_mode = WAL", err, errlen) ||
+        pragma(st->db, path, "PRAGMA synchronous = NORMAL", err, errlen) ||
+        pragma(st->db, path, "PRAGMA cache_size = -16384", err, errlen))
+        goto fail;
+    if (migrate(st->db, path, err, errlen) != 0) goto fail;
+    for (int i = 0; i < Q_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i],
+                               NULL) != SQLITE_OK) {
+            errf(err, errlen, "database %s: preparing statement %d: %s", path, i,
+                 sqlite3_errmsg(st->db));
+            goto fail;
+        }
+    }
+    *out = st;
+    return 0;
+fail:
+    store_close(st);
+    return -1;
+}
+
+void store_close(struct store *st)
+{
+    if (!st) return;
+    bool opened = st->q[Q_COUNT - 1] != NULL;
+    for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(st->q[i]);
+    /* Cheap, and keeps the planner's statistics fresh; only on a database we opened fully
+     * (never on one refused as newer or foreign). */
+    if (st->db && opened) sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);
+    if (st->db) sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->lock);
+    free(st->path);
+    free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s = st->q[Q_USER_VERSION];
+    int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    store_done(s);
+    pthread_mutex_unlock(&st->lock);
+    return v;
+}

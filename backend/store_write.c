@@ -1,0 +1,245 @@
+/* The store's writes: runs, modes, request rows, results. Each call is atomic: one statement
+ * or one transaction, under st->lock. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "result_json.h"
+#include "spec.h"
+#include "store.h"
+#include "store_db.h"
+#include "util.h"
+
+static bool valid_mode(int mode)
+{
+    return mode >= 0 && mode < MODE_COUNT;
+}
+
+/* A string member of a spec object, or "" (the spec was validated before it got here; the
+ * store only needs the filter columns). */
+static const char *spec_string(const cJSON *spec, const char *outer, const char *key)
+{
+    const cJSON *o = outer ? cJSON_GetObjectItemCaseSensitive(spec, outer) : spec;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int store_run_create(struct store *st, const char *id, const char *spec_json, const char *status,
+                     int64_t created_us, char *err, size_t errlen)
+{
+    cJSON *spec = cJSON_Parse(spec_json ? spec_json : "");
+    if (!cJSON_IsObject(spec)) {
+        cJSON_Delete(spec);
+        return errf(err, errlen, "creating run %s: the spec is not a JSON object", id);
+    }
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s = st->q[Q_RUN_INSERT];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, created_us);
+    sqlite3_bind_text(s, 4, spec_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, spec_string(spec, "target", "url"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, spec_string(spec, NULL, "label"), -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "creating run");
+    store_done(s);
+    pthread_mutex_unlock(&st->lock);
+    cJSON_Delete(spec);
+    return rc;
+}
+
+int store_run_set_status(struct store *st, const char *id, const char *status, int64_t finished_us,
+                         const char *message, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s = st->q[Q_RUN_SET_STATUS];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, finished_us);
+    if (message) sqlite3_bind_text(s, 4, message, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "setting run status");
+    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = 1;
+    store_done(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+int store_mode_begin(struct store *st, const char *id, int mode, int64_t total, int64_t lanes,
+                     char *err, size_t errlen)
+{
+    if (!valid_mode(mode)) return errf(err, errlen, "starting mode %d: no such mode", mode);
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s = st->q[Q_MODE_BEGIN];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    sqlite3_bind_int64(s, 3, total);
+    sqlite3_bind_int64(s, 4, lanes);
+    sqlite3_bind_int64(s, 5, wallclock_us());
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "starting mode");
+    store_done(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static void bind_time(sqlite3_stmt *s, int i, int64_t us)
+{
+    if (us < 0) sqlite3_bind_null(s, i);
+    else sqlite3_bind_int64(s, i, us);
+}
+
+/* Binds one record to Q_REQ_INSERT (parameters 3..13; 1 and 2 are the run and mode). */
+static void bind_record(sqlite3_stmt *s, const struct bench_record *r)
+{
+    sqlite3_bind_int64(s, 3, r->seq);
+    sqlite3_bind_int64(s, 4, r->lane);
+    bind_time(s, 5, r->sched_us);
+    bind_time(s, 6, r->start_us);
+    bind_time(s, 7, r->connect_us);
+    bind_time(s, 8, r->ttfb_us);
+    bind_time(s, 9, r->end_us);
+    if (r->status) sqlite3_bind_int(s, 10, r->status);
+    else sqlite3_bind_null(s, 10);
+    sqlite3_bind_int64(s, 11, r->bytes);
+    sqlite3_bind_int(s, 12, r->err_kind);
+    size_t elen = strnlen(r->error, sizeof r->error);
+    if (elen) sqlite3_bind_text(s, 13, r->error, (int)elen, SQLITE_STATIC);
+    else sqlite3_bind_null(s, 13);
+}
+
+/* Runs a statement bound to (id, mode) and optionally a third integer; 0 or -1. */
+static int step_id_mode(struct store *st, enum store_stmt q, const char *id, int mode,
+                        const int64_t *third, char *err, size_t errlen, const char *what)
+{
+    sqlite3_stmt *s = st->q[q];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    if (third) sqlite3_bind_int64(s, 3, *third);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, what);
+    store_done(s);
+    return rc;
+}
+
+int store_add_records(struct store *st, const char *id, int mode, const struct bench_record *recs,
+                      size_t n, char *err, size_t errlen)
+{
+    if (!valid_mode(mode)) return errf(err, errlen, "adding records: no such mode %d", mode);
+    if (n == 0) return 0;
+    pthread_mutex_lock(&st->lock);
+    int rc = -1;
+    if (store_exec(st, Q_BEGIN_WRITE, err, errlen, "adding records") != 0) goto out;
+    /* The mode row holds the running count (progress without counting rows); it exists even
+     * when the caller skipped store_mode_begin. */
+    if (step_id_mode(st, Q_MODE_ENSURE, id, mode, NULL, err, errlen, "adding records") != 0)
+        goto rollback;
+    sqlite3_stmt *s = st->q[Q_REQ_INSERT];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    for (size_t i = 0; i < n; i++) {
+        bind_record(s, &recs[i]);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            char what[96];
+            snprintf(what, sizeof what, "adding record seq %lld", (long long)recs[i].seq);
+            store_fail(st, err, errlen, what);
+            store_done(s);
+            goto rollback;
+        }
+        sqlite3_reset(s);
+    }
+    store_done(s);
+    int64_t added = (int64_t)n;
+    if (step_id_mode(st, Q_MODE_ADD_DONE, id, mode, &added, err, errlen, "adding records") != 0)
+        goto rollback;
+    if (store_exec(st, Q_COMMIT, err, errlen, "adding records") != 0) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+out:
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* Lanes recorded by store_mode_begin, 0 when none. */
+static int64_t mode_lanes(struct store *st, const char *id, int mode)
+{
+    sqlite3_stmt *s = st->q[Q_MODE_LANES];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    int64_t lanes = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    store_done(s);
+    return lanes;
+}
+
+int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
+                      size_t errlen)
+{
+    if (!valid_mode(res->mode)) return errf(err, errlen, "finishing mode %d: no such mode", res->mode);
+    cJSON *result = result_to_json(res);
+    char *result_text = result ? cJSON_PrintUnformatted(result) : NULL;
+    cJSON_Delete(result);
+    if (!result_text) return errf(err, errlen, "finishing mode: out of memory");
+
+    pthread_mutex_lock(&st->lock);
+    int rc = -1;
+    char *charts_text = NULL;
+    int64_t lanes = mode_lanes(st, id, res->mode);
+    /* The rows of a finished mode no longer change, so the aggregates are read outside the
+     * write transaction: other writers are not held up while a million rows are scanned. */
+    cJSON *charts = store_charts_compute(st, id, res->mode, lanes > 0 ? lanes : res->lanes,
+                                         res->wall_ms, err, errlen);
+    if (!charts) goto out;
+    charts_text = cJSON_PrintUnformatted(charts);
+    cJSON_Delete(charts);
+    if (!charts_text) {
+        errf(err, errlen, "finishing mode: out of memory");
+        goto out;
+    }
+    if (store_exec(st, Q_BEGIN_WRITE, err, errlen, "finishing mode") != 0) goto out;
+    if (step_id_mode(st, Q_MODE_ENSURE, id, res->mode, NULL, err, errlen, "finishing mode") != 0)
+        goto rollback;
+    sqlite3_stmt *s = st->q[Q_MODE_FINISH];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, res->mode);
+    sqlite3_bind_int64(s, 3, wallclock_us());
+    sqlite3_bind_text(s, 4, result_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, charts_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, res->lanes);
+    int step = sqlite3_step(s);
+    if (step != SQLITE_DONE) store_fail(st, err, errlen, "finishing mode");
+    store_done(s);
+    if (step != SQLITE_DONE) goto rollback;
+    if (store_exec(st, Q_COMMIT, err, errlen, "finishing mode") != 0) goto rollback;
+    rc = 0;
+    goto out;
+rollback:
+    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+out:
+    pthread_mutex_unlock(&st->lock);
+    free(result_text);
+    free(charts_text);
+    return rc;
+}
+
+int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s = st->q[Q_MARK_INTERRUPTED];
+    sqlite3_bind_int64(s, 1, now_us);
+    int rc = sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db)
+                                            : store_fail(st, err, errlen, "marking runs interrupted");
+    store_done(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+int store_run_delete(struct store *st, const char *id, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *s = st->q[Q_RUN_DELETE];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    /* ON DELETE CASCADE removes the run's modes and request rows in the same statement. */
+    int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "deleting run");
+    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = 1;
+    store_done(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
