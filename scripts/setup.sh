@@ -2,11 +2,15 @@
 # Installs what conlab needs and is missing (Debian 12). Idempotent: quick when all is there.
 #   scripts/setup.sh          build and run the dashboard
 #   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python)
+#   scripts/setup.sh --bench  also the talk's Python clients, the peers of bench/overhead.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libcurl4-openssl-dev
       libsqlite3-dev ca-certificates python3)
+if [[ ${1:-} == --bench ]]; then
+  pkgs+=(python3-requests python3-aiohttp)
+fi
 if [[ ${1:-} == --test ]]; then
   pkgs+=(chromium docker-compose procps)
 fi
