@@ -1,0 +1,119 @@
+// The conlab HTTP API (docs/API.md): one function per endpoint. Failures throw ApiError with
+// the HTTP status, the server's message and, for a bad spec, the field at fault.
+
+export class ApiError extends Error {
+  constructor(status, message, field) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.field = field || null;
+  }
+}
+
+const TOKEN_KEY = 'conlab.token';
+
+// The bearer token sent with requests that start, cancel or delete runs (kept in localStorage).
+export function getToken() {
+  try {
+    return localStorage.getItem(TOKEN_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+export function setToken(token) {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage unavailable: the token lives for this call only */
+  }
+}
+
+async function call(method, path, body) {
+  const headers = {Accept: 'application/json'};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const token = getToken();
+  if (token && method !== 'GET') headers.Authorization = 'Bearer ' + token;
+  let res;
+  try {
+    res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  } catch (e) {
+    throw new ApiError(0, 'cannot reach the dashboard: ' + e.message);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ApiError(res.status, res.ok ? `invalid JSON from ${path}` : `${res.status} ${res.statusText}`);
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, (data && data.error) || `${res.status} ${res.statusText}`, data && data.field);
+  return data;
+}
+
+const runPath = id => '/api/runs/' + encodeURIComponent(id);
+
+export const getConfig = () => call('GET', '/api/config');
+export const createRun = spec => call('POST', '/api/runs', spec);
+export const getRun = id => call('GET', runPath(id));
+export const getCharts = id => call('GET', runPath(id) + '/charts');
+export const cancelRun = id => call('POST', runPath(id) + '/cancel');
+export const deleteRun = id => call('DELETE', runPath(id));
+
+// {runs: [RUN...]} newest first; url filters by exact target URL, label by exact label.
+export function listRuns({limit = 200, offset = 0, url, label} = {}) {
+  const q = new URLSearchParams({limit: String(limit), offset: String(offset)});
+  if (url) q.set('url', url);
+  if (label) q.set('label', label);
+  return call('GET', '/api/runs?' + q);
+}
+
+export function requestsPage(id, mode, limit = 1000, offset = 0) {
+  const q = new URLSearchParams({mode, limit: String(limit), offset: String(offset)});
+  return call('GET', runPath(id) + '/requests?' + q);
+}
+
+export const exportUrl = (id, format) => runPath(id) + '/export.' + format;
+
+// Follows a run's server-sent events until it ends. Handlers: progress({status, progress}),
+// mode({mode, result}), end(RUN), error(message). Returns a function that stops listening.
+export function watchRun(id, handlers) {
+  const es = new EventSource(runPath(id) + '/events');
+  let closed = false;
+  const parse = (e, fn) => {
+    if (closed || !fn) return;
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    fn(data);
+  };
+  es.addEventListener('progress', e => parse(e, handlers.progress));
+  es.addEventListener('mode', e => parse(e, handlers.mode));
+  es.addEventListener('end', e => {
+    if (closed) return;
+    let data = null;
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      /* the handler fetches the run itself */
+    }
+    stop();
+    if (handlers.end) handlers.end(data);
+  });
+  es.onerror = () => {
+    // The browser reconnects by itself while readyState is CONNECTING; CLOSED means it gave up.
+    if (!closed && es.readyState === EventSource.CLOSED && handlers.error) handlers.error('lost the progress stream');
+  };
+  function stop() {
+    closed = true;
+    es.close();
+  }
+  return () => stop();
+}

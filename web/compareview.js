@@ -1,0 +1,88 @@
+// Compare (`/compare?a=ID&b=ID`): two runs side by side with the deltas per mode.
+import { el, clear, chartBox } from './dom.js';
+import { getRun } from './api.js';
+import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, runModes, MODE_ORDER } from './format.js';
+import { compareChart } from './charts.js';
+import { statusBadge } from './runrender.js';
+
+function exposed() {
+  window.__conlab = window.__conlab || {};
+  return window.__conlab;
+}
+
+function runCard(tag, run) {
+  const s = run.spec || {};
+  return el('section', {class: 'card compare-run', dataset: {side: tag}},
+    el('h2', {}, `${tag}: `, el('a', {href: '/runs/' + encodeURIComponent(run.id), 'data-link': '', text: run.id}), ' ', statusBadge(run.status)),
+    run.label ? el('p', {class: 'run-label', text: run.label}) : null,
+    el('dl', {class: 'facts'},
+      [['target', `${(s.target && s.target.method) || 'GET'} ${(s.target && s.target.url) || ''}`],
+        ['requests', fmtInt(s.requests)], ['concurrency', fmtInt(s.concurrency)],
+        ['keep-alive', s.keepalive === false ? 'off' : 'on'], ['started', fmtDate(run.created_at)]]
+        .map(([k, v]) => el('div', {}, el('dt', {text: k}), el('dd', {text: v})))));
+}
+
+const METRICS = [
+  {key: 'wall', label: 'wall time', get: r => r.wall_ms, fmt: fmtMs, lowerIsBetter: true},
+  {key: 'rps', label: 'req/s', get: r => r.rps, fmt: v => fmtNum(v), lowerIsBetter: false},
+  {key: 'p50', label: 'p50', get: r => r.latency_ms && r.latency_ms.p50, fmt: fmtMs, lowerIsBetter: true},
+  {key: 'p99', label: 'p99', get: r => r.latency_ms && r.latency_ms.p99, fmt: fmtMs, lowerIsBetter: true},
+  {key: 'errors', label: 'errors', get: r => r.errors, fmt: v => fmtInt(v), lowerIsBetter: true},
+];
+
+export async function mountCompare(root, ctx) {
+  const {query} = ctx;
+  const a = query.get('a'), b = query.get('b');
+  let chart = null;
+  if (!a || !b) {
+    clear(root).append(el('section', {class: 'card'}, el('h1', {text: 'Compare two runs'}),
+      el('p', {}, 'Pick two runs in the ', el('a', {href: '/history', 'data-link': '', text: 'history'}), ' to compare them.')));
+    root.dataset.ready = 'true';
+    return () => {};
+  }
+  clear(root).append(el('p', {class: 'muted loading', text: 'Loading runs…'}));
+  let runA, runB;
+  try {
+    [runA, runB] = await Promise.all([getRun(a), getRun(b)]);
+  } catch (err) {
+    clear(root).append(el('section', {class: 'card'}, el('h1', {text: 'Compare two runs'}),
+      el('p', {class: 'form-error', text: `Could not load the runs: ${err.message}`})));
+    root.dataset.ready = 'true';
+    return () => {};
+  }
+  const modes = MODE_ORDER.filter(m => runModes(runA).includes(m) || runModes(runB).includes(m));
+  const find = (run, m) => (run.results || []).find(r => r.mode === m);
+
+  const head = el('tr', {}, el('th', {scope: 'col', text: 'mode'}),
+    METRICS.map(m => [el('th', {scope: 'col', text: m.label + ' A'}), el('th', {scope: 'col', text: m.label + ' B'}), el('th', {scope: 'col', text: 'Δ'})]));
+  const body = el('tbody');
+  const deltas = {};
+  for (const mode of modes) {
+    const ra = find(runA, mode), rb = find(runB, mode);
+    const cells = [];
+    deltas[mode] = {};
+    for (const m of METRICS) {
+      const va = ra ? m.get(ra) : null, vb = rb ? m.get(rb) : null;
+      let cls = '';
+      if (isNum(va) && isNum(vb) && va !== vb) cls = (vb < va) === m.lowerIsBetter ? 'better' : 'worse';
+      deltas[mode][m.key] = isNum(va) && isNum(vb) ? vb - va : null;
+      cells.push(el('td', {text: isNum(va) ? m.fmt(va) : '–'}), el('td', {text: isNum(vb) ? m.fmt(vb) : '–'}),
+        el('td', {class: 'delta ' + cls, dataset: {metric: m.key}, text: fmtDelta(va, vb, m.fmt)}));
+    }
+    body.append(el('tr', {dataset: {mode}}, el('th', {scope: 'row', text: mode}), cells));
+  }
+  const {box, canvas} = chartBox(280, {id: 'compare-chart', role: 'img', 'aria-label': 'Wall time per mode of both runs'});
+  clear(root).append(
+    el('h1', {text: 'Compare two runs'}),
+    el('div', {class: 'compare-grid'}, runCard('A', runA), runCard('B', runB)),
+    el('section', {class: 'card', id: 'deltas'},
+      el('h2', {text: 'Per mode (Δ = B − A; green is better)'}),
+      el('div', {class: 'table-wrap'}, el('table', {class: 'data compare-table'}, el('thead', {}, head), body)),
+      box));
+  chart = compareChart(canvas, modes, runA, runB);
+  exposed().compare = {a: runA.id, b: runB.id, modes, deltas};
+  root.dataset.ready = 'true';
+  return () => {
+    if (chart) chart.destroy();
+  };
+}

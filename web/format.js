@@ -1,0 +1,93 @@
+// How numbers, times and modes are shown. Pure functions.
+
+export const MODE_ORDER = ['sync', 'threads', 'async', 'processes'];
+export const MODE_COLORS = {sync: '#64748b', threads: '#2563eb', async: '#059669', processes: '#c026d3'};
+
+export function modeColor(mode, alpha) {
+  const hex = MODE_COLORS[mode] || '#f97316';
+  if (alpha === undefined) return hex;
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
+export function isNum(v) {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+// 0.42 ms, 12.3 ms, 1.00 s, 95.2 s.
+export function fmtMs(ms) {
+  if (!isNum(ms)) return '–';
+  const a = Math.abs(ms);
+  if (a >= 1000) return (ms / 1000).toFixed(a >= 100000 ? 0 : a >= 10000 ? 1 : 2) + ' s';
+  if (a >= 100) return ms.toFixed(0) + ' ms';
+  if (a >= 10) return ms.toFixed(1) + ' ms';
+  if (a >= 1) return ms.toFixed(2) + ' ms';
+  return ms.toFixed(3) + ' ms';
+}
+
+export function fmtNum(v, digits) {
+  if (!isNum(v)) return '–';
+  if (digits === undefined) digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+  return v.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits});
+}
+
+export function fmtInt(v) {
+  return isNum(v) ? Math.round(v).toLocaleString('en-US') : '–';
+}
+
+export function fmtKb(kb) {
+  if (!isNum(kb)) return '–';
+  if (kb >= 1024 * 1024) return (kb / 1024 / 1024).toFixed(2) + ' GiB';
+  if (kb >= 1024) return (kb / 1024).toFixed(1) + ' MiB';
+  return kb.toFixed(0) + ' KiB';
+}
+
+// "3.02×" for a speed-up ratio.
+export function fmtRatio(r) {
+  return isNum(r) ? (r >= 10 ? r.toFixed(1) : r.toFixed(2)) + '×' : '–';
+}
+
+// A signed difference with its percentage: "+12.3 ms (+4.1%)".
+export function fmtDelta(a, b, fmt) {
+  if (!isNum(a) || !isNum(b)) return '–';
+  const d = b - a;
+  const sign = d > 0 ? '+' : d < 0 ? '−' : '±';
+  const pct = a !== 0 ? ` (${sign}${Math.abs((d / a) * 100).toFixed(1)}%)` : '';
+  return sign + fmt(Math.abs(d)) + pct;
+}
+
+// "2026-11-25 20:33:34" in the viewer's local time, from an ISO 8601 string.
+export function fmtDate(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = n => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export function cpuMs(result) {
+  const c = result && result.cpu_ms;
+  return c && (isNum(c.user) || isNum(c.sys)) ? (c.user || 0) + (c.sys || 0) : null;
+}
+
+// Modes of a run in run order: those with results first, then the rest of the spec's.
+export function runModes(run) {
+  const out = [];
+  for (const r of (run && run.results) || []) if (!out.includes(r.mode)) out.push(r.mode);
+  for (const m of (run && run.spec && run.spec.modes) || []) if (!out.includes(m)) out.push(m);
+  return out;
+}
+
+// An axis tick in ms, with as many decimals as the tick step needs (so 1000.2 and 1000.4 ms
+// do not both read "1.00 s"). ticks is Chart.js's tick list.
+export function fmtAxisMs(value, ticks) {
+  const v = Number(value);
+  if (!isNum(v)) return '';
+  if (v === 0) return '0';
+  let step = Infinity;
+  for (let i = 1; i < (ticks || []).length; i++) step = Math.min(step, Math.abs(ticks[i].value - ticks[i - 1].value));
+  if (!isNum(step) || step <= 0) return fmtMs(v);
+  const decimals = unit => Math.max(0, Math.min(6, Math.ceil(-Math.log10(step / unit) - 1e-9)));
+  if (Math.abs(v) >= 1000 && step >= 10) return (v / 1000).toFixed(decimals(1000)) + ' s';
+  return v.toFixed(decimals(1)) + ' ms';
+}

@@ -1,0 +1,260 @@
+// The run form (`/`): filled with the talk's experiment against the demo target, presets,
+// and the API's message shown next to the field it names.
+import { el, clear } from './dom.js';
+import { createRun, getRun, getToken, setToken, ApiError } from './api.js';
+import { MODE_ORDER, fmtMs } from './format.js';
+import { targetModel, idealMs } from './model.js';
+
+const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'keepalive', 'label', 'token'];
+
+// The form field an API error names ("target.url", "modes[2]", "concurrency", ...).
+export function fieldFor(apiField) {
+  if (!apiField) return null;
+  const f = String(apiField).replace(/\[.*$/, '');
+  const map = {
+    'target.url': 'url', target: 'url', url: 'url',
+    'target.method': 'method', method: 'method',
+    'target.headers': 'headers', headers: 'headers', header: 'headers',
+    'target.body': 'body', body: 'body',
+    requests: 'requests', concurrency: 'concurrency', modes: 'modes',
+    timeout_ms: 'timeout', timeout: 'timeout', rate: 'rate', keepalive: 'keepalive', label: 'label',
+  };
+  if (map[f]) return map[f];
+  const head = f.split('.').slice(0, 2).join('.');
+  return map[head] || map[f.split('.')[0]] || null;
+}
+
+function presets(demoUrl) {
+  const demoWith = q => {
+    if (!demoUrl) return null;
+    const u = new URL(demoUrl);
+    for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
+    return u.toString();
+  };
+  return [
+    {id: 'talk', name: 'The talk: 3 requests', hint: '3 requests, 3 at a time, every mode: sync ≈ 3 s, the others ≈ 1 s.',
+      spec: {url: demoUrl, requests: 3, concurrency: 3, modes: MODE_ORDER}},
+    {id: 'nine', name: '9 requests through 3 workers', hint: '9 requests, 3 at a time: each request waits for a free slot (orange), ≈ 3 s per concurrent mode.',
+      spec: {url: demoUrl, requests: 9, concurrency: 3, modes: MODE_ORDER}},
+    {id: 'many', name: 'Many requests: 1,000 at 50', hint: '1,000 requests, 50 at a time, against the demo target answering in 10 ms (its 3 workers still cap it at 300 req/s).',
+      spec: {url: demoWith({delay_ms: '10'}), requests: 1000, concurrency: 50, modes: MODE_ORDER}},
+  ];
+}
+
+function parseHeaders(text) {
+  const headers = {};
+  const lines = text.split('\n').map(l => l.trim()).filter(Boolean);
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    if (i <= 0) throw new ApiError(400, `headers: "${line}" is not "Name: value"`, 'target.headers');
+    headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return headers;
+}
+
+export async function mountForm(root, ctx) {
+  const {config, navigate, query} = ctx;
+  const defaults = (config && config.defaults) || {};
+  const demoUrl = config && config.demo_target;
+  const limits = (config && config.limits) || {};
+  const inputs = {};
+  const errors = {};
+  const errorNode = key => (errors[key] = el('p', {class: 'field-error', id: `f-${key}-error`, role: 'alert', hidden: true}));
+
+  const field = (key, label, input, hint) => {
+    inputs[key] = input;
+    input.id = input.id || 'f-' + key;
+    input.setAttribute('aria-describedby', `f-${key}-error` + (hint ? ` f-${key}-hint` : ''));
+    return el('div', {class: 'field field-' + key},
+      el('label', {for: input.id, text: label}), input,
+      hint ? el('p', {class: 'hint', id: `f-${key}-hint`, text: hint}) : null,
+      errorNode(key));
+  };
+  const num = (name, attrs) => el('input', Object.assign({type: 'number', name, inputmode: 'numeric'}, attrs));
+
+  const method = el('select', {name: 'method'}, ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map(m => el('option', {value: m, text: m})));
+  const modeBoxes = {};
+  const modeList = el('div', {class: 'modes', id: 'f-modes', role: 'group', 'aria-labelledby': 'f-modes-legend', 'aria-describedby': 'f-modes-error'},
+    ((config && config.modes) || MODE_ORDER).map(m => {
+      modeBoxes[m] = el('input', {type: 'checkbox', name: 'modes', value: m, id: 'f-mode-' + m});
+      return el('label', {class: 'check', for: 'f-mode-' + m}, modeBoxes[m], ' ' + m);
+    }));
+  inputs.modes = modeList;
+  const keepalive = el('input', {type: 'checkbox', name: 'keepalive', id: 'f-keepalive'});
+  inputs.keepalive = keepalive;
+
+  const estimate = el('p', {class: 'estimate', id: 'estimate', 'aria-live': 'polite'});
+  const formError = el('p', {class: 'form-error', role: 'alert', hidden: true});
+  const submit = el('button', {type: 'submit', class: 'primary', id: 'run-button', text: 'Run'});
+
+  const presetButtons = presets(demoUrl).map(p => el('button', {
+    type: 'button', class: 'preset', dataset: {preset: p.id}, title: p.hint, 'aria-pressed': 'false',
+    onclick: () => { fill(Object.assign({}, base(), p.spec)); markPreset(p.id); },
+  }, el('strong', {text: p.name}), el('span', {text: p.hint})));
+  const markPreset = id => presetButtons.forEach(b => b.setAttribute('aria-pressed', String(b.dataset.preset === id)));
+
+  const tokenRow = config && config.token_required
+    ? field('token', 'Token (this dashboard requires one to start runs)', el('input', {type: 'password', name: 'token', autocomplete: 'off', value: getToken()}))
+    : null;
+
+  const form = el('form', {class: 'run-form card', novalidate: true, 'aria-labelledby': 'form-title'},
+    el('h1', {id: 'form-title', text: 'Run an experiment'}),
+    el('p', {class: 'muted', text: demoUrl
+      ? `The form holds the talk's experiment against the built-in demo target (${config.demo.workers} workers, ${fmtMs(config.demo.delay_ms)} per response). Press Run.`
+      : 'No demo target runs inside this dashboard: enter the URL of a server to measure.'}),
+    el('div', {class: 'presets', role: 'group', 'aria-label': 'Presets'}, demoUrl ? presetButtons : null),
+    el('fieldset', {},
+      el('legend', {text: 'Target'}),
+      field('url', 'Target URL', el('input', {type: 'url', name: 'url', required: true, autocomplete: 'url', spellcheck: 'false', placeholder: 'http://127.0.0.1:8000/'})),
+      el('div', {class: 'row'},
+        field('method', 'Method', method),
+        field('label', 'Label', el('input', {type: 'text', name: 'label', maxlength: 200, placeholder: 'e.g. the talk, laptop'}))),
+      field('headers', 'Headers', el('textarea', {name: 'headers', rows: 2, spellcheck: 'false', placeholder: 'Accept: text/plain'}), 'One "Name: value" per line.'),
+      field('body', 'Body', el('textarea', {name: 'body', rows: 2, spellcheck: 'false'}), 'Sent with every request; empty for none.')),
+    el('fieldset', {},
+      el('legend', {text: 'Workload'}),
+      el('div', {class: 'row'},
+        field('requests', 'Requests', num('requests', {min: 1, max: limits.max_requests})),
+        field('concurrency', 'Concurrency', num('concurrency', {min: 1}), 'Workers (threads, processes, async slots); sync uses one.')),
+      el('div', {class: 'field field-modes'},
+        el('span', {class: 'label', id: 'f-modes-legend', text: 'Modes'}), modeList, errorNode('modes')),
+      el('div', {class: 'row'},
+        field('timeout', 'Timeout (ms)', num('timeout_ms', {min: 1})),
+        field('rate', 'Rate (requests/s, 0 = no limit)', num('rate', {min: 0, step: 'any', inputmode: 'decimal'}))),
+      el('div', {class: 'field field-keepalive'},
+        el('label', {class: 'check', for: 'f-keepalive'}, keepalive, ' Keep connections alive'), errorNode('keepalive'))),
+    tokenRow,
+    estimate,
+    formError,
+    el('div', {class: 'actions'}, submit));
+
+  function base() {
+    return {
+      url: demoUrl || '', method: (defaults.target && defaults.target.method) || 'GET', headers: {}, body: null,
+      requests: defaults.requests ?? 3, concurrency: defaults.concurrency ?? 3, modes: defaults.modes || MODE_ORDER,
+      timeout_ms: defaults.timeout_ms ?? 30000, rate: defaults.rate ?? 0, keepalive: defaults.keepalive ?? true, label: '',
+    };
+  }
+
+  function fill(v) {
+    inputs.url.value = v.url || '';
+    method.value = (v.method || 'GET').toUpperCase();
+    inputs.headers.value = Object.entries(v.headers || {}).map(([k, x]) => `${k}: ${x}`).join('\n');
+    inputs.body.value = v.body ?? '';
+    inputs.requests.value = v.requests;
+    inputs.concurrency.value = v.concurrency;
+    for (const [m, box] of Object.entries(modeBoxes)) box.checked = (v.modes || []).includes(m);
+    inputs.timeout.value = v.timeout_ms;
+    inputs.rate.value = v.rate;
+    keepalive.checked = v.keepalive !== false;
+    inputs.label.value = v.label || '';
+    clearErrors();
+    updateEstimate();
+  }
+
+  function clearErrors() {
+    for (const key of FIELDS) {
+      if (!errors[key]) continue;
+      errors[key].hidden = true;
+      errors[key].textContent = '';
+      if (inputs[key]) inputs[key].removeAttribute('aria-invalid');
+    }
+    formError.hidden = true;
+    formError.textContent = '';
+  }
+
+  function showError(err) {
+    const key = err instanceof ApiError && err.status === 401 && errors.token ? 'token' : fieldFor(err.field);
+    if (key && errors[key]) {
+      errors[key].textContent = err.message;
+      errors[key].hidden = false;
+      inputs[key].setAttribute('aria-invalid', 'true');
+      (key === 'modes' ? Object.values(modeBoxes)[0] : inputs[key]).focus();
+    } else {
+      formError.textContent = err.message;
+      formError.hidden = false;
+    }
+  }
+
+  function numberOf(input) {
+    const t = input.value.trim();
+    return t === '' ? undefined : Number(t);
+  }
+
+  function readSpec() {
+    const spec = {
+      target: {url: inputs.url.value.trim(), method: method.value, headers: parseHeaders(inputs.headers.value), body: inputs.body.value === '' ? null : inputs.body.value},
+      modes: Object.entries(modeBoxes).filter(([, b]) => b.checked).map(([m]) => m),
+      keepalive: keepalive.checked,
+      label: inputs.label.value,
+    };
+    for (const [key, name] of [['requests', 'requests'], ['concurrency', 'concurrency'], ['timeout', 'timeout_ms'], ['rate', 'rate']]) {
+      const v = numberOf(inputs[key]);
+      if (v !== undefined) spec[name] = Number.isNaN(v) ? inputs[key].value : v;
+    }
+    return spec;
+  }
+
+  function updateEstimate() {
+    let spec;
+    try {
+      spec = readSpec();
+    } catch {
+      estimate.textContent = '';
+      return;
+    }
+    const server = targetModel(spec, config);
+    if (!server || !(spec.requests >= 1) || !(spec.concurrency >= 1) || !spec.modes.length) {
+      estimate.textContent = '';
+      return;
+    }
+    const parts = spec.modes.map(m => [m, idealMs(m, spec, server)]);
+    const total = parts.reduce((a, [, ms]) => a + ms, 0);
+    estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each): ` +
+      parts.map(([m, ms]) => `${m} ${fmtMs(ms)}`).join(', ') + ` — about ${fmtMs(total)} in all.`;
+  }
+
+  form.addEventListener('input', () => { markPreset(null); updateEstimate(); });
+  form.addEventListener('change', updateEstimate);
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    clearErrors();
+    let spec;
+    try {
+      spec = readSpec();
+    } catch (err) {
+      showError(err);
+      return;
+    }
+    if (tokenRow) setToken(inputs.token.value.trim());
+    submit.disabled = true;
+    submit.textContent = 'Starting…';
+    try {
+      const res = await createRun(spec);
+      navigate('/runs/' + encodeURIComponent(res.id), {fresh: true});
+    } catch (err) {
+      showError(err);
+      submit.disabled = false;
+      submit.textContent = 'Run';
+    }
+  });
+
+  clear(root).append(form);
+  fill(base());
+  markPreset(demoUrl ? 'talk' : null);
+  const from = query.get('from');
+  if (from) {
+    try {
+      const run = await getRun(from);
+      const s = run.spec || {};
+      fill(Object.assign(base(), {url: s.target && s.target.url, method: s.target && s.target.method, headers: s.target && s.target.headers, body: s.target && s.target.body},
+        {requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || ''}));
+      markPreset(null);
+    } catch (err) {
+      formError.textContent = `Could not load run ${from}: ${err.message}`;
+      formError.hidden = false;
+    }
+  }
+  root.dataset.ready = 'true';
+  return () => {};
+}

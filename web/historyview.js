@@ -1,0 +1,155 @@
+// History (`/history`): runs newest first, filtered by target and label; a trend chart of
+// each mode across runs of one target (click a point to open that run); pick two to compare.
+import { el, clear, chartBox } from './dom.js';
+import { listRuns } from './api.js';
+import { fmtMs, fmtDate, fmtInt, MODE_ORDER } from './format.js';
+import { trendChart, TREND_METRICS } from './charts.js';
+import { statusBadge } from './runrender.js';
+
+function exposed() {
+  window.__conlab = window.__conlab || {};
+  return window.__conlab;
+}
+
+export async function mountHistory(root, ctx) {
+  const {navigate, query} = ctx;
+  let chart = null;
+  const picked = [];
+  const pre = query.get('pick');
+  if (pre) picked.push(pre);
+
+  const urlSelect = el('select', {id: 'filter-url'}, el('option', {value: '', text: 'all targets'}));
+  const labelInput = el('input', {type: 'search', id: 'filter-label', placeholder: 'part of a label', value: query.get('label') || ''});
+  const metric = el('select', {id: 'trend-metric'}, Object.entries(TREND_METRICS).map(([k, m]) => el('option', {value: k, text: m.label})));
+  metric.value = TREND_METRICS[query.get('metric')] ? query.get('metric') : 'wall';
+  const compareBtn = el('button', {type: 'button', id: 'compare-button', class: 'primary', disabled: true, text: 'Compare the two picked runs'});
+  const pickNote = el('span', {class: 'muted', id: 'pick-note', 'aria-live': 'polite'});
+  const trendTitle = el('h2', {id: 'trend-title', text: 'Trend'});
+  const trendNote = el('p', {class: 'muted'});
+  const {box, canvas} = chartBox(280, {id: 'trend-chart', role: 'img', 'aria-label': 'Trend of each mode across runs of one target'});
+  const tableBody = el('tbody');
+  const count = el('p', {class: 'muted', 'aria-live': 'polite'});
+  const errorBox = el('p', {class: 'form-error', role: 'alert', hidden: true});
+
+  compareBtn.addEventListener('click', () => {
+    if (picked.length === 2) navigate(`/compare?a=${encodeURIComponent(picked[0])}&b=${encodeURIComponent(picked[1])}`);
+  });
+
+  const filters = el('form', {class: 'filters', role: 'search', onsubmit: e => { e.preventDefault(); load(); }},
+    el('div', {class: 'field'}, el('label', {for: 'filter-url', text: 'Target URL'}), urlSelect),
+    el('div', {class: 'field'}, el('label', {for: 'filter-label', text: 'Label'}), labelInput),
+    el('div', {class: 'field'}, el('label', {for: 'trend-metric', text: 'Trend of'}), metric),
+    el('div', {class: 'actions'}, el('button', {type: 'submit', text: 'Filter'})));
+
+  clear(root).append(
+    el('section', {class: 'card'}, el('h1', {text: 'History'}), filters, errorBox),
+    el('section', {class: 'card', id: 'trend'}, trendTitle, trendNote, box),
+    el('section', {class: 'card', id: 'runs'},
+      el('h2', {text: 'Runs'}), count,
+      el('div', {class: 'compare-bar'}, compareBtn, pickNote),
+      el('div', {class: 'table-wrap'}, el('table', {class: 'data runs-table'},
+        el('thead', {}, el('tr', {}, ['pick', 'run', 'started', 'status', 'label', 'target', 'N', 'C', ...MODE_ORDER.map(m => m + ' wall')].map(h => el('th', {scope: 'col', text: h})))),
+        tableBody))));
+
+  let urlsKnown = false;
+  let allRuns = [];
+
+  function updatePick() {
+    compareBtn.disabled = picked.length !== 2;
+    pickNote.textContent = picked.length === 0 ? 'Pick two runs to compare them.'
+      : picked.length === 1 ? `Picked ${picked[0]}; pick one more.` : `A = ${picked[0]}, B = ${picked[1]}.`;
+    for (const box of tableBody.querySelectorAll('input[type=checkbox]')) box.checked = picked.includes(box.value);
+  }
+
+  function drawTable(runs) {
+    clear(tableBody);
+    for (const r of runs) {
+      const wall = m => {
+        const x = (r.results || []).find(y => y.mode === m);
+        return x ? fmtMs(x.wall_ms) : '';
+      };
+      const box = el('input', {type: 'checkbox', value: r.id, 'aria-label': `pick run ${r.id} to compare`, onchange: e => {
+        const i = picked.indexOf(r.id);
+        if (e.target.checked && i < 0) {
+          picked.push(r.id);
+          if (picked.length > 2) picked.shift();
+        } else if (!e.target.checked && i >= 0) picked.splice(i, 1);
+        updatePick();
+      }});
+      const s = r.spec || {};
+      tableBody.append(el('tr', {dataset: {id: r.id}},
+        el('td', {}, box),
+        el('td', {}, el('a', {href: '/runs/' + encodeURIComponent(r.id), 'data-link': '', text: r.id})),
+        el('td', {text: fmtDate(r.created_at)}),
+        el('td', {}, statusBadge(r.status)),
+        el('td', {class: 'label-cell', text: r.label || (s.label || '')}),
+        el('td', {class: 'url-cell', text: s.target ? s.target.url : ''}),
+        el('td', {class: 'num', text: fmtInt(s.requests)}),
+        el('td', {class: 'num', text: fmtInt(s.concurrency)}),
+        MODE_ORDER.map(m => el('td', {class: 'num', text: wall(m)}))));
+    }
+    updatePick();
+  }
+
+  function drawTrend(runs) {
+    if (chart) chart.destroy();
+    chart = null;
+    const target = urlSelect.value || (runs[0] && runs[0].spec && runs[0].spec.target && runs[0].spec.target.url);
+    const same = runs.filter(r => r.spec && r.spec.target && r.spec.target.url === target && (r.results || []).length).slice().reverse();
+    trendTitle.textContent = `Trend of ${TREND_METRICS[metric.value].label}`;
+    trendNote.textContent = target
+      ? `${same.length} run${same.length === 1 ? '' : 's'} of ${target}, oldest first. Click a point to open its run.`
+      : 'No runs yet.';
+    exposed().history = {target, metric: metric.value, trendIds: same.map(r => r.id), listed: runs.map(r => r.id)};
+    if (same.length) chart = trendChart(canvas, same, metric.value, run => navigate('/runs/' + encodeURIComponent(run.id)));
+  }
+
+  function syncAddress() {
+    const q = new URLSearchParams();
+    if (urlSelect.value) q.set('url', urlSelect.value);
+    if (labelInput.value) q.set('label', labelInput.value);
+    if (metric.value !== 'wall') q.set('metric', metric.value);
+    const next = '/history' + (q.toString() ? '?' + q : '');
+    if (next !== location.pathname + location.search) history.replaceState(history.state, '', next);
+  }
+
+  function render() {
+    const needle = labelInput.value.trim().toLowerCase();
+    const runs = needle ? allRuns.filter(r => (r.label || '').toLowerCase().includes(needle)) : allRuns;
+    count.textContent = `${runs.length} run${runs.length === 1 ? '' : 's'}` + (needle || urlSelect.value ? ' match the filters.' : ', newest first.');
+    drawTable(runs);
+    drawTrend(runs);
+    syncAddress();
+  }
+
+  async function load() {
+    errorBox.hidden = true;
+    try {
+      const res = await listRuns({limit: 1000, url: urlSelect.value || undefined});
+      allRuns = res.runs || [];
+      if (!urlsKnown) {
+        urlsKnown = true;
+        const urls = [...new Set(allRuns.map(r => r.spec && r.spec.target && r.spec.target.url).filter(Boolean))];
+        for (const u of urls) urlSelect.append(el('option', {value: u, text: u}));
+        const want = query.get('url');
+        if (want && urls.includes(want)) {
+          urlSelect.value = want;
+          return load();
+        }
+      }
+      render();
+    } catch (err) {
+      errorBox.textContent = 'Could not load the history: ' + err.message;
+      errorBox.hidden = false;
+    }
+    root.dataset.ready = 'true';
+  }
+
+  urlSelect.addEventListener('change', load);
+  metric.addEventListener('change', render);
+  labelInput.addEventListener('input', render);
+  await load();
+  return () => {
+    if (chart) chart.destroy();
+  };
+}

@@ -1,0 +1,208 @@
+// A run's view (`/runs/ID`, the URL people share): live progress while it runs, then the
+// summary, timelines and charts, with copy-link, exports and the offline report.
+import { el, clear } from './dom.js';
+import { getRun, getCharts, cancelRun, watchRun, exportUrl, ApiError } from './api.js';
+import { renderRun, renderRunHeader, renderSummary, statusBadge } from './runrender.js';
+import { downloadReport } from './report.js';
+import { fmtInt, runModes } from './format.js';
+
+const LIVE = new Set(['queued', 'running', 'cancelling']);
+
+function exposed() {
+  window.__conlab = window.__conlab || {};
+  return window.__conlab;
+}
+
+// Per-mode {done, total} from a RUN's progress, filling gaps when the server sends only totals.
+function modeProgress(run, progress) {
+  const modes = runModes(run);
+  const out = {};
+  const p = progress || {};
+  const per = (run.spec && run.spec.requests) || 0;
+  let left = p.done || 0;
+  for (const m of modes) {
+    const known = p.modes && p.modes[m];
+    if (known) out[m] = {done: known.done || 0, total: known.total || per};
+    else {
+      const done = Math.min(left, per);
+      out[m] = {done, total: per};
+    }
+    left = Math.max(0, left - out[m].done);
+  }
+  for (const r of run.results || []) if (out[r.mode]) out[r.mode].done = out[r.mode].total;
+  return out;
+}
+
+function actions(run, content, config, root) {
+  const link = location.origin + '/runs/' + encodeURIComponent(run.id);
+  const linkInput = el('input', {type: 'text', readonly: true, value: link, id: 'share-link', 'aria-label': 'Link to this run', onfocus: e => e.target.select()});
+  const note = el('span', {class: 'muted action-note', 'aria-live': 'polite'});
+  const copy = el('button', {type: 'button', id: 'copy-link', text: 'Copy link', onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      note.textContent = 'Link copied.';
+    } catch {
+      linkInput.focus();
+      linkInput.select();
+      note.textContent = 'Press Ctrl+C to copy the selected link.';
+    }
+  }});
+  const report = el('button', {type: 'button', id: 'download-report', text: 'Download HTML report', onclick: async () => {
+    report.disabled = true;
+    note.textContent = 'Building the report…';
+    try {
+      await downloadReport(run, content.charts, config);
+      note.textContent = 'Report downloaded: it opens offline.';
+    } catch (err) {
+      note.textContent = 'Could not build the report: ' + err.message;
+    } finally {
+      report.disabled = false;
+    }
+  }});
+  return el('nav', {class: 'run-actions card', 'aria-label': 'Share and export'},
+    el('div', {class: 'share'}, linkInput, copy),
+    el('div', {class: 'exports'},
+      el('a', {class: 'button', href: exportUrl(run.id, 'json'), download: `conlab-${run.id}.json`, id: 'export-json', text: 'Export JSON'}),
+      el('a', {class: 'button', href: exportUrl(run.id, 'csv'), download: `conlab-${run.id}.csv`, id: 'export-csv', text: 'Export CSV'}),
+      report,
+      el('a', {class: 'button', href: '/?from=' + encodeURIComponent(run.id), 'data-link': '', text: 'Run again'}),
+      el('a', {class: 'button', href: '/history?pick=' + encodeURIComponent(run.id), 'data-link': '', text: 'Compare…'})),
+    note);
+}
+
+export async function mountRun(root, ctx) {
+  const {id, config} = ctx;
+  let stopWatch = null;
+  let drawn = null;
+  let summaryChart = null;
+  let gone = false;
+  const content = {charts: null};
+
+  const finish = () => {
+    root.dataset.ready = 'true';
+  };
+
+  async function showFinal(run) {
+    if (gone) return;
+    let charts = {modes: []};
+    try {
+      charts = await getCharts(run.id);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
+    if (gone) return;
+    content.charts = charts;
+    if (summaryChart) summaryChart.destroy();
+    summaryChart = null;
+    const body = el('div', {class: 'run-body'});
+    clear(root).append(actions(run, content, config, root), body);
+    drawn = renderRun(body, run, charts, config);
+    root.dataset.state = run.status;
+    finish();
+  }
+
+  function showLive(run) {
+    const bars = {};
+    const current = el('p', {class: 'current-mode', id: 'current-mode', 'aria-live': 'polite'});
+    const cancel = el('button', {type: 'button', id: 'cancel-run', class: 'danger', text: 'Cancel', onclick: async () => {
+      cancel.disabled = true;
+      try {
+        await cancelRun(run.id);
+        current.textContent = 'Cancelling…';
+      } catch (err) {
+        current.textContent = err.message;
+        cancel.disabled = false;
+      }
+    }});
+    const list = el('div', {class: 'progress-list'});
+    for (const m of runModes(run)) {
+      const bar = el('progress', {id: 'progress-' + m, max: 1, value: 0, 'aria-label': `progress of ${m}`});
+      const count = el('span', {class: 'count'});
+      bars[m] = {bar, count, row: el('div', {class: 'progress-row', dataset: {mode: m}}, el('span', {class: 'mode-name', text: m}), bar, count)};
+      list.append(bars[m].row);
+    }
+    const summary = el('section', {id: 'summary', class: 'card'});
+    const progress = el('section', {class: 'card live', id: 'progress', 'aria-labelledby': 'progress-title'},
+      el('h2', {id: 'progress-title', text: 'Running'}), current, list, el('div', {class: 'actions'}, cancel));
+    clear(root).append(renderRunHeader(run), progress, summary);
+    root.dataset.state = run.status;
+
+    const update = (status, p) => {
+      const per = modeProgress(run, p);
+      for (const [m, v] of Object.entries(per)) {
+        if (!bars[m]) continue;
+        bars[m].bar.max = Math.max(1, v.total);
+        bars[m].bar.value = v.done;
+        bars[m].count.textContent = `${fmtInt(v.done)} / ${fmtInt(v.total)}`;
+        bars[m].row.classList.toggle('active', p && p.mode === m);
+      }
+      const badge = root.querySelector('#run-status');
+      if (badge && badge.textContent !== status) badge.replaceWith(Object.assign(statusBadge(status), {id: 'run-status'}));
+      if (status === 'cancelling') current.textContent = 'Cancelling…';
+      else if (status === 'queued') current.textContent = 'Queued: waiting for the runs before it.';
+      else current.textContent = p && p.mode ? `Running ${p.mode}…` : 'Starting…';
+      exposed().progress = {status, mode: p && p.mode, modes: per};
+    };
+    update(run.status, run.progress);
+    summaryChart = renderSummary(summary, run, config);
+    finish();
+
+    stopWatch = watchRun(run.id, {
+      progress: d => {
+        run.status = d.status || run.status;
+        root.dataset.state = run.status;
+        update(run.status, d.progress);
+      },
+      mode: d => {
+        if (!d || !d.result) return;
+        run.results = (run.results || []).filter(r => r.mode !== d.mode).concat([d.result]);
+        if (summaryChart) summaryChart.destroy();
+        summaryChart = renderSummary(summary, run, config);
+        update(run.status, run.progress);
+      },
+      end: async d => {
+        stopWatch = null;
+        try {
+          await showFinal(d && d.id ? d : await getRun(run.id));
+        } catch (err) {
+          showError(err);
+        }
+      },
+      error: async () => {
+        stopWatch = null;
+        try {
+          const fresh = await getRun(run.id);
+          if (LIVE.has(fresh.status)) current.textContent = 'Lost the progress stream; reload to follow the run.';
+          else await showFinal(fresh);
+        } catch (err) {
+          showError(err);
+        }
+      },
+    });
+  }
+
+  function showError(err) {
+    if (gone) return;
+    const msg = err instanceof ApiError && err.status === 404 ? `There is no run ${id} (it may have been deleted).` : `Could not load run ${id}: ${err.message}`;
+    clear(root).append(el('section', {class: 'card'}, el('h1', {text: 'Run not found'}), el('p', {class: 'form-error', text: msg}),
+      el('p', {}, el('a', {href: '/history', 'data-link': '', text: 'See the history'}), ' or ', el('a', {href: '/', 'data-link': '', text: 'start a run'}), '.')));
+    root.dataset.state = 'error';
+    finish();
+  }
+
+  clear(root).append(el('p', {class: 'muted loading', text: 'Loading run…'}));
+  try {
+    const run = await getRun(id);
+    if (LIVE.has(run.status)) showLive(run);
+    else await showFinal(run);
+  } catch (err) {
+    showError(err);
+  }
+
+  return () => {
+    gone = true;
+    if (stopWatch) stopWatch();
+    if (summaryChart) summaryChart.destroy();
+    if (drawn) drawn.destroy();
+  };
+}
