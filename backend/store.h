@@ -29,53 +29,69 @@ int store_run_create(struct store *st, const char *id, const char *spec_json, co
                      int64_t created_us, char *err, size_t errlen);
 
 /* Sets a run's status; finished_us >= 0 also sets finished_at; message (may be NULL) is kept as
- * the run's "message" (why it failed, ...). Returns 0, 1 when the run does not exist, -1 error. */
+ * the run's "message" (why it failed, ...); NULL leaves the current message as it is.
+ * Returns 0, 1 when the run does not exist, -1 error (also for a status outside the contract's). */
 int store_run_set_status(struct store *st, const char *id, const char *status, int64_t finished_us,
                          const char *message, char *err, size_t errlen);
 
-/* Marks a mode as started (total requests, lanes). */
+/* Marks a mode as started (total requests, lanes); its position in the run is the order of the
+ * first call for it. */
 int store_mode_begin(struct store *st, const char *id, int mode, int64_t total, int64_t lanes,
                      char *err, size_t errlen);
 
-/* Inserts n request rows of one mode in one transaction. */
+/* Inserts n request rows of one mode in one transaction: all or nothing (a duplicate seq or an
+ * unknown run stores none). Creates the mode's row when store_mode_begin was skipped. -1 times
+ * are stored NULL, status 0 NULL, error "" NULL. */
 int store_add_records(struct store *st, const char *id, int mode, const struct bench_record *recs,
                       size_t n, char *err, size_t errlen);
 
 /* Stores a mode's RESULT and computes its chart aggregates (histogram, CDF, throughput per
- * interval, sampled timeline) from the stored rows, once. */
+ * interval, sampled timeline) from the stored rows, once, streaming (bounded memory; ~0.4 s for
+ * a million rows). Call it after the mode's last store_add_records. */
 int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
                       size_t errlen);
 
 /* Runs left "running" or "queued" (by a crash) become "interrupted"; returns how many, or -1. */
 int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t errlen);
 
-/* RUN object of the contract (id, status, created_at, finished_at, spec, progress{done,total},
- * results[]) plus "label", "message", "modes_progress". NULL when unknown (sets *found = false)
- * or on error (err set, *found = true). progress.done counts stored rows. */
+/* RUN object of the contract (id, status, created_at, finished_at, spec, progress, results[])
+ * plus "label" and "message", shaped as in docs/API.md: progress is {done, total, mode, modes:
+ * {name: {done, total}}} where done counts stored rows, total is the spec's requests × its
+ * modes (never below done), mode is the latest begun mode (null before any) and modes lists the
+ * begun modes. results holds the finished modes' RESULTs in run order. NULL when unknown (sets
+ * *found = false) or on error (err set, *found = true); found may be NULL. */
 struct cJSON *store_run_get(struct store *st, const char *id, bool *found, char *err, size_t errlen);
 
 /* Status of a run into buf ("" when unknown). Returns 0, 1 unknown, -1 error. */
 int store_run_status(struct store *st, const char *id, char *buf, size_t buflen);
 
-/* {"runs": [RUN...]} newest first; url/label filter exactly when non-NULL. limit 1..1000. */
+/* {"runs": [RUN...]} newest first; url (the spec's target.url) and label filter exactly when
+ * non-NULL. limit is clamped to 1..1000, offset to >= 0. */
 struct cJSON *store_run_list(struct store *st, int limit, int offset, const char *url,
                              const char *label, char *err, size_t errlen);
 
 /* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);
 
-/* {"mode", "total", "requests": [row...]} in seq order (rows as record_to_json). */
+/* {"mode", "total", "requests": [row...]} in seq order (rows as record_to_json); total is the
+ * number of rows stored for that mode (0 for an unknown run). limit is capped at 100,000.
+ * NULL with err for a mode out of range or a database error. */
 struct cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
                                   int64_t offset, char *err, size_t errlen);
 
-/* Calls fn for every stored request of the run (mode < 0: all modes, in mode order then seq),
- * streaming from SQLite without loading them all. fn returns non-zero to stop. */
+/* Calls fn for every stored request of the run (mode < 0: all modes, in run order then seq),
+ * streaming from SQLite without loading them all, from one consistent snapshot. fn returns
+ * non-zero to stop. fn runs with the store's lock held: it must not call into the same store,
+ * and other callers of this store wait until the stream ends (use a second store for exports).
+ * Returns 0 (also when fn stopped it) or -1 with err. */
 int store_each_request(struct store *st, const char *id, int mode,
                        int (*fn)(void *ctx, int mode, const struct bench_record *r), void *ctx,
                        char *err, size_t errlen);
 
-/* {"modes": [{"mode", "histogram", "cdf", "throughput", "timeline"}...]} as computed by
- * store_mode_finish (see docs/API.md). */
+/* {"modes": [{"mode", "total", "ok", "wall_ms", "histogram", "cdf", "throughput", "timeline"}...]}
+ * for the finished modes in run order, as computed by store_mode_finish (see docs/API.md); modes
+ * finished before schema 2 get theirs computed (and kept) here. NULL when unknown (*found =
+ * false) or on error (err set, *found = true). */
 struct cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, size_t errlen);
 
 #endif
