@@ -39,7 +39,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_RUN_LIST] = "SELECT " RUN_COLS " FROM runs" RUN_ORDER,
     [Q_RUN_LIST_URL] = "SELECT " RUN_COLS " FROM runs WHERE url = ?1" RUN_ORDER,
     [Q_RUN_LIST_LABEL] = "SELECT " RUN_COLS " FROM runs WHERE label = ?2" RUN_ORDER,
-    [Q_RUN_LIST_URL_LABEL] = "SELECT " RUN_COLS " FROM runs WHERE url = ?1 AND label = ?2" RUN_ORDER,
+    [Q_RUN_LIST_URL_LABEL] =
+        "SELECT " RUN_COLS " FROM runs WHERE url = ?1 AND label = ?2" RUN_ORDER,
     [Q_MARK_INTERRUPTED] =
         "UPDATE runs SET status = 'interrupted', finished_us = ?1, message = CASE status "
         "WHEN 'running' THEN 'conlab stopped while this run was running' "
@@ -279,7 +280,8 @@ void store_close(struct store *st)
 {
     if (!st) return;
     bool opened = st->q[Q_COUNT - 1] != NULL;
-    for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(st->q[i]);
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->q[i]);
     /* Cheap, and keeps the planner's statistics fresh; only on a database we opened fully
      * (never on one refused as newer or foreign). */
     if (st->db && opened) sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);

@@ -93,8 +93,10 @@ static void setup_latency(struct charts *c)
     c->log_span = log(c->hi / c->lo);
     double width = c->hi - c->lo; /* no bin narrower than 1 µs on average */
     c->bins = width < HIST_BINS ? (int)(width < 1 ? 1 : width) : HIST_BINS;
-    for (int i = 0; i <= c->bins; i++) c->edges[i] = c->lo * exp(c->log_span * i / c->bins);
-    for (int j = 0; j <= FINE; j++) c->fine_edges[j] = c->lo * exp(c->log_span * j / FINE);
+    for (int i = 0; i <= c->bins; i++)
+        c->edges[i] = c->lo * exp(c->log_span * i / c->bins);
+    for (int j = 0; j <= FINE; j++)
+        c->fine_edges[j] = c->lo * exp(c->log_span * j / FINE);
     c->edges[0] = c->fine_edges[0] = c->lo;
     c->edges[c->bins] = c->fine_edges[FINE] = c->hi;
 }
@@ -108,10 +110,14 @@ static void latency_bins(const struct charts *c, double lat, int *bin, int *fine
     i = i < 0 ? 0 : i >= c->bins ? c->bins - 1 : i;
     j = j < 0 ? 0 : j >= FINE ? FINE - 1 : j;
     /* exp/log rounding: settle on the edges themselves */
-    while (i > 0 && lat < c->edges[i]) i--;
-    while (i < c->bins - 1 && lat >= c->edges[i + 1]) i++;
-    while (j > 0 && lat <= c->fine_edges[j]) j--;
-    while (j < FINE - 1 && lat > c->fine_edges[j + 1]) j++;
+    while (i > 0 && lat < c->edges[i])
+        i--;
+    while (i < c->bins - 1 && lat >= c->edges[i + 1])
+        i++;
+    while (j > 0 && lat <= c->fine_edges[j])
+        j--;
+    while (j < FINE - 1 && lat > c->fine_edges[j + 1])
+        j++;
     *bin = i;
     *fine = j;
 }
@@ -233,7 +239,8 @@ static cJSON *cdf_json(const struct charts *c)
 {
     cJSON *cdf = cJSON_CreateArray();
     int64_t n = 0, cum = 0, next = 1;
-    for (int j = 0; j < FINE; j++) n += c->fine[j];
+    for (int j = 0; j < FINE; j++)
+        n += c->fine[j];
     for (int j = 0; j < FINE && n > 0; j++) {
         cum += c->fine[j];
         if (!c->fine[j] || cum * CDF_POINTS < next * n) continue;

@@ -88,14 +88,16 @@ static cJSON *progress_json(const cJSON *spec, const struct mode_row *m, int n)
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(spec, "requests");
     const cJSON *modes = cJSON_GetObjectItemCaseSensitive(spec, "modes");
     int64_t per_mode = cJSON_IsNumber(req) ? (int64_t)req->valuedouble : 0;
-    int64_t total = cJSON_IsArray(modes) && per_mode > 0
-                        ? per_mode * cJSON_GetArraySize(modes) : begun_total;
+    int64_t total =
+        cJSON_IsArray(modes) && per_mode > 0 ? per_mode * cJSON_GetArraySize(modes) : begun_total;
 
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "done", (double)done);
     cJSON_AddNumberToObject(p, "total", (double)(total > done ? total : done));
-    if (n > 0) cJSON_AddStringToObject(p, "mode", name_of(m[n - 1].mode));
-    else cJSON_AddNullToObject(p, "mode");
+    if (n > 0)
+        cJSON_AddStringToObject(p, "mode", name_of(m[n - 1].mode));
+    else
+        cJSON_AddNullToObject(p, "mode");
     cJSON *per = cJSON_AddObjectToObject(p, "modes");
     for (int i = 0; i < n; i++) {
         cJSON *o = cJSON_AddObjectToObject(per, name_of(m[i].mode));
@@ -121,8 +123,10 @@ static cJSON *build_run(struct store *st, sqlite3_stmt *row, char *err, size_t e
     const unsigned char *label = sqlite3_column_text(row, 5);
     cJSON_AddStringToObject(run, "label", label ? (const char *)label : "");
     const unsigned char *message = sqlite3_column_text(row, 6);
-    if (message) cJSON_AddStringToObject(run, "message", (const char *)message);
-    else cJSON_AddNullToObject(run, "message");
+    if (message)
+        cJSON_AddStringToObject(run, "message", (const char *)message);
+    else
+        cJSON_AddNullToObject(run, "message");
     cJSON *spec = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
     cJSON_AddItemToObject(run, "spec", spec ? spec : cJSON_CreateNull());
     cJSON_AddItemToObject(run, "progress", progress_json(spec, modes, n));
@@ -145,9 +149,12 @@ cJSON *store_run_get(struct store *st, const char *id, bool *found, char *err, s
     sqlite3_stmt *s = st->q[Q_RUN_GET];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) run = build_run(st, s, err, errlen);
-    else if (rc == SQLITE_DONE) *found = false;
-    else store_fail(st, err, errlen, "reading run");
+    if (rc == SQLITE_ROW)
+        run = build_run(st, s, err, errlen);
+    else if (rc == SQLITE_DONE)
+        *found = false;
+    else
+        store_fail(st, err, errlen, "reading run");
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return run;
@@ -290,7 +297,8 @@ int store_each_request(struct store *st, const char *id, int mode,
         struct mode_row modes[MAX_MODES];
         n = read_modes(st, id, modes, err, errlen);
         if (n < 0) goto end;
-        for (int i = 0; i < n; i++) order[i] = modes[i].mode;
+        for (int i = 0; i < n; i++)
+            order[i] = modes[i].mode;
         free_modes(modes, n);
     }
     sqlite3_stmt *s = st->q[Q_REQ_ALL];
@@ -341,8 +349,10 @@ cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, si
     int rc = sqlite3_step(s);
     store_done(s);
     if (rc != SQLITE_ROW) {
-        if (rc == SQLITE_DONE) *found = false;
-        else store_fail(st, err, errlen, "reading charts");
+        if (rc == SQLITE_DONE)
+            *found = false;
+        else
+            store_fail(st, err, errlen, "reading charts");
         goto unlock;
     }
     struct mode_row modes[MAX_MODES];
@@ -356,8 +366,8 @@ cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, si
         cJSON *c = m->charts_json ? cJSON_Parse(m->charts_json) : NULL;
         if (!c) {
             /* Finished before migration 0002 (or unreadable): compute now and keep them. */
-            c = store_charts_compute(st, id, m->mode, m->lanes, result_wall_ms(m->result_json),
-                                     err, errlen);
+            c = store_charts_compute(st, id, m->mode, m->lanes, result_wall_ms(m->result_json), err,
+                                     errlen);
             if (!c) {
                 cJSON_Delete(out);
                 out = NULL;

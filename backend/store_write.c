@@ -82,8 +82,10 @@ int store_mode_begin(struct store *st, const char *id, int mode, int64_t total, 
 
 static void bind_time(sqlite3_stmt *s, int i, int64_t us)
 {
-    if (us < 0) sqlite3_bind_null(s, i);
-    else sqlite3_bind_int64(s, i, us);
+    if (us < 0)
+        sqlite3_bind_null(s, i);
+    else
+        sqlite3_bind_int64(s, i, us);
 }
 
 /* Binds one record to Q_REQ_INSERT (parameters 3..13; 1 and 2 are the run and mode). */
@@ -96,13 +98,17 @@ static void bind_record(sqlite3_stmt *s, const struct bench_record *r)
     bind_time(s, 7, r->connect_us);
     bind_time(s, 8, r->ttfb_us);
     bind_time(s, 9, r->end_us);
-    if (r->status) sqlite3_bind_int(s, 10, r->status);
-    else sqlite3_bind_null(s, 10);
+    if (r->status)
+        sqlite3_bind_int(s, 10, r->status);
+    else
+        sqlite3_bind_null(s, 10);
     sqlite3_bind_int64(s, 11, r->bytes);
     sqlite3_bind_int(s, 12, r->err_kind);
     size_t elen = strnlen(r->error, sizeof r->error);
-    if (elen) sqlite3_bind_text(s, 13, r->error, (int)elen, SQLITE_STATIC);
-    else sqlite3_bind_null(s, 13);
+    if (elen)
+        sqlite3_bind_text(s, 13, r->error, (int)elen, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 13);
 }
 
 /* Runs a statement bound to (id, mode) and optionally a third integer; 0 or -1. */
@@ -172,7 +178,8 @@ static int64_t mode_lanes(struct store *st, const char *id, int mode)
 int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
                       size_t errlen)
 {
-    if (!valid_mode(res->mode)) return errf(err, errlen, "finishing mode %d: no such mode", res->mode);
+    if (!valid_mode(res->mode))
+        return errf(err, errlen, "finishing mode %d: no such mode", res->mode);
     cJSON *result = result_to_json(res);
     char *result_text = result ? cJSON_PrintUnformatted(result) : NULL;
     cJSON_Delete(result);
@@ -224,8 +231,9 @@ int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t e
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *s = st->q[Q_MARK_INTERRUPTED];
     sqlite3_bind_int64(s, 1, now_us);
-    int rc = sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db)
-                                            : store_fail(st, err, errlen, "marking runs interrupted");
+    int rc = sqlite3_step(s) == SQLITE_DONE
+                 ? sqlite3_changes(st->db)
+                 : store_fail(st, err, errlen, "marking runs interrupted");
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return rc;

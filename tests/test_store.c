@@ -75,7 +75,8 @@ static const char *query_text(const char *path, const char *sql, char *buf, size
     REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK);
     snprintf(buf, len, "%s",
              sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)
-                 ? (const char *)sqlite3_column_text(s, 0) : "");
+                 ? (const char *)sqlite3_column_text(s, 0)
+                 : "");
     sqlite3_finalize(s);
     sqlite3_close(db);
     return buf;
@@ -237,7 +238,8 @@ static void test_not_a_database(void)
     const char *path = path_in("notes.txt");
     FILE *f = fopen(path, "w");
     REQUIRE(f);
-    for (int i = 0; i < 64; i++) fputs("these are notes, not a database\n", f);
+    for (int i = 0; i < 64; i++)
+        fputs("these are notes, not a database\n", f);
     fclose(f);
     char err[512] = "";
     struct store *st = NULL;
@@ -266,15 +268,16 @@ static void test_runs_round_trip(void)
     const char *path = path_in("runs.db");
     struct store *st = open_ok(path);
     char err[256] = "";
-    CHECK(store_run_create(st, "run000000001", spec_text("http://a/", "x", 3, "[\"sync\",\"async\"]"),
-                           "queued", 1700000000000000, err, sizeof err) == 0);
+    CHECK(store_run_create(st, "run000000001",
+                           spec_text("http://a/", "x", 3, "[\"sync\",\"async\"]"), "queued",
+                           1700000000000000, err, sizeof err) == 0);
     CHECK(store_run_create(st, "run000000002", spec_text("http://b/", "x", 5, "[\"threads\"]"),
                            "running", 1700000001000000, err, sizeof err) == 0);
     CHECK(store_run_create(st, "run000000003", spec_text("http://a/", "y", 2, "[\"sync\"]"),
                            "queued", 1700000002500000, err, sizeof err) == 0);
     /* refused: duplicate id, unknown status, a spec that is not JSON */
-    CHECK(store_run_create(st, "run000000001", spec_text("http://a/", "", 1, "[\"sync\"]"), "queued",
-                           1, err, sizeof err) == -1);
+    CHECK(store_run_create(st, "run000000001", spec_text("http://a/", "", 1, "[\"sync\"]"),
+                           "queued", 1, err, sizeof err) == -1);
     CHECK(strstr(err, "UNIQUE") != NULL);
     CHECK(store_run_create(st, "run000000009", spec_text("http://a/", "", 1, "[\"sync\"]"), "weird",
                            1, err, sizeof err) == -1);
@@ -303,8 +306,8 @@ static void test_runs_round_trip(void)
     CHECK(!strcmp(status, "running"));
     CHECK(store_run_status(st, "nope", status, sizeof status) == 1 && status[0] == '\0');
 
-    CHECK(store_run_set_status(st, "run000000002", "failed", 1700000009123000, "no target",
-                               err, sizeof err) == 0);
+    CHECK(store_run_set_status(st, "run000000002", "failed", 1700000009123000, "no target", err,
+                               sizeof err) == 0);
     CHECK(store_run_set_status(st, "nope", "failed", 1, NULL, err, sizeof err) == 1);
     CHECK(store_run_set_status(st, "run000000002", "bogus", -1, NULL, err, sizeof err) == -1);
     run = store_run_get(st, "run000000002", &found, err, sizeof err);
@@ -377,7 +380,8 @@ static void test_records(void)
                              "running", 1700000000000000, err, sizeof err) == 0);
     CHECK(store_mode_begin(st, id, MODE_ASYNC, 10, 4, err, sizeof err) == 0);
     struct bench_record r[10];
-    for (int i = 0; i < 10; i++) r[i] = rec(i, i % 4, i * 1000, i * 1000 + 500 + i, REQ_OK);
+    for (int i = 0; i < 10; i++)
+        r[i] = rec(i, i % 4, i * 1000, i * 1000 + 500 + i, REQ_OK);
     r[3].connect_us = -1; /* never connected */
     r[3].ttfb_us = -1;
     r[3].status = 0;
@@ -460,7 +464,8 @@ static void test_records(void)
     REQUIRE(page);
     rows = get(page, "requests");
     CHECK(num(page, "total") == 4 && cJSON_GetArraySize(rows) == 2);
-    CHECK(num(cJSON_GetArrayItem(rows, 0), "seq") == 5 && num(cJSON_GetArrayItem(rows, 1), "seq") == 6);
+    CHECK(num(cJSON_GetArrayItem(rows, 0), "seq") == 5 &&
+          num(cJSON_GetArrayItem(rows, 1), "seq") == 6);
     cJSON_Delete(page);
     page = store_requests_page(st, id, MODE_THREADS, 10, 0, err, sizeof err);
     CHECK(page && num(page, "total") == 0 && cJSON_GetArraySize(get(page, "requests")) == 0);
@@ -503,8 +508,10 @@ static void fill_mode(struct store *st, const char *id, int mode, int64_t n, int
         int kind = err_every && i % err_every == err_every - 1 ? REQ_ERR_TIMEOUT : REQ_OK;
         batch[nb++] = rec(i, lane, k * 10000, k * 10000 + lat, kind);
         if (k * 10000 + lat > max_end) max_end = k * 10000 + lat;
-        if (kind == REQ_OK) res->ok++;
-        else res->errors++;
+        if (kind == REQ_OK)
+            res->ok++;
+        else
+            res->errors++;
         if (nb == 1000 || i == n - 1) {
             REQUIRE(store_add_records(st, id, mode, batch, nb, err, sizeof err) == 0);
             nb = 0;
@@ -524,7 +531,8 @@ static int check_chart_shape(const cJSON *m, int64_t total, int64_t ok, int64_t 
     int k = cJSON_GetArraySize(counts);
     CHECK(k >= 1 && k <= 60 && cJSON_GetArraySize(edges) == k + 1);
     double sum = 0, prev = -1;
-    for (int i = 0; i < k; i++) sum += cJSON_GetArrayItem(counts, i)->valuedouble;
+    for (int i = 0; i < k; i++)
+        sum += cJSON_GetArrayItem(counts, i)->valuedouble;
     for (int i = 0; i <= k; i++) {
         double e = cJSON_GetArrayItem(edges, i)->valuedouble;
         CHECK(e >= prev);
@@ -597,8 +605,14 @@ static void test_charts(void)
                                 rec(4, 0, 10000, 10500, REQ_ERR_RESET)};
     REQUIRE(store_mode_begin(st, id, MODE_SYNC, 5, 1, err, sizeof err) == 0);
     REQUIRE(store_add_records(st, id, MODE_SYNC, r, 5, err, sizeof err) == 0);
-    struct mode_result res = {.mode = MODE_SYNC, .requests = 5, .ok = 4, .errors = 1,
-                              .wall_ms = 10.7, .rps = 467.3, .lanes = 1, .has_latency = 1};
+    struct mode_result res = {.mode = MODE_SYNC,
+                              .requests = 5,
+                              .ok = 4,
+                              .errors = 1,
+                              .wall_ms = 10.7,
+                              .rps = 467.3,
+                              .lanes = 1,
+                              .has_latency = 1};
     res.latency_ms = (struct latency_summary){1, 2.5, 2.5, 3.7, 3.97, 4};
     res.errors_by_kind[REQ_ERR_RESET] = 1;
     CHECK(store_mode_finish(st, id, &res, err, sizeof err) == 0);
@@ -660,14 +674,16 @@ static void test_charts(void)
         if (lane >= 0 && lane < 4) lanes_seen[lane]++;
     }
     CHECK(errs == res.errors && res.errors == 8);
-    for (int l = 0; l < 4; l++) CHECK(lanes_seen[l] > 200);
+    for (int l = 0; l < 4; l++)
+        CHECK(lanes_seen[l] > 200);
     cJSON_Delete(charts);
 
     run = store_run_get(st, id, &found, err, sizeof err);
     CHECK(run && cJSON_GetArraySize(get(run, "results")) == 2);
     CHECK(!strcmp(str(cJSON_GetArrayItem(get(run, "results"), 1), "mode"), "threads"));
     /* more rows than the spec announced (10 × 2): total never falls below done */
-    CHECK(num(get(run, "progress"), "done") == 20005 && num(get(run, "progress"), "total") == 20005);
+    CHECK(num(get(run, "progress"), "done") == 20005 &&
+          num(get(run, "progress"), "total") == 20005);
     cJSON_Delete(run);
     CHECK(store_charts(st, "nope", &found, err, sizeof err) == NULL && !found);
 
@@ -675,7 +691,8 @@ static void test_charts(void)
     const char *id2 = "cha000000002";
     REQUIRE(store_run_create(st, id2, spec_text("http://a/", "", 3, "[\"async\"]"), "running",
                              1700000000000000, err, sizeof err) == 0);
-    struct bench_record bad[3] = {rec(0, 0, 0, 50, REQ_ERR_CONNECT), rec(1, 1, 0, 60, REQ_ERR_CONNECT),
+    struct bench_record bad[3] = {rec(0, 0, 0, 50, REQ_ERR_CONNECT),
+                                  rec(1, 1, 0, 60, REQ_ERR_CONNECT),
                                   rec(2, 2, 0, 70, REQ_ERR_CONNECT)};
     REQUIRE(store_mode_begin(st, id2, MODE_ASYNC, 3, 3, err, sizeof err) == 0);
     REQUIRE(store_add_records(st, id2, MODE_ASYNC, bad, 3, err, sizeof err) == 0);
@@ -690,8 +707,9 @@ static void test_charts(void)
     CHECK(m && cJSON_GetArraySize(get(get(m, "timeline"), "requests")) == 3);
     cJSON_Delete(charts);
     store_close(st);
-    CHECK(query_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'")
-          == 1);
+    CHECK(query_int(path,
+                    "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") ==
+          1);
 }
 
 static void test_mark_interrupted(void)
@@ -733,7 +751,8 @@ static void *writer_main(void *arg)
     struct bench_record b[100];
     char err[256];
     for (int k = 0; k < 20 && w->rc == 0; k++) {
-        for (int i = 0; i < 100; i++) b[i] = rec(k * 100 + i, 0, i, i + 10, REQ_OK);
+        for (int i = 0; i < 100; i++)
+            b[i] = rec(k * 100 + i, 0, i, i + 10, REQ_OK);
         w->rc = store_add_records(w->st, "thr000000001", w->mode, b, 100, err, sizeof err);
     }
     return NULL;
@@ -745,17 +764,20 @@ static void test_threads(void)
     const char *path = path_in("threads.db");
     struct store *st = open_ok(path), *reader = open_ok(path);
     char err[256] = "";
-    REQUIRE(store_run_create(st, "thr000000001", spec_text("http://a/", "", 2000, "[\"sync\",\"async\"]"),
-                             "running", 1, err, sizeof err) == 0);
+    REQUIRE(store_run_create(st, "thr000000001",
+                             spec_text("http://a/", "", 2000, "[\"sync\",\"async\"]"), "running", 1,
+                             err, sizeof err) == 0);
     struct writer w[2] = {{st, MODE_SYNC, 0}, {st, MODE_ASYNC, 0}};
     pthread_t t[2];
-    for (int i = 0; i < 2; i++) REQUIRE(pthread_create(&t[i], NULL, writer_main, &w[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        REQUIRE(pthread_create(&t[i], NULL, writer_main, &w[i]) == 0);
     for (int i = 0; i < 20; i++) {
         cJSON *run = store_run_get(reader, "thr000000001", NULL, err, sizeof err);
         CHECK(run != NULL);
         cJSON_Delete(run);
     }
-    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
     CHECK(w[0].rc == 0 && w[1].rc == 0);
     cJSON *run = store_run_get(reader, "thr000000001", NULL, err, sizeof err);
     CHECK(run && num(get(run, "progress"), "done") == 4000);
@@ -774,8 +796,9 @@ static void bench(int64_t n)
     const char *path = path_in("bench.db");
     struct store *st = open_ok(path);
     char err[256] = "";
-    REQUIRE(store_run_create(st, "ben000000001", spec_text("http://a/", "", (int)n, "[\"threads\"]"),
-                             "running", 1, err, sizeof err) == 0);
+    REQUIRE(store_run_create(st, "ben000000001",
+                             spec_text("http://a/", "", (int)n, "[\"threads\"]"), "running", 1, err,
+                             sizeof err) == 0);
     struct mode_result res;
     double t0 = now_s();
     fill_mode(st, "ben000000001", MODE_THREADS, n, 50, 1000, &res);
@@ -795,7 +818,8 @@ static void bench(int64_t n)
     free(text);
     cJSON_Delete(charts);
     double t4 = now_s();
-    cJSON *page = store_requests_page(st, "ben000000001", MODE_THREADS, 1000, n - 1000, err, sizeof err);
+    cJSON *page =
+        store_requests_page(st, "ben000000001", MODE_THREADS, 1000, n - 1000, err, sizeof err);
     double t5 = now_s();
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 1000);
     cJSON_Delete(page);
@@ -835,8 +859,10 @@ int main(void)
         bench(atoll(b));
     }
 
-    if (failures == 0) remove_tree(dir);
-    else fprintf(stderr, "test files kept in %s\n", dir);
+    if (failures == 0)
+        remove_tree(dir);
+    else
+        fprintf(stderr, "test files kept in %s\n", dir);
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "ok", failures);
     return failures ? 1 : 0;
 }
