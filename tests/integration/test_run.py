@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -140,6 +141,38 @@ class TalkScenario(unittest.TestCase):
         self.assertIn("mode", lines[1])
         self.assertIn("req/s", lines[1])
         self.assertEqual([l.split()[0] for l in lines[2:6]], ["sync", "threads", "async", "processes"])
+
+    def test_db_stores_every_request(self):
+        db = os.path.join(self.tmp.name, "sub", "conlab.db")  # the folder is created too
+        code, doc, err = run("--url", self.url + "?delay_ms=10", "--requests", "7", "--concurrency",
+                             "3", "--label", "from the cli", "--db", db)
+        self.assertEqual(code, 0, err)
+        run_id = doc["id"]
+        con = sqlite3.connect(db)
+        try:
+            status, spec = con.execute("SELECT status, spec_json FROM runs WHERE id = ?", (run_id,)).fetchone()
+            self.assertEqual(status, "done")
+            self.assertEqual(json.loads(spec)["label"], "from the cli")
+            self.assertEqual(con.execute("SELECT count(*) FROM requests WHERE run_id = ?", (run_id,)).fetchone()[0], 28)
+            self.assertEqual(con.execute("SELECT count(*) FROM modes WHERE run_id = ?", (run_id,)).fetchone()[0], 4)
+            self.assertEqual(con.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        finally:
+            con.close()
+        # A second run lands in the same database next to the first.
+        code, doc2, err = run("--url", self.url + "?delay_ms=0", "--requests", "2", "--modes", "async", "--db", db)
+        self.assertEqual(code, 0, err)
+        con = sqlite3.connect(db)
+        try:
+            self.assertEqual(con.execute("SELECT count(*) FROM runs").fetchone()[0], 2)
+        finally:
+            con.close()
+
+    def test_db_unwritable_is_a_runtime_error(self):
+        blocker = os.path.join(self.tmp.name, "file")
+        open(blocker, "w").close()
+        code, _, err = run("--url", self.url, "--requests", "1", "--db", os.path.join(blocker, "x.db"))
+        self.assertEqual(code, 1)
+        self.assertIn("x.db", err)
 
     def test_worker_process_killed(self):
         """A worker that dies mid-run: its request becomes an error, the others go on, no zombies."""
