@@ -1,0 +1,298 @@
+/* `conlab serve`: the dashboard. Opens the store, starts the demo target, the job runner and
+ * the web server, then waits for SIGINT/SIGTERM and takes everything down in order. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "commands.h"
+#include "http_api.h"
+#include "http_server.h"
+#include "job.h"
+#include "store.h"
+#include "target.h"
+#include "util.h"
+
+struct serve_opts {
+    char host[256];
+    int port;
+    const char *db;
+    bool demo;
+    struct target_opts target;
+    const char *token;
+    char web_root[4096];
+    int threads;
+    struct job_opts job;
+    struct spec_limits limits;
+};
+
+static void serve_usage(FILE *f)
+{
+    fputs("usage: conlab serve [--listen HOST:PORT] [--db FILE]\n"
+          "                    [--demo-target HOST:PORT | --no-demo-target] [--token T]\n"
+          "\n"
+          "The dashboard: the web page, its HTTP API, a job runner and the SQLite history.\n"
+          "\n"
+          "  --listen HOST:PORT     where to serve (default 127.0.0.1:8080; port 0 picks one).\n"
+          "                         A non-loopback address needs --token.\n"
+          "  --db FILE              the history (default data/conlab.db; created and migrated)\n"
+          "  --demo-target HOST:PORT  where the built-in demo target listens (default\n"
+          "                         127.0.0.1:8000)\n"
+          "  --no-demo-target       do not start the demo target\n"
+          "  --demo-workers W       demo target workers (default 3)\n"
+          "  --demo-delay-ms D      demo target delay per response (default 1000)\n"
+          "  --token T              starting, cancelling and deleting runs need\n"
+          "                         'Authorization: Bearer T' (or set CONLAB_TOKEN)\n"
+          "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
+          "  --queue N              runs that may wait for the runner (default 16)\n"
+          "  --threads N            web server threads (default 32)\n"
+          "  --max-requests N       limits above which a spec is refused (defaults 1000000,\n"
+          "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
+          "  --max-concurrency-async N\n"
+          "  --max-concurrency-processes N\n"
+          "  --max-timeout-ms N\n",
+          f);
+}
+
+static bool serve_is_loopback(const char *host)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) != 1) return false;
+    return (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* Reads `--flag VALUE` or `--flag=VALUE`: returns the value and advances *i, or NULL when
+ * argv[*i] is not `flag`. *missing is set when the value is absent. */
+static const char *serve_arg(int argc, char **argv, int *i, const char *flag, bool *missing)
+{
+    size_t fl = strlen(flag);
+    if (strncmp(argv[*i], flag, fl) != 0) return NULL;
+    if (argv[*i][fl] == '=') return argv[*i] + fl + 1;
+    if (argv[*i][fl] != '\0') return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int serve_parse_host(const char *v, const char *what, char *host, size_t hostlen,
+                            int *port, char *err, size_t errlen)
+{
+    if (parse_hostport(v, what, host, hostlen, port, err, errlen)) return -1;
+    if (!strcmp(host, "localhost")) snprintf(host, hostlen, "127.0.0.1");
+    struct in_addr a;
+    if (host[0] && inet_pton(AF_INET, host, &a) != 1)
+        return errf(err, errlen, "%s: '%s' is not an IPv4 address (or localhost)", what, host);
+    return 0;
+}
+
+static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen)
+{
+    snprintf(o->host, sizeof o->host, "127.0.0.1");
+    o->port = 8080;
+    o->db = "data/conlab.db";
+    o->demo = true;
+    target_opts_default(&o->target);
+    o->token = getenv("CONLAB_TOKEN");
+    o->threads = 32;
+    job_opts_default(&o->job);
+    spec_limits_default(&o->limits);
+    char exe[4096];
+    snprintf(exe, sizeof exe, "%s", self_exe());
+    snprintf(o->web_root, sizeof o->web_root, "%s/web", dirname(exe));
+
+    struct {
+        const char *flag;
+        int64_t *dst, min, max;
+    } nums[] = {
+        {"--demo-workers", &o->target.workers, 1, 10000},
+        {"--demo-delay-ms", &o->target.delay_ms, 0, 3600000},
+        {"--max-requests", &o->limits.max_requests, 1, INT64_MAX / 4},
+        {"--max-concurrency-threads", &o->limits.max_concurrency[MODE_THREADS], 1, 100000},
+        {"--max-concurrency-async", &o->limits.max_concurrency[MODE_ASYNC], 1, 1000000},
+        {"--max-concurrency-processes", &o->limits.max_concurrency[MODE_PROCESSES], 1, 10000},
+        {"--max-timeout-ms", &o->limits.max_timeout_ms, 1, INT64_MAX / 4},
+    };
+    for (int i = 1; i < argc; i++) {
+        bool missing = false;
+        const char *v;
+        int64_t n;
+        if (!strcmp(argv[i], "--no-demo-target")) {
+            o->demo = false;
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--listen", &missing))) {
+            if (serve_parse_host(v, "--listen", o->host, sizeof o->host, &o->port, err, errlen))
+                return -1;
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--demo-target", &missing))) {
+            int port;
+            if (serve_parse_host(v, "--demo-target", o->target.host, sizeof o->target.host,
+                                 &port, err, errlen))
+                return -1;
+            o->target.port = port;
+            o->demo = true;
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--db", &missing))) {
+            if (!*v) return errf(err, errlen, "--db: expected a file name");
+            o->db = v;
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--token", &missing))) {
+            o->token = v;
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--web-root", &missing))) {
+            snprintf(o->web_root, sizeof o->web_root, "%s", v);
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--queue", &missing))) {
+            if (parse_int64(v, "--queue", 1, 10000, &n, err, errlen)) return -1;
+            o->job.queue_max = (int)n;
+            continue;
+        }
+        if ((v = serve_arg(argc, argv, &i, "--threads", &missing))) {
+            if (parse_int64(v, "--threads", 4, 1000, &n, err, errlen)) return -1;
+            o->threads = (int)n;
+            continue;
+        }
+        bool matched = false;
+        for (size_t k = 0; k < sizeof nums / sizeof nums[0] && !matched && !missing; k++) {
+            if ((v = serve_arg(argc, argv, &i, nums[k].flag, &missing))) {
+                if (parse_int64(v, nums[k].flag, nums[k].min, nums[k].max, nums[k].dst, err,
+                                errlen))
+                    return -1;
+                matched = true;
+            }
+        }
+        if (matched) continue;
+        if (missing) return errf(err, errlen, "%s: expected a value", argv[i]);
+        return errf(err, errlen, "unknown option '%s' (try: conlab serve --help)", argv[i]);
+    }
+    if (o->token && !*o->token) return errf(err, errlen, "--token: must not be empty");
+    if (!o->token && !serve_is_loopback(o->host))
+        return errf(err, errlen,
+                    "--listen: refusing to serve %s:%d without a token, since anyone who can "
+                    "reach it could start runs; set one with --token T (or CONLAB_TOKEN=T), or "
+                    "listen on 127.0.0.1",
+                    o->host[0] ? o->host : "0.0.0.0", o->port);
+    return 0;
+}
+
+/* Makes sure descriptors 0-2 are open, so that no pipe or socket ever lands on them. */
+static void serve_std_fds(void)
+{
+    int fd;
+    while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2) {
+        int keep = fcntl(fd, F_GETFD);
+        fcntl(fd, F_SETFD, keep & ~FD_CLOEXEC);
+    }
+    if (fd > 2) close(fd);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            serve_usage(stdout);
+            return 0;
+        }
+    }
+    static struct serve_opts o;
+    char err[512];
+    if (serve_parse(argc, argv, &o, err, sizeof err)) {
+        fprintf(stderr, "conlab serve: %s\n", err);
+        return 2;
+    }
+    serve_std_fds();
+    raise_fd_limit();
+    /* Every thread started from here on inherits this mask; main takes the signals with sigwait. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    struct store *wst = NULL, *rst = NULL;
+    struct target *target = NULL;
+    struct job *job = NULL;
+    struct http_server *srv = NULL;
+    if (store_open(o.db, &wst, err, sizeof err) || store_open(o.db, &rst, err, sizeof err)) {
+        fprintf(stderr, "conlab serve: --db %s: %s\n", o.db, err);
+        goto out;
+    }
+    int n = store_mark_interrupted(wst, wallclock_us(), err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "conlab serve: --db %s: %s\n", o.db, err);
+        goto out;
+    }
+    if (n > 0)
+        fprintf(stderr, "conlab serve: %d run%s left running by an earlier stop marked "
+                "interrupted\n", n, n == 1 ? "" : "s");
+
+    char demo_url[300] = "";
+    if (o.demo) {
+        if (target_start(&o.target, &target, err, sizeof err)) {
+            fprintf(stderr, "conlab serve: demo target: %s (pick another address with "
+                    "--demo-target HOST:PORT, or --no-demo-target)\n", err);
+            goto out;
+        }
+        const char *h = o.target.host[0] && strcmp(o.target.host, "0.0.0.0") ? o.target.host
+                                                                             : "127.0.0.1";
+        snprintf(demo_url, sizeof demo_url, "http://%s:%d/", h, target_port(target));
+    }
+    if (job_start(wst, rst, &o.job, &job, err, sizeof err)) {
+        fprintf(stderr, "conlab serve: %s\n", err);
+        goto out;
+    }
+    static struct http_api api;
+    api.st = rst;
+    api.job = job;
+    api.db_path = o.db;
+    api.limits = o.limits;
+    api.token = o.token;
+    api.demo_url = o.demo ? demo_url : NULL;
+    api.demo_workers = o.target.workers;
+    api.demo_delay_ms = o.target.delay_ms;
+    api.queue_max = o.job.queue_max;
+    struct http_server_opts so = {.host = o.host, .port = o.port, .web_root = o.web_root,
+                                  .threads = o.threads};
+    char url[320];
+    if (http_server_start(&so, &api, &srv, url, sizeof url, err, sizeof err)) {
+        fprintf(stderr, "conlab serve: cannot listen on %s:%d: %s (is another server using "
+                "it? pick another with --listen HOST:PORT)\n",
+                o.host[0] ? o.host : "0.0.0.0", o.port, err);
+        goto out;
+    }
+    if (access(o.web_root, R_OK) != 0)
+        fprintf(stderr, "conlab serve: warning: no page files in %s (build with cmake, or pass "
+                "--web-root DIR); the API works\n", o.web_root);
+    printf("conlab serve: dashboard on %s (db %s, demo target %s)\n", url, o.db,
+           o.demo ? demo_url : "off");
+    fflush(stdout);
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0 || sig == SIGHUP)
+        ;
+    fprintf(stderr, "conlab serve: %s: stopping\n", strsignal(sig));
+    rc = 0;
+out:
+    /* Runs end first (the running one becomes "interrupted"), so that event streams close and
+     * the web server's handlers return; then the server, the target, the store. */
+    if (job) job_stop(job);
+    if (srv) http_server_stop(srv);
+    if (job) job_free(job);
+    if (target) target_stop(target);
+    if (rst) store_close(rst);
+    if (wst) store_close(wst);
+    return rc;
+}

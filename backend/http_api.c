@@ -1,0 +1,369 @@
+#include "http_api.h"
+
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http_json.h"
+#include "http_stream.h"
+#include "job.h"
+#include "store.h"
+#include "util.h"
+
+typedef int (*http_api_fn)(struct mg_connection *c, struct http_api *api, const char *id);
+
+struct http_route {
+    const char *pattern; /* path under /api/, the run id written ":id" */
+    const char *method;
+    bool auth; /* needs the token when one is set */
+    http_api_fn fn;
+};
+
+static bool http_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > JOB_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+            return false;
+    }
+    return true;
+}
+
+static int http_no_run(struct mg_connection *c, const char *id)
+{
+    return http_reply_error(c, 404, "no run with id '%.40s'", id);
+}
+
+static int http_store_error(struct mg_connection *c, const char *err)
+{
+    return http_reply_error(c, 500, "store: %s", err);
+}
+
+/* Constant-time comparison of the Authorization header with "Bearer TOKEN". */
+static bool http_authorized(struct mg_connection *c, const char *token)
+{
+    const char *h = mg_get_header(c, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
+    h += 7;
+    size_t hl = strlen(h), tl = strlen(token);
+    unsigned char diff = hl != tl;
+    for (size_t i = 0; i < tl; i++) diff |= (unsigned char)(token[i] ^ (i < hl ? h[i] : 0));
+    return diff == 0;
+}
+
+void http_api_merge_live(struct http_api *api, cJSON *run)
+{
+    cJSON *idj = cJSON_GetObjectItemCaseSensitive(run, "id");
+    struct job_progress p;
+    cJSON *modes = cJSON_DetachItemFromObjectCaseSensitive(run, "modes_progress");
+    if (cJSON_IsString(idj) && job_get(api->job, idj->valuestring, &p) != JOB_NONE) {
+        cJSON_Delete(modes);
+        cJSON_ReplaceItemInObjectCaseSensitive(run, "status",
+                                               cJSON_CreateString(job_state_name(p.state)));
+        cJSON_ReplaceItemInObjectCaseSensitive(run, "progress", job_progress_json(&p));
+        if (p.cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
+        return;
+    }
+    cJSON *prog = cJSON_GetObjectItemCaseSensitive(run, "progress");
+    if (modes && cJSON_IsObject(prog) && !cJSON_HasObjectItem(prog, "modes"))
+        cJSON_AddItemToObject(prog, "modes", modes);
+    else
+        cJSON_Delete(modes);
+}
+
+cJSON *http_api_run(struct http_api *api, const char *id, bool *found, char *err, size_t errlen)
+{
+    cJSON *run = store_run_get(api->st, id, found, err, errlen);
+    if (run) http_api_merge_live(api, run);
+    return run;
+}
+
+static int h_health(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    (void)api;
+    (void)id;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    return http_reply_json(c, 200, o);
+}
+
+static int h_config(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    (void)id;
+    cJSON *o = cJSON_CreateObject();
+    if (api->demo_url) {
+        cJSON_AddStringToObject(o, "demo_target", api->demo_url);
+        cJSON *d = cJSON_AddObjectToObject(o, "demo");
+        cJSON_AddNumberToObject(d, "workers", (double)api->demo_workers);
+        cJSON_AddNumberToObject(d, "delay_ms", (double)api->demo_delay_ms);
+    } else {
+        cJSON_AddNullToObject(o, "demo_target");
+        cJSON_AddNullToObject(o, "demo");
+    }
+    const struct spec_limits *l = &api->limits;
+    cJSON *lim = cJSON_AddObjectToObject(o, "limits");
+    cJSON_AddNumberToObject(lim, "max_requests", (double)l->max_requests);
+    cJSON *mc = cJSON_AddObjectToObject(lim, "max_concurrency");
+    for (int m = MODE_THREADS; m < MODE_COUNT; m++)
+        cJSON_AddNumberToObject(mc, mode_name(m), (double)l->max_concurrency[m]);
+    cJSON_AddNumberToObject(lim, "max_timeout_ms", (double)l->max_timeout_ms);
+    cJSON_AddNumberToObject(lim, "max_body_bytes", (double)l->max_body_bytes);
+    cJSON_AddNumberToObject(lim, "max_spec_bytes", HTTP_BODY_MAX);
+    cJSON_AddNumberToObject(lim, "queue", api->queue_max);
+    struct spec d;
+    spec_init(&d);
+    d.url = strdup(api->demo_url ? api->demo_url : "");
+    cJSON_AddItemToObject(o, "defaults", spec_to_json(&d));
+    spec_free(&d);
+    cJSON *modes = cJSON_AddArrayToObject(o, "modes");
+    for (int m = 0; m < MODE_COUNT; m++) cJSON_AddItemToArray(modes, cJSON_CreateString(mode_name(m)));
+    cJSON_AddBoolToObject(o, "token_required", api->token != NULL);
+    cJSON_AddStringToObject(o, "version", CONLAB_VERSION);
+    return http_reply_json(c, 200, o);
+}
+
+static int h_list(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    (void)id;
+    char err[256], url[8200], label[256];
+    int64_t limit, offset;
+    if (http_query_int(c, "limit", 50, 1, 1000, &limit, err, sizeof err) ||
+        http_query_int(c, "offset", 0, 0, INT32_MAX, &offset, err, sizeof err))
+        return http_reply_field_error(c, 400, err, NULL);
+    int qu = http_query(c, "url", url, sizeof url);
+    int ql = http_query(c, "label", label, sizeof label);
+    if (qu < 0) return http_reply_error(c, 400, "url: malformed or too long");
+    if (ql < 0) return http_reply_error(c, 400, "label: malformed or too long");
+    cJSON *list = store_run_list(api->st, (int)limit, (int)offset, qu ? url : NULL,
+                                 ql ? label : NULL, err, sizeof err);
+    if (!list) return http_store_error(c, err);
+    cJSON *run;
+    cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(list, "runs"))
+        http_api_merge_live(api, run);
+    return http_reply_json(c, 200, list);
+}
+
+static int h_create(struct mg_connection *c, struct http_api *api, const char *id_unused)
+{
+    (void)id_unused;
+    char err[512];
+    char *body;
+    size_t len;
+    int status;
+    if (http_read_body(c, HTTP_BODY_MAX, &body, &len, &status, err, sizeof err))
+        return http_reply_error(c, status, "%s", err);
+    struct spec s;
+    int rc = spec_from_text(body, &api->limits, &s, err, sizeof err);
+    free(body);
+    if (rc) {
+        /* spec_from_text's messages start with the field's path: "concurrency: ...". */
+        char field[64] = "";
+        const char *colon = strchr(err, ':');
+        if (colon && (size_t)(colon - err) < sizeof field) {
+            memcpy(field, err, (size_t)(colon - err));
+            field[colon - err] = '\0';
+        }
+        return http_reply_field_error(c, 400, err, field);
+    }
+    char id[JOB_ID_LEN + 1];
+    rc = job_submit(api->job, &s, id, err, sizeof err);
+    spec_free(&s);
+    if (rc == JOB_QUEUE_FULL)
+        return http_reply_error(c, 429, "the queue is full (%d runs waiting); try again later",
+                                api->queue_max);
+    if (rc == JOB_STOPPING) return http_reply_error(c, 503, "the dashboard is shutting down");
+    if (rc != JOB_SUBMITTED) return http_store_error(c, err);
+    cJSON *o = cJSON_CreateObject();
+    char url[64];
+    snprintf(url, sizeof url, "/runs/%s", id);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "url", url);
+    cJSON_AddStringToObject(o, "status", "queued");
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text) return http_reply_error(c, 500, "out of memory");
+    char loc[80];
+    snprintf(loc, sizeof loc, "Location: /api/runs/%s\r\n", id);
+    http_reply(c, 202, "application/json", text, strlen(text), loc);
+    free(text);
+    return 202;
+}
+
+static int h_get(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    char err[256];
+    bool found;
+    cJSON *run = http_api_run(api, id, &found, err, sizeof err);
+    if (!run) return found ? http_store_error(c, err) : http_no_run(c, id);
+    return http_reply_json(c, 200, run);
+}
+
+static int h_delete(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    char err[256];
+    int rc = job_delete(api->job, id, 20000, err, sizeof err);
+    if (rc == 1) return http_no_run(c, id);
+    if (rc < 0) return http_reply_error(c, 500, "%s", err);
+    return http_reply_empty(c, 204);
+}
+
+/* 404 for an unknown run; 0 when it exists. */
+static int http_need_run(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    char status[32];
+    int rc = store_run_status(api->st, id, status, sizeof status);
+    if (rc == 1) return http_no_run(c, id);
+    if (rc < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
+    return 0;
+}
+
+static int h_requests(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    int rc = http_need_run(c, api, id);
+    if (rc) return rc;
+    char err[256], mode[32];
+    int q = http_query(c, "mode", mode, sizeof mode);
+    if (q == 0) return http_reply_error(c, 400, "mode: required (sync, threads, async or processes)");
+    int m = q > 0 ? mode_from_name(mode) : -1;
+    if (m < 0)
+        return http_reply_error(c, 400, "mode: unknown mode '%.32s' (known: sync, threads, async, "
+                                "processes)", q > 0 ? mode : "");
+    int64_t limit, offset;
+    if (http_query_int(c, "limit", 1000, 1, 10000, &limit, err, sizeof err) ||
+        http_query_int(c, "offset", 0, 0, INT64_MAX / 2, &offset, err, sizeof err))
+        return http_reply_error(c, 400, "%s", err);
+    cJSON *page = store_requests_page(api->st, id, m, limit, offset, err, sizeof err);
+    if (!page) return http_store_error(c, err);
+    return http_reply_json(c, 200, page);
+}
+
+static int h_charts(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    char err[256];
+    bool found;
+    cJSON *charts = store_charts(api->st, id, &found, err, sizeof err);
+    if (!charts) return found ? http_store_error(c, err) : http_no_run(c, id);
+    return http_reply_json(c, 200, charts);
+}
+
+static int h_events(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    return http_stream_events(c, api, id);
+}
+
+static int h_cancel(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    char err[256], status[32];
+    int rc = job_cancel(api->job, id, err, sizeof err);
+    if (rc < 0) return http_store_error(c, err);
+    if (rc == 1) {
+        int sr = store_run_status(api->st, id, status, sizeof status);
+        if (sr == 1) return http_no_run(c, id);
+        if (sr < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
+        cJSON *o = cJSON_CreateObject();
+        char msg[96];
+        snprintf(msg, sizeof msg, "the run has already ended (%s)", status);
+        cJSON_AddStringToObject(o, "error", msg);
+        cJSON_AddStringToObject(o, "status", status);
+        return http_reply_json(c, 409, o);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "status", "cancelling");
+    return http_reply_json(c, 202, o);
+}
+
+static int h_export_json(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    return http_stream_export_json(c, api, id);
+}
+
+static int h_export_csv(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    return http_stream_export_csv(c, api, id);
+}
+
+static const struct http_route http_routes[] = {
+    {"health", "GET", false, h_health},
+    {"config", "GET", false, h_config},
+    {"runs", "GET", false, h_list},
+    {"runs", "POST", true, h_create},
+    {"runs/:id", "GET", false, h_get},
+    {"runs/:id", "DELETE", true, h_delete},
+    {"runs/:id/requests", "GET", false, h_requests},
+    {"runs/:id/charts", "GET", false, h_charts},
+    {"runs/:id/events", "GET", false, h_events},
+    {"runs/:id/cancel", "POST", true, h_cancel},
+    {"runs/:id/export.json", "GET", false, h_export_json},
+    {"runs/:id/export.csv", "GET", false, h_export_csv},
+};
+#define HTTP_NROUTES (sizeof http_routes / sizeof http_routes[0])
+
+/* Splits "/api/runs/ID/rest" into the pattern "runs/:id/rest" and the id. Returns 0, or -1 when
+ * the path cannot be a route. */
+static int http_route_key(const char *uri, char *pattern, size_t plen, char *id, size_t idlen)
+{
+    if (strncmp(uri, "/api", 4) != 0) return -1;
+    const char *p = uri + 4;
+    if (*p == '/') p++;
+    size_t n = strlen(p);
+    if (n && p[n - 1] == '/') n--; /* one trailing slash is tolerated */
+    id[0] = '\0';
+    if (n > 5 && !strncmp(p, "runs/", 5)) {
+        const char *s = p + 5;
+        size_t il = 0;
+        while (5 + il < n && s[il] != '/') il++;
+        /* An id too long for the buffer stays too long to be valid: the reply is 404. */
+        size_t keep = il < idlen ? il : idlen - 1;
+        memcpy(id, s, keep);
+        id[keep] = '\0';
+        int w = snprintf(pattern, plen, "runs/:id%.*s", (int)(n - 5 - il), s + il);
+        return w < 0 || (size_t)w >= plen ? -1 : 0;
+    }
+    if (n >= plen) return -1;
+    memcpy(pattern, p, n);
+    pattern[n] = '\0';
+    return 0;
+}
+
+int http_api_handle(struct mg_connection *c, void *cbdata)
+{
+    struct http_api *api = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    char pattern[128], id[JOB_ID_MAX + 2];
+    if (http_route_key(ri->local_uri, pattern, sizeof pattern, id, sizeof id)) {
+        http_drain_body(c);
+        return http_reply_error(c, 404, "no such API route");
+    }
+    const struct http_route *route = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; i < HTTP_NROUTES; i++) {
+        if (strcmp(http_routes[i].pattern, pattern)) continue;
+        if (!strcmp(http_routes[i].method, ri->request_method)) route = &http_routes[i];
+        size_t al = strlen(allow);
+        snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", http_routes[i].method);
+    }
+    if (!route) {
+        http_drain_body(c);
+        if (!allow[0]) return http_reply_error(c, 404, "no such API route: %.100s", ri->local_uri);
+        char hdr[96];
+        snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+        char msg[160];
+        snprintf(msg, sizeof msg, "{\"error\":\"method %.16s is not allowed here (allowed: %s)\"}",
+                 ri->request_method, allow);
+        return http_reply(c, 405, "application/json", msg, strlen(msg), hdr);
+    }
+    if (route->fn != h_create) http_drain_body(c);
+    if (route->auth && api->token && !http_authorized(c, api->token)) {
+        if (route->fn == h_create) http_drain_body(c);
+        static const char body[] = "{\"error\":\"this needs the dashboard's token: send "
+                                   "'Authorization: Bearer TOKEN'\"}";
+        return http_reply(c, 401, "application/json", body, sizeof body - 1,
+                          "WWW-Authenticate: Bearer realm=\"conlab\"\r\n");
+    }
+    if (strstr(route->pattern, ":id") && !http_id_valid(id)) return http_no_run(c, id);
+    return route->fn(c, api, id);
+}

@@ -1,0 +1,60 @@
+/* Request bodies in, JSON replies out, for civetweb handlers. Every error reply has the shape
+ * {"error": "message"} (plus "field" when a spec field is at fault). */
+#ifndef CONLAB_HTTP_JSON_H
+#define CONLAB_HTTP_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+struct mg_connection;
+
+/* Largest request body accepted (the contract's 64 KiB). */
+#define HTTP_BODY_MAX (64 * 1024)
+
+/* Reads the whole request body into a NUL-terminated heap buffer (*out, caller frees).
+ * Returns 0; or -1 with *status and err set: 413 when the body is over `max` bytes (the rest of
+ * it is read and thrown away, up to a bound, so that the client receives the answer instead of
+ * a connection reset; beyond the bound the connection is closed after the answer), 400 when the
+ * body cannot be read, 500 when out of memory. */
+int http_read_body(struct mg_connection *c, size_t max, char **out, size_t *len, int *status,
+                   char *err, size_t errlen);
+
+/* Reads and throws away a request body the handler has no use for (bounded; beyond the bound
+ * the connection is closed after the reply), so that it is not taken for the next request. */
+void http_drain_body(struct mg_connection *c);
+
+/* Sends `body` (may be NULL for none) with the given status and content type. `extra` holds
+ * further header lines ("Name: value\r\n..."), or NULL. Returns `status` (for civetweb's log). */
+int http_reply(struct mg_connection *c, int status, const char *ctype, const char *body,
+               size_t len, const char *extra);
+
+/* Sends `json` (owned: it is freed) as the reply. NULL answers 500 "out of memory". */
+int http_reply_json(struct mg_connection *c, int status, struct cJSON *json);
+
+/* {"error": message}. */
+int http_reply_error(struct mg_connection *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* {"error": msg, "field": field}; field NULL or "" is left out. */
+int http_reply_field_error(struct mg_connection *c, int status, const char *msg,
+                           const char *field);
+
+/* A reply with no body (204). */
+int http_reply_empty(struct mg_connection *c, int status);
+
+/* Starts a streamed reply with chunked transfer encoding; send the body with mg_send_chunk and
+ * end it with http_chunked_end. Returns 0 or -1 (the client went away). */
+int http_chunked_begin(struct mg_connection *c, int status, const char *ctype, const char *extra);
+int http_chunked_end(struct mg_connection *c);
+
+/* Query-string parameter `name`, URL-decoded into buf. Returns 1 found, 0 absent, -1 malformed
+ * or longer than buflen - 1. */
+int http_query(struct mg_connection *c, const char *name, char *buf, size_t buflen);
+
+/* Integer query parameter in [min, max], `def` when absent. Returns 0 or -1 with a message
+ * naming the parameter. */
+int http_query_int(struct mg_connection *c, const char *name, int64_t def, int64_t min,
+                   int64_t max, int64_t *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,27 @@
+/* The dashboard's web server (civetweb): the API under /api, the page's routes (/, /runs/ID,
+ * /history, /compare all serve index.html) and the page's static files from the web root. */
+#ifndef CONLAB_HTTP_SERVER_H
+#define CONLAB_HTTP_SERVER_H
+
+#include <stddef.h>
+
+struct http_api;
+struct http_server;
+
+struct http_server_opts {
+    const char *host;   /* IPv4 address to listen on; "" for every interface */
+    int port;           /* 0 picks a free port */
+    const char *web_root; /* folder holding index.html, *.js, style.css, vendor/ */
+    int threads;        /* civetweb worker threads: each open connection (SSE too) holds one */
+};
+
+/* Starts serving. `api` must outlive the server. `url` gets "http://HOST:PORT/" with the port
+ * actually bound. Returns 0 or -1 with err (e.g. the port is in use). */
+int http_server_start(const struct http_server_opts *o, struct http_api *api,
+                      struct http_server **out, char *url, size_t urllen, char *err,
+                      size_t errlen);
+
+/* Stops accepting, waits for the handlers to return (about 2 s with civetweb), frees. */
+void http_server_stop(struct http_server *s);
+
+#endif

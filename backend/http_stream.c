@@ -1,0 +1,342 @@
+#include "http_stream.h"
+
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http_api.h"
+#include "http_json.h"
+#include "job.h"
+#include "result_json.h"
+#include "store.h"
+#include "util.h"
+
+#define SSE_PROGRESS_EVERY_US 100000 /* at most 10 progress events a second */
+#define SSE_PING_EVERY_US 10000000   /* a comment line now and then finds clients that left */
+
+/* Writes one event; `data` is freed. Returns 0, or -1 when the client went away. */
+static int sse_send(struct mg_connection *c, const char *event, cJSON *data)
+{
+    char *text = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    if (!text) return -1;
+    size_t tl = strlen(text), cap = tl + strlen(event) + 32;
+    char *buf = malloc(cap);
+    if (!buf) {
+        free(text);
+        return -1;
+    }
+    int n = snprintf(buf, cap, "event: %s\ndata: %s\n\n", event, text);
+    int w = mg_write(c, buf, (size_t)n);
+    free(buf);
+    free(text);
+    return w == n ? 0 : -1;
+}
+
+static int sse_progress(struct mg_connection *c, const struct job_progress *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", job_state_name(p->state));
+    if (p->cancelling) cJSON_AddBoolToObject(o, "cancelling", true);
+    cJSON_AddItemToObject(o, "progress", job_progress_json(p));
+    return sse_send(c, "progress", o);
+}
+
+static int sse_mode(struct mg_connection *c, const char *mode, cJSON *result)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "mode", mode);
+    cJSON_AddItemToObject(o, "result", result);
+    return sse_send(c, "mode", o);
+}
+
+/* What a progress event shows; a new event is due only when it changes. */
+static int64_t sse_fingerprint(const struct job_progress *p)
+{
+    int64_t done = 0;
+    for (int i = 0; i < p->nmodes; i++) done += p->done[i];
+    return done * 64 + (p->cur + 1) * 8 + p->state * 2 + p->cancelling;
+}
+
+/* The run has ended: sends the `mode` events not sent yet (from the store), then `end`. */
+static int sse_finish(struct mg_connection *c, struct http_api *api, const char *id,
+                      int sent_modes)
+{
+    char err[256];
+    bool found;
+    cJSON *run = http_api_run(api, id, &found, err, sizeof err);
+    if (!run) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", found ? err : "the run was deleted");
+        return sse_send(c, "error", o);
+    }
+    cJSON *results = cJSON_GetObjectItemCaseSensitive(run, "results");
+    int n = cJSON_GetArraySize(results);
+    for (int i = sent_modes; i < n; i++) {
+        cJSON *r = cJSON_GetArrayItem(results, i);
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "mode");
+        if (sse_mode(c, cJSON_IsString(m) ? m->valuestring : "", cJSON_Duplicate(r, 1))) {
+            cJSON_Delete(run);
+            return -1;
+        }
+    }
+    return sse_send(c, "end", run);
+}
+
+int http_stream_events(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    struct job_progress p;
+    enum job_state st = job_get(api->job, id, &p);
+    if (st == JOB_NONE) {
+        char status[32];
+        int rc = store_run_status(api->st, id, status, sizeof status);
+        if (rc == 1) return http_reply_error(c, 404, "no run with id '%s'", id);
+        if (rc < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
+    }
+    /* The stream ends when the run does: the connection closes with it. */
+    mg_disable_connection_keep_alive(c);
+    mg_response_header_start(c, 200);
+    mg_response_header_add(c, "Content-Type", "text/event-stream", -1);
+    mg_response_header_add(c, "Cache-Control", "no-store", -1);
+    mg_response_header_add(c, "X-Accel-Buffering", "no", -1);
+    if (mg_response_header_send(c) != 0) return 200;
+    if (mg_write(c, "retry: 3000\n\n", 13) != 13) return 200;
+    if (st == JOB_NONE) {
+        sse_finish(c, api, id, MODE_COUNT); /* the RUN in `end` has every result */
+        return 200;
+    }
+
+    int sent_modes = 0;
+    uint64_t version = p.version;
+    int64_t shown = sse_fingerprint(&p), now = clock_us();
+    int64_t last_progress = now, last_write = now;
+    bool pending = false;
+    if (sse_progress(c, &p)) return 200;
+    for (; sent_modes < p.nresults; sent_modes++)
+        if (sse_mode(c, mode_name(p.results[sent_modes].mode),
+                     result_to_json(&p.results[sent_modes])))
+            return 200;
+    for (;;) {
+        now = clock_us();
+        int64_t wake = last_write + SSE_PING_EVERY_US;
+        if (pending && last_progress + SSE_PROGRESS_EVERY_US < wake)
+            wake = last_progress + SSE_PROGRESS_EVERY_US;
+        st = job_wait(api->job, id, version, wake > now ? (wake - now + 999) / 1000 : 0, &p);
+        if (st == JOB_NONE) break;
+        version = p.version;
+        for (; sent_modes < p.nresults; sent_modes++) {
+            if (sse_mode(c, mode_name(p.results[sent_modes].mode),
+                         result_to_json(&p.results[sent_modes])))
+                return 200;
+            last_write = clock_us();
+        }
+        if (sse_fingerprint(&p) != shown) pending = true;
+        now = clock_us();
+        if (pending && now - last_progress >= SSE_PROGRESS_EVERY_US) {
+            if (sse_progress(c, &p)) return 200;
+            shown = sse_fingerprint(&p);
+            pending = false;
+            last_progress = last_write = now;
+        }
+        if (now - last_write >= SSE_PING_EVERY_US) {
+            if (mg_write(c, ": ping\n\n", 8) != 8) return 200;
+            last_write = now;
+        }
+    }
+    sse_finish(c, api, id, sent_modes);
+    return 200;
+}
+
+/* A buffer in front of mg_send_chunk, so that rows go out in large chunks. */
+struct http_export {
+    struct mg_connection *c;
+    char *buf;
+    size_t len, cap;
+    bool failed;
+    bool first; /* no row written yet in the current JSON array */
+};
+
+static void export_flush(struct http_export *x)
+{
+    if (x->len && !x->failed && mg_send_chunk(x->c, x->buf, (unsigned)x->len) < 0)
+        x->failed = true;
+    x->len = 0;
+}
+
+static void export_put(struct http_export *x, const char *s, size_t n)
+{
+    if (x->len + n > x->cap) export_flush(x);
+    if (n > x->cap) {
+        if (!x->failed && mg_send_chunk(x->c, s, (unsigned)n) < 0) x->failed = true;
+        return;
+    }
+    memcpy(x->buf + x->len, s, n);
+    x->len += n;
+}
+
+static void export_puts(struct http_export *x, const char *s)
+{
+    export_put(x, s, strlen(s));
+}
+
+/* Opens a connection of the export's own, so that a long export does not hold the handlers'
+ * connection; answers 404/500 itself and returns non-zero when it cannot go on. */
+static int export_open(struct mg_connection *c, struct http_api *api, const char *id,
+                       struct store **st, cJSON **run)
+{
+    char err[256];
+    if (store_open(api->db_path, st, err, sizeof err))
+        return http_reply_error(c, 500, "store: %s", err);
+    bool found;
+    *run = store_run_get(*st, id, &found, err, sizeof err);
+    if (!*run) {
+        store_close(*st);
+        return found ? http_reply_error(c, 500, "store: %s", err)
+                     : http_reply_error(c, 404, "no run with id '%s'", id);
+    }
+    http_api_merge_live(api, *run);
+    return 0;
+}
+
+static int export_begin(struct http_export *x, struct mg_connection *c, const char *id,
+                        const char *ctype, const char *ext)
+{
+    char extra[160];
+    snprintf(extra, sizeof extra,
+             "Content-Disposition: attachment; filename=\"conlab-%s.%s\"\r\n", id, ext);
+    x->c = c;
+    x->cap = 64 * 1024;
+    x->len = 0;
+    x->buf = malloc(x->cap);
+    x->failed = x->buf == NULL;
+    if (x->failed) return http_reply_error(c, 500, "out of memory");
+    if (http_chunked_begin(c, 200, ctype, extra)) x->failed = true;
+    return 0;
+}
+
+static int export_end(struct http_export *x)
+{
+    export_flush(x);
+    /* Cut short: closing the connection tells the client the download is incomplete. */
+    if (x->failed) mg_disable_connection_keep_alive(x->c);
+    else http_chunked_end(x->c);
+    free(x->buf);
+    return 200;
+}
+
+static int export_json_row(void *ctx, int mode, const struct bench_record *r)
+{
+    (void)mode;
+    struct http_export *x = ctx;
+    cJSON *o = record_to_json(r);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) return 1;
+    if (!x->first) export_put(x, ",", 1);
+    x->first = false;
+    export_puts(x, text);
+    free(text);
+    return x->failed;
+}
+
+int http_stream_export_json(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    struct store *st;
+    cJSON *run;
+    int rc = export_open(c, api, id, &st, &run);
+    if (rc) return rc;
+    struct http_export x;
+    char *text = cJSON_PrintUnformatted(run);
+    if (!text || export_begin(&x, c, id, "application/json", "json")) {
+        if (!text) http_reply_error(c, 500, "out of memory");
+        free(text);
+        cJSON_Delete(run);
+        store_close(st);
+        return 500;
+    }
+    export_puts(&x, "{\"run\":");
+    export_puts(&x, text);
+    export_puts(&x, ",\"requests\":{");
+    free(text);
+    /* Every mode of the spec gets its array, empty when it never ran. */
+    cJSON *modes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "spec"),
+                                                    "modes");
+    cJSON *m;
+    bool first_mode = true;
+    char err[256];
+    cJSON_ArrayForEach(m, modes)
+    {
+        int mode = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
+        if (mode < 0 || x.failed) continue;
+        char head[48];
+        snprintf(head, sizeof head, "%s\"%s\":[", first_mode ? "" : ",", mode_name(mode));
+        export_puts(&x, head);
+        first_mode = false;
+        x.first = true;
+        if (store_each_request(st, id, mode, export_json_row, &x, err, sizeof err) < 0)
+            x.failed = true; /* the reply is cut short: the client sees a truncated download */
+        export_put(&x, "]", 1);
+    }
+    export_puts(&x, "}}\n");
+    cJSON_Delete(run);
+    store_close(st);
+    return export_end(&x);
+}
+
+/* Appends a CSV field: empty for -1, else the number. */
+static size_t csv_num(char *out, int64_t v)
+{
+    return v < 0 ? 0 : (size_t)sprintf(out, "%lld", (long long)v);
+}
+
+static int export_csv_row(void *ctx, int mode, const struct bench_record *r)
+{
+    struct http_export *x = ctx;
+    char line[1024];
+    size_t n = (size_t)sprintf(line, "%s,%lld,%lld,", mode_name(mode), (long long)r->seq,
+                               (long long)r->lane);
+    const int64_t times[] = {r->sched_us, r->start_us, r->connect_us, r->ttfb_us, r->end_us};
+    for (int i = 0; i < 5; i++) {
+        n += csv_num(line + n, times[i]);
+        line[n++] = ',';
+    }
+    if (r->status) n += (size_t)sprintf(line + n, "%d", r->status);
+    n += (size_t)sprintf(line + n, ",%lld,", (long long)r->bytes);
+    if (r->err_kind != REQ_OK) {
+        const char *e = r->error[0] ? r->error : req_error_name(r->err_kind);
+        n += (size_t)sprintf(line + n, "%s,\"", req_error_name(r->err_kind));
+        for (size_t i = 0; i < RECORD_ERROR_MAX && e[i] && n < sizeof line - 4; i++) {
+            char ch = e[i] == '\n' || e[i] == '\r' ? ' ' : e[i];
+            if (ch == '"') line[n++] = '"';
+            line[n++] = ch;
+        }
+        line[n++] = '"';
+    } else {
+        line[n++] = ',';
+    }
+    line[n++] = '\n';
+    export_put(x, line, n);
+    return x->failed;
+}
+
+int http_stream_export_csv(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    struct store *st;
+    cJSON *run;
+    int rc = export_open(c, api, id, &st, &run);
+    if (rc) return rc;
+    cJSON_Delete(run);
+    struct http_export x;
+    if (export_begin(&x, c, id, "text/csv; charset=utf-8", "csv")) {
+        store_close(st);
+        return 500;
+    }
+    export_puts(&x, "mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,"
+                    "error_kind,error\n");
+    char err[256];
+    if (!x.failed && store_each_request(st, id, -1, export_csv_row, &x, err, sizeof err) < 0)
+        x.failed = true;
+    store_close(st);
+    return export_end(&x);
+}

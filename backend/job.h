@@ -1,0 +1,93 @@
+/* The dashboard's run queue and its runner thread. A handler never runs a benchmark: it queues
+ * a run here and answers. One runner thread takes runs one at a time and, for each, spawns
+ * `conlab __job`, hands it the spec on stdin and stores the wire frames it reads back (records
+ * in batches, one result per mode). Live progress lives here, in memory, while a run is queued
+ * or running; the store has the rest. */
+#ifndef CONLAB_JOB_H
+#define CONLAB_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+#include "spec.h"
+
+struct cJSON;
+struct store;
+struct job;
+
+#define JOB_ID_LEN 12 /* new run ids: random_id(..., JOB_ID_LEN) */
+#define JOB_ID_MAX 32 /* longest id accepted from a URL */
+
+struct job_opts {
+    int queue_max;         /* runs waiting (the running one not counted); 16 */
+    const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
+    int64_t flush_rows;    /* store a batch of records at this many rows ... 1000 */
+    int64_t flush_ms;      /* ... or this long after its first row, whichever comes first; 200 */
+    int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
+};
+
+void job_opts_default(struct job_opts *o);
+
+/* Starts the runner thread. `runner_st` is the runner's own connection (records, results,
+ * statuses); `api_st` is the connection of the HTTP handlers, used here for the few writes they
+ * cause (creating, cancelling a queued run, deleting) so that they never wait behind the runner's
+ * connection. Both must outlive the job. Returns 0 or -1 with err. */
+int job_start(struct store *runner_st, struct store *api_st, const struct job_opts *o,
+              struct job **out, char *err, size_t errlen);
+
+/* Stops taking runs, interrupts the running one (its child is asked to stop, then killed after
+ * the grace time), marks it and every queued run "interrupted", joins the runner and wakes every
+ * waiter. The job stays usable for reads (nothing is active any more) until job_free. */
+void job_stop(struct job *j);
+void job_free(struct job *j);
+
+enum job_submit_rc { JOB_SUBMITTED = 0, JOB_QUEUE_FULL = 1, JOB_STOPPING = 2 };
+
+/* Creates the run (status "queued") in the store and queues it; `id` gets its new id (needs
+ * JOB_ID_LEN + 1 bytes). Returns a job_submit_rc, or -1 with err when the store failed. */
+int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t errlen);
+
+enum job_state { JOB_NONE = 0, JOB_QUEUED, JOB_RUNNING };
+
+/* A copy of what is known in memory about one run. */
+struct job_progress {
+    enum job_state state; /* JOB_NONE: not queued nor running here (ended, or unknown) */
+    uint64_t version;     /* changes whenever anything of the job changes */
+    bool stopping;        /* the job is stopping: waiters should finish */
+    bool cancelling;      /* a cancel was asked and the run has not ended yet */
+    int position;         /* JOB_QUEUED: runs ahead of it in the queue (0: next) */
+    int64_t requests;     /* per mode */
+    int nmodes;
+    enum bench_mode modes[MODE_COUNT];
+    int cur;                       /* index into modes of the mode running; -1 before the first */
+    int64_t done[MODE_COUNT];      /* per index into modes: requests stored */
+    int nresults;                  /* modes finished so far, in run order */
+    struct mode_result results[MODE_COUNT];
+};
+
+/* Fills `out` for run `id` and returns out->state. */
+enum job_state job_get(struct job *j, const char *id, struct job_progress *out);
+
+/* Waits until the job's version differs from `since`, the job stops, or timeout_ms passes;
+ * then fills `out` as job_get does and returns out->state. Never busy-waits. */
+enum job_state job_wait(struct job *j, const char *id, uint64_t since, int64_t timeout_ms,
+                        struct job_progress *out);
+
+/* {"done", "total", "mode", "modes": {name: {"done", "total"}...}} (+ "position" when queued). */
+struct cJSON *job_progress_json(const struct job_progress *p);
+
+/* "queued" or "running" for an active run, NULL otherwise. */
+const char *job_state_name(enum job_state s);
+
+/* Cancels a run: a queued one leaves the queue and is marked "cancelled" at once; the running
+ * one's child gets SIGTERM (it ends the current mode with cancelled records), and the runner
+ * marks it "cancelled" when the child has exited. Returns 0 when a cancel is under way, 1 when
+ * the run is not queued nor running here, -1 on a store error (err). */
+int job_cancel(struct job *j, const char *id, char *err, size_t errlen);
+
+/* Cancels the run when it is active, waits (at most wait_ms) for it to end, then deletes it from
+ * the store. Returns 0 deleted, 1 unknown, -1 error or timeout (err). */
+int job_delete(struct job *j, const char *id, int64_t wait_ms, char *err, size_t errlen);
+
+#endif
