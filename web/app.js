@@ -1,7 +1,7 @@
 // The page's router: picks a view from location.pathname, mounts it into a fresh container,
 // and turns clicks on same-origin `a[data-link]` into history.pushState navigations.
 import { el, clear } from './dom.js';
-import { getConfig } from './api.js';
+import { getConfig } from './client.js';
 import { mountForm } from './formview.js';
 import { mountRun } from './runview.js';
 import { mountHistory } from './historyview.js';

@@ -37,11 +37,20 @@ const barTexts = {
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
     meta.data.forEach((bar, i) => {
-      if (texts[i]) ctx.fillText(texts[i], bar.x, bar.y - 6);
+      if (!texts[i]) return;
+      // On narrow bars only the number fits: "3.00×" instead of "3.00× vs sync".
+      const text = ctx.measureText(texts[i]).width > bar.width + 8 ? texts[i].split(' ')[0] : texts[i];
+      ctx.fillText(text, bar.x, bar.y - 6);
     });
     ctx.restore();
   },
 };
+
+function tickRadius(chart, n) {
+  const area = chart.chartArea;
+  const width = area ? (area.right - area.left) / Math.max(1, n) : 100;
+  return Math.max(6, Math.min(60, width * 0.36));
+}
 
 // Wall time per mode as bars, the ideal time as a black tick on each bar, the speed-up against
 // sync written above. rows: [{mode, wall_ms, ideal_ms|null, speedup|null}].
@@ -62,8 +71,9 @@ export function summaryChart(canvas, rows) {
       data: rows.map(r => (isNum(r.ideal_ms) ? r.ideal_ms : null)),
       showLine: false,
       pointStyle: 'line',
-      pointRadius: 28,
-      pointHoverRadius: 28,
+      // Half the bar's width, so the tick spans the bar at any chart width.
+      pointRadius: c => tickRadius(c.chart, rows.length),
+      pointHoverRadius: c => tickRadius(c.chart, rows.length),
       pointBorderWidth: 3,
       borderColor: '#0f172a',
       backgroundColor: '#0f172a',
@@ -122,7 +132,7 @@ export function timelineChart(canvas, mode, bars, rows, xMin, xMax) {
         },
       },
       scales: {
-        x: {type: 'linear', min: xMin, max: xMax, ticks: {callback: msTick}, title: {display: true, text: 'time since the mode started'}},
+        x: {type: 'linear', min: xMin, max: xMax, ticks: {callback: msTick, maxRotation: 0, autoSkipPadding: 10}, title: {display: true, text: 'time since the mode started'}},
         y: {type: 'category', labels: bars.labels, grid: {display: false}, ticks: {autoSkip: true}},
       },
     },
@@ -147,7 +157,7 @@ export function latencyChart(canvas, modes, kind, log) {
       data: data.filter(p => isNum(p.x) && positive(p)),
       borderColor: modeColor(m.mode),
       backgroundColor: modeColor(m.mode, 0.15),
-      stepped: kind === 'histogram' ? 'after' : false,
+      stepped: 'after',
       pointRadius: kind === 'histogram' ? 0 : 2,
       borderWidth: 2,
       fill: false,
@@ -224,7 +234,7 @@ export function trendChart(canvas, runs, metric, onPick) {
   const labels = runs.map(r => {
     const d = new Date(r.created_at);
     const p = n => String(n).padStart(2, '0');
-    return Number.isNaN(d.getTime()) ? r.id : `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+    return Number.isNaN(d.getTime()) ? r.id : `${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   });
   return make(canvas, {
     type: 'line',

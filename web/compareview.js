@@ -1,6 +1,6 @@
 // Compare (`/compare?a=ID&b=ID`): two runs side by side with the deltas per mode.
 import { el, clear, chartBox } from './dom.js';
-import { getRun } from './api.js';
+import { getRun } from './client.js';
 import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, runModes, MODE_ORDER } from './format.js';
 import { compareChart } from './charts.js';
 import { statusBadge } from './runrender.js';
@@ -25,7 +25,6 @@ function runCard(tag, run) {
 const METRICS = [
   {key: 'wall', label: 'wall time', get: r => r.wall_ms, fmt: fmtMs, lowerIsBetter: true},
   {key: 'rps', label: 'req/s', get: r => r.rps, fmt: v => fmtNum(v), lowerIsBetter: false},
-  {key: 'p50', label: 'p50', get: r => r.latency_ms && r.latency_ms.p50, fmt: fmtMs, lowerIsBetter: true},
   {key: 'p99', label: 'p99', get: r => r.latency_ms && r.latency_ms.p99, fmt: fmtMs, lowerIsBetter: true},
   {key: 'errors', label: 'errors', get: r => r.errors, fmt: v => fmtInt(v), lowerIsBetter: true},
 ];
@@ -53,8 +52,11 @@ export async function mountCompare(root, ctx) {
   const modes = MODE_ORDER.filter(m => runModes(runA).includes(m) || runModes(runB).includes(m));
   const find = (run, m) => (run.results || []).find(r => r.mode === m);
 
-  const head = el('tr', {}, el('th', {scope: 'col', text: 'mode'}),
-    METRICS.map(m => [el('th', {scope: 'col', text: m.label + ' A'}), el('th', {scope: 'col', text: m.label + ' B'}), el('th', {scope: 'col', text: 'Δ'})]));
+  const head = [
+    el('tr', {}, el('th', {scope: 'col', rowspan: 2, text: 'mode'}),
+      METRICS.map(m => el('th', {scope: 'colgroup', colspan: 3, class: 'group', text: m.label}))),
+    el('tr', {}, METRICS.map(() => ['A', 'B', 'Δ'].map(t => el('th', {scope: 'col', text: t})))),
+  ];
   const body = el('tbody');
   const deltas = {};
   for (const mode of modes) {
@@ -64,7 +66,10 @@ export async function mountCompare(root, ctx) {
     for (const m of METRICS) {
       const va = ra ? m.get(ra) : null, vb = rb ? m.get(rb) : null;
       let cls = '';
-      if (isNum(va) && isNum(vb) && va !== vb) cls = (vb < va) === m.lowerIsBetter ? 'better' : 'worse';
+      // Colour only differences above 2%: below that it is noise on a loaded machine.
+      if (isNum(va) && isNum(vb) && va !== vb && Math.abs(vb - va) > 0.02 * Math.max(Math.abs(va), Math.abs(vb))) {
+        cls = (vb < va) === m.lowerIsBetter ? 'better' : 'worse';
+      }
       deltas[mode][m.key] = isNum(va) && isNum(vb) ? vb - va : null;
       cells.push(el('td', {text: isNum(va) ? m.fmt(va) : '–'}), el('td', {text: isNum(vb) ? m.fmt(vb) : '–'}),
         el('td', {class: 'delta ' + cls, dataset: {metric: m.key}, text: fmtDelta(va, vb, m.fmt)}));
@@ -76,7 +81,8 @@ export async function mountCompare(root, ctx) {
     el('h1', {text: 'Compare two runs'}),
     el('div', {class: 'compare-grid'}, runCard('A', runA), runCard('B', runB)),
     el('section', {class: 'card', id: 'deltas'},
-      el('h2', {text: 'Per mode (Δ = B − A; green is better)'}),
+      el('h2', {text: 'Per mode'}),
+      el('p', {class: 'muted', text: 'Δ = B − A; green is better, red is worse (differences under 2% are left uncoloured).'}),
       el('div', {class: 'table-wrap'}, el('table', {class: 'data compare-table'}, el('thead', {}, head), body)),
       box));
   chart = compareChart(canvas, modes, runA, runB);

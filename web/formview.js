@@ -1,7 +1,7 @@
 // The run form (`/`): filled with the talk's experiment against the demo target, presets,
 // and the API's message shown next to the field it names.
 import { el, clear } from './dom.js';
-import { createRun, getRun, getToken, setToken, ApiError } from './api.js';
+import { createRun, getRun, getToken, setToken, ApiError } from './client.js';
 import { MODE_ORDER, fmtMs } from './format.js';
 import { targetModel, idealMs } from './model.js';
 

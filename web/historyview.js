@@ -1,7 +1,7 @@
 // History (`/history`): runs newest first, filtered by target and label; a trend chart of
 // each mode across runs of one target (click a point to open that run); pick two to compare.
 import { el, clear, chartBox } from './dom.js';
-import { listRuns } from './api.js';
+import { listRuns } from './client.js';
 import { fmtMs, fmtDate, fmtInt, MODE_ORDER } from './format.js';
 import { trendChart, TREND_METRICS } from './charts.js';
 import { statusBadge } from './runrender.js';
@@ -48,7 +48,10 @@ export async function mountHistory(root, ctx) {
       el('h2', {text: 'Runs'}), count,
       el('div', {class: 'compare-bar'}, compareBtn, pickNote),
       el('div', {class: 'table-wrap'}, el('table', {class: 'data runs-table'},
-        el('thead', {}, el('tr', {}, ['pick', 'run', 'started', 'status', 'label', 'target', 'N', 'C', ...MODE_ORDER.map(m => m + ' wall')].map(h => el('th', {scope: 'col', text: h})))),
+        el('thead', {},
+          el('tr', {}, ['pick', 'run', 'started', 'status', 'label', 'target', 'N × C'].map(h => el('th', {scope: 'col', rowspan: 2, text: h})),
+            el('th', {scope: 'colgroup', colspan: MODE_ORDER.length, class: 'group', text: 'wall time'})),
+          el('tr', {}, MODE_ORDER.map(m => el('th', {scope: 'col', text: m})))),
         tableBody))));
 
   let urlsKnown = false;
@@ -84,8 +87,7 @@ export async function mountHistory(root, ctx) {
         el('td', {}, statusBadge(r.status)),
         el('td', {class: 'label-cell', text: r.label || (s.label || '')}),
         el('td', {class: 'url-cell', text: s.target ? s.target.url : ''}),
-        el('td', {class: 'num', text: fmtInt(s.requests)}),
-        el('td', {class: 'num', text: fmtInt(s.concurrency)}),
+        el('td', {class: 'num', text: `${fmtInt(s.requests)} × ${fmtInt(s.concurrency)}`}),
         MODE_ORDER.map(m => el('td', {class: 'num', text: wall(m)}))));
     }
     updatePick();

@@ -1,7 +1,7 @@
 // A run's view (`/runs/ID`, the URL people share): live progress while it runs, then the
 // summary, timelines and charts, with copy-link, exports and the offline report.
 import { el, clear } from './dom.js';
-import { getRun, getCharts, cancelRun, watchRun, exportUrl, ApiError } from './api.js';
+import { getRun, getCharts, cancelRun, watchRun, exportUrl, ApiError } from './client.js';
 import { renderRun, renderRunHeader, renderSummary, statusBadge } from './runrender.js';
 import { downloadReport } from './report.js';
 import { fmtInt, runModes } from './format.js';

@@ -1,4 +1,5 @@
-// The conlab HTTP API (docs/API.md): one function per endpoint. Failures throw ApiError with
+// The conlab HTTP API client (docs/API.md): one function per endpoint. (Not named api.js: the
+// server routes every path starting with /api to the API.) Failures throw ApiError with
 // the HTTP status, the server's message and, for a bad spec, the field at fault.
 
 export class ApiError extends Error {

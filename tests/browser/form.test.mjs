@@ -1,0 +1,116 @@
+// The run form: presets, the API's message next to the field it names, keyboard use, and a run
+// cancelled from its live view.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, api } from './helpers.mjs';
+
+// The browser logs the API's 400 answers as console errors; those are expected here.
+const ALLOW = [/status of 400/];
+
+describe('the run form', {timeout: 240000}, () => {
+  let server, browser, tab, config;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    tab = await openPage(browser, {allow: ALLOW});
+    config = (await api(server.base, '/api/config')).data;
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  });
+
+  async function freshForm() {
+    await tab.page.goto(server.base + '/');
+    await waitView(tab.page, 'form');
+  }
+
+  it('fills the presets: the talk, 9 requests through 3 workers, many requests', async () => {
+    const {page, problems} = tab;
+    await freshForm();
+    await page.click('button[data-preset="nine"]');
+    assert.equal(await page.inputValue('#f-requests'), '9');
+    assert.equal(await page.inputValue('#f-concurrency'), '3');
+    assert.equal(await page.getAttribute('button[data-preset="nine"]', 'aria-pressed'), 'true');
+    assert.match(await page.textContent('#estimate'), /sync 9\.00 s, threads 3\.00 s/);
+    await page.click('button[data-preset="many"]');
+    assert.equal(await page.inputValue('#f-requests'), '1000');
+    assert.equal(await page.inputValue('#f-concurrency'), '50');
+    const url = new URL(await page.inputValue('#f-url'));
+    assert.equal(url.host, new URL(config.demo_target).host);
+    await page.click('button[data-preset="talk"]');
+    assert.equal(await page.inputValue('#f-requests'), '3');
+    assert.equal(await page.inputValue('#f-url'), config.demo_target);
+    assert.deepEqual(problems, []);
+  });
+
+  for (const [name, fill, field, apiField] of [
+    ['requests 0', page => page.fill('#f-requests', '0'), 'requests', 'requests'],
+    ['an ftp:// URL', page => page.fill('#f-url', 'ftp://example.test/file'), 'url', 'target.url'],
+    ['concurrency above the limit', page => page.fill('#f-concurrency', '5000'), 'concurrency', 'concurrency'],
+    ['no mode', async page => { for (const m of config.modes) await page.uncheck('#f-mode-' + m); }, 'modes', 'modes'],
+    ['a bad header name', page => page.fill('#f-headers', 'a b: c'), 'headers', 'target.headers'],
+  ]) {
+    it(`shows the API's message next to the field for ${name}`, async () => {
+      const {page, problems} = tab;
+      await freshForm();
+      await fill(page);
+      await page.click('#run-button');
+      const error = `#f-${field}-error`;
+      await page.waitForSelector(error, {state: 'visible', timeout: 5000});
+      const text = await page.textContent(error);
+      assert.match(text, new RegExp('^' + apiField.replace('.', '\\.') + ': '), text);
+      // The message sits inside the field's own block, next to its input.
+      assert.equal(await page.evaluate(sel => document.querySelector(sel).closest('.field').classList.contains('field-' + sel.split('-')[1]), error), true);
+      if (field !== 'modes') assert.equal(await page.getAttribute('#f-' + field, 'aria-invalid'), 'true');
+      assert.equal(new URL(page.url()).pathname, '/', 'no run was started');
+      const shown = await page.$$eval('.field-error:not([hidden])', els => els.length);
+      assert.equal(shown, 1);
+      if (name === 'requests 0') await screenshot(page, 'form-error');
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  it('is usable from the keyboard: presets and Run are reachable with Tab', async () => {
+    const {page, problems} = tab;
+    await freshForm();
+    const seen = [];
+    await page.focus('.brand');
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const id = await page.evaluate(() => document.activeElement.id || document.activeElement.dataset.preset || document.activeElement.tagName);
+      seen.push(id);
+      if (id === 'nine') await page.keyboard.press('Enter');
+      if (id === 'run-button') break;
+    }
+    assert.ok(seen.includes('f-url') && seen.includes('f-requests') && seen.includes('f-mode-sync'), seen.join(','));
+    assert.equal(seen.at(-1), 'run-button', seen.join(','));
+    assert.equal(await page.inputValue('#f-requests'), '9', 'Enter on a preset applies it');
+    assert.deepEqual(problems, []);
+  });
+
+  it('follows a run live and cancels it; the address is /runs/ID from the start', async () => {
+    const {page, problems} = tab;
+    await freshForm();
+    await page.click('button[data-preset="nine"]');
+    await page.fill('#f-label', 'to be cancelled');
+    await page.click('#run-button');
+    await page.waitForURL(/\/runs\/[A-Za-z0-9]+$/, {timeout: 5000});
+    const id = new URL(page.url()).pathname.split('/').pop();
+    await page.waitForSelector('#progress-sync', {timeout: 5000});
+    const state = (await api(server.base, '/api/runs/' + id)).data.status;
+    assert.ok(['queued', 'running'].includes(state), `the run is still ${state} when the address changed`);
+    await page.waitForFunction(() => document.querySelector('#current-mode')?.textContent.includes('Running sync'), null, {timeout: 8000});
+    await page.waitForFunction(() => document.querySelector('#progress-sync').value >= 1, null, {timeout: 8000});
+    await screenshot(page, 'run-live');
+    await page.click('#cancel-run');
+    await waitRunEnded(page, 30000);
+    assert.equal(await page.getAttribute('#app > .view', 'data-state'), 'cancelled');
+    assert.equal(await page.textContent('#run-status'), 'cancelled');
+    const run = (await api(server.base, '/api/runs/' + id)).data;
+    assert.equal(run.status, 'cancelled');
+    assert.deepEqual(problems, []);
+  });
+});
