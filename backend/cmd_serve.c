@@ -268,9 +268,8 @@ int cmd_serve(int argc, char **argv)
                                   .threads = o.threads};
     char url[320];
     if (http_server_start(&so, &api, &srv, url, sizeof url, err, sizeof err)) {
-        fprintf(stderr, "conlab serve: cannot listen on %s:%d: %s (is another server using "
-                "it? pick another with --listen HOST:PORT)\n",
-                o.host[0] ? o.host : "0.0.0.0", o.port, err);
+        fprintf(stderr, "conlab serve: --listen %s:%d: %s (is another server using it? pick "
+                "another with --listen HOST:PORT)\n", o.host[0] ? o.host : "0.0.0.0", o.port, err);
         goto out;
     }
     if (access(o.web_root, R_OK) != 0)

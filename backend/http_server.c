@@ -45,9 +45,18 @@ static int http_page(struct mg_connection *c, void *cbdata)
     return 200;
 }
 
+/* civetweb's messages while it starts explain a failed start (e.g. "cannot bind to ...: 98
+ * (Address already in use)"): the first is kept for the error instead of being printed. */
+static char http_start_msg[256];
+static volatile int http_started;
+
 static int http_log_message(const struct mg_connection *c, const char *message)
 {
     (void)c;
+    if (!http_started) {
+        if (!http_start_msg[0]) snprintf(http_start_msg, sizeof http_start_msg, "%s", message);
+        return 1;
+    }
     fprintf(stderr, "conlab serve: %s\n", message);
     return 1;
 }
@@ -83,12 +92,18 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     char text[256] = "";
     struct mg_error_data error = {.code = &code, .text = text, .text_buffer_size = sizeof text};
     mg_init_library(0);
+    http_start_msg[0] = '\0';
+    http_started = 0;
     s->ctx = mg_start2(&init, &error);
     if (!s->ctx) {
         free(s);
         mg_exit_library();
-        return errf(err, errlen, "%s", text[0] ? text : "civetweb could not start");
+        if (strstr(http_start_msg, "in use"))
+            return errf(err, errlen, "the address is already in use");
+        return errf(err, errlen, "%s%s%s", text[0] ? text : "civetweb could not start",
+                    http_start_msg[0] ? ": " : "", http_start_msg);
     }
+    http_started = 1;
     /* civetweb ignores SIGCHLD (for CGI), which would let the kernel reap our job children
      * before the runner reads their exit status. */
     signal(SIGCHLD, SIG_DFL);

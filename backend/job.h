@@ -24,6 +24,7 @@ struct job_opts {
     const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
     int64_t flush_rows;    /* store a batch of records at this many rows ... 1000 */
     int64_t flush_ms;      /* ... or this long after its first row, whichever comes first; 200 */
+    int64_t flush_idle_ms; /* ... or when no frame came for this long; 10 */
     int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
 };
 
