@@ -34,7 +34,7 @@ function presets(demoUrl) {
   return [
     {id: 'talk', name: 'The talk: 3 requests', hint: '3 requests, 3 at a time, every mode: sync ≈ 3 s, the others ≈ 1 s.',
       spec: {url: demoUrl, requests: 3, concurrency: 3, modes: MODE_ORDER}},
-    {id: 'nine', name: '9 requests through 3 workers', hint: '9 requests, 3 at a time: each request waits for a free slot (orange), ≈ 3 s per concurrent mode.',
+    {id: 'nine', name: '9 requests through 3 workers', hint: '9 requests, 3 at a time: three rounds of one second, ≈ 3 s per concurrent mode, 9 s sync.',
       spec: {url: demoUrl, requests: 9, concurrency: 3, modes: MODE_ORDER}},
     {id: 'many', name: 'Many requests: 1,000 at 50', hint: '1,000 requests, 50 at a time, against the demo target answering in 10 ms (its 3 workers still cap it at 300 req/s).',
       spec: {url: demoWith({delay_ms: '10'}), requests: 1000, concurrency: 50, modes: MODE_ORDER}},

@@ -28,6 +28,7 @@ export function idealMs(mode, spec, server) {
   const n = spec.requests, c = spec.concurrency, d = server.delay_ms;
   if (!isNum(n) || !isNum(c) || n < 1) return null;
   const width = mode === 'sync' ? 1 : Math.max(1, Math.min(c, server.workers));
+  if (!isNum(d) || d <= 0) return null;
   let ideal = Math.ceil(n / width) * d;
   if (isNum(spec.rate) && spec.rate > 0) ideal = Math.max(ideal, ((n - 1) / spec.rate) * 1000 + d);
   return ideal;
@@ -54,9 +55,11 @@ const us = v => (isNum(v) && v >= 0 ? v : null);
 // A timeline ({lanes, total, sampled, requests: [ROW]}) as floating bars per phase, in ms:
 // {labels: ['lane 0', ...], phases: {key: [{x: [from, to], y: label, i: row index}]},
 //  drawn, errors, lanesUsed, endMs}. A request is drawn from start to end, split at connect
-// and first byte; an error is one red bar; time spent waiting for a free worker before it
-// started (sched → start, when positive) is drawn as a thin bar before it.
-export function timelineBars(timeline) {
+// and first byte; an error is one red bar. Waiting for a slot (sched → start) is drawn as a
+// thin bar before it when the request was due at a time of its own (sched > 0, with a rate);
+// without a rate every request is due at 0 and that wait is only drawn when queueWaits is set
+// (it then runs under the lane's earlier requests, like the talk's semaphore picture).
+export function timelineBars(timeline, queueWaits) {
   const rows = (timeline && timeline.requests) || [];
   let lanes = (timeline && timeline.lanes) || 0;
   for (const r of rows) if (isNum(r.lane) && r.lane + 1 > lanes) lanes = r.lane + 1;
@@ -76,7 +79,7 @@ export function timelineBars(timeline) {
     drawn++;
     used.add(r.lane);
     endMs = Math.max(endMs, end / 1000);
-    if (start > sched) bar('wait', sched, start);
+    if (start > sched && (sched > 0 || queueWaits)) bar('wait', sched, start);
     if (r.error_kind || r.error) {
       errors++;
       bar('error', start, Math.max(end, start));

@@ -127,6 +127,7 @@ function renderTimelines(section, charts) {
   const from = el('input', {type: 'number', id: 'zoom-from', min: 0, step: 'any', value: 0, inputmode: 'decimal'});
   const to = el('input', {type: 'number', id: 'zoom-to', min: 0, step: 'any', value: +full.toFixed(3), inputmode: 'decimal'});
   const status = el('span', {class: 'muted zoom-status', 'aria-live': 'polite'});
+  const queue = el('input', {type: 'checkbox', id: 'show-queue-wait'});
   const instances = [];
   const state = {min: 0, max: full, full};
   const info = {};
@@ -153,7 +154,9 @@ function renderTimelines(section, charts) {
     el('button', {type: 'submit', text: 'Zoom'}),
     el('button', {type: 'button', id: 'zoom-reset', text: 'Reset zoom', onclick: () => apply(0, full)}),
     status);
-  section.append(zoomForm);
+  const queueRow = el('div', {class: 'controls'},
+    el('label', {class: 'check', for: 'show-queue-wait'}, queue, ' show how long each request waited for a free lane since the mode started'));
+  section.append(zoomForm, queueRow);
   if (!built.length) section.append(el('p', {class: 'muted', text: 'No timeline yet.'}));
 
   for (const {m, bars} of built) {
@@ -181,6 +184,15 @@ function renderTimelines(section, charts) {
     };
     dragZoom(canvas, band, chart, apply);
   }
+  queue.addEventListener('change', () => {
+    built.forEach(({m}, k) => {
+      const bars = timelineBars(m.timeline, queue.checked);
+      const chart = instances[k];
+      chart.data.datasets.find(d => d.phase === 'wait').data = bars.phases.wait;
+      chart.update('none');
+      info[m.mode].phases.wait = bars.phases.wait.length;
+    });
+  });
   return instances;
 }
 
