@@ -264,6 +264,7 @@ int cmd_serve(int argc, char **argv)
     api.demo_workers = o.target.workers;
     api.demo_delay_ms = o.target.delay_ms;
     api.queue_max = o.job.queue_max;
+    api.sse_max = o.threads - 8; /* the rest serve the API and the page */
     struct http_server_opts so = {.host = o.host, .port = o.port, .web_root = o.web_root,
                                   .threads = o.threads};
     char url[320];

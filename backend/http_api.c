@@ -333,6 +333,9 @@ int http_api_handle(struct mg_connection *c, void *cbdata)
 {
     struct http_api *api = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(c);
+    /* civetweb also hands us /api.js and the like (its handler URIs match as prefixes): those
+     * are static files. */
+    if (strcmp(ri->local_uri, "/api") && strncmp(ri->local_uri, "/api/", 5)) return 0;
     char pattern[128], id[JOB_ID_MAX + 2];
     if (http_route_key(ri->local_uri, pattern, sizeof pattern, id, sizeof id)) {
         http_drain_body(c);

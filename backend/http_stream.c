@@ -84,16 +84,11 @@ static int sse_finish(struct mg_connection *c, struct http_api *api, const char 
     return sse_send(c, "end", run);
 }
 
-int http_stream_events(struct mg_connection *c, struct http_api *api, const char *id)
+/* The stream itself: the current state at once, then changes until the run ends. */
+static int sse_stream(struct mg_connection *c, struct http_api *api, const char *id,
+                      enum job_state st, struct job_progress *pp)
 {
-    struct job_progress p;
-    enum job_state st = job_get(api->job, id, &p);
-    if (st == JOB_NONE) {
-        char status[32];
-        int rc = store_run_status(api->st, id, status, sizeof status);
-        if (rc == 1) return http_reply_error(c, 404, "no run with id '%s'", id);
-        if (rc < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
-    }
+    struct job_progress p = *pp;
     /* The stream ends when the run does: the connection closes with it. */
     mg_disable_connection_keep_alive(c);
     mg_response_header_start(c, 200);
@@ -146,6 +141,27 @@ int http_stream_events(struct mg_connection *c, struct http_api *api, const char
     }
     sse_finish(c, api, id, sent_modes);
     return 200;
+}
+
+int http_stream_events(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    struct job_progress p;
+    enum job_state st = job_get(api->job, id, &p);
+    if (st == JOB_NONE) {
+        char status[32];
+        int rc = store_run_status(api->st, id, status, sizeof status);
+        if (rc == 1) return http_reply_error(c, 404, "no run with id '%s'", id);
+        if (rc < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
+    }
+    /* Each stream holds one of the server's threads until its run ends: keep some for the API. */
+    if (__atomic_add_fetch(&api->sse_open, 1, __ATOMIC_SEQ_CST) > api->sse_max) {
+        __atomic_sub_fetch(&api->sse_open, 1, __ATOMIC_SEQ_CST);
+        return http_reply_error(c, 503, "too many event streams are open (%d); poll "
+                                "GET /api/runs/%s instead", api->sse_max, id);
+    }
+    int rc = sse_stream(c, api, id, st, &p);
+    __atomic_sub_fetch(&api->sse_open, 1, __ATOMIC_SEQ_CST);
+    return rc;
 }
 
 /* A buffer in front of mg_send_chunk, so that rows go out in large chunks. */

@@ -207,5 +207,94 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(s.stop(), 0)
 
 
+    def test_static_files_and_page_routes(self):
+        root = os.path.join(self.tmp, "web")
+        os.makedirs(os.path.join(root, "vendor"))
+        files = {"index.html": "<html>page</html>", "api.js": "export const a = 1;",
+                 "runs.css": "body {}", "vendor/chart.umd.js": "var Chart;"}
+        for name, text in files.items():
+            with open(os.path.join(root, name), "w") as f:
+                f.write(text)
+        s = self.serve("--web-root", root, "--no-demo-target")
+        try:
+            for path, ctype, text in [("/api.js", "javascript", files["api.js"]),
+                                      ("/runs.css", "text/css", files["runs.css"]),
+                                      ("/vendor/chart.umd.js", "javascript", "var Chart;"),
+                                      ("/", "text/html", "<html>page</html>"),
+                                      ("/runs/abc", "text/html", "<html>page</html>"),
+                                      ("/history", "text/html", "<html>page</html>"),
+                                      ("/compare?a=1&b=2", "text/html", "<html>page</html>")]:
+                status, resp, body = s.request("GET", path)
+                self.assertEqual(status, 200, path)
+                self.assertIn(ctype, resp.getheader("Content-Type"), path)
+                self.assertEqual(body.decode(), text, path)
+            self.assertEqual(s.request("GET", "/missing.js")[0], 404)
+            self.assertIn(s.request("GET", "/vendor/")[0], (403, 404))
+            self.assertEqual(s.json("GET", "/api/health"), (200, {"status": "ok"}))
+            os.remove(os.path.join(root, "index.html"))
+            status, _, body = s.request("GET", "/runs/abc")
+            self.assertEqual(status, 404)
+            self.assertIn(b"--web-root", body)
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_job_child_killed_fails_the_run(self):
+        s = self.serve()
+        try:
+            run_id = self.long_run(s)
+            children = pids_with_parent(s.proc.pid)
+            self.assertEqual(len(children), 1, children)
+            os.kill(children[0], signal.SIGKILL)
+            run = s.wait_status(run_id, timeout=20)
+            self.assertEqual(run["status"], "failed")
+            self.assertIn("signal 9", run["message"])
+            self.assertGreaterEqual(run["progress"]["done"], 1)
+            # The runner goes on with the next run.
+            nxt = s.post_run(s.spec(delay_ms=1, requests=2, modes=["sync"]))
+            self.assertEqual(s.wait_status(nxt, timeout=30)["status"], "done")
+        finally:
+            self.assertEqual(s.stop(), 0)
+        self.assertEqual(pids_with_parent(s.proc.pid), [])
+
+    def test_event_streams_cannot_starve_the_api(self):
+        s = self.serve("--threads", "12")  # 4 event streams at most
+        conns = []
+        try:
+            run_id = s.post_run(s.spec(delay_ms=3000, requests=2, concurrency=1, modes=["sync"]))
+            for _ in range(4):
+                c = s.conn(10)
+                c.request("GET", f"/api/runs/{run_id}/events")
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                r.fp.readline()
+                conns.append(c)
+            status, doc = s.json("GET", f"/api/runs/{run_id}/events")
+            self.assertEqual(status, 503)
+            self.assertIn("error", doc)
+            t0 = time.monotonic()
+            for _ in range(20):
+                self.assertEqual(s.json("GET", f"/api/runs/{run_id}")[0], 200)
+            self.assertLess(time.monotonic() - t0, 5)
+            for c in conns:
+                c.close()
+            conns = []
+            s.json("POST", f"/api/runs/{run_id}/cancel")
+            s.wait_status(run_id, timeout=20)
+            # Streams of clients that left are noticed and their threads come back.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                c = s.conn(10)
+                c.request("GET", f"/api/runs/{run_id}/events")
+                status = c.getresponse().status
+                c.close()
+                if status == 200:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(status, 200)
+        finally:
+            for c in conns:
+                c.close()
+            self.assertEqual(s.stop(), 0)
+
 if __name__ == "__main__":
     unittest.main()
