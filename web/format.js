@@ -17,6 +17,7 @@ export function isNum(v) {
 // 0.42 ms, 12.3 ms, 1.00 s, 95.2 s.
 export function fmtMs(ms) {
   if (!isNum(ms)) return '–';
+  if (ms === 0) return '0 ms';
   const a = Math.abs(ms);
   if (a >= 1000) return (ms / 1000).toFixed(a >= 100000 ? 0 : a >= 10000 ? 1 : 2) + ' s';
   if (a >= 100) return ms.toFixed(0) + ' ms';

@@ -99,8 +99,8 @@ export function renderSummary(section, run, config) {
   const server = targetModel(run.spec, config);
   if (server) {
     section.append(el('p', {class: 'muted', text:
-      `Target: the demo server, ${server.workers} workers, ${fmtMs(server.delay_ms)} per response. ` +
-      'The black tick on each bar is the ideal time: sync N×D, the others ⌈N / min(C, W)⌉×D.'}));
+      `Target: the demo server, ${server.workers} workers, ${fmtMs(server.delay_ms)} per response.` +
+      (rows.some(r => isNum(r.ideal_ms)) ? ' The black tick on each bar is the ideal time: sync N×D, the others ⌈N / min(C, W)⌉×D.' : '')}));
   }
   const {box, canvas} = chartBox(260, {'aria-label': 'Wall time per mode', role: 'img', id: 'summary-chart'});
   section.append(box, summaryTable(rows));

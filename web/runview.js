@@ -95,8 +95,10 @@ export async function mountRun(root, ctx) {
     if (summaryChart) summaryChart.destroy();
     summaryChart = null;
     const body = el('div', {class: 'run-body'});
-    clear(root).append(actions(run, content, config, root), body);
+    clear(root).append(body);
     drawn = renderRun(body, run, charts, config);
+    // Share and export sit right under the run's title.
+    body.insertBefore(actions(run, content, config, root), body.querySelector('.run-header').nextSibling);
     root.dataset.state = run.status;
     finish();
   }
@@ -193,6 +195,7 @@ export async function mountRun(root, ctx) {
   clear(root).append(el('p', {class: 'muted loading', text: 'Loading run…'}));
   try {
     const run = await getRun(id);
+    if (!gone) document.title = `${run.label ? run.label + ' · ' : ''}run ${run.id} · conlab`;
     if (LIVE.has(run.status)) showLive(run);
     else await showFinal(run);
   } catch (err) {

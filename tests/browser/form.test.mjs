@@ -111,6 +111,47 @@ describe('the run form', {timeout: 240000}, () => {
     assert.equal(await page.textContent('#run-status'), 'cancelled');
     const run = (await api(server.base, '/api/runs/' + id)).data;
     assert.equal(run.status, 'cancelled');
+
+    // "Run again" brings the form back filled with this run's spec.
+    await page.click('a[href^="/?from="]');
+    await waitView(page, 'form');
+    assert.equal(await page.inputValue('#f-requests'), '9');
+    assert.equal(await page.inputValue('#f-label'), 'to be cancelled');
     assert.deepEqual(problems, []);
+  });
+});
+
+describe('a dashboard that requires a token', {timeout: 120000}, () => {
+  let server, browser;
+
+  before(async () => {
+    server = await startServer(['--token', 'sesame']);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  });
+
+  it('asks for the token next to its field, then runs with it', async () => {
+    const {page, problems, context} = await openPage(browser, {allow: [/status of 401/]});
+    try {
+      await page.goto(server.base + '/');
+      await waitView(page, 'form');
+      await page.fill('#f-url', server.demo + '?delay_ms=10');
+      await page.click('#run-button');
+      await page.waitForSelector('#f-token-error', {state: 'visible', timeout: 5000});
+      assert.ok((await page.textContent('#f-token-error')).length > 0);
+      assert.equal(new URL(page.url()).pathname, '/');
+      await page.fill('#f-token', 'sesame');
+      await page.click('#run-button');
+      await page.waitForURL(/\/runs\/[A-Za-z0-9]+$/, {timeout: 5000});
+      await waitRunEnded(page, 30000);
+      assert.equal(await page.getAttribute('#app > .view', 'data-state'), 'done');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
   });
 });
