@@ -29,7 +29,8 @@ int bench_run(const struct spec *s, const struct bench_sink *sink, char *err, si
 int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct bench_sink *sink,
                    struct mode_result *res, char *err, size_t errlen);
 
-/* Entry point of a `processes`-mode worker (`conlab __worker`), exec'd by the coordinator. */
+/* Entry point of the `processes` mode's worker starter (`conlab __workers`), exec'd by the
+ * coordinator; it forks the workers. */
 int bench_worker_main(void);
 
 #endif

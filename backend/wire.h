@@ -25,7 +25,7 @@ struct wire_mode_start {
 
 struct wire_worker_init {
     int64_t t0_us; /* the mode's start on the monotonic clock */
-    int64_t lane;
+    int64_t lanes; /* workers to start */
 };
 
 struct wire_seq {

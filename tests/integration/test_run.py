@@ -181,18 +181,25 @@ class TalkScenario(unittest.TestCase):
                               "--concurrency", "3", "--modes", "processes", "--json",
                               "--requests-out", out],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        victim = None
+        def children(pid):
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    return [int(x) for x in f.read().split()]
+            except OSError:
+                return []
+
+        # conlab run -> the exec'd worker starter (`conlab __workers`) -> 3 forked workers.
+        victim, starter = None, None
         deadline = time.monotonic() + 10
         while victim is None and time.monotonic() < deadline:
-            try:
-                with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
-                    kids = [int(x) for x in f.read().split()]
-            except OSError:
-                kids = []
-            if len(kids) == 3:
-                victim = kids[1]
+            kids = children(p.pid)
+            workers = children(kids[0]) if len(kids) == 1 else []
+            if len(workers) == 3:
+                starter, victim = kids[0], workers[1]
             else:
                 time.sleep(0.05)
+        with open(f"/proc/{starter}/cmdline") as f:
+            self.assertIn("__workers", f.read())
         self.assertIsNotNone(victim, "no worker processes appeared")
         time.sleep(0.5)
         os.kill(victim, signal.SIGKILL)
@@ -206,8 +213,27 @@ class TalkScenario(unittest.TestCase):
         self.assertEqual(sorted(x["seq"] for x in rows), list(range(6)))
         dead = [x for x in rows if x["error_kind"] == "worker"]
         self.assertIn("signal 9", dead[0]["error"])
-        with self.assertRaises(ChildProcessError):
-            os.waitpid(victim, os.WNOHANG)  # already reaped by conlab, not left a zombie to us
+        # Nothing is left behind: the starter and its workers are gone, none a zombie.
+        for pid in (starter, victim):
+            self.assertFalse(os.path.exists(f"/proc/{pid}"), pid)
+
+
+    def test_interrupt_cancels_every_mode_promptly(self):
+        """Ctrl-C: transfers in flight are aborted, every request is still accounted for."""
+        for mode in ("sync", "threads", "async", "processes"):
+            p = subprocess.Popen([BIN, "run", "--url", self.url + "?delay_ms=3000", "--requests", "6",
+                                  "--concurrency", "2", "--modes", mode, "--json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.6)
+            start = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            stdout, stderr = p.communicate(timeout=20)
+            self.assertLess(time.monotonic() - start, 2.0, mode)
+            self.assertEqual(p.returncode, 130, (mode, stderr))
+            r = json.loads(stdout)["results"][0]
+            self.assertTrue(r["cancelled"], r)
+            self.assertEqual(r["ok"] + r["errors"], 6, r)
+            self.assertEqual(r["errors_by_kind"].get("cancelled"), 6, r)
 
 
 class Failures(unittest.TestCase):
