@@ -170,17 +170,48 @@ export async function mountRun(root, ctx) {
           showError(err);
         }
       },
-      error: async () => {
-        stopWatch = null;
-        try {
-          const fresh = await getRun(run.id);
-          if (LIVE.has(fresh.status)) current.textContent = 'Lost the progress stream; reload to follow the run.';
-          else await showFinal(fresh);
-        } catch (err) {
-          showError(err);
-        }
+      // The stream was refused or lost for good (e.g. the server's cap on open streams):
+      // follow the run by polling it instead.
+      error: () => {
+        stopWatch = poll(run, fresh => {
+          run.status = fresh.status;
+          root.dataset.state = run.status;
+          if (JSON.stringify(fresh.results) !== JSON.stringify(run.results)) {
+            run.results = fresh.results;
+            if (summaryChart) summaryChart.destroy();
+            summaryChart = renderSummary(summary, run, config);
+          }
+          update(run.status, fresh.progress);
+        });
       },
     });
+  }
+
+  // Polls the run every second until it ends; returns a function that stops polling.
+  function poll(run, onProgress) {
+    let timer = null;
+    let stopped = false;
+    const tick = async () => {
+      if (stopped || gone) return;
+      try {
+        const fresh = await getRun(run.id);
+        if (stopped || gone) return;
+        if (LIVE.has(fresh.status)) {
+          onProgress(fresh);
+          timer = setTimeout(tick, 1000);
+        } else {
+          stopWatch = null;
+          await showFinal(fresh);
+        }
+      } catch (err) {
+        showError(err);
+      }
+    };
+    tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   function showError(err) {

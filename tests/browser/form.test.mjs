@@ -121,6 +121,39 @@ describe('the run form', {timeout: 240000}, () => {
   });
 });
 
+describe('a run followed without its event stream', {timeout: 120000}, () => {
+  let server, browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  });
+
+  it('falls back on polling the run when the stream is refused', async () => {
+    const {page, problems, context} = await openPage(browser, {allow: [/status of 503/, /EventSource/]});
+    try {
+      await page.route(/\/events$/, route => route.fulfill({status: 503, contentType: 'application/json', body: '{"error":"too many streams"}'}));
+      await page.goto(server.base + '/');
+      await waitView(page, 'form');
+      await page.fill('#f-url', server.demo + '?delay_ms=400');
+      await page.click('#run-button');
+      await page.waitForURL(/\/runs\/[A-Za-z0-9]+$/, {timeout: 5000});
+      await page.waitForSelector('#progress-sync', {timeout: 5000});
+      await waitRunEnded(page, 30000);
+      assert.equal(await page.getAttribute('#app > .view', 'data-state'), 'done');
+      assert.equal(await page.evaluate(() => window.__conlab.summary.rows.length), 4);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('a dashboard that requires a token', {timeout: 120000}, () => {
   let server, browser;
 
