@@ -73,8 +73,10 @@ class LifecycleTest(unittest.TestCase):
     def test_sigterm_mid_run_marks_it_interrupted(self):
         s = self.serve()
         run_id = self.long_run(s)
+        queued = s.post_run(s.spec(delay_ms=1, requests=1, modes=["sync"]))
         t0 = time.monotonic()
         self.assertEqual(s.stop(signal.SIGTERM, timeout=30), 0)
+        self.assertEqual(db_status(self.db, queued)[0], "interrupted")
         self.assertLess(time.monotonic() - t0, 15)
         status, message = db_status(self.db, run_id)
         self.assertEqual(status, "interrupted")
