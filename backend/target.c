@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -24,9 +23,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define LINGER_US 2000000     /* after our FIN, how long we wait for the client's */
-#define SWEEP_US 1000000      /* how often idle connections are looked for */
-#define PAT_CHUNK 65536       /* bytes of body per send */
+#define LINGER_US 2000000      /* after our FIN, how long we wait for the client's */
+#define SWEEP_US 1000000       /* how often idle connections are looked for */
 #define WRITE_BUDGET (4 << 20) /* bytes per connection per wake-up, for fairness */
 #define MAX_EVENTS 512
 #define ACCEPT_BURST 256
@@ -59,9 +57,9 @@ struct conn {
     int64_t body_left;
     int64_t deadline_us;
     size_t heap_idx;
-    int64_t last_us;             /* last progress, for the idle timeout */
-    struct conn *prev, *next;    /* t->all */
-    struct conn *lprev, *lnext;  /* in at most one of fifo, ready, parse, dead */
+    int64_t last_us;            /* last progress, for the idle timeout */
+    struct conn *prev, *next;   /* t->all */
+    struct conn *lprev, *lnext; /* in at most one of fifo, ready, parse, dead */
     struct clist *list;
     char out[512]; /* response head, and the body of a reject */
     size_t out_len, out_off;
@@ -80,7 +78,6 @@ struct target {
     size_t heap_n;
     int64_t busy; /* workers in use */
     int64_t armed_us, next_sweep_us;
-    char *pat; /* the sentence repeated over PAT_CHUNK + its length bytes */
     char scratch[65536];
 };
 
@@ -135,27 +132,24 @@ static struct conn *list_pop(struct clist *l)
     return c;
 }
 
-static void heap_swap(struct target *t, size_t a, size_t b)
-{
-    struct conn *x = t->heap[a];
-    t->heap[a] = t->heap[b];
-    t->heap[b] = x;
-    t->heap[a]->heap_idx = a;
-    t->heap[b]->heap_idx = b;
-}
-
+/* Restores the heap order around index i after its deadline changed or it was filled. */
 static void heap_fix(struct target *t, size_t i)
 {
-    while (i > 0 && t->heap[(i - 1) / 2]->deadline_us > t->heap[i]->deadline_us) {
-        heap_swap(t, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
+    struct conn **h = t->heap;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < t->heap_n && t->heap[l]->deadline_us < t->heap[m]->deadline_us) m = l;
-        if (r < t->heap_n && t->heap[r]->deadline_us < t->heap[m]->deadline_us) m = r;
+        size_t p = (i - 1) / 2, l = 2 * i + 1, r = l + 1, m = i;
+        if (i > 0 && h[p]->deadline_us > h[i]->deadline_us) {
+            m = p;
+        } else {
+            if (l < t->heap_n && h[l]->deadline_us < h[m]->deadline_us) m = l;
+            if (r < t->heap_n && h[r]->deadline_us < h[m]->deadline_us) m = r;
+        }
         if (m == i) return;
-        heap_swap(t, i, m);
+        struct conn *x = h[i];
+        h[i] = h[m];
+        h[m] = x;
+        h[i]->heap_idx = i;
+        h[m]->heap_idx = m;
         i = m;
     }
 }
@@ -258,9 +252,9 @@ static void conn_write(struct target *t, struct conn *c)
         if (c->out_off < c->out_len)
             iov[n++] = (struct iovec){c->out + c->out_off, c->out_len - c->out_off};
         if (c->body_off < c->body_total) {
-            int64_t rem = c->body_total - c->body_off;
-            iov[n++] = (struct iovec){t->pat + c->body_off % (int64_t)TARGET_BODY_LEN,
-                                      (size_t)(rem < PAT_CHUNK ? rem : PAT_CHUNK)};
+            size_t k;
+            const char *b = target_http_body(c->body_off, c->body_total - c->body_off, &k);
+            iov[n++] = (struct iovec){(void *)b, k};
         }
         if (n == 0) {
             conn_done(t, c);
@@ -288,12 +282,7 @@ static void conn_write(struct target *t, struct conn *c)
 /* Formats the response of c->req (or of its reject) and starts sending it. */
 static void start_response(struct target *t, struct conn *c)
 {
-    const struct target_req *r = &c->req;
-    int status = r->reject ? r->reject : r->status > 0 ? (int)r->status : 200;
-    int64_t len = r->reject ? (int64_t)strlen(r->msg) + 1 : r->bytes >= 0 ? r->bytes
-                                                                          : (int64_t)TARGET_BODY_LEN;
-    if (target_http_bodyless(status)) len = -1;
-    int n = target_http_head(c->out, sizeof c->out, status, len, r->keepalive);
+    int n = target_http_response(&c->req, c->out, sizeof c->out, &c->body_total);
     if (n < 0) {
         conn_close(t, c);
         return;
@@ -301,9 +290,6 @@ static void start_response(struct target *t, struct conn *c)
     c->out_len = (size_t)n;
     c->out_off = 0;
     c->body_off = 0;
-    c->body_total = r->reject || r->head_only || len < 0 ? 0 : len;
-    if (r->reject && !r->head_only)
-        c->out_len += (size_t)snprintf(c->out + n, sizeof c->out - (size_t)n, "%s\n", r->msg);
     c->st = C_WRITING;
     conn_write(t, c);
 }
@@ -414,29 +400,14 @@ static void conn_drain(struct target *t, struct conn *c)
 
 static void conn_event(struct target *t, struct conn *c, uint32_t ev)
 {
-    switch (c->st) {
-    case C_HEAD:
-    case C_BODY:
+    if (c->st == C_HEAD || c->st == C_BODY)
         conn_read(t, c);
-        break;
-    case C_WRITING:
-        if (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
-            conn_close(t, c);
-        else
-            conn_write(t, c);
-        break;
-    case C_LINGER:
+    else if (c->st == C_LINGER)
         conn_drain(t, c);
-        break;
-    case C_QUEUED:
-    case C_WAITING:
-    case C_READY:
-        /* Only hang-ups are registered in these states: the client gave up. */
+    else if (c->st == C_WRITING && !(ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+        conn_write(t, c);
+    else /* a hang-up: the only event registered while queued, waiting or ready */
         conn_close(t, c);
-        break;
-    case C_DEAD:
-        break;
-    }
 }
 
 static void accept_some(struct target *t)
@@ -501,8 +472,10 @@ static void run_pending(struct target *t)
             }
         }
         if (!t->ready.head && !t->parse.head) return;
-        while ((c = list_pop(&t->ready))) start_response(t, c);
-        while ((c = list_pop(&t->parse))) conn_advance(t, c);
+        while ((c = list_pop(&t->ready)))
+            start_response(t, c);
+        while ((c = list_pop(&t->parse)))
+            conn_advance(t, c);
     }
 }
 
@@ -521,9 +494,9 @@ static void sweep(struct target *t, int64_t now)
     for (struct conn *c = t->all, *next; c; c = next) {
         next = c->next;
         int64_t quiet = now - c->last_us;
-        if (c->st == C_LINGER ? quiet > LINGER_US
-                              : (c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING) &&
-                                    quiet > idle_us)
+        if (c->st == C_LINGER
+                ? quiet > LINGER_US
+                : (c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING) && quiet > idle_us)
             conn_close(t, c);
     }
 }
@@ -574,11 +547,14 @@ static void *target_loop(void *arg)
             t->next_sweep_us = now + SWEEP_US;
         }
         run_pending(t);
-        for (struct conn *c; (c = list_pop(&t->dead));) free(c);
+        for (struct conn *c; (c = list_pop(&t->dead));)
+            free(c);
         arm_timer(t);
     }
-    while (t->all) conn_close(t, t->all);
-    for (struct conn *c; (c = list_pop(&t->dead));) free(c);
+    while (t->all)
+        conn_close(t, t->all);
+    for (struct conn *c; (c = list_pop(&t->dead));)
+        free(c);
     return NULL;
 }
 
@@ -588,48 +564,7 @@ static void target_free(struct target *t)
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
         if (fds[i] >= 0) close(fds[i]);
     free(t->heap);
-    free(t->pat);
     free(t);
-}
-
-/* Binds the first address of o->host that works. Returns the socket or -1 with err. */
-static int listen_on(const struct target_opts *o, int *port, char *err, size_t errlen)
-{
-    char service[16];
-    snprintf(service, sizeof service, "%d", o->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(o->host[0] ? o->host : NULL, service, &hints, &res);
-    if (rc) return errf(err, errlen, "%s:%d: %s", o->host, o->port, gai_strerror(rc));
-    int fd = -1, saved = 0;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 65535) < 0) {
-            saved = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return errf(err, errlen, "%s:%d: %s", o->host, o->port, strerror(saved));
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-        saved = errno;
-        close(fd);
-        return errf(err, errlen, "getsockname: %s", strerror(saved));
-    }
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
 }
 
 static int watch(struct target *t, int fd, void *tag)
@@ -654,7 +589,7 @@ int target_start(const struct target_opts *o, struct target **out, char *err, si
     t->o.host[sizeof t->o.host - 1] = '\0';
     t->ep = t->evfd = t->tfd = t->spare_fd = -1;
     raise_fd_limit();
-    if ((t->lfd = listen_on(&t->o, &t->port, err, errlen)) < 0) {
+    if ((t->lfd = target_http_listen(t->o.host, t->o.port, &t->port, err, errlen)) < 0) {
         target_free(t);
         return -1;
     }
@@ -668,14 +603,10 @@ int target_start(const struct target_opts *o, struct target **out, char *err, si
         target_free(t);
         return -1;
     }
-    t->heap = calloc((size_t)o->workers, sizeof *t->heap);
-    t->pat = malloc(PAT_CHUNK + TARGET_BODY_LEN);
-    if (!t->heap || !t->pat) {
+    if (!(t->heap = calloc((size_t)o->workers, sizeof *t->heap))) {
         target_free(t);
         return errf(err, errlen, "out of memory");
     }
-    for (size_t i = 0; i < PAT_CHUNK + TARGET_BODY_LEN; i++)
-        t->pat[i] = TARGET_BODY[i % TARGET_BODY_LEN];
 
     /* The loop thread takes no signals: they stay with the embedding program's threads. */
     sigset_t all, old;

@@ -1,8 +1,15 @@
 #include "target_http.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "util.h"
 
 static int fail(struct target_req *r, int status, const char *msg)
 {
@@ -26,8 +33,10 @@ static int token_is(const char *s, size_t n, const char *word)
 
 static void trim(const char **s, size_t *n)
 {
-    while (*n && (**s == ' ' || **s == '\t')) (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+    while (*n && (**s == ' ' || **s == '\t'))
+        (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
 }
 
 /* A whole unsigned decimal in [0, max]; -1 when malformed or out of range. */
@@ -49,8 +58,8 @@ static void parse_query(const char *q, size_t n, struct target_req *r)
     static const struct {
         const char *name;
         int64_t min, max;
-    } known[] = {{"delay_ms", 0, TARGET_MAX_DELAY_MS}, {"status", 100, 599},
-                 {"bytes", 0, TARGET_MAX_BYTES}};
+    } known[] = {
+        {"delay_ms", 0, TARGET_MAX_DELAY_MS}, {"status", 100, 599}, {"bytes", 0, TARGET_MAX_BYTES}};
     const char *end = q + n;
     while (q < end) {
         const char *amp = memchr(q, '&', (size_t)(end - q));
@@ -156,7 +165,8 @@ int target_http_parse(const char *buf, size_t len, struct target_req *r)
 
     /* Empty lines before the request line are ignored (RFC 9112 section 2.2). */
     size_t start = 0;
-    while (start < len && (buf[start] == '\r' || buf[start] == '\n')) start++;
+    while (start < len && (buf[start] == '\r' || buf[start] == '\n'))
+        start++;
 
     /* The head ends at the first empty line; bare LF line endings are tolerated. */
     size_t end = 0;
@@ -194,8 +204,9 @@ int target_http_parse(const char *buf, size_t len, struct target_req *r)
     return 1;
 }
 
-const char *target_http_reason(int status)
+static const char *reason(int status)
 {
+    /* clang-format off */
     static const struct {
         int code;
         const char *text;
@@ -212,28 +223,94 @@ const char *target_http_reason(int status)
         {503, "Service Unavailable"}, {504, "Gateway Timeout"},
         {505, "HTTP Version Not Supported"},
     };
+    /* clang-format on */
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
         if (reasons[i].code == status) return reasons[i].text;
     return "Unknown";
 }
 
-int target_http_bodyless(int status)
+static int bodyless(int status)
 {
     return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-int target_http_head(char *out, size_t outlen, int status, int64_t content_length, int keepalive)
+int target_http_response(const struct target_req *r, char *out, size_t outlen, int64_t *body_len)
 {
+    int status = r->reject ? r->reject : r->status > 0 ? (int)r->status : 200;
+    int64_t len = r->reject       ? (int64_t)strlen(r->msg) + 1
+                  : r->bytes >= 0 ? r->bytes
+                                  : (int64_t)TARGET_BODY_LEN;
+    if (bodyless(status)) len = -1;
     char cl[48] = "";
-    if (content_length >= 0)
-        snprintf(cl, sizeof cl, "Content-Length: %lld\r\n", (long long)content_length);
-    int n = snprintf(out, outlen,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Server: conlab-target\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\n"
-                     "%s"
-                     "Connection: %s\r\n"
-                     "\r\n",
-                     status, target_http_reason(status), cl, keepalive ? "keep-alive" : "close");
+    if (len >= 0) snprintf(cl, sizeof cl, "Content-Length: %lld\r\n", (long long)len);
+    int n =
+        snprintf(out, outlen,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Server: conlab-target\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n"
+                 "%s"
+                 "Connection: %s\r\n"
+                 "\r\n"
+                 "%s%s",
+                 status, reason(status), cl, r->keepalive ? "keep-alive" : "close",
+                 r->reject && !r->head_only ? r->msg : "", r->reject && !r->head_only ? "\n" : "");
+    *body_len = r->reject || r->head_only || len < 0 ? 0 : len;
     return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+#define BODY_CHUNK 65536
+
+static char body_pattern[BODY_CHUNK + TARGET_BODY_LEN]; /* written once, then read-only */
+static pthread_once_t body_once = PTHREAD_ONCE_INIT;
+
+static void body_init(void)
+{
+    for (size_t i = 0; i < sizeof body_pattern; i++)
+        body_pattern[i] = TARGET_BODY[i % TARGET_BODY_LEN];
+}
+
+const char *target_http_body(int64_t off, int64_t rem, size_t *len)
+{
+    pthread_once(&body_once, body_init);
+    *len = rem < BODY_CHUNK ? (size_t)rem : BODY_CHUNK;
+    return body_pattern + off % (int64_t)TARGET_BODY_LEN;
+}
+
+int target_http_listen(const char *host, int port, int *bound, char *err, size_t errlen)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);
+    if (rc) return errf(err, errlen, "%s:%d: %s", host, port, gai_strerror(rc));
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 65535) < 0) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return errf(err, errlen, "%s:%d: %s", host, port, strerror(saved));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        saved = errno;
+        close(fd);
+        return errf(err, errlen, "getsockname: %s", strerror(saved));
+    }
+    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
 }

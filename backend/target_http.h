@@ -1,5 +1,5 @@
-/* The demo server's HTTP/1.x wire format: parsing one request head (with the per-request query
- * overrides) and formatting one response head. Pure functions, no I/O. */
+/* The demo server's HTTP/1.x side: parsing one request head (with the per-request query
+ * overrides), formatting one response head, and the listening socket. */
 #ifndef CONLAB_TARGET_HTTP_H
 #define CONLAB_TARGET_HTTP_H
 
@@ -33,16 +33,20 @@ struct target_req {
  * what to answer, r->keepalive is 0 and the connection must close after the answer. */
 int target_http_parse(const char *buf, size_t len, struct target_req *r);
 
-/* The reason phrase of a status code ("OK", "Not Found", ...; "Unknown" for others). */
-const char *target_http_reason(int status);
+/* Formats the response to r into out: status line, Content-Type text/plain, Content-Length
+ * (none for 1xx, 204 and 304), Connection; for a reject, its message and a newline as the body.
+ * *body_len is how many bytes of generated body (TARGET_BODY repeated) follow: ?bytes= or the
+ * sentence once, 0 for a reject, HEAD or a bodyless status. Returns the bytes written to out,
+ * or -1 if they would not fit in outlen. */
+int target_http_response(const struct target_req *r, char *out, size_t outlen, int64_t *body_len);
 
-/* 1 when a response with this status never has a body (1xx, 204, 304). */
-int target_http_bodyless(int status);
+/* The generated body from byte `off` on: returns where its next bytes are and sets *len to how
+ * many may be sent from there, min(rem, 64 KiB). The body is TARGET_BODY repeated. */
+const char *target_http_body(int64_t off, int64_t rem, size_t *len);
 
-/* Formats a response head into out: status line, Content-Type text/plain, Content-Length
- * (omitted when content_length < 0) and Connection. Returns its length, or -1 if it would not
- * fit in outlen bytes. */
-int target_http_head(char *out, size_t outlen, int status, int64_t content_length,
-                     int keepalive);
+/* Binds and listens on host:port (empty host: every interface; port 0: a free one), non-blocking
+ * and close-on-exec, SO_REUSEADDR. Returns the socket with *bound set to the port, or -1 with
+ * err (e.g. "127.0.0.1:8000: Address already in use"). */
+int target_http_listen(const char *host, int port, int *bound, char *err, size_t errlen);
 
 #endif

@@ -16,14 +16,14 @@
 #include "util.h"
 
 static int failures;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            failures++;                                                                           \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                       \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-        }                                                                                         \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
     } while (0)
 
 static double ms_since(int64_t t0)
@@ -170,10 +170,12 @@ static void run_jobs(struct job *jobs, int n, int port, const char *path, int64_
     pthread_t th[16];
     int64_t t0 = clock_us() + 20000;
     for (int i = 0; i < n; i++) {
-        jobs[i] = (struct job){.port = port, .path = path, .t0 = t0, .start_after_us = i * stagger_us};
+        jobs[i] =
+            (struct job){.port = port, .path = path, .t0 = t0, .start_after_us = i * stagger_us};
         pthread_create(&th[i], NULL, job_run, &jobs[i]);
     }
-    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -287,8 +289,7 @@ static void test_overrides(void)
     free(r.body);
     CHECK(get(port, "/?delay_ms=0&bytes=0", &r) == 200 && r.content_length == 0, "bytes=0");
     free(r.body);
-    CHECK(get(port, "/?delay_ms=0&bytes=5000000&status=201", &r) == 201 &&
-              r.body_len == 5000000,
+    CHECK(get(port, "/?delay_ms=0&bytes=5000000&status=201", &r) == 201 && r.body_len == 5000000,
           "bytes=5000000: %zu", r.body_len);
     int pattern_ok = 1;
     for (size_t i = 0; i < r.body_len && pattern_ok; i++)
@@ -310,8 +311,7 @@ static void test_overrides(void)
         t0 = clock_us();
         CHECK(get(port, bad[i][0], &r) == 400, "%s -> %d", bad[i][0], r.status);
         CHECK(r.body && strstr(r.body, bad[i][1]), "%s: body '%s'", bad[i][0], r.body);
-        CHECK(ms_since(t0) < 150, "%s answered without waiting (%.1f ms)", bad[i][0],
-              ms_since(t0));
+        CHECK(ms_since(t0) < 150, "%s answered without waiting (%.1f ms)", bad[i][0], ms_since(t0));
         free(r.body);
     }
     target_stop(t);
@@ -343,7 +343,8 @@ static void test_malformed(void)
     memcpy(huge + n, "\r\n\r\n", 4);
     expect_refused(port, huge, n + 4, 431);
     free(huge);
-    const char *chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    const char *chunked =
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
     expect_refused(port, chunked, strlen(chunked), 411);
     expect_refused(port, "garbage\r\n\r\n", 11, 400);
     expect_refused(port, "GET / HTTP/2.0\r\n\r\n", 18, 505);
@@ -381,7 +382,8 @@ static void test_idle_connections(void)
     cl_send(&cs[7], "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     CHECK(cl_read(&cs[7], &r, 0) == 0 && r.status == 200, "idle connection reused");
     free(r.body);
-    for (int i = 0; i < IDLE + 5; i++) close(cs[i].fd);
+    for (int i = 0; i < IDLE + 5; i++)
+        close(cs[i].fd);
     free(cs);
     target_stop(t);
 }
@@ -443,7 +445,7 @@ static void test_disconnect_frees_worker(void)
 static int many(int port, int n, int64_t budget_us)
 {
     struct pollfd *p = calloc((size_t)n, sizeof *p);
-    char (*got)[160] = calloc((size_t)n, sizeof *got);
+    char(*got)[160] = calloc((size_t)n, sizeof *got);
     size_t *glen = calloc((size_t)n, sizeof *glen), *sent = calloc((size_t)n, sizeof *sent);
     static const char req[] = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
