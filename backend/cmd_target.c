@@ -9,23 +9,24 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D]\n"
-          "                     [--max-conns N] [--idle-timeout-ms T]\n"
-          "\n"
-          "The talk's slow server, like `gunicorn -w 3` around `time.sleep(1)`: every response\n"
-          "waits D ms and at most W responses are in progress at once; further requests wait\n"
-          "for a free worker in arrival order. Idle keep-alive connections hold no worker.\n"
-          "\n"
-          "  --listen HOST:PORT     address to serve on (default 127.0.0.1:8000; port 0 picks one)\n"
-          "  --workers W            responses in progress at once, 1..10000 (default 3)\n"
-          "  --delay-ms D           wait per response, 0..3600000 ms (default 1000)\n"
-          "  --max-conns N          open connections beyond N are closed at once (default 20000)\n"
-          "  --idle-timeout-ms T    close connections without progress for T ms (default 120000)\n"
-          "\n"
-          "Every response is `This is a slow web api` (text/plain). Per-request query overrides:\n"
-          "  ?delay_ms=N (0..3600000)  ?status=N (100..599)  ?bytes=N (body size, 0..100000000)\n"
-          "A malformed override is answered 400 at once, naming it.\n",
-          f);
+    fputs(
+        "usage: conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D]\n"
+        "                     [--max-conns N] [--idle-timeout-ms T]\n"
+        "\n"
+        "The talk's slow server, like `gunicorn -w 3` around `time.sleep(1)`: every response\n"
+        "waits D ms and at most W responses are in progress at once; further requests wait\n"
+        "for a free worker in arrival order. Idle keep-alive connections hold no worker.\n"
+        "\n"
+        "  --listen HOST:PORT     address to serve on (default 127.0.0.1:8000; port 0 picks one)\n"
+        "  --workers W            responses in progress at once, 1..10000 (default 3)\n"
+        "  --delay-ms D           wait per response, 0..3600000 ms (default 1000)\n"
+        "  --max-conns N          open connections beyond N are closed at once (default 20000)\n"
+        "  --idle-timeout-ms T    close connections without progress for T ms (default 120000)\n"
+        "\n"
+        "Every response is `This is a slow web api` (text/plain). Per-request query overrides:\n"
+        "  ?delay_ms=N (0..3600000)  ?status=N (100..599)  ?bytes=N (body size, 0..100000000)\n"
+        "A malformed override is answered 400 at once, naming it.\n",
+        f);
 }
 
 /* Takes the value of option `name` from "--name=value" or "--name value". Returns 1 when argv[*i]
@@ -43,32 +44,27 @@ static int option(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
-/* Parses the command line into o. Returns 0, 1 for --help, or -1 with err naming the option. */
+/* Parses the command line into o. Returns 0, 1 for --help, or -1 with err naming the option.
+ * A missing value reaches the parsers as NULL, which they refuse naming the option. */
 static int parse_args(int argc, char **argv, struct target_opts *o, char *err, size_t errlen)
 {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *a = argv[i];
-        int rc = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 1;
-        if (option(argc, argv, &i, "--listen", &v)) {
-            rc = v ? parse_hostport(v, "--listen", o->host, sizeof o->host, &o->port, err, errlen)
-                   : -1;
-        } else if (option(argc, argv, &i, "--workers", &v)) {
-            rc = v ? parse_int64(v, "--workers", 1, 10000, &o->workers, err, errlen) : -1;
-        } else if (option(argc, argv, &i, "--delay-ms", &v)) {
-            rc = v ? parse_int64(v, "--delay-ms", 0, TARGET_MAX_DELAY_MS, &o->delay_ms, err,
-                                 errlen)
-                   : -1;
-        } else if (option(argc, argv, &i, "--max-conns", &v)) {
-            rc = v ? parse_int64(v, "--max-conns", 1, 1000000, &o->max_conns, err, errlen) : -1;
-        } else if (option(argc, argv, &i, "--idle-timeout-ms", &v)) {
-            rc = v ? parse_int64(v, "--idle-timeout-ms", 1, 86400000, &o->idle_timeout_ms, err,
-                                 errlen)
-                   : -1;
-        } else {
+        int rc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return 1;
+        else if (option(argc, argv, &i, "--listen", &v))
+            rc = parse_hostport(v, "--listen", o->host, sizeof o->host, &o->port, err, errlen);
+        else if (option(argc, argv, &i, "--workers", &v))
+            rc = parse_int64(v, "--workers", 1, 10000, &o->workers, err, errlen);
+        else if (option(argc, argv, &i, "--delay-ms", &v))
+            rc = parse_int64(v, "--delay-ms", 0, TARGET_MAX_DELAY_MS, &o->delay_ms, err, errlen);
+        else if (option(argc, argv, &i, "--max-conns", &v))
+            rc = parse_int64(v, "--max-conns", 1, 1000000, &o->max_conns, err, errlen);
+        else if (option(argc, argv, &i, "--idle-timeout-ms", &v))
+            rc = parse_int64(v, "--idle-timeout-ms", 1, 86400000, &o->idle_timeout_ms, err, errlen);
+        else
             return errf(err, errlen, "unknown option '%s' (try: conlab target --help)", a);
-        }
-        if (rc && !v) return errf(err, errlen, "%s: missing value", a);
         if (rc) return -1;
     }
     return 0;

@@ -580,13 +580,14 @@ int target_start(const struct target_opts *o, struct target **out, char *err, si
     if (o->delay_ms < 0 || o->delay_ms > TARGET_MAX_DELAY_MS)
         return errf(err, errlen, "delay_ms: must be between 0 and %d", TARGET_MAX_DELAY_MS);
     if (o->max_conns < 1) return errf(err, errlen, "max_conns: must be at least 1");
-    if (o->idle_timeout_ms < 1) return errf(err, errlen, "idle_timeout_ms: must be at least 1");
+    if (o->idle_timeout_ms < 0) return errf(err, errlen, "idle_timeout_ms: must not be negative");
     if (o->port < 0 || o->port > 65535) return errf(err, errlen, "port: must be 0..65535");
 
     struct target *t = calloc(1, sizeof *t);
     if (!t) return errf(err, errlen, "out of memory");
     t->o = *o;
     t->o.host[sizeof t->o.host - 1] = '\0';
+    if (!t->o.idle_timeout_ms) t->o.idle_timeout_ms = 120000; /* callers that predate it */
     t->ep = t->evfd = t->tfd = t->spare_fd = -1;
     raise_fd_limit();
     if ((t->lfd = target_http_listen(t->o.host, t->o.port, &t->port, err, errlen)) < 0) {

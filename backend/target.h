@@ -1,7 +1,9 @@
 /* The talk's slow server: every response waits delay_ms, at most `workers` responses are in
  * progress at once (further requests wait in arrival order, like gunicorn's sync workers),
  * idle keep-alive connections hold no worker. One epoll thread serves thousands of
- * connections. */
+ * connections. A request holds its worker from leaving the queue until its whole response is
+ * in the kernel. A client that closes (or shuts down its sending side) while its request is
+ * queued, waiting or being answered is taken as gone: its queue place or worker is freed. */
 #ifndef CONLAB_TARGET_H
 #define CONLAB_TARGET_H
 
@@ -16,7 +18,7 @@ struct target_opts {
     int64_t max_conns; /* 20000: connections beyond are closed at once */
     int64_t idle_timeout_ms; /* 120000: an idle keep-alive connection, a request head or body
                                 that stalls, or a response the client stops reading, is closed
-                                after this long without progress */
+                                after this long without progress; 0 means the default */
 };
 
 void target_opts_default(struct target_opts *o);
@@ -30,10 +32,12 @@ int target_start(const struct target_opts *o, struct target **out, char *err, si
 /* The port actually bound. */
 int target_port(const struct target *t);
 
-/* Stops serving, closes every connection, joins the thread, frees. */
+/* Stops serving, closes every connection, joins the thread, frees. Safe from any thread
+ * (not the server's own); NULL is ignored. */
 void target_stop(struct target *t);
 
-/* `conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D]`: runs until SIGINT/SIGTERM.
+/* `conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D] [--max-conns N]
+ * [--idle-timeout-ms T]`: runs until SIGINT/SIGTERM (cmd_target.c).
  * Returns the process exit code (0, 1 runtime failure, 2 bad arguments). */
 int cmd_target(int argc, char **argv);
 
