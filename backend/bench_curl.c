@@ -154,8 +154,33 @@ void bench_xfer_end(struct bench_xfer *x, CURLcode rc)
     }
 }
 
+CURLcode bench_xfer_perform(struct bench_xfer *x)
+{
+    if (!x->solo && !(x->solo = curl_multi_init())) return curl_easy_perform(x->easy);
+    if (curl_multi_add_handle(x->solo, x->easy) != CURLM_OK) return CURLE_FAILED_INIT;
+    CURLcode result = CURLE_OK;
+    for (bool done = false; !done;) {
+        int running = 0, left = 0;
+        if (curl_multi_perform(x->solo, &running) != CURLM_OK) {
+            result = CURLE_FAILED_INIT;
+            break;
+        }
+        CURLMsg *m;
+        while ((m = curl_multi_info_read(x->solo, &left)))
+            if (m->msg == CURLMSG_DONE) {
+                result = m->data.result;
+                done = true;
+            }
+        if (!done) curl_multi_poll(x->solo, NULL, 0, 50, NULL);
+    }
+    curl_multi_remove_handle(x->solo, x->easy);
+    return result;
+}
+
 void bench_xfer_cleanup(struct bench_xfer *x)
 {
     if (x->easy) curl_easy_cleanup(x->easy);
+    if (x->solo) curl_multi_cleanup(x->solo);
     x->easy = NULL;
+    x->solo = NULL;
 }

@@ -43,6 +43,7 @@ void bench_emit_unrun(struct bench_ctx *c, int64_t seq, enum req_error kind, con
  * keep-alive connections are reused unless the spec says otherwise. */
 struct bench_xfer {
     CURL *easy;
+    CURLM *solo; /* bench_xfer_perform's own multi handle (and connection cache) */
     struct bench_record rec;
     int64_t t0;
     char errbuf[CURL_ERROR_SIZE];
@@ -55,6 +56,11 @@ struct curl_slist *bench_curl_headers(const struct spec *s);
 /* Sets up x->easy for the spec. Returns 0 or -1 with err. */
 int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slist *headers,
                     int64_t t0, char *err, size_t errlen);
+
+/* Runs the transfer to its end, blocking, like curl_easy_perform, but through a multi handle of
+ * the lane's own polled at least every 50 ms, so that a cancel aborts it at once instead of at
+ * libcurl's next once-a-second progress call. Connections are reused across calls. */
+CURLcode bench_xfer_perform(struct bench_xfer *x);
 
 /* Marks the start of request `seq` on `lane` (start_us = now). */
 void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t sched_us);

@@ -308,7 +308,7 @@ static int worker_loop(int sock, int64_t lane, const struct spec *s, struct curl
     uint32_t type = 0, len = 0;
     while (wire_read(sock, &type, &q, sizeof q, &len) == 1 && type == WIRE_SEQ && len == sizeof q) {
         bench_xfer_begin(&x, q.seq, lane, q.sched_us);
-        bench_xfer_end(&x, bench_cancel_flag ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(x.easy));
+        bench_xfer_end(&x, bench_cancel_flag ? CURLE_ABORTED_BY_CALLBACK : bench_xfer_perform(&x));
         if (wire_write(sock, WIRE_RECORD, &x.rec, sizeof x.rec)) break;
     }
     return 0;

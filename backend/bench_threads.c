@@ -32,7 +32,7 @@ static void *lane_main(void *arg)
             break;
         }
         bench_xfer_begin(&x, seq, l->id, due);
-        bench_xfer_end(&x, curl_easy_perform(x.easy));
+        bench_xfer_end(&x, bench_xfer_perform(&x));
         bench_emit(c, &x.rec);
     }
     bench_xfer_cleanup(&x);

@@ -2,60 +2,80 @@
  * its own keeps the dashboard's threads out of the measured CPU time and memory, and a cancel or
  * a crash out of the dashboard. */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 #include "bench.h"
 #include "commands.h"
 #include "util.h"
 #include "wire.h"
 
-/* Records are buffered and written in bulk, at least every 50 ms, so that a million records
- * cost few system calls and progress still flows. */
+/* Records are buffered and written in bulk, so that a million records cost few system calls;
+ * a flusher thread writes whatever is buffered every 50 ms, so progress still flows when
+ * requests finish in bursts. */
 struct job_out {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
     char buf[64 * 1024];
     size_t len;
-    int64_t last_flush;
     int broken; /* the dashboard went away */
+    int stop;
 };
 
-static void flush_out(struct job_out *o)
+/* Called with o->mu held. */
+static void flush_locked(struct job_out *o)
 {
     if (o->len && !o->broken && write_all(1, o->buf, o->len)) o->broken = 1;
     o->len = 0;
-    o->last_flush = clock_us();
 }
 
-static void put_frame(struct job_out *o, uint32_t type, const void *payload, uint32_t len)
+static void put_frame(struct job_out *o, uint32_t type, const void *payload, uint32_t len, int flush)
 {
     uint32_t h[2] = {type, len};
-    if (o->len + sizeof h + len > sizeof o->buf) flush_out(o);
+    pthread_mutex_lock(&o->mu);
+    if (o->len + sizeof h + len > sizeof o->buf) flush_locked(o);
     memcpy(o->buf + o->len, h, sizeof h);
     memcpy(o->buf + o->len + sizeof h, payload, len);
     o->len += sizeof h + len;
+    if (flush) flush_locked(o);
+    pthread_mutex_unlock(&o->mu);
+}
+
+static void *flusher(void *arg)
+{
+    struct job_out *o = arg;
+    pthread_mutex_lock(&o->mu);
+    while (!o->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&o->wake, &o->mu, &ts);
+        flush_locked(o);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
 }
 
 static void on_mode_start(void *ctx, enum bench_mode mode, int64_t total, int64_t lanes)
 {
     struct wire_mode_start m = {(int32_t)mode, 0, total, lanes};
-    put_frame(ctx, WIRE_MODE_START, &m, sizeof m);
-    flush_out(ctx);
+    put_frame(ctx, WIRE_MODE_START, &m, sizeof m, 1);
 }
 
 static void on_record(void *ctx, const struct bench_record *r)
 {
-    struct job_out *o = ctx;
-    put_frame(o, WIRE_RECORD, r, sizeof *r);
-    if (clock_us() - o->last_flush >= 50000) flush_out(o);
+    put_frame(ctx, WIRE_RECORD, r, sizeof *r, 0);
 }
 
 static void on_mode_done(void *ctx, const struct mode_result *res)
 {
-    put_frame(ctx, WIRE_MODE_DONE, res, sizeof *res);
-    flush_out(ctx);
+    put_frame(ctx, WIRE_MODE_DONE, res, sizeof *res, 1);
 }
 
 static void on_term(int sig)
@@ -119,10 +139,22 @@ int cmd_job(int argc, char **argv)
         return fail("libcurl could not be initialised");
     }
     static struct job_out out;
-    out.last_flush = clock_us();
+    pthread_mutex_init(&out.mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&out.wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t flush_thread;
+    int flushing = pthread_create(&flush_thread, NULL, flusher, &out) == 0;
     struct bench_sink sink = {&out, on_mode_start, on_record, on_mode_done};
     rc = bench_run(&s, &sink, err, sizeof err);
-    flush_out(&out);
+    pthread_mutex_lock(&out.mu);
+    out.stop = 1;
+    flush_locked(&out);
+    pthread_cond_signal(&out.wake);
+    pthread_mutex_unlock(&out.mu);
+    if (flushing) pthread_join(flush_thread, NULL);
     curl_global_cleanup();
     spec_free(&s);
     return rc ? fail(err) : 0;
