@@ -351,9 +351,7 @@ int bench_worker_main(void)
     struct wire_worker_init wi;
     memcpy(&wi, buf, sizeof wi);
     struct spec_limits lim;
-    spec_limits_default(&lim);
-    lim.max_requests = INT64_MAX / 2;
-    for (int i = 0; i < MODE_COUNT; i++) lim.max_concurrency[i] = INT64_MAX / 2;
+    spec_limits_unbounded(&lim);
     struct spec s;
     char err[256];
     if (spec_from_text(buf + sizeof wi, &lim, &s, err, sizeof err)) {

@@ -126,9 +126,7 @@ int cmd_job(int argc, char **argv)
     }
     text[len] = '\0';
     struct spec_limits lim;
-    spec_limits_default(&lim);
-    lim.max_requests = INT64_MAX / 2;
-    for (int i = 0; i < MODE_COUNT; i++) lim.max_concurrency[i] = INT64_MAX / 2;
+    spec_limits_unbounded(&lim);
     struct spec s;
     char err[512];
     int rc = spec_from_text(text, &lim, &s, err, sizeof err);

@@ -33,6 +33,14 @@ void spec_limits_default(struct spec_limits *l)
     l->max_body_bytes = 65536;
 }
 
+void spec_limits_unbounded(struct spec_limits *l)
+{
+    l->max_requests = INT64_MAX / 2;
+    for (int i = 0; i < MODE_COUNT; i++) l->max_concurrency[i] = INT64_MAX / 2;
+    l->max_timeout_ms = INT64_MAX / 2;
+    l->max_body_bytes = INT64_MAX / 2;
+}
+
 void spec_init(struct spec *s)
 {
     memset(s, 0, sizeof *s);
@@ -327,11 +335,7 @@ int spec_copy(struct spec *dst, const struct spec *src)
     char *text = spec_to_text(src);
     if (!text) return -1;
     struct spec_limits lim;
-    spec_limits_default(&lim);
-    lim.max_requests = INT64_MAX;
-    lim.max_timeout_ms = INT64_MAX;
-    lim.max_body_bytes = INT64_MAX;
-    for (int i = 0; i < MODE_COUNT; i++) lim.max_concurrency[i] = INT64_MAX;
+    spec_limits_unbounded(&lim);
     char err[256];
     int rc = spec_from_text(text, &lim, dst, err, sizeof err);
     free(text);

@@ -46,6 +46,10 @@ struct spec_limits {
 
 void spec_limits_default(struct spec_limits *l);
 
+/* Limits that refuse nothing, for a spec that was validated once already (handed from the
+ * dashboard to its job child, or from a coordinator to its workers). */
+void spec_limits_unbounded(struct spec_limits *l);
+
 /* Fills defaults (everything but the URL). */
 void spec_init(struct spec *s);
 
