@@ -523,8 +523,8 @@ static void *target_loop(void *arg)
     struct epoll_event evs[MAX_EVENTS];
     t->next_sweep_us = clock_us() + SWEEP_US;
     for (int stop = 0; !stop;) {
-        int timeout = t->ready.head || t->parse.head ? 0 : -1;
-        int n = epoll_wait(t->ep, evs, MAX_EVENTS, timeout);
+        int more = t->ready.head || t->parse.head || (t->fifo.head && t->busy < t->o.workers);
+        int n = epoll_wait(t->ep, evs, MAX_EVENTS, more ? 0 : -1);
         if (n < 0 && errno != EINTR) break;
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;

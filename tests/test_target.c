@@ -248,6 +248,24 @@ static void test_body_and_keepalive(void)
     CHECK(cl_eof(c), "closed after Connection: close");
     close(c->fd);
 
+    /* A long pipeline (more than the heads one read holds, more than one loop turn). */
+    cl_open(c, target_port(t));
+    enum { PIPE = 1000 };
+    static char many[PIPE * 40];
+    size_t ml = 0;
+    for (int i = 0; i < PIPE; i++)
+        ml += (size_t)sprintf(many + ml, "GET /?bytes=%d HTTP/1.1\r\n\r\n", i % 7);
+    CHECK(write_all(c->fd, many, ml) == 0, "send pipeline");
+    int in_order = 0;
+    int64_t t0 = clock_us();
+    for (int i = 0; i < PIPE; i++) {
+        if (cl_read(c, &r, 0) == 0 && r.body_len == (size_t)(i % 7)) in_order++;
+        free(r.body);
+    }
+    CHECK(in_order == PIPE, "%d of %d pipelined responses in order", in_order, PIPE);
+    CHECK(ms_since(t0) < 2000, "pipeline of %d took %.1f ms", PIPE, ms_since(t0));
+    close(c->fd);
+
     /* HTTP/1.0 closes unless it asks for keep-alive. */
     cl_open(c, target_port(t));
     cl_send(c, "GET / HTTP/1.0\r\n\r\n");
