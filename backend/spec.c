@@ -288,10 +288,13 @@ int spec_from_json(const cJSON *json, const struct spec_limits *lim, struct spec
 int spec_from_text(const char *text, const struct spec_limits *lim, struct spec *out, char *err,
                    size_t errlen)
 {
-    cJSON *json = cJSON_Parse(text);
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithOpts(text, &end, 1); /* 1: nothing may follow the value */
     if (!json) {
         spec_init(out);
         spec_free(out);
+        while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n') text++;
+        if (!*text) return errf(err, errlen, "spec: the body is empty; send a JSON run spec");
         const char *at = cJSON_GetErrorPtr();
         return errf(err, errlen, "spec: invalid JSON near '%.20s'", at ? at : "");
     }

@@ -71,6 +71,11 @@ int main(void)
     CHECK(refused("{}", "target.url"));
     CHECK(refused("[1]", "spec"));
     CHECK(refused("not json", "spec"));
+    CHECK(refused("", "spec"));
+    CHECK(spec_from_text(" {\"target\": {\"url\": \"http://x/\"}}\r\n ", &lim, &s, err, sizeof err) == 0);
+    spec_free(&s);
+    CHECK(refused("{\"target\": {\"url\": \"http://x/\"}} trailing", "spec"));
+    CHECK(refused("{\"target\": {\"url\": \"http://x/\"}}{}", "spec"));
     CHECK(refused("{\"target\": {}}", "target.url"));
     CHECK(refused("{\"target\": \"http://x/\"}", "target"));
     CHECK(refused("{\"target\": {\"url\": 5}}", "target.url"));
