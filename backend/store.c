@@ -300,3 +300,13 @@ int store_schema_version(struct store *st)
     pthread_mutex_unlock(&st->lock);
     return v;
 }
+
+int64_t store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode)
+{
+    sqlite3_stmt *s = st->q[q];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    store_done(s);
+    return v;
+}

@@ -227,17 +227,6 @@ static int append_rows(struct store *st, sqlite3_stmt *s, const char *id, int mo
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Stored rows of a mode (0 when none). */
-static int64_t mode_done(struct store *st, const char *id, int mode)
-{
-    sqlite3_stmt *s = st->q[Q_MODE_DONE];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
-    int64_t done = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    store_done(s);
-    return done;
-}
-
 /* True when the mode's seqs are exactly 0..total-1, so that OFFSET k is seq k and a page is an
  * index seek instead of skipping k rows. */
 static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t total)
@@ -263,7 +252,7 @@ cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t l
     cJSON *out = NULL;
     /* One read transaction: the total and the rows come from the same snapshot. */
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
-    int64_t total = mode_done(st, id, mode);
+    int64_t total = store_int_by_id_mode(st, Q_MODE_DONE, id, mode); /* stored rows */
     sqlite3_stmt *s = seqs_contiguous(st, id, mode, total) ? st->q[Q_REQ_PAGE_FROM_SEQ]
                                                            : st->q[Q_REQ_PAGE_OFFSET];
     sqlite3_bind_int64(s, 3, limit);

@@ -164,17 +164,6 @@ out:
     return rc;
 }
 
-/* Lanes recorded by store_mode_begin, 0 when none. */
-static int64_t mode_lanes(struct store *st, const char *id, int mode)
-{
-    sqlite3_stmt *s = st->q[Q_MODE_LANES];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
-    int64_t lanes = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    store_done(s);
-    return lanes;
-}
-
 int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
                       size_t errlen)
 {
@@ -188,7 +177,7 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
     pthread_mutex_lock(&st->lock);
     int rc = -1;
     char *charts_text = NULL;
-    int64_t lanes = mode_lanes(st, id, res->mode);
+    int64_t lanes = store_int_by_id_mode(st, Q_MODE_LANES, id, res->mode); /* from mode_begin */
     /* The rows of a finished mode no longer change, so the aggregates are read outside the
      * write transaction: other writers are not held up while a million rows are scanned. */
     cJSON *charts = store_charts_compute(st, id, res->mode, lanes > 0 ? lanes : res->lanes,
