@@ -21,17 +21,30 @@ static const struct bench_mode_impl mode_table[MODE_COUNT] = {
     {MODE_PROCESSES, bench_processes_run},
 };
 
-bool bench_next(struct bench_ctx *c, int64_t *seq, int64_t *due_us)
+/* Due time of request seq: 0 without a rate, seq / rate with one. */
+static int64_t due_of(const struct bench_ctx *c, int64_t seq)
+{
+    return c->spec->rate > 0 ? (int64_t)((double)seq * 1e6 / c->spec->rate) : 0;
+}
+
+/* Takes the next request out of the dispatcher; `force` takes it even when the mode was cut
+ * short (to account for what never ran). */
+static bool take(struct bench_ctx *c, bool force, int64_t *seq, int64_t *due_us)
 {
     bool ok = false;
     pthread_mutex_lock(&c->mu);
-    if (!c->abort && !bench_cancel_flag && c->next_seq < c->spec->requests) {
+    if ((force || (!c->abort && !bench_cancel_flag)) && c->next_seq < c->spec->requests) {
         *seq = c->next_seq++;
-        *due_us = c->spec->rate > 0 ? (int64_t)((double)*seq * 1e6 / c->spec->rate) : 0;
+        *due_us = due_of(c, *seq);
         ok = true;
     }
     pthread_mutex_unlock(&c->mu);
     return ok;
+}
+
+bool bench_next(struct bench_ctx *c, int64_t *seq, int64_t *due_us)
+{
+    return take(c, false, seq, due_us);
 }
 
 bool bench_wait_due(const struct bench_ctx *c, int64_t due_us)
@@ -73,7 +86,7 @@ void bench_emit_unrun(struct bench_ctx *c, int64_t seq, enum req_error kind, con
     memset(&r, 0, sizeof r);
     r.seq = seq;
     r.lane = -1;
-    r.sched_us = c->spec->rate > 0 ? (int64_t)((double)seq * 1e6 / c->spec->rate) : 0;
+    r.sched_us = due_of(c, seq);
     r.start_us = r.connect_us = r.ttfb_us = r.end_us = -1;
     r.err_kind = kind;
     snprintf(r.error, sizeof r.error, "%s", why);
@@ -141,13 +154,8 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct benc
     /* Every request is accounted for: what was never handed out is cancelled. */
     int64_t seq, due;
     bool cancelled = bench_cancel_flag != 0;
-    pthread_mutex_lock(&c.mu);
-    c.abort = false;
-    pthread_mutex_unlock(&c.mu);
-    bench_cancel_flag = 0;
-    while (bench_next(&c, &seq, &due))
+    while (take(&c, true, &seq, &due))
         bench_emit_unrun(&c, seq, REQ_ERR_CANCELLED, rc ? "not run: the mode failed" : "cancelled before it started");
-    if (cancelled) bench_cancel_flag = 1;
 
     res->wall_ms = (double)(clock_us() - c.t0) / 1000.0;
     getrusage(RUSAGE_SELF, &ru1);

@@ -338,7 +338,6 @@ static int send_ctl(const struct ctl_msg *m, int fd)
 int bench_worker_main(void)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the coordinator */
-    signal(SIGPIPE, SIG_IGN);
     static char buf[WIRE_MAX_PAYLOAD + 1];
     uint32_t type = 0, len = 0;
     if (wire_read(0, &type, buf, WIRE_MAX_PAYLOAD, &len) != 1 || type != WIRE_INIT ||

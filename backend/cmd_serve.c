@@ -219,7 +219,6 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
     struct store *wst = NULL, *rst = NULL;

@@ -1,9 +1,11 @@
 /* conlab: a concurrency lab for HTTP clients. Dispatches `conlab <command>`. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "bench.h"
 #include "commands.h"
 #include "target.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -20,6 +22,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Every conlab process writes to pipes and sockets whose other end may die (a worker, the
+     * job child's dashboard, a client): a failed write is an error to handle, not a reason to
+     * be killed. And resolve our own path while there is one thread, before anyone spawns. */
+    signal(SIGPIPE, SIG_IGN);
+    self_exe();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -38,7 +38,8 @@ int parse_int64(const char *s, const char *what, int64_t min, int64_t max, int64
 /* Raises RLIMIT_NOFILE to its hard limit (for thousands of sockets). Best effort. */
 void raise_fd_limit(void);
 
-/* Absolute path of the running executable (from /proc/self/exe), cached at first call. */
+/* Absolute path of the running executable (from /proc/self/exe), cached at the first call,
+ * which main() makes before any thread starts. */
 const char *self_exe(void);
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. Returns 0 or -1 (errno set). */
