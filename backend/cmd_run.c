@@ -45,7 +45,7 @@ struct run_out {
     struct mode_result results[MODE_COUNT];
     int nresults;
     int64_t done, total;
-    const char *mode;
+    enum bench_mode mode; /* the mode in progress */
     int progress; /* draw a progress line */
     FILE *reqs;   /* --requests-out */
     int reqs_csv;
@@ -71,29 +71,25 @@ static void flush_batch(struct run_out *o, int mode)
 static void on_mode_start(void *ctx, enum bench_mode mode, int64_t total, int64_t lanes)
 {
     struct run_out *o = ctx;
-    o->mode = mode_name(mode);
+    o->mode = mode;
     o->done = 0;
     o->total = total;
     if (o->db && !o->db_failed &&
         store_mode_begin(o->db, o->run_id, mode, total, lanes, o->db_err, sizeof o->db_err))
         o->db_failed = 1;
-    if (o->progress) report_progress(stderr, o->mode, 0, total, 1);
-}
-
-static int current_mode(const struct run_out *o)
-{
-    return mode_from_name(o->mode);
+    if (o->progress) report_progress(stderr, mode_name(mode), 0, total, 1);
 }
 
 static void on_record(void *ctx, const struct bench_record *r)
 {
     struct run_out *o = ctx;
     o->done++;
-    if (o->progress) report_progress(stderr, o->mode, o->done, o->total, o->done == o->total);
+    const char *name = mode_name(o->mode);
+    if (o->progress) report_progress(stderr, name, o->done, o->total, o->done == o->total);
     if (o->reqs) {
         if (o->reqs_csv) {
             /* CSV: the error text is quoted with inner quotes doubled. */
-            fprintf(o->reqs, "%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,\"", o->mode,
+            fprintf(o->reqs, "%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,\"", name,
                     (long long)r->seq, (long long)r->lane, (long long)r->sched_us,
                     (long long)r->start_us, (long long)r->connect_us, (long long)r->ttfb_us,
                     (long long)r->end_us, r->status, (long long)r->bytes,
@@ -105,7 +101,7 @@ static void on_record(void *ctx, const struct bench_record *r)
             fputs("\"\n", o->reqs);
         } else {
             cJSON *j = record_to_json(r);
-            cJSON_AddStringToObject(j, "mode", o->mode);
+            cJSON_AddStringToObject(j, "mode", name);
             char *text = cJSON_PrintUnformatted(j);
             if (text) fprintf(o->reqs, "%s\n", text);
             free(text);
@@ -114,7 +110,7 @@ static void on_record(void *ctx, const struct bench_record *r)
     }
     if (o->db) {
         o->batch[o->nbatch++] = *r;
-        if (o->nbatch == BATCH) flush_batch(o, current_mode(o));
+        if (o->nbatch == BATCH) flush_batch(o, o->mode);
     }
 }
 

@@ -310,3 +310,10 @@ int64_t store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id
     store_done(s);
     return v;
 }
+
+int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what)
+{
+    if (rc == 0 && store_exec(st, Q_COMMIT, err, errlen, what) == 0) return 0;
+    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+    return -1;
+}

@@ -135,7 +135,7 @@ int store_add_records(struct store *st, const char *id, int mode, const struct b
     /* The mode row holds the running count (progress without counting rows); it exists even
      * when the caller skipped store_mode_begin. */
     if (step_id_mode(st, Q_MODE_ENSURE, id, mode, NULL, err, errlen, "adding records") != 0)
-        goto rollback;
+        goto end;
     sqlite3_stmt *s = st->q[Q_REQ_INSERT];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, mode);
@@ -146,19 +146,17 @@ int store_add_records(struct store *st, const char *id, int mode, const struct b
             snprintf(what, sizeof what, "adding record seq %lld", (long long)recs[i].seq);
             store_fail(st, err, errlen, what);
             store_done(s);
-            goto rollback;
+            goto end;
         }
         sqlite3_reset(s);
     }
     store_done(s);
     int64_t added = (int64_t)n;
     if (step_id_mode(st, Q_MODE_ADD_DONE, id, mode, &added, err, errlen, "adding records") != 0)
-        goto rollback;
-    if (store_exec(st, Q_COMMIT, err, errlen, "adding records") != 0) goto rollback;
+        goto end;
     rc = 0;
-    goto out;
-rollback:
-    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+end:
+    rc = store_end_write(st, rc, err, errlen, "adding records");
 out:
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -191,7 +189,7 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
     }
     if (store_exec(st, Q_BEGIN_WRITE, err, errlen, "finishing mode") != 0) goto out;
     if (step_id_mode(st, Q_MODE_ENSURE, id, res->mode, NULL, err, errlen, "finishing mode") != 0)
-        goto rollback;
+        goto end;
     sqlite3_stmt *s = st->q[Q_MODE_FINISH];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, res->mode);
@@ -202,12 +200,10 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
     int step = sqlite3_step(s);
     if (step != SQLITE_DONE) store_fail(st, err, errlen, "finishing mode");
     store_done(s);
-    if (step != SQLITE_DONE) goto rollback;
-    if (store_exec(st, Q_COMMIT, err, errlen, "finishing mode") != 0) goto rollback;
+    if (step != SQLITE_DONE) goto end;
     rc = 0;
-    goto out;
-rollback:
-    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+end:
+    rc = store_end_write(st, rc, err, errlen, "finishing mode");
 out:
     pthread_mutex_unlock(&st->lock);
     free(result_text);
