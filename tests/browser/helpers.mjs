@@ -3,7 +3,6 @@
 // console errors, page errors and dialogs, and save screenshots.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -26,18 +25,6 @@ export const BIN = process.env.CONLAB_BIN || path.resolve('build/conlab');
 export const BUILD_DIR = process.env.CONLAB_BUILD_DIR || path.dirname(BIN);
 export const SHOTS = path.join(BUILD_DIR, 'screenshots');
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const {port} = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 // Polls fn until it returns a truthy value or timeoutMs passes (then throws what).
@@ -56,33 +43,38 @@ export async function until(fn, timeoutMs, what) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
-// Starts `conlab serve` with a temp DB and a demo target on its own port. Returns
-// {base, demo, stop()}; stop() ends the server (SIGTERM, then SIGKILL after 8 s).
+// Starts `conlab serve` with a temp DB and a demo target, both on ports the kernel picks (port 0):
+// the addresses come from serve's start-up line, so no port can be taken between picking it and
+// binding it. Returns {base, demo, stop()}; stop() ends the server (SIGTERM, then SIGKILL
+// after 8 s).
 export async function startServer(extraArgs = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conlab-browser-'));
-  const port = await freePort();
-  const demoPort = await freePort();
-  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', path.join(dir, 'conlab.db'), '--demo-target', `127.0.0.1:${demoPort}`, ...extraArgs];
+  const args = ['serve', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'conlab.db'), '--demo-target', '127.0.0.1:0', ...extraArgs];
   const proc = spawn(BIN, args, {stdio: ['ignore', 'pipe', 'pipe']});
   let log = '';
   proc.stdout.on('data', d => (log += d));
   proc.stderr.on('data', d => (log += d));
   let exited = null;
   proc.on('exit', code => (exited = code));
-  const base = `http://127.0.0.1:${port}`;
+  let base, demo;
   try {
     await until(async () => {
-      if (exited !== null) throw new Error(`conlab serve exited with ${exited}: ${log}`);
+      if (exited !== null) return true; // reported below, with the log
+      // "conlab serve: dashboard on URL (db FILE, demo target URL)"
+      const m = /dashboard on (http:\/\/\S+?)\/? \(.*demo target (http:\/\/\S+?)\)/.exec(log);
+      if (!m) return false;
+      [base, demo] = [m[1], m[2]];
       const res = await fetch(base + '/api/health');
-      return res.ok;
+      return res.ok && (await res.json()).status === 'ok';
     }, 15000, 'conlab serve to answer /api/health');
+    if (exited !== null) throw new Error(`conlab serve exited with ${exited}`);
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${e.message}\n${log}`);
   }
   return {
     base,
-    demo: `http://127.0.0.1:${demoPort}/`,
+    demo,
     log: () => log,
     async stop() {
       if (exited === null) {
