@@ -1,14 +1,9 @@
 // Compare (`/compare?a=ID&b=ID`): two runs side by side with the deltas per mode.
-import { el, clear, chartBox } from './dom.js';
+import { el, clear, chartBox, exposed } from './dom.js';
 import { getRun } from './client.js';
 import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, runModes, MODE_ORDER } from './format.js';
 import { compareChart } from './charts.js';
 import { statusBadge } from './runrender.js';
-
-function exposed() {
-  window.__conlab = window.__conlab || {};
-  return window.__conlab;
-}
 
 function runCard(tag, run) {
   const s = run.spec || {};

@@ -40,3 +40,9 @@ export function chartBox(height, attrs) {
   const box = el('div', {class: 'chart-box', style: `height:${Math.round(height)}px`}, canvas);
   return {box, canvas};
 }
+
+// What the page drew, for tests and for the curious: window.__conlab (reset per view by app.js).
+export function exposed() {
+  window.__conlab = window.__conlab || {};
+  return window.__conlab;
+}

@@ -1,15 +1,10 @@
 // History (`/history`): runs newest first, filtered by target and label; a trend chart of
 // each mode across runs of one target (click a point to open that run); pick two to compare.
-import { el, clear, chartBox } from './dom.js';
+import { el, clear, chartBox, exposed } from './dom.js';
 import { listRuns } from './client.js';
 import { fmtMs, fmtDate, fmtInt, MODE_ORDER } from './format.js';
 import { trendChart, TREND_METRICS } from './charts.js';
 import { statusBadge } from './runrender.js';
-
-function exposed() {
-  window.__conlab = window.__conlab || {};
-  return window.__conlab;
-}
 
 export async function mountHistory(root, ctx) {
   const {navigate, query} = ctx;

@@ -1,16 +1,10 @@
 // Draws a run: its header, summary (bars + table), timelines, latency distribution and
 // throughput. Used by the run view and, unchanged, by the offline HTML report, so it only
 // needs the run, its /charts aggregates and the dashboard's config (demo target).
-import { el, clear, chartBox } from './dom.js';
+import { el, clear, chartBox, exposed } from './dom.js';
 import { fmtMs, fmtNum, fmtInt, fmtKb, fmtRatio, fmtDate, cpuMs, isNum, runModes, modeColor } from './format.js';
 import { targetModel, idealMs, speedup, timelineBars, PHASES } from './model.js';
 import { summaryChart, timelineChart, latencyChart, throughputChart } from './charts.js';
-
-// What was drawn, for tests and for the curious: window.__conlab.run.
-function exposed() {
-  window.__conlab = window.__conlab || {};
-  return window.__conlab;
-}
 
 export function statusBadge(status) {
   return el('span', {class: 'badge badge-' + (status || 'unknown'), text: status || 'unknown'});

@@ -1,17 +1,12 @@
 // A run's view (`/runs/ID`, the URL people share): live progress while it runs, then the
 // summary, timelines and charts, with copy-link, exports and the offline report.
-import { el, clear } from './dom.js';
+import { el, clear, exposed } from './dom.js';
 import { getRun, getCharts, cancelRun, watchRun, exportUrl, ApiError } from './client.js';
 import { renderRun, renderRunHeader, renderSummary, statusBadge } from './runrender.js';
 import { downloadReport } from './report.js';
 import { fmtInt, runModes } from './format.js';
 
 const LIVE = new Set(['queued', 'running', 'cancelling']);
-
-function exposed() {
-  window.__conlab = window.__conlab || {};
-  return window.__conlab;
-}
 
 // Per-mode {done, total} from a RUN's progress, filling gaps when the server sends only totals.
 function modeProgress(run, progress) {
