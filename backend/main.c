@@ -2,9 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include "bench.h"
 #include "commands.h"
-#include "target.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -44,7 +42,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "target")) return cmd_target(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "__job")) return cmd_job(argc - 1, argv + 1);
-    if (!strcmp(cmd, "__workers")) return bench_worker_main();
+    if (!strcmp(cmd, "__workers")) return cmd_workers();
     fprintf(stderr, "conlab: unknown command '%s' (try: conlab --help)\n", cmd);
     return 2;
 }

@@ -3,7 +3,14 @@ file(GLOB CONLAB_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c
 foreach(src ${CONLAB_UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE conlab_core)
+  # A test links the layer it tests and may read that layer's private headers.
+  string(REGEX REPLACE "^test_" "" unit ${name})
+  set(layer common)
+  if(unit STREQUAL "store" OR unit STREQUAL "target")
+    set(layer ${unit})
+  endif()
+  target_link_libraries(${name} PRIVATE conlab_${layer})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/backend/${layer})
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES TIMEOUT 120)
 endforeach()
@@ -43,3 +50,6 @@ else()
   add_test(NAME compose_config COMMAND ${CMAKE_COMMAND} -E echo "docker-compose is missing: run scripts/setup.sh --test")
   set_tests_properties(compose_config PROPERTIES WILL_FAIL ON)
 endif()
+
+# The layering of backend/ (see scripts/check_layers.py and the README's Layout section).
+add_test(NAME layers COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/check_layers.py)

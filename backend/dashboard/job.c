@@ -1,4 +1,4 @@
-/* The run queue, live progress, cancel and delete (job.h); one run's child is job_child.c. */
+/* The run queue, live progress, cancel and delete (job.h); one run's child is job_runner.c. */
 #include "job.h"
 
 #include <cjson/cJSON.h>
@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "job_internal.h"
+#include "job_runner.h"
+#include "job_state.h"
 #include "store.h"
 #include "util.h"
 
@@ -19,19 +20,6 @@ void job_opts_default(struct job_opts *o)
     o->flush_ms = 200;
     o->flush_idle_ms = 10;
     o->kill_grace_ms = 5000;
-}
-
-/* Call with j->mu held. */
-void job_changed(struct job *j)
-{
-    j->version++;
-    pthread_cond_broadcast(&j->changed);
-}
-
-void job_item_free(struct job_item *it)
-{
-    free(it->spec_text);
-    it->spec_text = NULL;
 }
 
 static void job_sleep_cond(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ms)

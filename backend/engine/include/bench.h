@@ -1,5 +1,5 @@
 /* The engine: runs a spec's workload once per mode and streams what it measures to a sink.
- * The four modes sit behind one table (bench_modes.c); they differ only in scheduling. */
+ * The four modes sit behind one table (bench.c); they differ only in scheduling. */
 #ifndef CONLAB_BENCH_H
 #define CONLAB_BENCH_H
 

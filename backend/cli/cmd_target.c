@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "target.h"
-#include "target_http.h"
 #include "util.h"
 
 static void usage(FILE *f)

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "http_api.h"
+#include "http_ctx.h"
 #include "http_json.h"
 #include "job.h"
+#include "run_json.h"
 #include "result_json.h"
 #include "store.h"
 #include "util.h"
@@ -65,7 +66,7 @@ static int sse_finish(struct mg_connection *c, struct http_api *api, const char 
 {
     char err[256];
     bool found;
-    cJSON *run = http_api_run(api, id, &found, err, sizeof err);
+    cJSON *run = run_json_get(api, id, &found, err, sizeof err);
     if (!run) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "error", found ? err : "the run was deleted");
@@ -211,7 +212,7 @@ static int export_open(struct mg_connection *c, struct http_api *api, const char
         return found ? http_reply_error(c, 500, "store: %s", err)
                      : http_reply_error(c, 404, "no run with id '%s'", id);
     }
-    http_api_merge_live(api, *run);
+    run_json_merge_live(api, *run);
     return 0;
 }
 

@@ -9,9 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "commands.h"
-#include "http_api.h"
-#include "http_server.h"
-#include "job.h"
+#include "dashboard.h"
 #include "store.h"
 #include "target.h"
 #include "util.h"
@@ -223,8 +221,7 @@ int cmd_serve(int argc, char **argv)
     int rc = 1;
     struct store *wst = NULL, *rst = NULL;
     struct target *target = NULL;
-    struct job *job = NULL;
-    struct http_server *srv = NULL;
+    struct dashboard *dash = NULL;
     if (store_open(o.db, &wst, err, sizeof err) || store_open(o.db, &rst, err, sizeof err)) {
         fprintf(stderr, "conlab serve: --db %s: %s\n", o.db, err);
         goto out;
@@ -249,25 +246,14 @@ int cmd_serve(int argc, char **argv)
                                                                              : "127.0.0.1";
         snprintf(demo_url, sizeof demo_url, "http://%s:%d/", h, target_port(target));
     }
-    if (job_start(wst, rst, &o.job, &job, err, sizeof err)) {
-        fprintf(stderr, "conlab serve: %s\n", err);
-        goto out;
-    }
-    static struct http_api api;
-    api.st = rst;
-    api.job = job;
-    api.db_path = o.db;
-    api.limits = o.limits;
-    api.token = o.token;
-    api.demo_url = o.demo ? demo_url : NULL;
-    api.demo_workers = o.target.workers;
-    api.demo_delay_ms = o.target.delay_ms;
-    api.queue_max = o.job.queue_max;
-    api.sse_max = o.threads - 8; /* the rest serve the API and the page */
-    struct http_server_opts so = {.host = o.host, .port = o.port, .web_root = o.web_root,
-                                  .threads = o.threads};
+    struct dashboard_opts dopts = {
+        .host = o.host, .port = o.port, .web_root = o.web_root, .threads = o.threads,
+        .db_path = o.db, .limits = o.limits, .token = o.token,
+        .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
+        .demo_delay_ms = o.target.delay_ms, .job = o.job,
+    };
     char url[320];
-    if (http_server_start(&so, &api, &srv, url, sizeof url, err, sizeof err)) {
+    if (dashboard_start(&dopts, wst, rst, &dash, url, sizeof url, err, sizeof err)) {
         fprintf(stderr, "conlab serve: --listen %s:%d: %s (is another server using it? pick "
                 "another with --listen HOST:PORT)\n", o.host[0] ? o.host : "0.0.0.0", o.port, err);
         goto out;
@@ -285,11 +271,9 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "conlab serve: %s: stopping\n", strsignal(sig));
     rc = 0;
 out:
-    /* Runs end first (the running one becomes "interrupted"), so that event streams close and
-     * the web server's handlers return; then the server, the target, the store. */
-    if (job) job_stop(job);
-    if (srv) http_server_stop(srv);
-    if (job) job_free(job);
+    /* The dashboard first (its running run becomes "interrupted"), then the target, the
+     * store. */
+    dashboard_stop(dash);
     if (target) target_stop(target);
     if (rst) store_close(rst);
     if (wst) store_close(wst);

@@ -5,9 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "target.h" /* TARGET_MAX_DELAY_MS: the same bound for options and queries */
 
 #define TARGET_MAX_HEAD 16384 /* request line + headers; larger heads are answered 431 */
-#define TARGET_MAX_DELAY_MS 3600000
 #define TARGET_MAX_BYTES 100000000
 #define TARGET_BODY "This is a slow web api"
 #define TARGET_BODY_LEN (sizeof TARGET_BODY - 1)

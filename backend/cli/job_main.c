@@ -91,6 +91,11 @@ static int fail(const char *msg)
     return 1;
 }
 
+int cmd_workers(void)
+{
+    return bench_worker_main();
+}
+
 int cmd_job(int argc, char **argv)
 {
     (void)argv;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "record.h"
+#include "dashboard.h"
 #include "spec.h"
 
 struct cJSON;
@@ -19,16 +20,6 @@ struct job;
 #define JOB_ID_LEN 12 /* new run ids: random_id(..., JOB_ID_LEN) */
 #define JOB_ID_MAX 32 /* longest id accepted from a URL */
 
-struct job_opts {
-    int queue_max;         /* runs waiting (the running one not counted); 16 */
-    const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
-    int64_t flush_rows;    /* store a batch of records at this many rows ... 1000 */
-    int64_t flush_ms;      /* ... or this long after its first row, whichever comes first; 200 */
-    int64_t flush_idle_ms; /* ... or when no frame came for this long; 10 */
-    int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
-};
-
-void job_opts_default(struct job_opts *o);
 
 /* Starts the runner thread. `runner_st` is the runner's own connection (records, results,
  * statuses); `api_st` is the connection of the HTTP handlers, used here for the few writes they

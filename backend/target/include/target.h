@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define TARGET_MAX_DELAY_MS 3600000 /* the largest delay_ms, also per request */
+
 struct target_opts {
     char host[256]; /* "127.0.0.1" */
     int port;       /* 8000; 0 picks a free port */
@@ -35,10 +37,5 @@ int target_port(const struct target *t);
 /* Stops serving, closes every connection, joins the thread, frees. Safe from any thread
  * (not the server's own); NULL is ignored. */
 void target_stop(struct target *t);
-
-/* `conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D] [--max-conns N]
- * [--idle-timeout-ms T]`: runs until SIGINT/SIGTERM (cmd_target.c).
- * Returns the process exit code (0, 1 runtime failure, 2 bad arguments). */
-int cmd_target(int argc, char **argv);
 
 #endif

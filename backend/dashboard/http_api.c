@@ -7,6 +7,7 @@
 #include <string.h>
 #include "http_json.h"
 #include "http_stream.h"
+#include "run_json.h"
 #include "job.h"
 #include "store.h"
 #include "util.h"
@@ -52,33 +53,6 @@ static bool http_authorized(struct mg_connection *c, const char *token)
     unsigned char diff = hl != tl;
     for (size_t i = 0; i < tl; i++) diff |= (unsigned char)(token[i] ^ (i < hl ? h[i] : 0));
     return diff == 0;
-}
-
-void http_api_merge_live(struct http_api *api, cJSON *run)
-{
-    cJSON *idj = cJSON_GetObjectItemCaseSensitive(run, "id");
-    struct job_progress p;
-    cJSON *modes = cJSON_DetachItemFromObjectCaseSensitive(run, "modes_progress");
-    if (cJSON_IsString(idj) && job_get(api->job, idj->valuestring, &p) != JOB_NONE) {
-        cJSON_Delete(modes);
-        cJSON_ReplaceItemInObjectCaseSensitive(run, "status",
-                                               cJSON_CreateString(job_state_name(p.state)));
-        cJSON_ReplaceItemInObjectCaseSensitive(run, "progress", job_progress_json(&p));
-        if (p.cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
-        return;
-    }
-    cJSON *prog = cJSON_GetObjectItemCaseSensitive(run, "progress");
-    if (modes && cJSON_IsObject(prog) && !cJSON_HasObjectItem(prog, "modes"))
-        cJSON_AddItemToObject(prog, "modes", modes);
-    else
-        cJSON_Delete(modes);
-}
-
-cJSON *http_api_run(struct http_api *api, const char *id, bool *found, char *err, size_t errlen)
-{
-    cJSON *run = store_run_get(api->st, id, found, err, errlen);
-    if (run) http_api_merge_live(api, run);
-    return run;
 }
 
 static int h_health(struct mg_connection *c, struct http_api *api, const char *id)
@@ -142,7 +116,7 @@ static int h_list(struct mg_connection *c, struct http_api *api, const char *id)
     if (!list) return http_store_error(c, err);
     cJSON *run;
     cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(list, "runs"))
-        http_api_merge_live(api, run);
+        run_json_merge_live(api, run);
     return http_reply_json(c, 200, list);
 }
 
@@ -196,7 +170,7 @@ static int h_get(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256];
     bool found;
-    cJSON *run = http_api_run(api, id, &found, err, sizeof err);
+    cJSON *run = run_json_get(api, id, &found, err, sizeof err);
     if (!run) return found ? http_store_error(c, err) : http_no_run(c, id);
     return http_reply_json(c, 200, run);
 }

@@ -1,4 +1,4 @@
-/* The runner's side of one run: spawning `conlab __job`, reading its wire frames into the store
+/* The dashboard's side of one run (job_runner.h): spawning `conlab __job`, reading its wire frames into the store
  * in batches, and deciding how the run ended. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "job_internal.h"
+#include "job_runner.h"
+#include "job_state.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"

@@ -1,7 +1,9 @@
-/* What job.c (the queue, progress, cancel) and job_child.c (one run's child process) share.
- * Not for other modules: they use job.h. */
-#ifndef CONLAB_JOB_INTERNAL_H
-#define CONLAB_JOB_INTERNAL_H
+/* The state that job.c (the queue, progress, cancel) and job_runner.c (the dashboard's side of
+ * one run's child process) share, and its two helpers (job_state.c). job.c calls into
+ * job_runner.c; both use this; nothing here calls back up. Not for other files: they use
+ * job.h. */
+#ifndef CONLAB_JOB_STATE_H
+#define CONLAB_JOB_STATE_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -52,19 +54,5 @@ struct job {
 void job_changed(struct job *j);
 
 void job_item_free(struct job_item *it);
-
-/* Asks the running child to stop with SIGTERM (once); the engine ends the current mode with
- * cancelled records. Without a child yet, the runner sends it right after the spawn. Call with
- * j->mu held. */
-void job_term_locked(struct job *j);
-
-/* The runner's buffers for one run at a time. NULL when out of memory. */
-struct job_reader;
-struct job_reader *job_reader_new(const struct job_opts *o);
-void job_reader_free(struct job_reader *rd);
-
-/* Runs j->act (already marked on) from the spawn of its child to its final status in the store,
- * then clears it. Runs on the runner thread. */
-void job_run(struct job *j, struct job_reader *rd);
 
 #endif

@@ -1,0 +1,55 @@
+/* The dashboard's start and stop: the runner first, then the web server on top of it. */
+#include "dashboard.h"
+#include <stdlib.h>
+#include "http_api.h"
+#include "http_server.h"
+#include "job.h"
+#include "util.h"
+
+struct dashboard {
+    struct job *job;
+    struct http_server *srv;
+    struct http_api api;
+};
+
+int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, struct store *api_st,
+                    struct dashboard **out, char *url, size_t urllen, char *err, size_t errlen)
+{
+    struct dashboard *d = calloc(1, sizeof *d);
+    if (!d) return errf(err, errlen, "out of memory");
+    if (job_start(runner_st, api_st, &o->job, &d->job, err, errlen)) {
+        free(d);
+        return -1;
+    }
+    d->api = (struct http_api){
+        .st = api_st,
+        .job = d->job,
+        .db_path = o->db_path,
+        .limits = o->limits,
+        .token = o->token,
+        .demo_url = o->demo_url,
+        .demo_workers = o->demo_workers,
+        .demo_delay_ms = o->demo_delay_ms,
+        .queue_max = o->job.queue_max,
+        .sse_max = o->threads - 8, /* the rest serve the API and the page */
+    };
+    struct http_server_opts so = {.host = o->host, .port = o->port, .web_root = o->web_root,
+                                  .threads = o->threads};
+    if (http_server_start(&so, &d->api, &d->srv, url, urllen, err, errlen)) {
+        job_stop(d->job);
+        job_free(d->job);
+        free(d);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+void dashboard_stop(struct dashboard *d)
+{
+    if (!d) return;
+    job_stop(d->job);
+    http_server_stop(d->srv);
+    job_free(d->job);
+    free(d);
+}

@@ -1,0 +1,25 @@
+/* What every handler of the dashboard shares: its store connection, the job runner, the
+ * options. Types only. */
+#ifndef CONLAB_HTTP_CTX_H
+#define CONLAB_HTTP_CTX_H
+
+#include <stdint.h>
+#include "spec.h"
+
+struct job;
+struct store;
+
+struct http_api {
+    struct store *st;        /* the handlers' connection */
+    struct job *job;         /* queue, runner, live progress */
+    const char *db_path;     /* exports stream from a connection of their own */
+    struct spec_limits limits;
+    const char *token;       /* NULL: starting, cancelling, deleting need no token */
+    const char *demo_url;    /* the demo target's URL, NULL when there is none */
+    int64_t demo_workers, demo_delay_ms;
+    int queue_max;
+    int sse_max;             /* event streams open at once; each holds a server thread */
+    int sse_open;            /* how many are open (atomic) */
+};
+
+#endif

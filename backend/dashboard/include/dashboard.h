@@ -1,0 +1,48 @@
+/* The dashboard: the web server (page and JSON API), the run queue and its runner. The only
+ * interface of this layer; `conlab serve` opens the store, then starts and stops this. It
+ * never runs the engine itself: each run executes in a child process (`conlab __job`). */
+#ifndef CONLAB_DASHBOARD_H
+#define CONLAB_DASHBOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "spec.h"
+
+struct store;
+struct dashboard;
+
+struct job_opts {
+    int queue_max;         /* runs waiting (the running one not counted); 16 */
+    const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
+    int64_t flush_rows;    /* store a batch of records at this many rows ... 1000 */
+    int64_t flush_ms;      /* ... or this long after its first row, whichever comes first; 200 */
+    int64_t flush_idle_ms; /* ... or when no frame came for this long; 10 */
+    int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
+};
+
+void job_opts_default(struct job_opts *o);
+
+struct dashboard_opts {
+    const char *host;     /* IPv4 address to listen on; "" for every interface */
+    int port;             /* 0 picks a free port */
+    const char *web_root; /* folder holding index.html, *.js, style.css, vendor/ */
+    int threads;          /* civetweb worker threads: each open connection (SSE too) holds one */
+    const char *db_path;  /* exports stream from a connection of their own */
+    struct spec_limits limits;
+    const char *token;    /* NULL: starting, cancelling, deleting need no token */
+    const char *demo_url; /* the demo target's URL, NULL when there is none */
+    int64_t demo_workers, demo_delay_ms;
+    struct job_opts job;
+};
+
+/* Starts the runner and the web server. `runner_st` is the runner's own store connection,
+ * `api_st` the handlers'; both must outlive the dashboard. `url` gets "http://HOST:PORT/" with
+ * the port actually bound. Returns 0 or -1 with err (e.g. the port is in use). */
+int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, struct store *api_st,
+                    struct dashboard **out, char *url, size_t urllen, char *err, size_t errlen);
+
+/* Ends the running run ("interrupted") and every queued one, so that event streams close, then
+ * stops the web server and frees. NULL is ignored. */
+void dashboard_stop(struct dashboard *d);
+
+#endif
