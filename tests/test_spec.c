@@ -25,6 +25,113 @@ static int refused(const char *text, const char *field)
     return 1;
 }
 
+/* 1 when text is refused naming `field` and the message contains `words`. */
+static int refused_with(const char *text, const char *field, const char *words)
+{
+    struct spec s;
+    char err[512] = "";
+    if (!refused(text, field)) return 0;
+    spec_from_text(text, &lim, &s, err, sizeof err);
+    if (!strstr(err, words)) {
+        fprintf(stderr, "for %s expected '%s' in: %s\n", text, words, err);
+        return 0;
+    }
+    return 1;
+}
+
+static int accepted(const char *text)
+{
+    struct spec s;
+    char err[512] = "";
+    if (spec_from_text(text, &lim, &s, err, sizeof err)) {
+        fprintf(stderr, "refused: %s: %s\n", text, err);
+        return 0;
+    }
+    spec_free(&s);
+    return 1;
+}
+
+/* Input an attacker would send: keys given twice, deep nesting, NUL characters, malformed
+ * UTF-8, rates that overflow due times, a concurrency no mode could run. */
+static void hostile_specs(void)
+{
+    /* `headers` twice once overflowed the second array with the first one's count. */
+    CHECK(refused_with("{\"target\":{\"url\":\"http://127.0.0.1:1/\",\"headers\":{\"a\":\"1\","
+                       "\"b\":\"2\"},\"headers\":{\"c\":\"3\"}}}",
+                       "target.headers", "twice"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"requests\":1,\"requests\":2}",
+                       "requests", "twice"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"target\":{\"url\":\"http://y/\"}}",
+                       "target", "twice"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\",\"url\":\"http://y/\"}}", "target.url",
+                       "twice"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\",\"headers\":{\"a\":\"1\",\"a\":\"2\"}}}",
+                       "target.headers", "'a' is given twice"));
+    /* Same name, other case: two header lines, which HTTP allows. */
+    CHECK(accepted("{\"target\":{\"url\":\"http://x/\",\"headers\":{\"a\":\"1\",\"A\":\"2\"}}}"));
+
+    /* Nesting is refused before cJSON recurses into it. */
+    static char deep[200001];
+    memset(deep, '[', 100000);
+    memset(deep + 100000, ']', 100000);
+    deep[200000] = '\0';
+    CHECK(refused_with(deep, "spec", "nested deeper than"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"label\":[[[[[[[[[1]]]]]]]]]}", "label",
+                       "nested deeper than"));
+
+    /* NUL would cut the string short: what runs would not be what was sent. */
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\",\"body\":\"abc\\u0000def\"}}",
+                       "target.body", "NUL"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\",\"method\":\"GET\\u0000X\"}}",
+                       "target.method", "NUL"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\",\"headers\":{\"X\":\"a\\u0000b\"}}}",
+                       "target.headers", "NUL"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\\u0000.evil/\"}}", "target.url", "NUL"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"label\":\"\\u0000\"}", "label", "NUL"));
+    CHECK(refused_with("{\"target\":{\"ur\\u0000l\":\"http://x/\"}}", "target", "NUL"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"modes\":[\"sy\\u0000nc\"]}", "modes",
+                       "NUL"));
+
+    /* Strict UTF-8: overlong forms, surrogates, beyond U+10FFFF, stray bytes, lone escapes. */
+    const char *bad[] = {"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                         "\x80", "\xe2\x82", "\xf8\x88\x80\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "{\"target\":{\"url\":\"http://x/\"},\"label\":\"a%sb\"}", bad[i]);
+        CHECK(refused_with(text, "label", "UTF-8"));
+    }
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"label\":\"\\ud800\"}", "label",
+                       "surrogate"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\"},\"label\":\"\\udc00\\ud800\"}", "label",
+                       "surrogate"));
+    CHECK(refused_with("{\"target\":{\"url\":\"http://x/\",\"headers\":{\"X\":\"\xc0\xaf\"}}}",
+                       "target.headers", "UTF-8"));
+    CHECK(accepted("{\"target\":{\"url\":\"http://x/\"},\"label\":\"h\xc3\xa9llo \xe2\x82\xac "
+                   "\xf0\x9f\x98\x80 \\ud83d\\ude00 \xf4\x8f\xbf\xbf\"}"));
+    /* The same check for a spec built by the command line. */
+    struct spec s;
+    char err[256];
+    spec_init(&s);
+    s.url = strdup("http://x/");
+    s.method = strdup("GET");
+    s.label = strdup("\xed\xbf\xbf");
+    CHECK(spec_validate(&s, &lim, err, sizeof err) == -1 && !strncmp(err, "label:", 6));
+    spec_free(&s);
+
+    /* A rate so small that a due time overflows (1e-13) or cannot be cast (1e-300). */
+    CHECK(refused("{\"target\":{\"url\":\"http://x/\"},\"rate\":1e-13}", "rate"));
+    CHECK(refused("{\"target\":{\"url\":\"http://x/\"},\"rate\":1e-300}", "rate"));
+    CHECK(refused("{\"target\":{\"url\":\"http://x/\"},\"rate\":0.0009}", "rate"));
+    CHECK(accepted("{\"target\":{\"url\":\"http://x/\"},\"rate\":0.001}"));
+    CHECK(accepted("{\"target\":{\"url\":\"http://x/\"},\"rate\":0}"));
+
+    /* With sync only, concurrency is unused but must still be one some mode could run. */
+    CHECK(refused("{\"target\":{\"url\":\"http://x/\"},\"concurrency\":9e15,\"modes\":[\"sync\"]}",
+                  "concurrency"));
+    CHECK(refused("{\"target\":{\"url\":\"http://x/\"},\"concurrency\":10001,\"modes\":[\"sync\"]}",
+                  "concurrency"));
+}
+
 int main(void)
 {
     spec_limits_default(&lim);
@@ -121,6 +228,9 @@ int main(void)
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"concurrency\": 5000, \"modes\": [\"sync\"]}",
                          &lim, &s, err, sizeof err) == 0);
     spec_free(&s);
+
+    spec_limits_default(&lim);
+    hostile_specs();
 
     CHECK(mode_from_name("async") == MODE_ASYNC && mode_from_name("x") == -1);
     CHECK(!strcmp(mode_name(MODE_PROCESSES), "processes") && mode_name(MODE_COUNT) == NULL);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "json_guard.h"
+#include "utf8.h"
 #include "util.h"
 
 static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes"};
@@ -113,6 +115,35 @@ static int check_url(const char *url, char *err, size_t errlen)
     return rc;
 }
 
+/* What a spec from outside (a page, a script, the command line) must also satisfy: every string
+ * well-formed UTF-8 (what is stored and shown is what runs), a rate at which every due time stays
+ * in range, and a concurrency that some mode could run even when only sync runs. */
+static int validate_outside_input(const struct spec *s, const struct spec_limits *lim, char *err,
+                                  size_t errlen)
+{
+    const struct {
+        const char *field, *text;
+    } strs[] = {{"target.url", s->url}, {"target.method", s->method},
+                {"target.body", s->body}, {"label", s->label}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (strs[i].text && !utf8_valid(strs[i].text, strlen(strs[i].text)))
+            return errf(err, errlen, "%s: is not valid UTF-8", strs[i].field);
+    for (int i = 0; i < s->nheaders; i++)
+        if (!utf8_valid(s->headers[i].value, strlen(s->headers[i].value)))
+            return errf(err, errlen, "target.headers: the value of '%.60s' is not valid UTF-8",
+                        s->headers[i].name);
+    if (s->rate != 0 && !(s->rate >= SPEC_MIN_RATE))
+        return errf(err, errlen, "rate: must be 0 (no limit) or at least %g requests/s",
+                    SPEC_MIN_RATE);
+    int64_t most = 0;
+    for (int m = MODE_THREADS; m < MODE_COUNT; m++)
+        if (lim->max_concurrency[m] > most) most = lim->max_concurrency[m];
+    if (s->concurrency > most)
+        return errf(err, errlen, "concurrency: %lld is above the limit of every mode (%lld)",
+                    (long long)s->concurrency, (long long)most);
+    return 0;
+}
+
 int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err, size_t errlen)
 {
     if (!s->url) return errf(err, errlen, "target.url: required");
@@ -154,7 +185,7 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "rate: must be between 0 (no limit) and 1000000 requests/s");
     if (s->label && strlen(s->label) > 200)
         return errf(err, errlen, "label: longer than 200 characters");
-    return 0;
+    return validate_outside_input(s, lim, err, errlen);
 }
 
 static int get_int(const cJSON *v, const char *path, int64_t *out, char *err, size_t errlen)
@@ -192,6 +223,7 @@ static int parse_target(const cJSON *t, struct spec *s, char *err, size_t errlen
             if (cJSON_IsNull(f)) continue;
             if (!cJSON_IsObject(f))
                 return errf(err, errlen, "target.headers: must be an object of strings");
+            if (s->headers) return errf(err, errlen, "target.headers: given twice");
             int n = cJSON_GetArraySize(f);
             if (n > 100) return errf(err, errlen, "target.headers: at most 100 headers");
             s->headers = calloc((size_t)n + 1, sizeof *s->headers);
@@ -272,7 +304,8 @@ int spec_from_json(const cJSON *json, const struct spec_limits *lim, struct spec
                    size_t errlen)
 {
     spec_init(out);
-    if (parse_fields(json, out, err, errlen) == 0) {
+    if (json_guard_unique_keys(json, "spec", err, errlen) == 0 &&
+        parse_fields(json, out, err, errlen) == 0) {
         if (!out->method) out->method = strdup("GET");
         if (!out->label) out->label = strdup("");
         if (!out->method || !out->label) {
@@ -288,6 +321,11 @@ int spec_from_json(const cJSON *json, const struct spec_limits *lim, struct spec
 int spec_from_text(const char *text, const struct spec_limits *lim, struct spec *out, char *err,
                    size_t errlen)
 {
+    if (json_guard_text(text, strlen(text), SPEC_MAX_DEPTH, "spec", err, errlen)) {
+        spec_init(out);
+        spec_free(out);
+        return -1;
+    }
     const char *end = NULL;
     cJSON *json = cJSON_ParseWithOpts(text, &end, 1); /* 1: nothing may follow the value */
     if (!json) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "utf8.h"
 #include "util.h"
 
 /* An over-size body is read and thrown away up to this many bytes so that the 413 reaches the
@@ -104,24 +105,6 @@ int http_reply_json(struct mg_connection *c, int status, cJSON *json)
     http_reply(c, status, "application/json", text, strlen(text), NULL);
     free(text);
     return status;
-}
-
-/* Replaces every byte that is not part of well-formed UTF-8 with '?': messages may quote what
- * a client sent (and cut it short), and JSON must stay UTF-8. */
-static void utf8_clean(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 && *p >= 0xC2 ? 1 : (*p & 0xF0) == 0xE0 ? 2
-                : (*p & 0xF8) == 0xF0 && *p <= 0xF4 ? 3 : -1;
-        int k = 1;
-        while (n > 0 && k <= n && (p[k] & 0xC0) == 0x80) k++;
-        if (n < 0 || k <= n) {
-            *p++ = '?';
-            continue;
-        }
-        p += k;
-    }
 }
 
 int http_reply_field_error(struct mg_connection *c, int status, const char *msg,

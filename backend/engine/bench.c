@@ -21,10 +21,16 @@ static const struct bench_mode_impl mode_table[MODE_COUNT] = {
     {MODE_PROCESSES, bench_processes_run},
 };
 
+/* Due times are capped here (about 73,000 years): a tiny rate times a large seq must neither
+ * overflow the cast nor t0 + due. */
+#define BENCH_DUE_MAX (INT64_MAX / 4)
+
 /* Due time of request seq: 0 without a rate, seq / rate with one. */
 static int64_t due_of(const struct bench_ctx *c, int64_t seq)
 {
-    return c->spec->rate > 0 ? (int64_t)((double)seq * 1e6 / c->spec->rate) : 0;
+    if (!(c->spec->rate > 0)) return 0;
+    double due = (double)seq * 1e6 / c->spec->rate;
+    return due < (double)BENCH_DUE_MAX ? (int64_t)due : BENCH_DUE_MAX;
 }
 
 /* Takes the next request out of the dispatcher; `force` takes it even when the mode was cut

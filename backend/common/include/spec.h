@@ -36,6 +36,9 @@ struct spec {
     char *label;
 };
 
+#define SPEC_MIN_RATE 0.001 /* a rate is 0 (no limit) or at least this many requests/s */
+#define SPEC_MAX_DEPTH 8     /* spec JSON nested deeper is refused before it is parsed */
+
 /* Limits above which a spec is refused, naming the field. */
 struct spec_limits {
     int64_t max_requests;            /* 1,000,000 */
@@ -53,14 +56,16 @@ void spec_limits_unbounded(struct spec_limits *l);
 /* Fills defaults (everything but the URL). */
 void spec_init(struct spec *s);
 
-/* Parses a spec from JSON. Every field but target.url is optional. Unknown fields, wrong types,
- * out-of-range values and non-http(s) URLs are refused: returns -1 with a one-line message that
+/* Parses a spec from JSON. Every field but target.url is optional. Unknown fields, keys given
+ * twice, wrong types, out-of-range values, strings that are not UTF-8 and non-http(s) URLs are
+ * refused: returns -1 with a one-line message that
  * starts with the field's path (e.g. "concurrency: ..."). On success `out` owns its strings;
  * free with spec_free(). On failure `out` is left freed. */
 int spec_from_json(const struct cJSON *json, const struct spec_limits *lim, struct spec *out,
                    char *err, size_t errlen);
 
-/* Same, from JSON text. */
+/* Same, from JSON text; nesting deeper than SPEC_MAX_DEPTH and NUL characters (\u0000) in
+ * strings are refused before the text is parsed. */
 int spec_from_text(const char *text, const struct spec_limits *lim, struct spec *out, char *err,
                    size_t errlen);
 
