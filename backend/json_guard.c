@@ -128,8 +128,7 @@ int json_guard_text(const char *text, size_t len, int max_depth, const char *roo
             bool is_key = top && top->object && top->expect_key;
             if (end < 0) {
                 scan_path(f, is_key ? depth - 1 : depth, root, path, sizeof path);
-                return errf(err, errlen, "%s: %s %s", path, is_key ? "a key" : "the value",
-                            why);
+                return errf(err, errlen, "%s: %s %s", path, is_key ? "a key" : "the value", why);
             }
             if (is_key) key_copy(top->key, text + i + 1, (size_t)end - i - 2);
             i = (size_t)end;
@@ -172,7 +171,8 @@ static int unique_keys(const cJSON *o, const char *path, int parts, int level, c
         const char **keys = n > 1 ? malloc((size_t)n * sizeof *keys) : NULL;
         if (n > 1 && !keys) return errf(err, errlen, "%s: out of memory", path);
         int k = 0;
-        for (const cJSON *c = o->child; keys && c && k < n; c = c->next) keys[k++] = c->string;
+        for (const cJSON *c = o->child; keys && c && k < n; c = c->next)
+            keys[k++] = c->string;
         if (k > 1) qsort(keys, (size_t)k, sizeof *keys, cmp_key);
         for (int i = 1; i < k; i++) {
             if (strcmp(keys[i - 1], keys[i])) continue;

@@ -13,12 +13,16 @@ size_t utf8_seq_len(const unsigned char *p, size_t n)
         len = 2;
     } else if (b >= 0xE0 && b <= 0xEF) {
         len = 3;
-        if (b == 0xE0) lo = 0xA0;      /* below: overlong */
-        else if (b == 0xED) hi = 0x9F; /* above: surrogates */
+        if (b == 0xE0)
+            lo = 0xA0; /* below: overlong */
+        else if (b == 0xED)
+            hi = 0x9F; /* above: surrogates */
     } else if (b >= 0xF0 && b <= 0xF4) {
         len = 4;
-        if (b == 0xF0) lo = 0x90;      /* below: overlong */
-        else if (b == 0xF4) hi = 0x8F; /* above: beyond U+10FFFF */
+        if (b == 0xF0)
+            lo = 0x90; /* below: overlong */
+        else if (b == 0xF4)
+            hi = 0x8F; /* above: beyond U+10FFFF */
     } else {
         return 0; /* a continuation byte, C0/C1 (overlong) or F5..FF */
     }
