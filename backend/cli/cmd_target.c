@@ -24,7 +24,15 @@ static void usage(FILE *f)
         "\n"
         "Every response is `This is a slow web api` (text/plain). Per-request query overrides:\n"
         "  ?delay_ms=N (0..3600000)  ?status=N (100..599)  ?bytes=N (body size, 0..100000000)\n"
-        "A malformed override is answered 400 at once, naming it.\n",
+        "A malformed override is answered 400 at once, naming it.\n"
+        "\n"
+        "Faults on purpose, for testing clients (after the delay, like a response):\n"
+        "  ?fault=reset        the connection is reset (RST)             -> error kind reset\n"
+        "  ?fault=hang         never answered; the worker is freed       -> timeout\n"
+        "  ?fault=slow_body    the body at one byte per 100 ms           -> timeout (if shorter)\n"
+        "  ?fault=bad_length   Content-Length 100 bytes over the body, then close -> reset\n"
+        "  ?fault=close_early  closed without an answer                  -> reset\n"
+        "  ?fault=garbage      a line that is not HTTP, then close       -> other\n",
         f);
 }
 

@@ -38,6 +38,8 @@ enum cstate {
     C_READY,   /* in t->ready: its response starts at the next turn */
     C_WRITING, /* sending the response */
     C_LINGER,  /* response sent with our FIN; draining until the client closes */
+    C_SLOW,    /* ?fault=slow_body: holds a worker, in the heap until its next body byte */
+    C_HANG,    /* ?fault=hang: never answered; holds no worker; drained until the client leaves */
     C_DEAD,    /* closed; freed at the end of the loop turn (events may still name it) */
 };
 
@@ -64,6 +66,7 @@ struct conn {
     char out[512]; /* response head, and the body of a reject */
     size_t out_len, out_off;
     int64_t body_total, body_off; /* the generated body */
+    int64_t slow_left;            /* ?fault=slow_body: body bytes not yet released to send */
 };
 
 struct target {
@@ -243,6 +246,15 @@ static void conn_done(struct target *t, struct conn *c)
     list_push(&t->parse, c);
 }
 
+/* ?fault=slow_body: the next body byte is due in TARGET_SLOW_BODY_MS; the worker stays held. */
+static void slow_wait(struct target *t, struct conn *c)
+{
+    c->st = C_SLOW;
+    c->deadline_us = clock_us() + TARGET_SLOW_BODY_MS * 1000;
+    heap_push(t, c);
+    set_events(t, c, EPOLLRDHUP);
+}
+
 static void conn_write(struct target *t, struct conn *c)
 {
     size_t budget = WRITE_BUDGET;
@@ -257,7 +269,10 @@ static void conn_write(struct target *t, struct conn *c)
             iov[n++] = (struct iovec){(void *)b, k};
         }
         if (n == 0) {
-            conn_done(t, c);
+            if (c->slow_left > 0)
+                slow_wait(t, c);
+            else
+                conn_done(t, c);
             return;
         }
         if (budget == 0) break;
@@ -279,9 +294,27 @@ static void conn_write(struct target *t, struct conn *c)
     set_events(t, c, EPOLLOUT | EPOLLRDHUP);
 }
 
-/* Formats the response of c->req (or of its reject) and starts sending it. */
+/* Formats the response of c->req (or of its reject) and starts sending it; a ?fault= changes
+ * what is sent (target_http.h). */
 static void start_response(struct target *t, struct conn *c)
 {
+    int fault = c->req.reject ? FAULT_NONE : c->req.fault;
+    if (fault == FAULT_RESET) {
+        struct linger now = {.l_onoff = 1, .l_linger = 0}; /* close() sends RST */
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
+    if (fault == FAULT_RESET || fault == FAULT_CLOSE_EARLY) {
+        conn_close(t, c);
+        return;
+    }
+    if (fault == FAULT_HANG) {
+        release_slot(t, c);
+        c->st = C_HANG;
+        c->last_us = clock_us();
+        set_events(t, c, EPOLLIN | EPOLLRDHUP);
+        return;
+    }
+    if (fault == FAULT_GARBAGE || fault == FAULT_BAD_LENGTH) c->req.keepalive = 0;
     int n = target_http_response(&c->req, c->out, sizeof c->out, &c->body_total);
     if (n < 0) {
         conn_close(t, c);
@@ -290,6 +323,20 @@ static void start_response(struct target *t, struct conn *c)
     c->out_len = (size_t)n;
     c->out_off = 0;
     c->body_off = 0;
+    c->slow_left = 0;
+    if (fault == FAULT_SLOW_BODY) {
+        c->slow_left = c->body_total; /* released one byte at a time by expire() */
+        c->body_total = 0;
+    }
+    c->st = C_WRITING;
+    conn_write(t, c);
+}
+
+/* ?fault=slow_body: one more body byte may go out. */
+static void slow_next(struct target *t, struct conn *c)
+{
+    c->slow_left--;
+    c->body_total++;
     c->st = C_WRITING;
     conn_write(t, c);
 }
@@ -402,7 +449,7 @@ static void conn_event(struct target *t, struct conn *c, uint32_t ev)
 {
     if (c->st == C_HEAD || c->st == C_BODY)
         conn_read(t, c);
-    else if (c->st == C_LINGER)
+    else if (c->st == C_LINGER || c->st == C_HANG)
         conn_drain(t, c);
     else if (c->st == C_WRITING && !(ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
         conn_write(t, c);
@@ -484,7 +531,10 @@ static void expire(struct target *t, int64_t now)
     while (t->heap_n && t->heap[0]->deadline_us <= now) {
         struct conn *c = t->heap[0];
         heap_remove(t, c);
-        make_ready(t, c);
+        if (c->st == C_SLOW)
+            slow_next(t, c);
+        else
+            make_ready(t, c);
     }
 }
 
@@ -496,7 +546,9 @@ static void sweep(struct target *t, int64_t now)
         int64_t quiet = now - c->last_us;
         if (c->st == C_LINGER
                 ? quiet > LINGER_US
-                : (c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING) && quiet > idle_us)
+                : (c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING ||
+                   c->st == C_HANG) &&
+                      quiet > idle_us)
             conn_close(t, c);
     }
 }

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -51,8 +52,33 @@ static int64_t parse_uint(const char *s, size_t n, int64_t max)
     return v <= max ? v : -1;
 }
 
-/* Reads ?delay_ms= ?status= ?bytes= from the query of the request target; the first malformed
- * one sets a 400 reject naming it. Other parameters are ignored. */
+static const char *const fault_names[FAULT_COUNT] = {
+    NULL, "reset", "hang", "slow_body", "bad_length", "close_early", "garbage"};
+
+const char *target_fault_name(int fault)
+{
+    return fault > FAULT_NONE && fault < FAULT_COUNT ? fault_names[fault] : NULL;
+}
+
+/* ?fault=NAME into r->fault; an unknown name sets a 400 reject naming the known ones. */
+static void parse_fault(const char *v, size_t n, struct target_req *r)
+{
+    for (int f = FAULT_NONE + 1; f < FAULT_COUNT; f++) {
+        if (token_is(v, n, fault_names[f])) {
+            r->fault = f;
+            return;
+        }
+    }
+    if (r->reject) return;
+    r->reject = 400;
+    snprintf(r->msg, sizeof r->msg,
+             "bad query parameter fault='%.*s': want reset, hang, slow_body, bad_length, "
+             "close_early or garbage",
+             (int)(n > 32 ? 32 : n), v);
+}
+
+/* Reads ?delay_ms= ?status= ?bytes= ?fault= from the query of the request target; the first
+ * malformed one sets a 400 reject naming it. Other parameters are ignored. */
 static void parse_query(const char *q, size_t n, struct target_req *r)
 {
     static const struct {
@@ -66,6 +92,8 @@ static void parse_query(const char *q, size_t n, struct target_req *r)
         const char *pe = amp ? amp : end;
         const char *eq = memchr(q, '=', (size_t)(pe - q));
         const char *ke = eq ? eq : pe;
+        if (token_is(q, (size_t)(ke - q), "fault"))
+            parse_fault(eq ? eq + 1 : pe, eq ? (size_t)(pe - eq - 1) : 0, r);
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
             if (!token_is(q, (size_t)(ke - q), known[k].name)) continue;
             const char *v = eq ? eq + 1 : pe;
@@ -236,13 +264,21 @@ static int bodyless(int status)
 
 int target_http_response(const struct target_req *r, char *out, size_t outlen, int64_t *body_len)
 {
+    if (!r->reject && r->fault == FAULT_GARBAGE) {
+        static const char junk[] = "this is not HTTP at all\r\n\r\n";
+        *body_len = 0;
+        return outlen > sizeof junk ? snprintf(out, outlen, "%s", junk) : -1;
+    }
+    bool bad_length = !r->reject && r->fault == FAULT_BAD_LENGTH;
     int status = r->reject ? r->reject : r->status > 0 ? (int)r->status : 200;
     int64_t len = r->reject       ? (int64_t)strlen(r->msg) + 1
                   : r->bytes >= 0 ? r->bytes
                                   : (int64_t)TARGET_BODY_LEN;
     if (bodyless(status)) len = -1;
     char cl[48] = "";
-    if (len >= 0) snprintf(cl, sizeof cl, "Content-Length: %lld\r\n", (long long)len);
+    if (len >= 0)
+        snprintf(cl, sizeof cl, "Content-Length: %lld\r\n",
+                 (long long)len + (bad_length ? TARGET_BAD_LENGTH_EXTRA : 0));
     int n =
         snprintf(out, outlen,
                  "HTTP/1.1 %d %s\r\n"
@@ -252,7 +288,7 @@ int target_http_response(const struct target_req *r, char *out, size_t outlen, i
                  "Connection: %s\r\n"
                  "\r\n"
                  "%s%s",
-                 status, reason(status), cl, r->keepalive ? "keep-alive" : "close",
+                 status, reason(status), cl, r->keepalive && !bad_length ? "keep-alive" : "close",
                  r->reject && !r->head_only ? r->msg : "", r->reject && !r->head_only ? "\n" : "");
     *body_len = r->reject || r->head_only || len < 0 ? 0 : len;
     return n < 0 || (size_t)n >= outlen ? -1 : n;

@@ -12,6 +12,25 @@
 #define TARGET_BODY "This is a slow web api"
 #define TARGET_BODY_LEN (sizeof TARGET_BODY - 1)
 
+/* ?fault=NAME: how a response goes wrong on purpose, so that tests of clients need no luck.
+ * Each takes effect when the response would start (after the delay, holding a worker). */
+enum target_fault {
+    FAULT_NONE = 0,
+    FAULT_RESET,       /* the connection is reset (RST) instead of answered */
+    FAULT_HANG,        /* never answered; the worker is given back, the connection stays open */
+    FAULT_SLOW_BODY,   /* the head at once, then one body byte every TARGET_SLOW_BODY_MS */
+    FAULT_BAD_LENGTH,  /* Content-Length promises 100 bytes more than are sent, then close */
+    FAULT_CLOSE_EARLY, /* closed (FIN) without a byte of answer */
+    FAULT_GARBAGE,     /* a line that is not HTTP, then close */
+    FAULT_COUNT
+};
+
+#define TARGET_SLOW_BODY_MS 100
+#define TARGET_BAD_LENGTH_EXTRA 100
+
+/* "reset", "hang", ...; NULL for FAULT_NONE or out of range. */
+const char *target_fault_name(int fault);
+
 struct target_req {
     size_t head_len;     /* bytes of the head, blank line included */
     int64_t body_len;    /* Content-Length, 0 when absent */
@@ -21,6 +40,7 @@ struct target_req {
     int64_t delay_ms;    /* the overrides ?delay_ms= ?status= ?bytes=, -1 when absent */
     int64_t status;
     int64_t bytes;
+    int fault;           /* enum target_fault, ?fault= */
     int reject;    /* 0, or the status to answer at once (no worker, no delay) with msg as body */
     char msg[160]; /* the reason of a reject, one line without newline */
 };
@@ -35,6 +55,9 @@ int target_http_parse(const char *buf, size_t len, struct target_req *r);
 
 /* Formats the response to r into out: status line, Content-Type text/plain, Content-Length
  * (none for 1xx, 204 and 304), Connection; for a reject, its message and a newline as the body.
+ * FAULT_BAD_LENGTH declares TARGET_BAD_LENGTH_EXTRA bytes more than *body_len and says
+ * "Connection: close"; FAULT_GARBAGE formats a line that is not HTTP (and *body_len 0). The
+ * other faults are the caller's (they are not about the bytes).
  * *body_len is how many bytes of generated body (TARGET_BODY repeated) follow: ?bytes= or the
  * sentence once, 0 for a reject, HEAD or a bodyless status. Returns the bytes written to out,
  * or -1 if they would not fit in outlen. */
