@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "args.h"
 #include "bench.h"
 #include "commands.h"
 #include "report.h"
@@ -88,17 +89,8 @@ static void on_record(void *ctx, const struct bench_record *r)
     if (o->progress) report_progress(stderr, name, o->done, o->total, o->done == o->total);
     if (o->reqs) {
         if (o->reqs_csv) {
-            /* CSV: the error text is quoted with inner quotes doubled. */
-            fprintf(o->reqs, "%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d,%lld,%s,\"", name,
-                    (long long)r->seq, (long long)r->lane, (long long)r->sched_us,
-                    (long long)r->start_us, (long long)r->connect_us, (long long)r->ttfb_us,
-                    (long long)r->end_us, r->status, (long long)r->bytes,
-                    r->err_kind ? req_error_name(r->err_kind) : "");
-            for (const char *p = r->error; *p; p++) {
-                if (*p == '"') fputc('"', o->reqs);
-                fputc(*p, o->reqs);
-            }
-            fputs("\"\n", o->reqs);
+            char line[RECORD_CSV_MAX];
+            fwrite(line, 1, record_to_csv(name, r, line), o->reqs);
         } else {
             cJSON *j = record_to_json(r);
             cJSON_AddStringToObject(j, "mode", name);
@@ -129,25 +121,6 @@ static void on_interrupt(int sig)
 {
     (void)sig;
     bench_cancel_flag = 1;
-}
-
-/* Takes the value of option `name` from "--name=value" or the next argument. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, char *err, size_t errlen)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (!strncmp(a, name, n) && a[n] == '=') return a + n + 1;
-    if (*i + 1 >= argc) {
-        errf(err, errlen, "%s: needs a value", name);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int is_opt(const char *a, const char *name)
-{
-    size_t n = strlen(name);
-    return !strncmp(a, name, n) && (a[n] == '\0' || a[n] == '=');
 }
 
 /* Rewrites a spec error "field: msg" as "--flag: msg" for the CLI. */
@@ -188,92 +161,111 @@ static int number_opt(const char *flag, const char *v, double min, cJSON *obj, c
     return 0;
 }
 
+enum {
+    OPT_URL = 1000, OPT_METHOD, OPT_BODY, OPT_HEADER, OPT_REQUESTS, OPT_CONCURRENCY, OPT_TIMEOUT,
+    OPT_RATE, OPT_MODES, OPT_LABEL, OPT_NO_KEEPALIVE, OPT_JSON, OPT_NO_PROGRESS, OPT_DB,
+    OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
+};
+
+static const struct option run_options[] = {
+    {"url", required_argument, NULL, OPT_URL},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"header", required_argument, NULL, OPT_HEADER},
+    {"requests", required_argument, NULL, OPT_REQUESTS},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"modes", required_argument, NULL, OPT_MODES},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"db", required_argument, NULL, OPT_DB},
+    {"requests-out", required_argument, NULL, OPT_REQUESTS_OUT},
+    {"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
+    {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"max-async", required_argument, NULL, OPT_MAX_ASYNC},
+    {"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {0},
+};
+
+/* What the options build: the spec as JSON (validated once, by spec_from_json) and the CLI's
+ * own options. */
+struct run_parse {
+    cJSON *spec, *target, *headers;
+    struct run_args *a;
+};
+
+static int run_option(void *ctx, int id, const char *flag, const char *v, char *err,
+                      size_t errlen)
+{
+    struct run_parse *p = ctx;
+    struct run_args *a = p->a;
+    int64_t n;
+    switch (id) {
+    case OPT_URL: cJSON_AddStringToObject(p->target, "url", v); return 0;
+    case OPT_METHOD: cJSON_AddStringToObject(p->target, "method", v); return 0;
+    case OPT_BODY: cJSON_AddStringToObject(p->target, "body", v); return 0;
+    case OPT_HEADER: {
+        const char *colon = strchr(v, ':');
+        if (!colon || colon == v)
+            return errf(err, errlen, "%s: expected 'Name: value', got '%.80s'", flag, v);
+        if (!p->headers) p->headers = cJSON_AddObjectToObject(p->target, "headers");
+        char name[300];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - v), v);
+        const char *val = colon + 1;
+        while (*val == ' ' || *val == '\t') val++;
+        cJSON_DeleteItemFromObjectCaseSensitive(p->headers, name);
+        cJSON_AddStringToObject(p->headers, name, val);
+        return 0;
+    }
+    case OPT_REQUESTS:
+    case OPT_CONCURRENCY:
+    case OPT_TIMEOUT:
+        if (parse_int64(v, flag, INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen)) return -1;
+        cJSON_AddNumberToObject(p->spec, id == OPT_REQUESTS ? "requests"
+                                         : id == OPT_CONCURRENCY ? "concurrency" : "timeout_ms",
+                                (double)n);
+        return 0;
+    case OPT_RATE: return number_opt(flag, v, 0, p->spec, "rate", err, errlen);
+    case OPT_MODES: {
+        cJSON *list = cJSON_AddArrayToObject(p->spec, "modes");
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", v);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ') tok++;
+            cJSON_AddItemToArray(list, cJSON_CreateString(tok));
+        }
+        return 0;
+    }
+    case OPT_LABEL: cJSON_AddStringToObject(p->spec, "label", v); return 0;
+    case OPT_NO_KEEPALIVE: cJSON_AddFalseToObject(p->spec, "keepalive"); return 0;
+    case OPT_JSON: a->json = 1; return 0;
+    case OPT_NO_PROGRESS: a->no_progress = 1; return 0;
+    case OPT_DB:
+    case OPT_REQUESTS_OUT:
+        if (!*v) return errf(err, errlen, "%s: needs a file name", flag);
+        *(id == OPT_DB ? &a->db : &a->reqs_out) = v;
+        return 0;
+    case OPT_MAX_REQUESTS:
+        return parse_int64(v, flag, 1, INT64_MAX / 2, &a->lim.max_requests, err, errlen);
+    default: {
+        int m = id == OPT_MAX_THREADS ? MODE_THREADS
+                : id == OPT_MAX_ASYNC ? MODE_ASYNC : MODE_PROCESSES;
+        return parse_int64(v, flag, 1, 1000000, &a->lim.max_concurrency[m], err, errlen);
+    }
+    }
+}
+
 /* Parses argv into a spec JSON object and the CLI's own options. Returns 0, 1 for --help, -1. */
 static int parse_args(int argc, char **argv, cJSON *spec, struct run_args *a, char *err, size_t errlen)
 {
-    cJSON *target = cJSON_AddObjectToObject(spec, "target");
-    cJSON *headers = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *v = NULL;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return 1;
-#define VALUE(name) (v = opt_value(argc, argv, &i, name, err, errlen))
-        if (is_opt(arg, "--url")) {
-            if (!VALUE("--url")) return -1;
-            cJSON_AddStringToObject(target, "url", v);
-        } else if (is_opt(arg, "--method")) {
-            if (!VALUE("--method")) return -1;
-            cJSON_AddStringToObject(target, "method", v);
-        } else if (is_opt(arg, "--body")) {
-            if (!VALUE("--body")) return -1;
-            cJSON_AddStringToObject(target, "body", v);
-        } else if (is_opt(arg, "--header")) {
-            if (!VALUE("--header")) return -1;
-            const char *colon = strchr(v, ':');
-            if (!colon || colon == v)
-                return errf(err, errlen, "--header: expected 'Name: value', got '%.80s'", v);
-            if (!headers) headers = cJSON_AddObjectToObject(target, "headers");
-            char name[300];
-            snprintf(name, sizeof name, "%.*s", (int)(colon - v), v);
-            const char *val = colon + 1;
-            while (*val == ' ' || *val == '\t') val++;
-            cJSON_DeleteItemFromObjectCaseSensitive(headers, name);
-            cJSON_AddStringToObject(headers, name, val);
-        } else if (is_opt(arg, "--requests") || is_opt(arg, "--concurrency") ||
-                   is_opt(arg, "--timeout-ms")) {
-            const char *flag = is_opt(arg, "--requests") ? "--requests"
-                               : is_opt(arg, "--concurrency") ? "--concurrency" : "--timeout-ms";
-            int64_t n;
-            if (!VALUE(flag) || parse_int64(v, flag, INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen))
-                return -1;
-            cJSON_AddNumberToObject(spec, !strcmp(flag, "--requests") ? "requests"
-                                          : !strcmp(flag, "--concurrency") ? "concurrency" : "timeout_ms",
-                                    (double)n);
-        } else if (is_opt(arg, "--rate")) {
-            if (!VALUE("--rate") || number_opt("--rate", v, 0, spec, "rate", err, errlen)) return -1;
-        } else if (is_opt(arg, "--modes")) {
-            if (!VALUE("--modes")) return -1;
-            cJSON *list = cJSON_AddArrayToObject(spec, "modes");
-            char buf[256];
-            snprintf(buf, sizeof buf, "%s", v);
-            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                while (*tok == ' ') tok++;
-                cJSON_AddItemToArray(list, cJSON_CreateString(tok));
-            }
-        } else if (is_opt(arg, "--label")) {
-            if (!VALUE("--label")) return -1;
-            cJSON_AddStringToObject(spec, "label", v);
-        } else if (!strcmp(arg, "--no-keepalive")) {
-            cJSON_AddFalseToObject(spec, "keepalive");
-        } else if (!strcmp(arg, "--json")) {
-            a->json = 1;
-        } else if (!strcmp(arg, "--no-progress")) {
-            a->no_progress = 1;
-        } else if (is_opt(arg, "--db")) {
-            if (!VALUE("--db")) return -1;
-            if (!*v) return errf(err, errlen, "--db: needs a file name");
-            a->db = v;
-        } else if (is_opt(arg, "--requests-out")) {
-            if (!VALUE("--requests-out")) return -1;
-            if (!*v) return errf(err, errlen, "--requests-out: needs a file name");
-            a->reqs_out = v;
-        } else if (is_opt(arg, "--max-requests")) {
-            if (!VALUE("--max-requests") ||
-                parse_int64(v, "--max-requests", 1, INT64_MAX / 2, &a->lim.max_requests, err, errlen))
-                return -1;
-        } else if (is_opt(arg, "--max-threads") || is_opt(arg, "--max-async") ||
-                   is_opt(arg, "--max-processes")) {
-            int m = is_opt(arg, "--max-threads") ? MODE_THREADS
-                    : is_opt(arg, "--max-async") ? MODE_ASYNC : MODE_PROCESSES;
-            const char *flag = m == MODE_THREADS ? "--max-threads"
-                               : m == MODE_ASYNC ? "--max-async" : "--max-processes";
-            if (!VALUE(flag) || parse_int64(v, flag, 1, 1000000, &a->lim.max_concurrency[m], err, errlen))
-                return -1;
-        } else {
-            return errf(err, errlen, "%s: unknown option (see conlab run --help)", arg);
-        }
-#undef VALUE
-    }
-    if (!cJSON_GetObjectItemCaseSensitive(target, "url"))
+    struct run_parse p = {spec, cJSON_AddObjectToObject(spec, "target"), NULL, a};
+    int rc = args_parse("run", argc, argv, run_options, run_option, &p, err, errlen);
+    if (rc) return rc;
+    if (!cJSON_GetObjectItemCaseSensitive(p.target, "url"))
         return errf(err, errlen, "--url: required (e.g. --url http://127.0.0.1:8000/)");
     return 0;
 }
@@ -325,7 +317,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
         size_t n = strlen(a->reqs_out);
         o.reqs_csv = n > 4 && !strcmp(a->reqs_out + n - 4, ".csv");
         if (o.reqs_csv)
-            fputs("mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error\n", o.reqs);
+            fputs(RECORD_CSV_HEADER, o.reqs);
     }
     if (a->db) {
         o.batch = malloc(BATCH * sizeof *o.batch);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "args.h"
 #include "commands.h"
 #include "dashboard.h"
 #include "store.h"
@@ -62,21 +63,6 @@ static bool serve_is_loopback(const char *host)
     return (ntohl(a.s_addr) >> 24) == 127;
 }
 
-/* Reads `--flag VALUE` or `--flag=VALUE`: returns the value and advances *i, or NULL when
- * argv[*i] is not `flag`. *missing is set when the value is absent. */
-static const char *serve_arg(int argc, char **argv, int *i, const char *flag, bool *missing)
-{
-    size_t fl = strlen(flag);
-    if (strncmp(argv[*i], flag, fl) != 0) return NULL;
-    if (argv[*i][fl] == '=') return argv[*i] + fl + 1;
-    if (argv[*i][fl] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int serve_parse_host(const char *v, const char *what, char *host, size_t hostlen,
                             int *port, char *err, size_t errlen)
 {
@@ -88,6 +74,81 @@ static int serve_parse_host(const char *v, const char *what, char *host, size_t 
     return 0;
 }
 
+enum {
+    OPT_LISTEN = 1000, OPT_DB, OPT_DEMO, OPT_NO_DEMO, OPT_TOKEN, OPT_WEB_ROOT, OPT_QUEUE,
+    OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
+    OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT,
+};
+
+static const struct option serve_options[] = {
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"db", required_argument, NULL, OPT_DB},
+    {"demo-target", required_argument, NULL, OPT_DEMO},
+    {"no-demo-target", no_argument, NULL, OPT_NO_DEMO},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"web-root", required_argument, NULL, OPT_WEB_ROOT},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"demo-workers", required_argument, NULL, OPT_DEMO_WORKERS},
+    {"demo-delay-ms", required_argument, NULL, OPT_DEMO_DELAY},
+    {"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
+    {"max-concurrency-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"max-concurrency-async", required_argument, NULL, OPT_MAX_ASYNC},
+    {"max-concurrency-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"max-timeout-ms", required_argument, NULL, OPT_MAX_TIMEOUT},
+    {0},
+};
+
+static int serve_option(void *ctx, int id, const char *flag, const char *v, char *err,
+                        size_t errlen)
+{
+    struct serve_opts *o = ctx;
+    int64_t n;
+    switch (id) {
+    case OPT_LISTEN:
+        return serve_parse_host(v, flag, o->host, sizeof o->host, &o->port, err, errlen);
+    case OPT_DEMO: {
+        int port;
+        if (serve_parse_host(v, flag, o->target.host, sizeof o->target.host, &port, err, errlen))
+            return -1;
+        o->target.port = port;
+        o->demo = true;
+        return 0;
+    }
+    case OPT_NO_DEMO: o->demo = false; return 0;
+    case OPT_DB:
+        if (!*v) return errf(err, errlen, "%s: expected a file name", flag);
+        o->db = v;
+        return 0;
+    case OPT_TOKEN: o->token = v; return 0;
+    case OPT_WEB_ROOT: snprintf(o->web_root, sizeof o->web_root, "%s", v); return 0;
+    case OPT_QUEUE:
+        if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
+        o->job.queue_max = (int)n;
+        return 0;
+    case OPT_THREADS:
+        if (parse_int64(v, flag, 4, 1000, &n, err, errlen)) return -1;
+        o->threads = (int)n;
+        return 0;
+    case OPT_DEMO_WORKERS: return parse_int64(v, flag, 1, 10000, &o->target.workers, err, errlen);
+    case OPT_DEMO_DELAY:
+        return parse_int64(v, flag, 0, TARGET_MAX_DELAY_MS, &o->target.delay_ms, err, errlen);
+    case OPT_MAX_REQUESTS:
+        return parse_int64(v, flag, 1, INT64_MAX / 4, &o->limits.max_requests, err, errlen);
+    case OPT_MAX_THREADS:
+        return parse_int64(v, flag, 1, 100000, &o->limits.max_concurrency[MODE_THREADS], err,
+                           errlen);
+    case OPT_MAX_ASYNC:
+        return parse_int64(v, flag, 1, 1000000, &o->limits.max_concurrency[MODE_ASYNC], err,
+                           errlen);
+    case OPT_MAX_PROCESSES:
+        return parse_int64(v, flag, 1, 10000, &o->limits.max_concurrency[MODE_PROCESSES], err,
+                           errlen);
+    default: return parse_int64(v, flag, 1, INT64_MAX / 4, &o->limits.max_timeout_ms, err, errlen);
+    }
+}
+
+/* Parses the command line into o. Returns 0, 1 for --help, or -1 with err naming the option. */
 static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen)
 {
     snprintf(o->host, sizeof o->host, "127.0.0.1");
@@ -102,77 +163,8 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, s
     char exe[4096];
     snprintf(exe, sizeof exe, "%s", self_exe());
     snprintf(o->web_root, sizeof o->web_root, "%s/web", dirname(exe));
-
-    struct {
-        const char *flag;
-        int64_t *dst, min, max;
-    } nums[] = {
-        {"--demo-workers", &o->target.workers, 1, 10000},
-        {"--demo-delay-ms", &o->target.delay_ms, 0, 3600000},
-        {"--max-requests", &o->limits.max_requests, 1, INT64_MAX / 4},
-        {"--max-concurrency-threads", &o->limits.max_concurrency[MODE_THREADS], 1, 100000},
-        {"--max-concurrency-async", &o->limits.max_concurrency[MODE_ASYNC], 1, 1000000},
-        {"--max-concurrency-processes", &o->limits.max_concurrency[MODE_PROCESSES], 1, 10000},
-        {"--max-timeout-ms", &o->limits.max_timeout_ms, 1, INT64_MAX / 4},
-    };
-    for (int i = 1; i < argc; i++) {
-        bool missing = false;
-        const char *v;
-        int64_t n;
-        if (!strcmp(argv[i], "--no-demo-target")) {
-            o->demo = false;
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--listen", &missing))) {
-            if (serve_parse_host(v, "--listen", o->host, sizeof o->host, &o->port, err, errlen))
-                return -1;
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--demo-target", &missing))) {
-            int port;
-            if (serve_parse_host(v, "--demo-target", o->target.host, sizeof o->target.host,
-                                 &port, err, errlen))
-                return -1;
-            o->target.port = port;
-            o->demo = true;
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--db", &missing))) {
-            if (!*v) return errf(err, errlen, "--db: expected a file name");
-            o->db = v;
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--token", &missing))) {
-            o->token = v;
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--web-root", &missing))) {
-            snprintf(o->web_root, sizeof o->web_root, "%s", v);
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--queue", &missing))) {
-            if (parse_int64(v, "--queue", 1, 10000, &n, err, errlen)) return -1;
-            o->job.queue_max = (int)n;
-            continue;
-        }
-        if ((v = serve_arg(argc, argv, &i, "--threads", &missing))) {
-            if (parse_int64(v, "--threads", 4, 1000, &n, err, errlen)) return -1;
-            o->threads = (int)n;
-            continue;
-        }
-        bool matched = false;
-        for (size_t k = 0; k < sizeof nums / sizeof nums[0] && !matched && !missing; k++) {
-            if ((v = serve_arg(argc, argv, &i, nums[k].flag, &missing))) {
-                if (parse_int64(v, nums[k].flag, nums[k].min, nums[k].max, nums[k].dst, err,
-                                errlen))
-                    return -1;
-                matched = true;
-            }
-        }
-        if (matched) continue;
-        if (missing) return errf(err, errlen, "%s: expected a value", argv[i]);
-        return errf(err, errlen, "unknown option '%s' (try: conlab serve --help)", argv[i]);
-    }
+    int rc = args_parse("serve", argc, argv, serve_options, serve_option, o, err, errlen);
+    if (rc) return rc;
     if (o->token && !*o->token) return errf(err, errlen, "--token: must not be empty");
     if (!o->token && !serve_is_loopback(o->host))
         return errf(err, errlen,
@@ -196,15 +188,14 @@ static void serve_std_fds(void)
 
 int cmd_serve(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            serve_usage(stdout);
-            return 0;
-        }
-    }
     static struct serve_opts o;
     char err[512];
-    if (serve_parse(argc, argv, &o, err, sizeof err)) {
+    int prc = serve_parse(argc, argv, &o, err, sizeof err);
+    if (prc == 1) {
+        serve_usage(stdout);
+        return 0;
+    }
+    if (prc) {
         fprintf(stderr, "conlab serve: %s\n", err);
         return 2;
     }

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include "args.h"
+#include "commands.h"
 #include "target.h"
 #include "util.h"
 
@@ -36,53 +38,36 @@ static void usage(FILE *f)
         f);
 }
 
-/* Takes the value of option `name` from "--name=value" or "--name value". Returns 1 when argv[*i]
- * is that option (value set, or NULL when it is missing), 0 when it is another one. */
-static int option(int argc, char **argv, int *i, const char *name, const char **value)
+enum { OPT_LISTEN = 1000, OPT_WORKERS, OPT_DELAY, OPT_MAX_CONNS, OPT_IDLE };
+
+static int target_option(void *ctx, int id, const char *flag, const char *v, char *err,
+                         size_t errlen)
 {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
+    struct target_opts *o = ctx;
+    switch (id) {
+    case OPT_LISTEN: return parse_hostport(v, flag, o->host, sizeof o->host, &o->port, err, errlen);
+    case OPT_WORKERS: return parse_int64(v, flag, 1, 10000, &o->workers, err, errlen);
+    case OPT_DELAY: return parse_int64(v, flag, 0, TARGET_MAX_DELAY_MS, &o->delay_ms, err, errlen);
+    case OPT_MAX_CONNS: return parse_int64(v, flag, 1, 1000000, &o->max_conns, err, errlen);
+    default: return parse_int64(v, flag, 1, 86400000, &o->idle_timeout_ms, err, errlen);
     }
-    if (argv[*i][n]) return 0;
-    *value = *i + 1 < argc ? argv[++*i] : NULL;
-    return 1;
 }
 
-/* Parses the command line into o. Returns 0, 1 for --help, or -1 with err naming the option.
- * A missing value reaches the parsers as NULL, which they refuse naming the option. */
-static int parse_args(int argc, char **argv, struct target_opts *o, char *err, size_t errlen)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL, *a = argv[i];
-        int rc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return 1;
-        else if (option(argc, argv, &i, "--listen", &v))
-            rc = parse_hostport(v, "--listen", o->host, sizeof o->host, &o->port, err, errlen);
-        else if (option(argc, argv, &i, "--workers", &v))
-            rc = parse_int64(v, "--workers", 1, 10000, &o->workers, err, errlen);
-        else if (option(argc, argv, &i, "--delay-ms", &v))
-            rc = parse_int64(v, "--delay-ms", 0, TARGET_MAX_DELAY_MS, &o->delay_ms, err, errlen);
-        else if (option(argc, argv, &i, "--max-conns", &v))
-            rc = parse_int64(v, "--max-conns", 1, 1000000, &o->max_conns, err, errlen);
-        else if (option(argc, argv, &i, "--idle-timeout-ms", &v))
-            rc = parse_int64(v, "--idle-timeout-ms", 1, 86400000, &o->idle_timeout_ms, err, errlen);
-        else
-            return errf(err, errlen, "unknown option '%s' (try: conlab target --help)", a);
-        if (rc) return -1;
-    }
-    return 0;
-}
+static const struct option target_options[] = {
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"delay-ms", required_argument, NULL, OPT_DELAY},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
+    {0},
+};
 
 int cmd_target(int argc, char **argv)
 {
     struct target_opts o;
     target_opts_default(&o);
     char err[512];
-    int rc = parse_args(argc, argv, &o, err, sizeof err);
+    int rc = args_parse("target", argc, argv, target_options, target_option, &o, err, sizeof err);
     if (rc == 1) {
         usage(stdout);
         return 0;

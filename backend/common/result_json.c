@@ -2,8 +2,10 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "spec.h"
+#include "util.h"
 
 static const char *const error_names[REQ_ERR_COUNT] = {
     "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker"};
@@ -13,19 +15,6 @@ const char *req_error_name(enum req_error e)
     return (e >= 0 && e < REQ_ERR_COUNT) ? error_names[e] : "other";
 }
 
-int req_error_from_name(const char *name)
-{
-    for (int i = 0; i < REQ_ERR_COUNT; i++)
-        if (name && !strcmp(name, error_names[i])) return i;
-    return -1;
-}
-
-/* Rounds to 3 decimals so that JSON stays readable (µs resolution for ms values). */
-static double r3(double v)
-{
-    return round(v * 1000.0) / 1000.0;
-}
-
 cJSON *result_to_json(const struct mode_result *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -33,22 +22,22 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "requests", (double)r->requests);
     cJSON_AddNumberToObject(o, "ok", (double)r->ok);
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
-    cJSON_AddNumberToObject(o, "wall_ms", r3(r->wall_ms));
-    cJSON_AddNumberToObject(o, "rps", r3(r->rps));
+    cJSON_AddNumberToObject(o, "wall_ms", round3(r->wall_ms));
+    cJSON_AddNumberToObject(o, "rps", round3(r->rps));
     if (r->has_latency) {
         cJSON *l = cJSON_AddObjectToObject(o, "latency_ms");
-        cJSON_AddNumberToObject(l, "min", r3(r->latency_ms.min));
-        cJSON_AddNumberToObject(l, "mean", r3(r->latency_ms.mean));
-        cJSON_AddNumberToObject(l, "p50", r3(r->latency_ms.p50));
-        cJSON_AddNumberToObject(l, "p90", r3(r->latency_ms.p90));
-        cJSON_AddNumberToObject(l, "p99", r3(r->latency_ms.p99));
-        cJSON_AddNumberToObject(l, "max", r3(r->latency_ms.max));
+        cJSON_AddNumberToObject(l, "min", round3(r->latency_ms.min));
+        cJSON_AddNumberToObject(l, "mean", round3(r->latency_ms.mean));
+        cJSON_AddNumberToObject(l, "p50", round3(r->latency_ms.p50));
+        cJSON_AddNumberToObject(l, "p90", round3(r->latency_ms.p90));
+        cJSON_AddNumberToObject(l, "p99", round3(r->latency_ms.p99));
+        cJSON_AddNumberToObject(l, "max", round3(r->latency_ms.max));
     } else {
         cJSON_AddNullToObject(o, "latency_ms");
     }
     cJSON *c = cJSON_AddObjectToObject(o, "cpu_ms");
-    cJSON_AddNumberToObject(c, "user", r3(r->cpu_user_ms));
-    cJSON_AddNumberToObject(c, "sys", r3(r->cpu_sys_ms));
+    cJSON_AddNumberToObject(c, "user", round3(r->cpu_user_ms));
+    cJSON_AddNumberToObject(c, "sys", round3(r->cpu_sys_ms));
     cJSON_AddNumberToObject(o, "peak_rss_kb", (double)r->peak_rss_kb);
     cJSON *k = cJSON_AddObjectToObject(o, "errors_by_kind");
     for (int i = 1; i < REQ_ERR_COUNT; i++)
@@ -57,41 +46,6 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "lanes", (double)r->lanes);
     cJSON_AddBoolToObject(o, "cancelled", r->cancelled != 0);
     return o;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
-}
-
-int result_from_json(const cJSON *j, struct mode_result *r)
-{
-    memset(r, 0, sizeof *r);
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "mode");
-    if (!cJSON_IsString(m) || mode_from_name(m->valuestring) < 0) return -1;
-    r->mode = mode_from_name(m->valuestring);
-    r->requests = (int64_t)num(j, "requests");
-    r->ok = (int64_t)num(j, "ok");
-    r->errors = (int64_t)num(j, "errors");
-    r->wall_ms = num(j, "wall_ms");
-    r->rps = num(j, "rps");
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "latency_ms");
-    if (cJSON_IsObject(l)) {
-        r->has_latency = 1;
-        r->latency_ms = (struct latency_summary){num(l, "min"), num(l, "mean"), num(l, "p50"),
-                                                 num(l, "p90"), num(l, "p99"), num(l, "max")};
-    }
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpu_ms");
-    r->cpu_user_ms = num(c, "user");
-    r->cpu_sys_ms = num(c, "sys");
-    r->peak_rss_kb = (int64_t)num(j, "peak_rss_kb");
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "errors_by_kind");
-    for (int i = 1; i < REQ_ERR_COUNT; i++) r->errors_by_kind[i] = (int64_t)num(k, error_names[i]);
-    r->bytes = (int64_t)num(j, "bytes");
-    r->lanes = (int64_t)num(j, "lanes");
-    r->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cancelled"));
-    return 0;
 }
 
 static void add_time(cJSON *o, const char *key, int64_t us)
@@ -121,4 +75,37 @@ cJSON *record_to_json(const struct bench_record *r)
         cJSON_AddStringToObject(o, "error_kind", req_error_name(r->err_kind));
     }
     return o;
+}
+
+/* Appends a CSV number field: empty for null (-1). */
+static size_t csv_num(char *out, int64_t v)
+{
+    return v < 0 ? 0 : (size_t)sprintf(out, "%lld", (long long)v);
+}
+
+size_t record_to_csv(const char *mode, const struct bench_record *r, char *out)
+{
+    size_t n = (size_t)sprintf(out, "%s,%lld,%lld,", mode, (long long)r->seq, (long long)r->lane);
+    const int64_t times[] = {r->sched_us, r->start_us, r->connect_us, r->ttfb_us, r->end_us};
+    for (int i = 0; i < 5; i++) {
+        n += csv_num(out + n, times[i]);
+        out[n++] = ',';
+    }
+    if (r->status) n += (size_t)sprintf(out + n, "%d", r->status);
+    n += (size_t)sprintf(out + n, ",%lld,", (long long)r->bytes);
+    if (r->err_kind != REQ_OK) {
+        const char *e = r->error[0] ? r->error : req_error_name(r->err_kind);
+        n += (size_t)sprintf(out + n, "%s,\"", req_error_name(r->err_kind));
+        for (size_t i = 0; i < RECORD_ERROR_MAX && e[i]; i++) {
+            char ch = e[i] == '\n' || e[i] == '\r' ? ' ' : e[i];
+            if (ch == '"') out[n++] = '"';
+            out[n++] = ch;
+        }
+        out[n++] = '"';
+    } else {
+        out[n++] = ',';
+    }
+    out[n++] = '\n';
+    out[n] = '\0';
+    return n;
 }

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include "util.h"
 
 void stats_init(struct stats *s)
 {
@@ -22,11 +23,6 @@ int stats_add(struct stats *s, int64_t latency_us)
     return 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* Percentile of sorted data by linear interpolation between closest ranks. */
 static double sorted_percentile(const int64_t *v, size_t n, double p)
@@ -44,14 +40,14 @@ static double sorted_percentile(const int64_t *v, size_t n, double p)
 double stats_percentile(struct stats *s, double p)
 {
     if (s->n == 0) return NAN;
-    qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_i64);
+    qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_int64);
     return sorted_percentile(s->lat_us, s->n, p);
 }
 
 int stats_summary(struct stats *s, struct latency_summary *out)
 {
     if (s->n == 0) return -1;
-    qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_i64);
+    qsort(s->lat_us, s->n, sizeof *s->lat_us, cmp_int64);
     double sum = 0;
     for (size_t i = 0; i < s->n; i++) sum += (double)s->lat_us[i];
     out->min = (double)s->lat_us[0] / 1000.0;

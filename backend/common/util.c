@@ -1,4 +1,5 @@
 #include "util.h"
+#include <math.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -158,4 +159,15 @@ int read_full(int fd, void *buf, size_t len)
         got += (size_t)n;
     }
     return 1;
+}
+
+double round3(double v)
+{
+    return round(v * 1000.0) / 1000.0;
+}
+
+int cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }

@@ -301,38 +301,11 @@ int http_stream_export_json(struct mg_connection *c, struct http_api *api, const
     return export_end(&x);
 }
 
-/* Appends a CSV field: empty for -1, else the number. */
-static size_t csv_num(char *out, int64_t v)
-{
-    return v < 0 ? 0 : (size_t)sprintf(out, "%lld", (long long)v);
-}
-
 static int export_csv_row(void *ctx, int mode, const struct bench_record *r)
 {
     struct http_export *x = ctx;
-    char line[1024];
-    size_t n = (size_t)sprintf(line, "%s,%lld,%lld,", mode_name(mode), (long long)r->seq,
-                               (long long)r->lane);
-    const int64_t times[] = {r->sched_us, r->start_us, r->connect_us, r->ttfb_us, r->end_us};
-    for (int i = 0; i < 5; i++) {
-        n += csv_num(line + n, times[i]);
-        line[n++] = ',';
-    }
-    if (r->status) n += (size_t)sprintf(line + n, "%d", r->status);
-    n += (size_t)sprintf(line + n, ",%lld,", (long long)r->bytes);
-    if (r->err_kind != REQ_OK) {
-        const char *e = r->error[0] ? r->error : req_error_name(r->err_kind);
-        n += (size_t)sprintf(line + n, "%s,\"", req_error_name(r->err_kind));
-        for (size_t i = 0; i < RECORD_ERROR_MAX && e[i] && n < sizeof line - 4; i++) {
-            char ch = e[i] == '\n' || e[i] == '\r' ? ' ' : e[i];
-            if (ch == '"') line[n++] = '"';
-            line[n++] = ch;
-        }
-        line[n++] = '"';
-    } else {
-        line[n++] = ',';
-    }
-    line[n++] = '\n';
+    char line[RECORD_CSV_MAX];
+    size_t n = record_to_csv(mode_name(mode), r, line);
     export_put(x, line, n);
     return x->failed;
 }
@@ -349,8 +322,7 @@ int http_stream_export_csv(struct mg_connection *c, struct http_api *api, const 
         store_close(st);
         return 500;
     }
-    export_puts(&x, "mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,"
-                    "error_kind,error\n");
+    export_puts(&x, RECORD_CSV_HEADER);
     char err[256];
     if (!x.failed && store_each_request(st, id, -1, export_csv_row, &x, err, sizeof err) < 0)
         x.failed = true;

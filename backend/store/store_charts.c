@@ -51,14 +51,10 @@ struct charts {
     struct timeline_cell *cells;
 };
 
-static double r3(double v)
-{
-    return round(v * 1000.0) / 1000.0;
-}
 
 static double ms(double us)
 {
-    return r3(us / 1000.0);
+    return round3(us / 1000.0);
 }
 
 static int load_stats(struct store *st, const char *id, int mode, struct charts *c, char *err,
@@ -284,7 +280,7 @@ static cJSON *throughput_json(const struct charts *c)
         cJSON_AddNumberToObject(p, "ok", (double)ok);
         cJSON_AddNumberToObject(p, "errors", (double)errs);
         /* requests that ended in the interval (ok or not) per second of interval */
-        cJSON_AddNumberToObject(p, "rps", r3((double)(ok + errs) * 1e6 / (double)c->interval_us));
+        cJSON_AddNumberToObject(p, "rps", round3((double)(ok + errs) * 1e6 / (double)c->interval_us));
         if (ok) {
             const uint32_t *cnt = &c->tp_fine[(size_t)i * FINE];
             cJSON_AddNumberToObject(
@@ -300,11 +296,6 @@ static cJSON *throughput_json(const struct charts *c)
     return t;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* Every row in seq order, or the sampled cells' rows in seq order. */
 static cJSON *timeline_json(struct store *st, const char *id, int mode, const struct charts *c,
@@ -336,7 +327,7 @@ static cJSON *timeline_json(struct store *st, const char *id, int mode, const st
         }
         for (int64_t i = 0; i < ncells; i++)
             if (c->cells[i].used) seqs[n++] = c->cells[i].seq;
-        qsort(seqs, (size_t)n, sizeof *seqs, cmp_i64);
+        qsort(seqs, (size_t)n, sizeof *seqs, cmp_int64);
         sqlite3_stmt *s = st->q[Q_REQ_ONE];
         for (int64_t i = 0; i < n && rc == SQLITE_DONE; i++) {
             sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -391,7 +382,7 @@ cJSON *store_charts_compute(struct store *st, const char *id, int mode, int64_t 
     out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "mode", mode_name(mode) ? mode_name(mode) : "unknown");
     cJSON_AddNumberToObject(out, "total", (double)c->rows);
-    cJSON_AddNumberToObject(out, "wall_ms", r3(wall_ms));
+    cJSON_AddNumberToObject(out, "wall_ms", round3(wall_ms));
     cJSON_AddItemToObject(out, "histogram", histogram_json(c));
     cJSON_AddItemToObject(out, "cdf", cdf_json(c));
     cJSON_AddItemToObject(out, "throughput", throughput_json(c));

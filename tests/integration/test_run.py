@@ -246,6 +246,28 @@ class Failures(unittest.TestCase):
             self.assertEqual(r["errors_by_kind"], {"connect": 5})
             self.assertLess(r["wall_ms"], 2000)
 
+    def test_requests_csv_writes_null_as_an_empty_field(self):
+        """--requests-out FILE.csv and the dashboard's export share one writer: a request that
+        never connected has empty connect/ttfb/status fields (not -1)."""
+        import csv
+        port = free_port()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "reqs.csv")
+            code, _, err = run("--url", f"http://127.0.0.1:{port}/", "--requests", "2",
+                               "--modes", "sync", "--requests-out", out)
+            self.assertEqual(code, 0, err)
+            with open(out, newline="") as f:
+                rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["mode", "seq", "lane", "sched_us", "start_us", "connect_us",
+                                   "ttfb_us", "end_us", "status", "bytes", "error_kind", "error"])
+        self.assertEqual(len(rows), 3)
+        for row in rows[1:]:
+            rec = dict(zip(rows[0], row))
+            self.assertEqual((rec["mode"], rec["error_kind"]), ("sync", "connect"), rec)
+            self.assertEqual((rec["connect_us"], rec["ttfb_us"], rec["status"]), ("", "", ""), rec)
+            self.assertNotIn("-1", row, rec)
+            self.assertTrue(rec["error"], rec)
+
     def test_hanging_target_times_out(self):
         srv = socket.socket()
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -19,7 +19,6 @@ enum req_error {
 
 /* "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker". */
 const char *req_error_name(enum req_error e);
-int req_error_from_name(const char *name); /* -1 when unknown */
 
 #define RECORD_ERROR_MAX 200
 

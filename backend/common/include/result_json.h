@@ -2,6 +2,7 @@
 #ifndef CONLAB_RESULT_JSON_H
 #define CONLAB_RESULT_JSON_H
 
+#include <stddef.h>
 #include "record.h"
 
 struct cJSON;
@@ -10,11 +11,21 @@ struct cJSON;
  * "peak_rss_kb"} plus extensions "errors_by_kind" {kind: n}, "bytes", "lanes", "cancelled". */
 struct cJSON *result_to_json(const struct mode_result *r);
 
-/* Inverse of result_to_json (for rows stored as JSON); returns 0 or -1. */
-int result_from_json(const struct cJSON *j, struct mode_result *r);
 
 /* A request row: {"seq","lane","sched_us","start_us","connect_us","ttfb_us","end_us","status",
  * "bytes","error","error_kind"}; -1 times become null, "" error becomes null, status 0 null. */
 struct cJSON *record_to_json(const struct bench_record *r);
+
+/* The header line of the request CSV (newline included). */
+#define RECORD_CSV_HEADER                                                                      \
+    "mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error\n"
+
+/* Space record_to_csv needs at most. */
+#define RECORD_CSV_MAX (RECORD_ERROR_MAX * 2 + 256)
+
+/* One request as a CSV line (newline and NUL included) into `out` (RECORD_CSV_MAX bytes);
+ * returns its length. Null times and a missing status are empty fields; the error text is
+ * quoted, inner quotes doubled, line breaks turned into spaces. */
+size_t record_to_csv(const char *mode, const struct bench_record *r, char *out);
 
 #endif

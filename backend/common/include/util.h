@@ -35,6 +35,12 @@ int parse_hostport(const char *s, const char *what, char *host, size_t hostlen, 
 int parse_int64(const char *s, const char *what, int64_t min, int64_t max, int64_t *out,
                 char *err, size_t errlen);
 
+/* Rounds to 3 decimals, so that JSON stays readable (µs resolution for ms values). */
+double round3(double v);
+
+/* qsort comparator for int64_t, ascending. */
+int cmp_int64(const void *a, const void *b);
+
 /* Raises RLIMIT_NOFILE to its hard limit (for thousands of sockets). Best effort. */
 void raise_fd_limit(void);
 
