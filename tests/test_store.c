@@ -104,6 +104,22 @@ static char *spec_text(const char *url, const char *label, int requests, const c
     return p;
 }
 
+/* Creates a run from spec text, as the API does: validated once into a struct, stored with its
+ * canonical text. */
+static int create_run(struct store *st, const char *id, const char *text, const char *status,
+                      int64_t created_us, char *err, size_t errlen)
+{
+    struct spec_limits lim;
+    spec_limits_default(&lim);
+    struct spec s;
+    if (spec_from_text(text, &lim, &s, err, errlen)) return -1;
+    char *canon = spec_to_text(&s);
+    int rc = store_run_create(st, id, &s, canon, status, created_us, err, errlen);
+    free(canon);
+    spec_free(&s);
+    return rc;
+}
+
 static struct bench_record rec(int64_t seq, int64_t lane, int64_t start, int64_t end, int kind)
 {
     struct bench_record r;
@@ -268,20 +284,20 @@ static void test_runs_round_trip(void)
     const char *path = path_in("runs.db");
     struct store *st = open_ok(path);
     char err[256] = "";
-    CHECK(store_run_create(st, "run000000001",
+    CHECK(create_run(st, "run000000001",
                            spec_text("http://a/", "x", 3, "[\"sync\",\"async\"]"), "queued",
                            1700000000000000, err, sizeof err) == 0);
-    CHECK(store_run_create(st, "run000000002", spec_text("http://b/", "x", 5, "[\"threads\"]"),
+    CHECK(create_run(st, "run000000002", spec_text("http://b/", "x", 5, "[\"threads\"]"),
                            "running", 1700000001000000, err, sizeof err) == 0);
-    CHECK(store_run_create(st, "run000000003", spec_text("http://a/", "y", 2, "[\"sync\"]"),
+    CHECK(create_run(st, "run000000003", spec_text("http://a/", "y", 2, "[\"sync\"]"),
                            "queued", 1700000002500000, err, sizeof err) == 0);
     /* refused: duplicate id, unknown status, a spec that is not JSON */
-    CHECK(store_run_create(st, "run000000001", spec_text("http://a/", "", 1, "[\"sync\"]"),
+    CHECK(create_run(st, "run000000001", spec_text("http://a/", "", 1, "[\"sync\"]"),
                            "queued", 1, err, sizeof err) == -1);
     CHECK(strstr(err, "UNIQUE") != NULL);
-    CHECK(store_run_create(st, "run000000009", spec_text("http://a/", "", 1, "[\"sync\"]"), "weird",
+    CHECK(create_run(st, "run000000009", spec_text("http://a/", "", 1, "[\"sync\"]"), "weird",
                            1, err, sizeof err) == -1);
-    CHECK(store_run_create(st, "run000000009", "{not json", "queued", 1, err, sizeof err) == -1);
+    CHECK(create_run(st, "run000000009", "{not json", "queued", 1, err, sizeof err) == -1);
 
     bool found = false;
     cJSON *run = store_run_get(st, "run000000001", &found, err, sizeof err);
@@ -376,7 +392,7 @@ static void test_records(void)
     struct store *st = open_ok(path);
     char err[256] = "";
     const char *id = "rec000000001";
-    REQUIRE(store_run_create(st, id, spec_text("http://a/", "", 10, "[\"async\",\"sync\"]"),
+    REQUIRE(create_run(st, id, spec_text("http://a/", "", 10, "[\"async\",\"sync\"]"),
                              "running", 1700000000000000, err, sizeof err) == 0);
     CHECK(store_mode_begin(st, id, MODE_ASYNC, 10, 4, err, sizeof err) == 0);
     struct bench_record r[10];
@@ -592,7 +608,7 @@ static void test_charts(void)
     struct store *st = open_ok(path);
     char err[256] = "";
     const char *id = "cha000000001";
-    REQUIRE(store_run_create(st, id, spec_text("http://a/", "", 10, "[\"sync\",\"threads\"]"),
+    REQUIRE(create_run(st, id, spec_text("http://a/", "", 10, "[\"sync\",\"threads\"]"),
                              "running", 1700000000000000, err, sizeof err) == 0);
     bool found = false;
     cJSON *charts = store_charts(st, id, &found, err, sizeof err);
@@ -689,7 +705,7 @@ static void test_charts(void)
 
     /* a mode with no ok request: empty histogram and CDF, counted errors */
     const char *id2 = "cha000000002";
-    REQUIRE(store_run_create(st, id2, spec_text("http://a/", "", 3, "[\"async\"]"), "running",
+    REQUIRE(create_run(st, id2, spec_text("http://a/", "", 3, "[\"async\"]"), "running",
                              1700000000000000, err, sizeof err) == 0);
     struct bench_record bad[3] = {rec(0, 0, 0, 50, REQ_ERR_CONNECT),
                                   rec(1, 1, 0, 60, REQ_ERR_CONNECT),
@@ -718,9 +734,9 @@ static void test_mark_interrupted(void)
     struct store *st = open_ok(path);
     char err[256] = "";
     const char *spec = spec_text("http://a/", "", 1, "[\"sync\"]");
-    CHECK(store_run_create(st, "int000000001", spec, "queued", 1, err, sizeof err) == 0);
-    CHECK(store_run_create(st, "int000000002", spec, "running", 2, err, sizeof err) == 0);
-    CHECK(store_run_create(st, "int000000003", spec, "running", 3, err, sizeof err) == 0);
+    CHECK(create_run(st, "int000000001", spec, "queued", 1, err, sizeof err) == 0);
+    CHECK(create_run(st, "int000000002", spec, "running", 2, err, sizeof err) == 0);
+    CHECK(create_run(st, "int000000003", spec, "running", 3, err, sizeof err) == 0);
     CHECK(store_run_set_status(st, "int000000003", "done", 5, NULL, err, sizeof err) == 0);
     CHECK(store_mark_interrupted(st, 1700000000000000, err, sizeof err) == 2);
     CHECK(store_mark_interrupted(st, 1700000000000000, err, sizeof err) == 0);
@@ -764,7 +780,7 @@ static void test_threads(void)
     const char *path = path_in("threads.db");
     struct store *st = open_ok(path), *reader = open_ok(path);
     char err[256] = "";
-    REQUIRE(store_run_create(st, "thr000000001",
+    REQUIRE(create_run(st, "thr000000001",
                              spec_text("http://a/", "", 2000, "[\"sync\",\"async\"]"), "running", 1,
                              err, sizeof err) == 0);
     struct writer w[2] = {{st, MODE_SYNC, 0}, {st, MODE_ASYNC, 0}};
@@ -796,7 +812,7 @@ static void bench(int64_t n)
     const char *path = path_in("bench.db");
     struct store *st = open_ok(path);
     char err[256] = "";
-    REQUIRE(store_run_create(st, "ben000000001",
+    REQUIRE(create_run(st, "ben000000001",
                              spec_text("http://a/", "", (int)n, "[\"threads\"]"), "running", 1, err,
                              sizeof err) == 0);
     struct mode_result res;

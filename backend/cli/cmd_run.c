@@ -324,7 +324,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
         if (!o.batch || store_open(a->db, &o.db, err, errlen)) goto out;
         random_id(o.run_id, 12);
         char *spec_text = spec_to_text(s);
-        int c = store_run_create(o.db, o.run_id, spec_text, "running", wallclock_us(), err, errlen);
+        int c = store_run_create(o.db, o.run_id, s, spec_text, "running", wallclock_us(), err, errlen);
         free(spec_text);
         if (c) goto out;
     }

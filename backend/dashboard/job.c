@@ -160,7 +160,7 @@ int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t 
         job_item_free(&it);
         return rc;
     }
-    if (store_run_create(j->ast, it.id, it.spec_text, "queued", wallclock_us(), err, errlen)) {
+    if (store_run_create(j->ast, it.id, s, it.spec_text, "queued", wallclock_us(), err, errlen)) {
         pthread_mutex_lock(&j->mu);
         j->reserved--;
         pthread_mutex_unlock(&j->mu);

@@ -17,33 +17,21 @@ static bool valid_mode(int mode)
 
 /* A string member of a spec object, or "" (the spec was validated before it got here; the
  * store only needs the filter columns). */
-static const char *spec_string(const cJSON *spec, const char *outer, const char *key)
+int store_run_create(struct store *st, const char *id, const struct spec *spec,
+                     const char *spec_json, const char *status, int64_t created_us, char *err,
+                     size_t errlen)
 {
-    const cJSON *o = outer ? cJSON_GetObjectItemCaseSensitive(spec, outer) : spec;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-int store_run_create(struct store *st, const char *id, const char *spec_json, const char *status,
-                     int64_t created_us, char *err, size_t errlen)
-{
-    cJSON *spec = cJSON_Parse(spec_json ? spec_json : "");
-    if (!cJSON_IsObject(spec)) {
-        cJSON_Delete(spec);
-        return errf(err, errlen, "creating run %s: the spec is not a JSON object", id);
-    }
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *s = st->q[Q_RUN_INSERT];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, created_us);
     sqlite3_bind_text(s, 4, spec_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, spec_string(spec, "target", "url"), -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, spec_string(spec, NULL, "label"), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, spec->url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, spec->label ? spec->label : "", -1, SQLITE_STATIC);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "creating run");
     store_done(s);
     pthread_mutex_unlock(&st->lock);
-    cJSON_Delete(spec);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "record.h"
 
 struct cJSON;
+struct spec;
 struct store;
 
 /* Opens (creating the file and its parent folder) and migrates to the newest schema known to
@@ -23,9 +24,11 @@ void store_close(struct store *st);
 int store_schema_version(struct store *st);
 int store_schema_latest(void);
 
-/* Creates a run row. status is "queued" or "running"; spec_json is the normalized spec text.
- * created_us is wall-clock µs since the epoch. */
-int store_run_create(struct store *st, const char *id, const char *spec_json, const char *status,
+/* Creates a run row for the validated spec `s`, whose canonical text (spec_to_text) is
+ * `spec_json`: the caller has both, so the spec is never parsed again. status is "queued" or
+ * "running"; created_us is wall-clock µs since the epoch. */
+int store_run_create(struct store *st, const char *id, const struct spec *s,
+                     const char *spec_json, const char *status,
                      int64_t created_us, char *err, size_t errlen);
 
 /* Sets a run's status; finished_us >= 0 also sets finished_at; message (may be NULL) is kept as
