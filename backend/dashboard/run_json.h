@@ -15,7 +15,7 @@ struct cJSON *run_json_get(struct http_api *api, const char *id, bool *found, ch
                            size_t errlen);
 
 /* Replaces a stored RUN's status and progress by the live ones while the run is queued or
- * running, and gives progress its "modes" breakdown either way. */
+ * running (the store's progress counts stored rows; the runner's is ahead of it). */
 void run_json_merge_live(struct http_api *api, struct cJSON *run);
 
 #endif

@@ -67,12 +67,12 @@ void store_done(sqlite3_stmt *s);
 /* Runs a statement without result rows (BEGIN, COMMIT, ...). Returns 0 or -1 with err. */
 int store_exec(struct store *st, enum store_stmt q, char *err, size_t errlen, const char *what);
 
-/* Runs statement q, bound to (run id, mode), and returns its first column as an integer, 0 when
- * it yields no row. */
 /* Ends a write transaction: commits when rc is 0, rolls back otherwise (or when the commit
  * fails). Returns 0 when committed, -1 with err (already set on rc != 0). */
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what);
 
+/* Runs statement q, bound to (run id, mode), and returns its first column as an integer, 0 when
+ * it yields no row. */
 int64_t store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode);
 
 /* Computes the charts object of one mode from its stored rows (see store_mode_finish): returns

@@ -69,7 +69,7 @@ int spec_from_json(const struct cJSON *json, const struct spec_limits *lim, stru
 int spec_from_text(const char *text, const struct spec_limits *lim, struct spec *out, char *err,
                    size_t errlen);
 
-/* Checks the invariants spec_from_json checks, for a spec built by other means (the CLI). */
+/* Checks the invariants spec_from_json checks, for a spec built or changed in C. */
 int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err, size_t errlen);
 
 /* The spec in the contract's JSON shape, all fields present. Caller frees with cJSON_Delete. */
