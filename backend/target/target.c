@@ -546,8 +546,7 @@ static void sweep(struct target *t, int64_t now)
         int64_t quiet = now - c->last_us;
         if (c->st == C_LINGER
                 ? quiet > LINGER_US
-                : (c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING ||
-                   c->st == C_HANG) &&
+                : (c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING || c->st == C_HANG) &&
                       quiet > idle_us)
             conn_close(t, c);
     }
