@@ -853,6 +853,40 @@ static void remove_tree(const char *d)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", d);
 }
 
+/* A read that fails in SQLite is an error, never a zero: the requests page of a mode whose
+ * counter cannot be read must fail instead of saying "total: 0" next to its rows. */
+static void test_read_errors_are_errors(void)
+{
+    const char *path = path_in("readerr.db");
+    struct store *st = open_ok(path);
+    char err[256] = "";
+    const char *id = "readerr00001";
+    REQUIRE(store_run_create(st, id, spec_text("http://a/", "", 2, "[\"sync\"]"), "running",
+                             1700000000000000, err, sizeof err) == 0);
+    struct bench_record r[2] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK)};
+    REQUIRE(store_add_records(st, id, MODE_SYNC, r, 2, err, sizeof err) == 0);
+    cJSON *page = store_requests_page(st, id, MODE_SYNC, 10, 0, err, sizeof err);
+    CHECK(page && num(page, "total") == 2);
+    cJSON_Delete(page);
+    /* Another process breaks the modes table; the requests table still reads. */
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_sql(db, "ALTER TABLE modes RENAME TO modes_gone");
+    sqlite3_close(db);
+    err[0] = '\0';
+    page = store_requests_page(st, id, MODE_SYNC, 10, 0, err, sizeof err);
+    CHECK(page == NULL);
+    CHECK(strstr(err, "reading requests") != NULL);
+    cJSON_Delete(page);
+    struct mode_result res;
+    memset(&res, 0, sizeof res);
+    res.mode = MODE_SYNC;
+    res.requests = 2;
+    err[0] = '\0';
+    CHECK(store_mode_finish(st, id, &res, err, sizeof err) == -1 && err[0]);
+    store_close(st);
+}
+
 int main(void)
 {
     alarm(110); /* ctest's limit is 120 s: fail loudly rather than hang */
@@ -869,6 +903,7 @@ int main(void)
     test_charts();
     test_mark_interrupted();
     test_threads();
+    test_read_errors_are_errors();
     const char *b = getenv("CONLAB_STORE_BENCH");
     if (b && atoll(b) > 0) {
         alarm(0);

@@ -265,22 +265,27 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, char *
     job_flush(j, rd, fail, faillen);
 }
 
-/* Decides how a run ended. `msg` gets the message stored with it (or ""). */
+/* Decides how a run ended. `msg` gets the message stored with it (or ""). Runs on the runner
+ * thread, the only writer of the results; the cancel and stop flags are written by handlers and
+ * by the main thread, so they are read under the lock. */
 static const char *job_outcome(struct job *j, const char *fail, int wst, bool reaped,
                                char *msg, size_t msglen)
 {
     const struct job_active *a = &j->act;
+    pthread_mutex_lock(&j->mu);
+    bool stopping = j->stopping, cancel = a->cancel;
+    pthread_mutex_unlock(&j->mu);
     bool complete = a->nresults == a->item.nmodes;
     for (int i = 0; i < a->nresults; i++)
         if (a->results[i].cancelled) complete = false;
     bool exited_ok = !reaped || (WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
     msg[0] = '\0';
     if (complete && exited_ok && !fail[0]) return "done";
-    if (j->stopping) {
+    if (stopping) {
         snprintf(msg, msglen, "the dashboard stopped while this run was running");
         return "interrupted";
     }
-    if (a->cancel) return "cancelled";
+    if (cancel) return "cancelled";
     if (fail[0]) snprintf(msg, msglen, "%s", fail);
     else if (reaped && WIFSIGNALED(wst))
         snprintf(msg, msglen, "the job process was killed by signal %d (%s)", WTERMSIG(wst),

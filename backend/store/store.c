@@ -301,14 +301,17 @@ int store_schema_version(struct store *st)
     return v;
 }
 
-int64_t store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode)
+int store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode,
+                         int64_t *out, char *err, size_t errlen, const char *what)
 {
     sqlite3_stmt *s = st->q[q];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, mode);
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) store_fail(st, err, errlen, what);
     store_done(s);
-    return v;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what)

@@ -71,9 +71,11 @@ int store_exec(struct store *st, enum store_stmt q, char *err, size_t errlen, co
  * fails). Returns 0 when committed, -1 with err (already set on rc != 0). */
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what);
 
-/* Runs statement q, bound to (run id, mode), and returns its first column as an integer, 0 when
- * it yields no row. */
-int64_t store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode);
+/* Runs statement q, bound to (run id, mode), and sets *out to its first column as an integer, 0
+ * when it yields no row. Returns 0, or -1 with err ("what: sqlite's message") when SQLite
+ * fails: a failed read is never taken for a zero. */
+int store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode,
+                         int64_t *out, char *err, size_t errlen, const char *what);
 
 /* Computes the charts object of one mode from its stored rows (see store_mode_finish): returns
  * a new cJSON object {"mode","total","wall_ms","histogram","cdf","throughput","timeline"} or

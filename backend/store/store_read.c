@@ -252,7 +252,12 @@ cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t l
     cJSON *out = NULL;
     /* One read transaction: the total and the rows come from the same snapshot. */
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
-    int64_t total = store_int_by_id_mode(st, Q_MODE_DONE, id, mode); /* stored rows */
+    int64_t total; /* stored rows */
+    if (store_int_by_id_mode(st, Q_MODE_DONE, id, mode, &total, err, errlen,
+                             "reading requests")) {
+        store_exec(st, Q_COMMIT, NULL, 0, NULL);
+        goto unlock;
+    }
     sqlite3_stmt *s = seqs_contiguous(st, id, mode, total) ? st->q[Q_REQ_PAGE_FROM_SEQ]
                                                            : st->q[Q_REQ_PAGE_OFFSET];
     sqlite3_bind_int64(s, 3, limit);

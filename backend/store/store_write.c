@@ -163,7 +163,10 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
     pthread_mutex_lock(&st->lock);
     int rc = -1;
     char *charts_text = NULL;
-    int64_t lanes = store_int_by_id_mode(st, Q_MODE_LANES, id, res->mode); /* from mode_begin */
+    int64_t lanes; /* from mode_begin */
+    if (store_int_by_id_mode(st, Q_MODE_LANES, id, res->mode, &lanes, err, errlen,
+                             "finishing mode"))
+        goto out;
     /* The rows of a finished mode no longer change, so the aggregates are read outside the
      * write transaction: other writers are not held up while a million rows are scanned. */
     cJSON *charts = store_charts_compute(st, id, res->mode, lanes > 0 ? lanes : res->lanes,
