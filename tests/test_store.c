@@ -861,7 +861,7 @@ static void test_read_errors_are_errors(void)
     struct store *st = open_ok(path);
     char err[256] = "";
     const char *id = "readerr00001";
-    REQUIRE(store_run_create(st, id, spec_text("http://a/", "", 2, "[\"sync\"]"), "running",
+    REQUIRE(create_run(st, id, spec_text("http://a/", "", 2, "[\"sync\"]"), "running",
                              1700000000000000, err, sizeof err) == 0);
     struct bench_record r[2] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK)};
     REQUIRE(store_add_records(st, id, MODE_SYNC, r, 2, err, sizeof err) == 0);
