@@ -1,5 +1,6 @@
 /* Spec parsing and validation: defaults, round trip, and every refusal names its field. */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
@@ -132,6 +133,108 @@ static void hostile_specs(void)
                   "concurrency"));
 }
 
+/* The lab's fields: a sweep's levels, work_us, expect, and expect filled for the demo target. */
+static void lab_fields(void)
+{
+    struct spec s;
+    char err[512];
+    const char *sweep = "{\"target\": {\"url\": \"http://127.0.0.1:8000/\"}, \"concurrency\": [1, 2, 4, 8], "
+                        "\"work_us\": 2000, \"expect\": {\"delay_ms\": 200, \"workers\": 3}}";
+    CHECK(spec_from_text(sweep, &lim, &s, err, sizeof err) == 0);
+    CHECK(s.sweep && s.nlevels == 4 && s.levels[0] == 1 && s.levels[3] == 8);
+    CHECK(s.work_us == 2000 && s.has_expect && s.expect_delay_ms == 200 && s.expect_workers == 3);
+    /* Round trip: a list stays a list, expect and work_us come back. */
+    char *text = spec_to_text(&s);
+    CHECK(strstr(text, "\"concurrency\":[1,2,4,8]") != NULL);
+    CHECK(strstr(text, "\"work_us\":2000") != NULL);
+    CHECK(strstr(text, "\"expect\":{\"delay_ms\":200,\"workers\":3}") != NULL);
+    struct spec back;
+    CHECK(spec_from_text(text, &lim, &back, err, sizeof err) == 0);
+    CHECK(back.sweep && back.nlevels == 4 && back.levels[2] == 4 && back.work_us == 2000 && back.has_expect);
+    spec_free(&back);
+    free(text);
+    spec_free(&s);
+
+    /* A list of one level is still a sweep (printed back as a list); a number is not. */
+    CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"concurrency\": [5]}", &lim, &s, err, sizeof err) == 0);
+    CHECK(s.sweep && s.nlevels == 1 && s.levels[0] == 5);
+    text = spec_to_text(&s);
+    CHECK(strstr(text, "\"concurrency\":[5]") != NULL);
+    free(text);
+    spec_free(&s);
+    CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"concurrency\": 5, \"expect\": null}", &lim, &s, err, sizeof err) == 0);
+    text = spec_to_text(&s);
+    CHECK(strstr(text, "\"concurrency\":5,") != NULL && strstr(text, "\"expect\":null") != NULL);
+    free(text);
+    spec_free(&s);
+
+    /* Refused, each naming its field: {fields after the target, field}. */
+    static const char *const bad[][2] = {
+        {"\"concurrency\": []", "concurrency"},
+        {"\"concurrency\": [1, 1]", "concurrency"},
+        {"\"concurrency\": [4, 2]", "concurrency"},
+        {"\"concurrency\": [0, 2]", "concurrency"},
+        {"\"concurrency\": [1, 2.5]", "concurrency"},
+        {"\"concurrency\": [1, \"2\"]", "concurrency"},
+        {"\"concurrency\": [1, 300]", "concurrency"},
+        {"\"concurrency\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]", "concurrency"},
+        {"\"work_us\": -1", "work_us"},
+        {"\"work_us\": 1000001", "work_us"},
+        {"\"work_us\": 1.5", "work_us"},
+        {"\"expect\": 3", "expect"},
+        {"\"expect\": {\"workers\": 3}", "expect.delay_ms"},
+        {"\"expect\": {\"delay_ms\": 3}", "expect.workers"},
+        {"\"expect\": {\"delay_ms\": 3, \"workers\": 0}", "expect.workers"},
+        {"\"expect\": {\"delay_ms\": -1, \"workers\": 1}", "expect.delay_ms"},
+        {"\"expect\": {\"delay_ms\": 1, \"workers\": 1, \"x\": 1}", "expect.x"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"target\": {\"url\": \"http://x/\"}, %s}", bad[i][0]);
+        CHECK(refused(text, bad[i][1]));
+    }
+    CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"concurrency\": "
+                         "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}", &lim, &s, err, sizeof err) == 0);
+    spec_free(&s);
+    /* Each level within the limit of every mode of the run: 300 is fine for async alone. */
+    CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"concurrency\": [1, 300], \"modes\": [\"async\"]}",
+                         &lim, &s, err, sizeof err) == 0);
+    spec_free(&s);
+
+    /* expect for the demo target: same origin only; a delay_ms override wins, the last one. */
+    struct {
+        const char *url;
+        int filled;
+        int64_t delay;
+    } demo[] = {
+        {"http://127.0.0.1:8000/", 1, 1000},
+        {"http://127.0.0.1:8000", 1, 1000},
+        {"http://127.0.0.1:8000/x?delay_ms=200", 1, 200},
+        {"http://127.0.0.1:8000/?delay_ms=5&delay_ms=0", 1, 0},
+        {"http://127.0.0.1:8000/?delay_ms=abc", 0, 0},
+        {"http://127.0.0.1:8001/", 0, 0},
+        {"http://localhost:8000/", 0, 0},
+        {"https://127.0.0.1:8000/", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof demo / sizeof demo[0]; i++) {
+        spec_init(&s);
+        s.url = strdup(demo[i].url);
+        int got = spec_expect_from_demo(&s, "http://127.0.0.1:8000/", 3, 1000);
+        CHECK(got == demo[i].filled);
+        CHECK(s.has_expect == (demo[i].filled == 1));
+        if (got) CHECK(s.expect_workers == 3 && s.expect_delay_ms == demo[i].delay);
+        spec_free(&s);
+    }
+    /* An expect given in the spec is kept. */
+    spec_init(&s);
+    s.url = strdup("http://127.0.0.1:8000/");
+    s.has_expect = true;
+    s.expect_workers = 7;
+    s.expect_delay_ms = 10;
+    CHECK(spec_expect_from_demo(&s, "http://127.0.0.1:8000/", 3, 1000) == 0 && s.expect_workers == 7);
+    spec_free(&s);
+}
+
 int main(void)
 {
     spec_limits_default(&lim);
@@ -141,7 +244,8 @@ int main(void)
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://127.0.0.1:8000/\"}}", &lim, &s, err, sizeof err) == 0);
     CHECK(!strcmp(s.url, "http://127.0.0.1:8000/"));
     CHECK(!strcmp(s.method, "GET"));
-    CHECK(s.requests == 3 && s.concurrency == 3 && s.timeout_ms == 30000);
+    CHECK(s.requests == 3 && s.nlevels == 1 && s.levels[0] == 3 && !s.sweep && s.timeout_ms == 30000);
+    CHECK(s.work_us == 0 && !s.has_expect);
     CHECK(s.nmodes == 4 && s.modes[0] == MODE_SYNC && s.modes[3] == MODE_PROCESSES);
     CHECK(s.rate == 0 && s.keepalive && s.body == NULL && !strcmp(s.label, ""));
 
@@ -231,6 +335,7 @@ int main(void)
 
     spec_limits_default(&lim);
     hostile_specs();
+    lab_fields();
 
     CHECK(mode_from_name("async") == MODE_ASYNC && mode_from_name("x") == -1);
     CHECK(!strcmp(mode_name(MODE_PROCESSES), "processes") && mode_name(MODE_COUNT) == NULL);

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "bench.h"
 #include "commands.h"
+#include "findings.h"
 #include "report.h"
 #include "result_json.h"
 #include "store.h"
@@ -22,7 +23,8 @@ static const char usage_text[] =
     "\n"
     "  --url URL            target (http or https), required\n"
     "  --requests N         requests per mode (default 3)\n"
-    "  --concurrency C      workers: threads, async slots, processes (default 3)\n"
+    "  --concurrency C      workers: threads, async slots, processes (default 3); a list\n"
+    "                       such as 1,2,4,8 makes a sweep: every mode runs at every level\n"
     "  --modes LIST         comma-separated: sync,threads,async,processes (default all four)\n"
     "  --timeout-ms T       bound on each whole request (default 30000)\n"
     "  --rate R             requests per second over a mode, 0 for no limit (default 0)\n"
@@ -30,8 +32,13 @@ static const char usage_text[] =
     "  --header 'K: V'      request header, repeatable\n"
     "  --body S             request body\n"
     "  --no-keepalive       a new connection for every request\n"
+    "  --work-us N          CPU time (µs) each worker computes over a response before it takes\n"
+    "                       its next request (default 0)\n"
+    "  --expect-delay-ms D, --expect-workers W\n"
+    "                       the server's model (D ms per response, W at once), for the ideal\n"
+    "                       time in the findings\n"
     "  --label S            a label stored with the run\n"
-    "  --json               print {\"spec\": ..., \"results\": [...]} instead of the table\n"
+    "  --json               print {\"spec\", \"results\", \"findings\"} instead of the table\n"
     "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
     "  --db FILE            also store the run in the dashboard's SQLite database\n"
     "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
@@ -43,7 +50,7 @@ static const char usage_text[] =
 
 struct run_out {
     const struct spec *spec;
-    struct mode_result results[MODE_COUNT];
+    struct mode_result results[MODE_COUNT * SPEC_MAX_LEVELS];
     int nresults;
     int64_t done, total;
     enum bench_mode mode; /* the mode in progress */
@@ -69,9 +76,11 @@ static void flush_batch(struct run_out *o, int mode)
     o->nbatch = 0;
 }
 
-static void on_mode_start(void *ctx, enum bench_mode mode, int64_t total, int64_t lanes)
+static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
+                          int64_t lanes)
 {
     struct run_out *o = ctx;
+    (void)concurrency;
     o->mode = mode;
     o->done = 0;
     o->total = total;
@@ -132,6 +141,8 @@ static void name_flag(char *err, size_t errlen)
         {"requests", "--requests"},    {"concurrency", "--concurrency"},
         {"modes", "--modes"},          {"timeout_ms", "--timeout-ms"},
         {"rate", "--rate"},            {"label", "--label"},
+        {"work_us", "--work-us"},      {"expect.delay_ms", "--expect-delay-ms"},
+        {"expect.workers", "--expect-workers"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         size_t n = strlen(map[i][0]);
@@ -161,10 +172,39 @@ static int number_opt(const char *flag, const char *v, double min, cJSON *obj, c
     return 0;
 }
 
+/* --concurrency C or a sweep's list C1,C2,...: the spec's `concurrency`, a number or a list. */
+static int levels_opt(const char *v, cJSON *spec, char *err, size_t errlen)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "concurrency");
+    if (!strchr(v, ',')) {
+        int64_t n;
+        if (parse_int64(v, "--concurrency", INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen)) return -1;
+        cJSON_AddNumberToObject(spec, "concurrency", (double)n);
+        return 0;
+    }
+    cJSON *list = cJSON_AddArrayToObject(spec, "concurrency");
+    char buf[512];
+    if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf)
+        return errf(err, errlen, "--concurrency: the list is too long");
+    int count = 0;
+    for (char *p = buf, *comma; p; p = comma ? comma + 1 : NULL) {
+        comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        while (*p == ' ') p++;
+        int64_t n;
+        if (parse_int64(p, "--concurrency", INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen)) return -1;
+        if (++count > SPEC_MAX_LEVELS)
+            return errf(err, errlen, "--concurrency: at most %d levels", SPEC_MAX_LEVELS);
+        cJSON_AddItemToArray(list, cJSON_CreateNumber((double)n));
+    }
+    return 0;
+}
+
 enum {
     OPT_URL = 1000, OPT_METHOD, OPT_BODY, OPT_HEADER, OPT_REQUESTS, OPT_CONCURRENCY, OPT_TIMEOUT,
     OPT_RATE, OPT_MODES, OPT_LABEL, OPT_NO_KEEPALIVE, OPT_JSON, OPT_NO_PROGRESS, OPT_DB,
     OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
+    OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS,
 };
 
 static const struct option run_options[] = {
@@ -187,6 +227,9 @@ static const struct option run_options[] = {
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
     {"max-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"work-us", required_argument, NULL, OPT_WORK_US},
+    {"expect-delay-ms", required_argument, NULL, OPT_EXPECT_DELAY},
+    {"expect-workers", required_argument, NULL, OPT_EXPECT_WORKERS},
     {0},
 };
 
@@ -220,14 +263,25 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
         cJSON_AddStringToObject(p->headers, name, val);
         return 0;
     }
+    case OPT_CONCURRENCY: return levels_opt(v, p->spec, err, errlen);
     case OPT_REQUESTS:
-    case OPT_CONCURRENCY:
     case OPT_TIMEOUT:
+    case OPT_WORK_US:
         if (parse_int64(v, flag, INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen)) return -1;
         cJSON_AddNumberToObject(p->spec, id == OPT_REQUESTS ? "requests"
-                                         : id == OPT_CONCURRENCY ? "concurrency" : "timeout_ms",
+                                         : id == OPT_TIMEOUT ? "timeout_ms" : "work_us",
                                 (double)n);
         return 0;
+    case OPT_EXPECT_DELAY:
+    case OPT_EXPECT_WORKERS: {
+        if (parse_int64(v, flag, INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen)) return -1;
+        cJSON *e = cJSON_GetObjectItemCaseSensitive(p->spec, "expect");
+        if (!e) e = cJSON_AddObjectToObject(p->spec, "expect");
+        const char *key = id == OPT_EXPECT_DELAY ? "delay_ms" : "workers";
+        cJSON_DeleteItemFromObjectCaseSensitive(e, key);
+        cJSON_AddNumberToObject(e, key, (double)n);
+        return 0;
+    }
     case OPT_RATE: return number_opt(flag, v, 0, p->spec, "rate", err, errlen);
     case OPT_MODES: {
         cJSON *list = cJSON_AddArrayToObject(p->spec, "modes");
@@ -294,6 +348,11 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     cJSON_Delete(json);
+    if (a.db && s.nlevels > 1) {
+        fprintf(stderr, "conlab run: --db: storing a sweep is not supported yet\n");
+        spec_free(&s);
+        return 2;
+    }
     int code = 0;
     if (execute(&s, &a, err, sizeof err, &code)) {
         fprintf(stderr, "conlab run: %s\n", err);
@@ -351,19 +410,23 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
             fprintf(stderr, "conlab run: storing the run's status failed: %s\n", serr);
         if (!a->json) fprintf(stderr, "stored as run %s in %s\n", o.run_id, a->db);
     }
+    cJSON *doc = cJSON_CreateObject();
+    if (o.db && a->json) cJSON_AddStringToObject(doc, "id", o.run_id);
+    cJSON *spec_json = spec_to_json(s);
+    cJSON_AddItemToObject(doc, "spec", spec_json);
+    cJSON *list = cJSON_AddArrayToObject(doc, "results");
+    for (int i = 0; i < o.nresults; i++) cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
+    cJSON *findings = findings_compute(spec_json, list);
+    if (findings) cJSON_AddItemToObject(doc, "findings", findings);
     if (a->json) {
-        cJSON *doc = cJSON_CreateObject();
-        if (o.db) cJSON_AddStringToObject(doc, "id", o.run_id);
-        cJSON_AddItemToObject(doc, "spec", spec_to_json(s));
-        cJSON *list = cJSON_AddArrayToObject(doc, "results");
-        for (int i = 0; i < o.nresults; i++) cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
         char *text = cJSON_Print(doc);
         if (text) printf("%s\n", text);
         free(text);
-        cJSON_Delete(doc);
     } else {
         report_table(stdout, s, o.results, o.nresults);
+        report_findings(stdout, findings);
     }
+    cJSON_Delete(doc);
     fflush(stdout);
     if (brc) goto out;
     *exit_code = cancelled ? 130 : 0;

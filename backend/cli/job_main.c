@@ -62,9 +62,10 @@ static void *flusher(void *arg)
     return NULL;
 }
 
-static void on_mode_start(void *ctx, enum bench_mode mode, int64_t total, int64_t lanes)
+static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
+                          int64_t lanes)
 {
-    struct wire_mode_start m = {(int32_t)mode, 0, total, lanes};
+    struct wire_mode_start m = {(int32_t)mode, 0, concurrency, total, lanes};
     put_frame(ctx, WIRE_MODE_START, &m, sizeof m, 1);
 }
 

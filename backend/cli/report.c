@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <string.h>
 #include "util.h"
 
@@ -9,34 +11,72 @@ static void cell_ms(char *buf, size_t len, int has, double v)
     else snprintf(buf, len, "-");
 }
 
+/* "3" or "1,2,4,8". */
+static void levels_text(char *buf, size_t len, const struct spec *s)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < s->nlevels && at < len; k++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%lld", k ? "," : "", (long long)s->levels[k]);
+}
+
+static void row(FILE *f, const struct mode_result *r, bool sweep)
+{
+    char p50[32], p90[32], p99[32], max[32];
+    cell_ms(p50, sizeof p50, r->has_latency, r->latency_ms.p50);
+    cell_ms(p90, sizeof p90, r->has_latency, r->latency_ms.p90);
+    cell_ms(p99, sizeof p99, r->has_latency, r->latency_ms.p99);
+    cell_ms(max, sizeof max, r->has_latency, r->latency_ms.max);
+    fprintf(f, "%-10s ", mode_name(r->mode));
+    if (sweep) fprintf(f, "%6lld ", (long long)r->concurrency);
+    fprintf(f, "%8lld %8lld %7lld %9.3f %10.2f %9s %9s %9s %9s %9.1f %9.1f%s\n",
+            (long long)r->requests, (long long)r->ok, (long long)r->errors, r->wall_ms / 1000.0,
+            r->rps, p50, p90, p99, max, r->cpu_user_ms + r->cpu_sys_ms,
+            (double)r->peak_rss_kb / 1024.0, r->cancelled ? "  (cancelled)" : "");
+}
+
 void report_table(FILE *f, const struct spec *s, const struct mode_result *res, int n)
 {
-    fprintf(f, "%s %s  requests %lld  concurrency %lld%s%s\n", s->method, s->url,
-            (long long)s->requests, (long long)s->concurrency, s->keepalive ? "" : "  no keep-alive",
+    char levels[SPEC_MAX_LEVELS * 12];
+    levels_text(levels, sizeof levels, s);
+    fprintf(f, "%s %s  requests %lld  concurrency %s%s%s", s->method, s->url,
+            (long long)s->requests, levels, s->keepalive ? "" : "  no keep-alive",
             s->rate > 0 ? "  rate-limited" : "");
-    fprintf(f, "%-10s %8s %8s %7s %9s %10s %9s %9s %9s %9s %9s %9s\n", "mode", "requests", "ok",
-            "errors", "wall s", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu ms",
-            "peak MiB");
-    for (int i = 0; i < n; i++) {
-        const struct mode_result *r = &res[i];
-        char p50[32], p90[32], p99[32], max[32];
-        cell_ms(p50, sizeof p50, r->has_latency, r->latency_ms.p50);
-        cell_ms(p90, sizeof p90, r->has_latency, r->latency_ms.p90);
-        cell_ms(p99, sizeof p99, r->has_latency, r->latency_ms.p99);
-        cell_ms(max, sizeof max, r->has_latency, r->latency_ms.max);
-        fprintf(f, "%-10s %8lld %8lld %7lld %9.3f %10.2f %9s %9s %9s %9s %9.1f %9.1f%s\n",
-                mode_name(r->mode), (long long)r->requests, (long long)r->ok, (long long)r->errors,
-                r->wall_ms / 1000.0, r->rps, p50, p90, p99, max, r->cpu_user_ms + r->cpu_sys_ms,
-                (double)r->peak_rss_kb / 1024.0, r->cancelled ? "  (cancelled)" : "");
-    }
+    if (s->work_us > 0) fprintf(f, "  work %lld us", (long long)s->work_us);
+    fputc('\n', f);
+    bool sweep = s->nlevels > 1;
+    fprintf(f, "%-10s ", "mode");
+    if (sweep) fprintf(f, "%6s ", "conc");
+    fprintf(f, "%8s %8s %7s %9s %10s %9s %9s %9s %9s %9s %9s\n", "requests", "ok", "errors",
+            "wall s", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu ms", "peak MiB");
+    /* A sweep reads best mode by mode, its levels in order (the run interleaved them). */
+    for (int m = 0; m < (sweep ? s->nmodes : 1); m++)
+        for (int i = 0; i < n; i++)
+            if (!sweep || res[i].mode == (int32_t)s->modes[m]) row(f, &res[i], sweep);
     for (int i = 0; i < n; i++) {
         const struct mode_result *r = &res[i];
         if (!r->errors) continue;
-        fprintf(f, "%s errors:", mode_name(r->mode));
+        fprintf(f, "%s", mode_name(r->mode));
+        if (sweep) fprintf(f, " at %lld", (long long)r->concurrency);
+        fprintf(f, " errors:");
         for (int k = 1; k < REQ_ERR_COUNT; k++)
             if (r->errors_by_kind[k])
                 fprintf(f, " %s %lld", req_error_name(k), (long long)r->errors_by_kind[k]);
         fputc('\n', f);
+    }
+}
+
+void report_findings(FILE *f, const cJSON *findings)
+{
+    if (cJSON_GetArraySize(findings) == 0) return;
+    fprintf(f, "\nfindings:\n");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, findings)
+    {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(x, "text");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(x, "kind");
+        if (cJSON_IsString(text) && cJSON_IsString(kind))
+            fprintf(f, "  %-7s %s\n", kind->valuestring, text->valuestring);
     }
 }
 

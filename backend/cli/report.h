@@ -6,8 +6,14 @@
 #include "record.h"
 #include "spec.h"
 
-/* Prints a header line describing the spec, then one aligned row per result. */
+struct cJSON;
+
+/* Prints a header line describing the spec, then one aligned row per result; a sweep gets a
+ * `conc` column and its rows grouped by mode, levels in order. */
 void report_table(FILE *f, const struct spec *s, const struct mode_result *res, int n);
+
+/* Prints "findings:" and one line per finding (kind, text); nothing when there is none. */
+void report_findings(FILE *f, const struct cJSON *findings);
 
 /* Redraws "\r  threads  [#####.....]  5/9" on f, at most every 100 ms unless force. */
 void report_progress(FILE *f, const char *mode, int64_t done, int64_t total, int force);

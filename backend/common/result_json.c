@@ -15,10 +15,18 @@ const char *req_error_name(enum req_error e)
     return (e >= 0 && e < REQ_ERR_COUNT) ? error_names[e] : "other";
 }
 
+int req_error_from_name(const char *name)
+{
+    for (int i = 0; i < REQ_ERR_COUNT; i++)
+        if (name && !strcmp(name, error_names[i])) return i;
+    return -1;
+}
+
 cJSON *result_to_json(const struct mode_result *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "mode", mode_name(r->mode) ? mode_name(r->mode) : "unknown");
+    cJSON_AddNumberToObject(o, "concurrency", (double)r->concurrency);
     cJSON_AddNumberToObject(o, "requests", (double)r->requests);
     cJSON_AddNumberToObject(o, "ok", (double)r->ok);
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
@@ -42,6 +50,14 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON *k = cJSON_AddObjectToObject(o, "errors_by_kind");
     for (int i = 1; i < REQ_ERR_COUNT; i++)
         if (r->errors_by_kind[i]) cJSON_AddNumberToObject(k, error_names[i], (double)r->errors_by_kind[i]);
+    if (r->top_error_count > 0) {
+        cJSON *t = cJSON_AddObjectToObject(o, "top_error");
+        cJSON_AddStringToObject(t, "kind", req_error_name(r->top_error_kind));
+        cJSON_AddStringToObject(t, "message", r->top_error);
+        cJSON_AddNumberToObject(t, "count", (double)r->top_error_count);
+    } else {
+        cJSON_AddNullToObject(o, "top_error");
+    }
     cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
     cJSON_AddNumberToObject(o, "lanes", (double)r->lanes);
     cJSON_AddBoolToObject(o, "cancelled", r->cancelled != 0);

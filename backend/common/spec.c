@@ -47,7 +47,8 @@ void spec_init(struct spec *s)
 {
     memset(s, 0, sizeof *s);
     s->requests = 3;
-    s->concurrency = 3;
+    s->levels[0] = 3;
+    s->nlevels = 1;
     for (int i = 0; i < MODE_COUNT; i++) s->modes[i] = (enum bench_mode)i;
     s->nmodes = MODE_COUNT;
     s->timeout_ms = 30000;
@@ -138,9 +139,37 @@ static int validate_outside_input(const struct spec *s, const struct spec_limits
     int64_t most = 0;
     for (int m = MODE_THREADS; m < MODE_COUNT; m++)
         if (lim->max_concurrency[m] > most) most = lim->max_concurrency[m];
-    if (s->concurrency > most)
+    int64_t top = s->levels[s->nlevels > 0 ? s->nlevels - 1 : 0]; /* levels increase */
+    if (top > most)
         return errf(err, errlen, "concurrency: %lld is above the limit of every mode (%lld)",
-                    (long long)s->concurrency, (long long)most);
+                    (long long)top, (long long)most);
+    return 0;
+}
+
+/* Levels: 1..SPEC_MAX_LEVELS of them, strictly increasing, each within the limit of every
+ * mode of the run (sync has one worker whatever the level). */
+static int check_levels(const struct spec *s, const struct spec_limits *lim, char *err,
+                        size_t errlen)
+{
+    if (s->nlevels < 1 || s->nlevels > SPEC_MAX_LEVELS)
+        return errf(err, errlen, "concurrency: give one level or a list of 1 to %d levels",
+                    SPEC_MAX_LEVELS);
+    for (int k = 0; k < s->nlevels; k++) {
+        int64_t c = s->levels[k];
+        if (c < 1) return errf(err, errlen, "concurrency: must be at least 1");
+        if (k > 0 && c <= s->levels[k - 1])
+            return errf(err, errlen,
+                        "concurrency: the levels of a sweep must be distinct and increasing "
+                        "(%lld after %lld)",
+                        (long long)c, (long long)s->levels[k - 1]);
+        for (int i = 0; i < s->nmodes; i++) {
+            enum bench_mode m = s->modes[i];
+            if (m == MODE_SYNC) continue;
+            if (c > lim->max_concurrency[m])
+                return errf(err, errlen, "concurrency: %lld is above the limit of %lld for %s",
+                            (long long)c, (long long)lim->max_concurrency[m], mode_name(m));
+        }
+    }
     return 0;
 }
 
@@ -169,15 +198,7 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "requests: %lld is out of range (1..%lld)", (long long)s->requests,
                     (long long)lim->max_requests);
     if (s->nmodes < 1) return errf(err, errlen, "modes: at least one mode is required");
-    if (s->concurrency < 1) return errf(err, errlen, "concurrency: must be at least 1");
-    for (int i = 0; i < s->nmodes; i++) {
-        enum bench_mode m = s->modes[i];
-        if (m == MODE_SYNC) continue;
-        if (s->concurrency > lim->max_concurrency[m])
-            return errf(err, errlen, "concurrency: %lld is above the limit of %lld for %s",
-                        (long long)s->concurrency, (long long)lim->max_concurrency[m],
-                        mode_name(m));
-    }
+    if (check_levels(s, lim, err, errlen)) return -1;
     if (s->timeout_ms < 1 || s->timeout_ms > lim->max_timeout_ms)
         return errf(err, errlen, "timeout_ms: %lld is out of range (1..%lld)",
                     (long long)s->timeout_ms, (long long)lim->max_timeout_ms);
@@ -185,6 +206,15 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "rate: must be between 0 (no limit) and 1000000 requests/s");
     if (s->label && strlen(s->label) > 200)
         return errf(err, errlen, "label: longer than 200 characters");
+    if (s->work_us < 0 || s->work_us > SPEC_MAX_WORK_US)
+        return errf(err, errlen, "work_us: %lld is out of range (0..%d)", (long long)s->work_us,
+                    SPEC_MAX_WORK_US);
+    if (s->has_expect && (s->expect_delay_ms < 0 || s->expect_delay_ms > 3600000))
+        return errf(err, errlen, "expect.delay_ms: %lld is out of range (0..3600000)",
+                    (long long)s->expect_delay_ms);
+    if (s->has_expect && (s->expect_workers < 1 || s->expect_workers > 1000000))
+        return errf(err, errlen, "expect.workers: %lld is out of range (1..1000000)",
+                    (long long)s->expect_workers);
     return validate_outside_input(s, lim, err, errlen);
 }
 
@@ -264,6 +294,48 @@ static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
     return 0;
 }
 
+/* `concurrency`: a whole number, or a list of them (a sweep); check_levels judges the values. */
+static int parse_levels(const cJSON *v, struct spec *s, char *err, size_t errlen)
+{
+    if (!cJSON_IsArray(v)) {
+        s->sweep = false;
+        s->nlevels = 1;
+        return get_int(v, "concurrency", &s->levels[0], err, errlen);
+    }
+    int n = cJSON_GetArraySize(v);
+    if (n < 1 || n > SPEC_MAX_LEVELS)
+        return errf(err, errlen, "concurrency: a sweep lists 1 to %d levels, got %d",
+                    SPEC_MAX_LEVELS, n);
+    s->sweep = true;
+    s->nlevels = 0;
+    for (const cJSON *e = v->child; e; e = e->next)
+        if (get_int(e, "concurrency", &s->levels[s->nlevels++], err, errlen)) return -1;
+    return 0;
+}
+
+static int parse_expect(const cJSON *v, struct spec *s, char *err, size_t errlen)
+{
+    if (cJSON_IsNull(v)) {
+        s->has_expect = false;
+        return 0;
+    }
+    if (!cJSON_IsObject(v))
+        return errf(err, errlen, "expect: must be an object {\"delay_ms\": D, \"workers\": W}");
+    const cJSON *d = NULL, *w = NULL;
+    for (const cJSON *f = v->child; f; f = f->next) {
+        if (!strcmp(f->string, "delay_ms")) d = f;
+        else if (!strcmp(f->string, "workers")) w = f;
+        else return errf(err, errlen, "expect.%.60s: unknown field (known: delay_ms, workers)", f->string);
+    }
+    if (!d) return errf(err, errlen, "expect.delay_ms: required");
+    if (!w) return errf(err, errlen, "expect.workers: required");
+    if (get_int(d, "expect.delay_ms", &s->expect_delay_ms, err, errlen) ||
+        get_int(w, "expect.workers", &s->expect_workers, err, errlen))
+        return -1;
+    s->has_expect = true;
+    return 0;
+}
+
 static int parse_fields(const cJSON *json, struct spec *s, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(json)) return errf(err, errlen, "spec: must be a JSON object");
@@ -277,7 +349,11 @@ static int parse_fields(const cJSON *json, struct spec *s, char *err, size_t err
         } else if (!strcmp(k, "requests")) {
             rc = get_int(f, "requests", &s->requests, err, errlen);
         } else if (!strcmp(k, "concurrency")) {
-            rc = get_int(f, "concurrency", &s->concurrency, err, errlen);
+            rc = parse_levels(f, s, err, errlen);
+        } else if (!strcmp(k, "work_us")) {
+            rc = get_int(f, "work_us", &s->work_us, err, errlen);
+        } else if (!strcmp(k, "expect")) {
+            rc = parse_expect(f, s, err, errlen);
         } else if (!strcmp(k, "timeout_ms")) {
             rc = get_int(f, "timeout_ms", &s->timeout_ms, err, errlen);
         } else if (!strcmp(k, "modes")) {
@@ -353,13 +429,27 @@ cJSON *spec_to_json(const struct spec *s)
     if (s->body) cJSON_AddStringToObject(t, "body", s->body);
     else cJSON_AddNullToObject(t, "body");
     cJSON_AddNumberToObject(o, "requests", (double)s->requests);
-    cJSON_AddNumberToObject(o, "concurrency", (double)s->concurrency);
+    if (s->sweep) {
+        cJSON *l = cJSON_AddArrayToObject(o, "concurrency");
+        for (int k = 0; k < s->nlevels; k++)
+            cJSON_AddItemToArray(l, cJSON_CreateNumber((double)s->levels[k]));
+    } else {
+        cJSON_AddNumberToObject(o, "concurrency", (double)s->levels[0]);
+    }
     cJSON *m = cJSON_AddArrayToObject(o, "modes");
     for (int i = 0; i < s->nmodes; i++) cJSON_AddItemToArray(m, cJSON_CreateString(mode_name(s->modes[i])));
     cJSON_AddNumberToObject(o, "timeout_ms", (double)s->timeout_ms);
     cJSON_AddNumberToObject(o, "rate", s->rate);
     cJSON_AddBoolToObject(o, "keepalive", s->keepalive);
     cJSON_AddStringToObject(o, "label", s->label ? s->label : "");
+    cJSON_AddNumberToObject(o, "work_us", (double)s->work_us);
+    if (s->has_expect) {
+        cJSON *e = cJSON_AddObjectToObject(o, "expect");
+        cJSON_AddNumberToObject(e, "delay_ms", (double)s->expect_delay_ms);
+        cJSON_AddNumberToObject(e, "workers", (double)s->expect_workers);
+    } else {
+        cJSON_AddNullToObject(o, "expect");
+    }
     return o;
 }
 
@@ -381,4 +471,56 @@ int spec_copy(struct spec *dst, const struct spec *src)
     int rc = spec_from_text(text, &lim, dst, err, sizeof err);
     free(text);
     return rc;
+}
+
+/* scheme://host:port of a URL (default ports made explicit), lower-cased by curl; 0 or -1. */
+static int url_origin(const char *url, char *out, size_t outlen, char **query)
+{
+    CURLU *u = curl_url();
+    if (!u) return -1;
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        snprintf(out, outlen, "%s://%s:%s", scheme, host, port);
+        rc = 0;
+        if (query && curl_url_get(u, CURLUPART_QUERY, query, 0) != CURLUE_OK) *query = NULL;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int spec_expect_from_demo(struct spec *s, const char *demo_url, int64_t workers, int64_t delay_ms)
+{
+    if (s->has_expect || !demo_url || !s->url) return 0;
+    char mine[600], demo[600];
+    char *query = NULL;
+    if (url_origin(demo_url, demo, sizeof demo, NULL) ||
+        url_origin(s->url, mine, sizeof mine, &query) || strcmp(mine, demo)) {
+        curl_free(query);
+        return 0;
+    }
+    /* The demo target reads ?delay_ms=N itself, the last one winning; a malformed one makes it
+     * answer 400, and then no model holds. */
+    bool ok = true;
+    for (char *save = NULL, *p = query ? strtok_r(query, "&", &save) : NULL; p;
+         p = strtok_r(NULL, "&", &save)) {
+        if (strncmp(p, "delay_ms", 8) || (p[8] != '=' && p[8] != '\0')) continue;
+        char *end = NULL;
+        const char *v = p[8] ? p + 9 : "";
+        long long d = strtoll(v, &end, 10);
+        if (!*v || *end || *v == '-' || *v == '+' || d > 3600000) ok = false;
+        else delay_ms = d;
+    }
+    curl_free(query);
+    if (!ok) return 0;
+    s->has_expect = true;
+    s->expect_workers = workers;
+    s->expect_delay_ms = delay_ms;
+    return 1;
 }

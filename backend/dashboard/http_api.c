@@ -142,6 +142,13 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
         }
         return http_reply_field_error(c, 400, err, field);
     }
+    if (s.nlevels > 1) {
+        spec_free(&s);
+        return http_reply_field_error(c, 400, "concurrency: the dashboard does not run sweeps yet; "
+                                      "use conlab run", "concurrency");
+    }
+    /* Runs against the demo target know the server's model: the findings' ideal time. */
+    spec_expect_from_demo(&s, api->demo_url, api->demo_workers, api->demo_delay_ms);
     char id[JOB_ID_LEN + 1];
     rc = job_submit(api->job, &s, id, err, sizeof err);
     spec_free(&s);

@@ -64,6 +64,24 @@ bool bench_wait_due(const struct bench_ctx *c, int64_t due_us)
     }
 }
 
+/* Counts an error message among the first RESULT_ERROR_MESSAGES distinct ones (a short scan:
+ * errors only, and a mode rarely fails in more than a few ways). Called with c->mu held. */
+static void tally_error(struct bench_ctx *c, const struct bench_record *r)
+{
+    const char *msg = r->error[0] ? r->error : req_error_name(r->err_kind);
+    for (int i = 0; i < c->ntally; i++) {
+        if (c->tally[i].kind == r->err_kind && !strcmp(c->tally[i].msg, msg)) {
+            c->tally[i].n++;
+            return;
+        }
+    }
+    if (c->ntally == RESULT_ERROR_MESSAGES) return;
+    struct bench_error_tally *t = &c->tally[c->ntally++];
+    t->kind = r->err_kind;
+    t->n = 1;
+    snprintf(t->msg, sizeof t->msg, "%s", msg);
+}
+
 /* Called with c->mu held. */
 static void account(struct bench_ctx *c, const struct bench_record *r)
 {
@@ -74,6 +92,7 @@ static void account(struct bench_ctx *c, const struct bench_record *r)
     } else {
         res->errors++;
         if (r->err_kind > 0 && r->err_kind < REQ_ERR_COUNT) res->errors_by_kind[r->err_kind]++;
+        tally_error(c, r);
     }
     res->bytes += r->bytes;
     if (c->sink && c->sink->record) c->sink->record(c->sink->ctx, r);
@@ -127,12 +146,15 @@ static double tv_ms(struct timeval tv)
     return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
 }
 
-int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct bench_sink *sink,
-                   struct mode_result *res, char *err, size_t errlen)
+int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurrency,
+                   const struct bench_sink *sink, struct mode_result *res, char *err,
+                   size_t errlen)
 {
     if ((int)mode < 0 || mode >= MODE_COUNT) return errf(err, errlen, "unknown mode %d", (int)mode);
+    if (concurrency < 1) return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);
     memset(res, 0, sizeof *res);
     res->mode = mode;
+    res->concurrency = concurrency;
     res->requests = s->requests;
 
     struct bench_ctx c;
@@ -141,13 +163,13 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct benc
     c.mode = mode;
     c.sink = sink;
     c.res = res;
-    c.lanes = mode == MODE_SYNC ? 1 : (s->concurrency < s->requests ? s->concurrency : s->requests);
+    c.lanes = mode == MODE_SYNC ? 1 : (concurrency < s->requests ? concurrency : s->requests);
     res->lanes = c.lanes;
     pthread_mutex_init(&c.mu, NULL);
     stats_init(&c.stats);
     c.headers = bench_curl_headers(s);
 
-    if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, s->requests, c.lanes);
+    if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, concurrency, s->requests, c.lanes);
 
     /* The engine runs in a process of its own (`conlab run` or the dashboard's `conlab __job`),
      * so the process's own usage is the mode's cost; the workers of `processes` add theirs. */
@@ -171,6 +193,12 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct benc
     res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     res->has_latency = stats_summary(&c.stats, &res->latency_ms) == 0;
     res->cancelled = cancelled;
+    for (int i = 0; i < c.ntally; i++) {
+        if (c.tally[i].n <= res->top_error_count) continue;
+        res->top_error_count = c.tally[i].n;
+        res->top_error_kind = c.tally[i].kind;
+        memcpy(res->top_error, c.tally[i].msg, sizeof res->top_error);
+    }
 
     if (rc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
     stats_free(&c.stats);
@@ -181,9 +209,11 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct benc
 
 int bench_run(const struct spec *s, const struct bench_sink *sink, char *err, size_t errlen)
 {
-    for (int i = 0; i < s->nmodes && !bench_cancel_flag; i++) {
-        struct mode_result res;
-        if (bench_run_mode(s, s->modes[i], sink, &res, err, errlen)) return -1;
+    for (int k = 0; k < s->nlevels && !bench_cancel_flag; k++) {
+        for (int i = 0; i < s->nmodes && !bench_cancel_flag; i++) {
+            struct mode_result res;
+            if (bench_run_mode(s, s->modes[i], s->levels[k], sink, &res, err, errlen)) return -1;
+        }
     }
     return 0;
 }

@@ -73,6 +73,7 @@ int bench_async_run(struct bench_ctx *c, char *err, size_t errlen)
             curl_multi_remove_handle(multi, msg->easy_handle);
             bench_xfer_end(x, result);
             bench_emit(c, &x->rec);
+            bench_xfer_work(x); /* on the loop's one thread: every transfer waits for it */
             free_slots[nfree++] = x - slots;
             inflight--;
         }

@@ -14,7 +14,7 @@ struct bench_ctx {
     enum bench_mode mode;
     const struct bench_sink *sink;
     int64_t t0;    /* the mode's start, monotonic µs */
-    int64_t lanes; /* workers to start: min(concurrency, requests); 1 for sync */
+    int64_t lanes; /* workers to start: min(level, requests); 1 for sync */
     struct curl_slist *headers; /* shared, read-only during the mode */
 
     pthread_mutex_t mu; /* guards everything below */
@@ -22,6 +22,12 @@ struct bench_ctx {
     bool abort;         /* stop handing out (a worker could not start) */
     struct stats stats;
     struct mode_result *res;
+    struct bench_error_tally {
+        int32_t kind;
+        int64_t n;
+        char msg[RECORD_ERROR_MAX];
+    } tally[RESULT_ERROR_MESSAGES]; /* distinct error messages met so far, with their counts */
+    int ntally;
     int64_t child_rss_kb;       /* processes: sum of the workers' peak RSS */
     double child_user_ms, child_sys_ms; /* processes: the workers' CPU time */
 };
@@ -46,8 +52,14 @@ struct bench_xfer {
     CURLM *solo; /* bench_xfer_perform's own multi handle (and connection cache) */
     struct bench_record rec;
     int64_t t0;
+    int64_t work_us;     /* the spec's work_us: CPU time to spend on each response */
+    unsigned char *body; /* with work_us: the response body's first BENCH_BODY_KEEP bytes */
+    size_t body_len, body_cap;
+    uint64_t digest; /* what the work computed (kept so that it is not optimised away) */
     char errbuf[CURL_ERROR_SIZE];
 };
+
+#define BENCH_BODY_KEEP (64 * 1024)
 
 /* Headers of the spec as a curl list (NULL when none; `Expect:` suppressed when a body is
  * sent). */
@@ -67,6 +79,13 @@ void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t s
 
 /* Fills x->rec from the finished transfer's result and curl's timings. */
 void bench_xfer_end(struct bench_xfer *x, CURLcode rc);
+
+/* The client's work on a response (the spec's work_us; nothing when 0 or when no response came):
+ * hashes the kept body over and over until the calling thread has used work_us of CPU time on
+ * its own clock (CLOCK_THREAD_CPUTIME_ID) — a computation, never a sleep, so that a lane that
+ * shares a core with others takes longer in wall time. Call it after bench_xfer_end, before the
+ * lane takes its next request; the record's times stay the transfer's own. */
+void bench_xfer_work(struct bench_xfer *x);
 
 void bench_xfer_cleanup(struct bench_xfer *x);
 

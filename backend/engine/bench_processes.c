@@ -310,6 +310,7 @@ static int worker_loop(int sock, int64_t lane, const struct spec *s, struct curl
         bench_xfer_begin(&x, q.seq, lane, q.sched_us);
         bench_xfer_end(&x, bench_cancel_flag ? CURLE_ABORTED_BY_CALLBACK : bench_xfer_perform(&x));
         if (wire_write(sock, WIRE_RECORD, &x.rec, sizeof x.rec)) break;
+        bench_xfer_work(&x);
     }
     return 0;
 }

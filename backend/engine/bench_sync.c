@@ -14,6 +14,7 @@ int bench_sync_run(struct bench_ctx *c, char *err, size_t errlen)
         bench_xfer_begin(&x, seq, 0, due);
         bench_xfer_end(&x, bench_xfer_perform(&x));
         bench_emit(c, &x.rec);
+        bench_xfer_work(&x);
     }
     bench_xfer_cleanup(&x);
     return 0;

@@ -34,6 +34,7 @@ static void *lane_main(void *arg)
         bench_xfer_begin(&x, seq, l->id, due);
         bench_xfer_end(&x, bench_xfer_perform(&x));
         bench_emit(c, &x.rec);
+        bench_xfer_work(&x);
     }
     bench_xfer_cleanup(&x);
     return NULL;

@@ -19,8 +19,10 @@ enum req_error {
 
 /* "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker". */
 const char *req_error_name(enum req_error e);
+int req_error_from_name(const char *name); /* -1 when unknown */
 
 #define RECORD_ERROR_MAX 200
+#define RESULT_ERROR_MESSAGES 16
 
 /* All times are microseconds from the mode's start on the monotonic clock; -1 means null
  * (not reached). */
@@ -46,8 +48,14 @@ struct latency_summary {
 struct mode_result {
     int32_t mode; /* enum bench_mode */
     int32_t has_latency; /* 0 when no request was ok (latency_ms is null) */
+    int64_t concurrency; /* the level this mode ran at (the spec's, or one level of a sweep) */
     int64_t requests, ok, errors;
     int64_t errors_by_kind[REQ_ERR_COUNT]; /* index REQ_OK unused */
+    /* The most common error message of the mode and how many requests failed with it (counted
+     * among the first RESULT_ERROR_MESSAGES distinct messages); count 0 when nothing failed. */
+    int64_t top_error_count;
+    int32_t top_error_kind;
+    char top_error[RECORD_ERROR_MAX];
     int64_t bytes;
     int64_t lanes; /* workers actually used: min(concurrency, requests) */
     double wall_ms, rps;

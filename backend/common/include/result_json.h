@@ -7,10 +7,11 @@
 
 struct cJSON;
 
-/* RESULT: {"mode","requests","ok","errors","wall_ms","rps","latency_ms"{...}|null,"cpu_ms"{user,sys},
- * "peak_rss_kb"} plus extensions "errors_by_kind" {kind: n}, "bytes", "lanes", "cancelled". */
+/* RESULT: {"mode","concurrency","requests","ok","errors","wall_ms","rps","latency_ms"{...}|null,
+ * "cpu_ms"{user,sys},"peak_rss_kb"} plus extensions "errors_by_kind" {kind: n}, "top_error"
+ * {"kind","message","count"}|null (the most common error message), "bytes", "lanes",
+ * "cancelled". */
 struct cJSON *result_to_json(const struct mode_result *r);
-
 
 /* A request row: {"seq","lane","sched_us","start_us","connect_us","ttfb_us","end_us","status",
  * "bytes","error","error_kind"}; -1 times become null, "" error becomes null, status 0 null. */

@@ -10,6 +10,9 @@ struct cJSON;
 
 enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_COUNT };
 
+#define SPEC_MAX_LEVELS 16        /* concurrency levels of a sweep */
+#define SPEC_MAX_WORK_US 1000000  /* work_us */
+
 /* "sync", "threads", "async", "processes"; NULL for an out-of-range mode. */
 const char *mode_name(enum bench_mode m);
 /* Returns the mode for a name, or -1. */
@@ -27,13 +30,20 @@ struct spec {
     int nheaders;
     char *body; /* NULL: no body */
     int64_t requests;
-    int64_t concurrency;
+    /* Concurrency levels in run order, strictly increasing; a single level unless `sweep`. For
+     * each level, each mode runs `requests` requests (levels outer, modes inner). */
+    int64_t levels[SPEC_MAX_LEVELS];
+    int nlevels;
+    bool sweep; /* concurrency was given as a list (even of one level): printed back as a list */
     enum bench_mode modes[MODE_COUNT];
     int nmodes;
     int64_t timeout_ms;
     double rate; /* requests per second over a mode; 0 = no limit */
     bool keepalive;
     char *label;
+    int64_t work_us; /* CPU time each worker computes over a response's body; 0 = none */
+    bool has_expect; /* the server's model is known: expect.delay_ms, expect.workers */
+    int64_t expect_delay_ms, expect_workers;
 };
 
 #define SPEC_MIN_RATE 0.001 /* a rate is 0 (no limit) or at least this many requests/s */
@@ -82,5 +92,10 @@ char *spec_to_text(const struct spec *s);
 int spec_copy(struct spec *dst, const struct spec *src);
 
 void spec_free(struct spec *s);
+
+/* Fills `expect` when the spec has none and its target is the demo target at demo_url (same
+ * scheme, host and port): W = workers, D = delay_ms unless the URL's `delay_ms` query override
+ * says otherwise (the target reads it, the last one winning). Returns 1 when filled, else 0. */
+int spec_expect_from_demo(struct spec *s, const char *demo_url, int64_t workers, int64_t delay_ms);
 
 #endif

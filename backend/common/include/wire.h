@@ -19,6 +19,7 @@ enum wire_type {
 struct wire_mode_start {
     int32_t mode;
     int32_t pad;
+    int64_t concurrency;
     int64_t total;
     int64_t lanes;
 };

@@ -11,7 +11,8 @@
  * from any of its threads. */
 struct bench_sink {
     void *ctx;
-    void (*mode_start)(void *ctx, enum bench_mode mode, int64_t total, int64_t lanes);
+    void (*mode_start)(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
+                       int64_t lanes);
     void (*record)(void *ctx, const struct bench_record *r);
     void (*mode_done)(void *ctx, const struct mode_result *res);
 };
@@ -21,13 +22,15 @@ struct bench_sink {
  * reports `cancelled = 1` and later modes are skipped. */
 extern volatile sig_atomic_t bench_cancel_flag;
 
-/* Runs every mode of `s`, one after another. Returns 0 (also when requests failed: they are data)
- * or -1 when conlab itself could not run (err filled). */
+/* Runs every mode of `s` at every concurrency level, one after another: levels outer, modes
+ * inner (so that no mode always meets a cold or a warm server first). Returns 0 (also when
+ * requests failed: they are data) or -1 when conlab itself could not run (err filled). */
 int bench_run(const struct spec *s, const struct bench_sink *sink, char *err, size_t errlen);
 
-/* Runs one mode; fills `res` and also reports it through the sink. */
-int bench_run_mode(const struct spec *s, enum bench_mode mode, const struct bench_sink *sink,
-                   struct mode_result *res, char *err, size_t errlen);
+/* Runs one mode at one concurrency level; fills `res` and also reports it through the sink. */
+int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurrency,
+                   const struct bench_sink *sink, struct mode_result *res, char *err,
+                   size_t errlen);
 
 /* Entry point of the `processes` mode's worker starter (`conlab __workers`), exec'd by the
  * coordinator; it forks the workers. */

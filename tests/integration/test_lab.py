@@ -1,0 +1,166 @@
+"""The lab from the command line: concurrency sweeps (the knee of `conlab target --workers W`),
+CPU work per response (`--work-us`), and findings next to the numbers."""
+import os
+import subprocess
+import unittest
+
+from conlab_testlib import BIN, run, start_target, stop
+
+LEVELS = "1,2,3,4,5,6,7,8"
+N = 15  # ⌈15 / C⌉ rounds give a clear step at every C up to W (see knee_of)
+DELAY_MS = 100
+
+
+def findings_of(doc, kind, mode=None):
+    return [f for f in doc["findings"] if f["kind"] == kind and (mode is None or f["mode"] == mode)]
+
+
+class Knee(unittest.TestCase):
+    """Against W workers answering in D ms, req/s grows with C up to W and stays flat beyond: the
+    knee is W. With N = 15, ⌈N / C⌉ × D gives C=W-1 at least 20 % less throughput than C=W."""
+
+    def sweep(self, workers, modes):
+        target, url = start_target(workers=workers, delay_ms=DELAY_MS)
+        try:
+            code, doc, err = run("--url", url, "--requests", str(N), "--concurrency", LEVELS,
+                                 "--modes", modes, "--expect-delay-ms", str(DELAY_MS),
+                                 "--expect-workers", str(workers))
+        finally:
+            stop(target)
+        self.assertEqual(code, 0, err)
+        return doc
+
+    def check_sweep_shape(self, doc, modes):
+        levels = [int(c) for c in LEVELS.split(",")]
+        self.assertEqual(doc["spec"]["concurrency"], levels)
+        # Levels outer, modes inner; every RESULT says its level.
+        order = [(r["concurrency"], r["mode"]) for r in doc["results"]]
+        self.assertEqual(order, [(c, m) for c in levels for m in modes])
+        for r in doc["results"]:
+            self.assertEqual((r["requests"], r["ok"], r["errors"]), (N, N, 0), r)
+            self.assertEqual(r["lanes"], min(r["concurrency"], N))
+
+    def test_knee_at_three_workers(self):
+        doc = self.sweep(3, "threads")
+        self.check_sweep_shape(doc, ["threads"])
+        knee = findings_of(doc, "knee", "threads")
+        self.assertEqual(len(knee), 1, doc["findings"])
+        self.assertEqual(knee[0]["values"]["concurrency"], 3, knee)
+        self.assertIn("C=3", knee[0]["text"])
+        # The ideal at the worst level, by hand: ⌈15 / min(C, 3)⌉ × 100 ms; beyond C=3 it is 500 ms.
+        ideal = findings_of(doc, "ideal", "threads")[0]["values"]
+        c = ideal["concurrency"]
+        self.assertEqual(ideal["ideal_ms"], -(-N // min(c, 3)) * DELAY_MS)
+        wall = next(r["wall_ms"] for r in doc["results"] if r["concurrency"] == c)
+        self.assertAlmostEqual(ideal["ratio"], wall / ideal["ideal_ms"], places=2)
+        self.assertLess(ideal["ratio"], 1.15)
+
+    def test_knee_at_five_workers(self):
+        doc = self.sweep(5, "threads,processes")
+        self.check_sweep_shape(doc, ["threads", "processes"])
+        for mode in ("threads", "processes"):
+            knee = findings_of(doc, "knee", mode)
+            self.assertEqual(len(knee), 1, (mode, doc["findings"]))
+            self.assertEqual(knee[0]["values"]["concurrency"], 5, knee)
+
+
+class Work(unittest.TestCase):
+    """--work-us: each response costs its worker that much CPU before its next request. async
+    computes on its one thread, so its wall time is at least N × work; threads spread the work
+    over the cores."""
+
+    WORK_US = 5000
+    REQUESTS = 200
+
+    @classmethod
+    def setUpClass(cls):
+        cls.target, cls.url = start_target(workers=64, delay_ms=0)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.target)
+
+    def test_work_is_cpu_time_on_the_worker(self):
+        code, doc, err = run("--url", self.url, "--requests", str(self.REQUESTS), "--concurrency", "4",
+                             "--work-us", str(self.WORK_US), timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["spec"]["work_us"], self.WORK_US)
+        res = {r["mode"]: r for r in doc["results"]}
+        floor_ms = self.REQUESTS * self.WORK_US / 1000  # 1000 ms of CPU per mode
+        for mode, r in res.items():
+            self.assertEqual(r["ok"], self.REQUESTS, mode)
+            cpu = r["cpu_ms"]["user"] + r["cpu_ms"]["sys"]
+            # A computation, never a sleep: the CPU time is really spent.
+            self.assertGreaterEqual(cpu, floor_ms * 0.97, mode)
+        # One thread computes everything: wall ≥ N × work.
+        self.assertGreaterEqual(res["sync"]["wall_ms"], floor_ms)
+        self.assertGreaterEqual(res["async"]["wall_ms"], floor_ms)
+        # Latency stays the transfer's own: sync's requests to a 0 ms target are far below the work.
+        self.assertLess(res["sync"]["latency_ms"]["p50"], self.WORK_US / 1000)
+        if (os.cpu_count() or 1) >= 2:
+            # threads and processes spread the work over the cores.
+            for mode in ("threads", "processes"):
+                self.assertLess(res[mode]["wall_ms"], 0.8 * res["async"]["wall_ms"],
+                                (mode, res[mode]["wall_ms"], res["async"]["wall_ms"]))
+        # The client, not the server, was the limit: Little's law says so for threads.
+        little = findings_of(doc, "little", "threads")
+        self.assertEqual(len(little), 1, doc["findings"])
+        self.assertLess(little[0]["values"]["in_flight"], 4 * 0.8)
+
+
+class Output(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.target, cls.url = start_target(workers=4, delay_ms=0)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.target)
+
+    def test_table_has_one_row_per_mode_and_level(self):
+        p = subprocess.run([BIN, "run", "--url", self.url, "--requests", "4", "--concurrency", "1,2,4",
+                            "--modes", "sync,async", "--no-progress"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertIn("concurrency 1,2,4", lines[0])
+        self.assertEqual(lines[1].split()[:2], ["mode", "conc"])
+        rows = [l.split()[:3] for l in lines[2:8]]
+        self.assertEqual(rows, [["sync", "1", "4"], ["sync", "2", "4"], ["sync", "4", "4"],
+                                ["async", "1", "4"], ["async", "2", "4"], ["async", "4", "4"]])
+
+    def test_single_level_results_say_their_concurrency(self):
+        code, doc, err = run("--url", self.url, "--requests", "2", "--concurrency", "2",
+                             "--modes", "threads")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["spec"]["concurrency"], 2)
+        self.assertEqual(doc["results"][0]["concurrency"], 2)
+        self.assertIsInstance(doc["findings"], list)
+
+    def test_errors_finding_names_the_message(self):
+        code, doc, err = run("--url", "http://127.0.0.1:1/", "--requests", "3", "--modes", "sync")
+        self.assertEqual(code, 0, err)
+        e = findings_of(doc, "errors", "sync")
+        self.assertEqual(len(e), 1, doc["findings"])
+        self.assertEqual(e[0]["values"]["by_kind"], {"connect": 3})
+        self.assertEqual(e[0]["values"]["message_count"], 3)
+        self.assertEqual(doc["results"][0]["top_error"]["count"], 3)
+        self.assertIn(doc["results"][0]["top_error"]["message"], e[0]["text"])
+
+    def test_bad_lab_flags_exit_2_naming_the_option(self):
+        for args, flag in [(["--concurrency", "4,2"], "--concurrency"),
+                           (["--concurrency", "1,1"], "--concurrency"),
+                           (["--concurrency", "1,x"], "--concurrency"),
+                           (["--concurrency", ",".join(str(i) for i in range(1, 18))], "--concurrency"),
+                           (["--work-us", "-1"], "--work-us"),
+                           (["--work-us", "2000000"], "--work-us"),
+                           (["--expect-delay-ms", "100"], "--expect-workers")]:
+            p = subprocess.run([BIN, "run", "--url", self.url, *args], capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertTrue(p.stderr.startswith(f"conlab run: {flag}"), (args, p.stderr))
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
