@@ -6,7 +6,7 @@ foreach(src ${CONLAB_UNIT_TESTS})
   # A test links the layer it tests and may read that layer's private headers.
   string(REGEX REPLACE "^test_" "" unit ${name})
   set(layer common)
-  if(unit STREQUAL "store" OR unit STREQUAL "target")
+  if(unit STREQUAL "store" OR unit STREQUAL "target" OR unit STREQUAL "dashboard")
     set(layer ${unit})
   endif()
   target_link_libraries(${name} PRIVATE conlab_${layer})

@@ -111,12 +111,9 @@ static int h_list(struct mg_connection *c, struct http_api *api, const char *id)
     int ql = http_query(c, "label", label, sizeof label);
     if (qu < 0) return http_reply_error(c, 400, "url: malformed or too long");
     if (ql < 0) return http_reply_error(c, 400, "label: malformed or too long");
-    cJSON *list = store_run_list(api->st, (int)limit, (int)offset, qu ? url : NULL,
-                                 ql ? label : NULL, err, sizeof err);
+    cJSON *list = run_json_list(api, (int)limit, (int)offset, qu ? url : NULL,
+                                ql ? label : NULL, err, sizeof err);
     if (!list) return http_store_error(c, err);
-    cJSON *run;
-    cJSON_ArrayForEach(run, cJSON_GetObjectItemCaseSensitive(list, "runs"))
-        run_json_merge_live(api, run);
     return http_reply_json(c, 200, list);
 }
 
@@ -177,7 +174,7 @@ static int h_get(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256];
     bool found;
-    cJSON *run = run_json_get(api, id, &found, err, sizeof err);
+    cJSON *run = run_json_get(api, api->st, id, &found, err, sizeof err);
     if (!run) return found ? http_store_error(c, err) : http_no_run(c, id);
     return http_reply_json(c, 200, run);
 }

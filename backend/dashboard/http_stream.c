@@ -40,7 +40,7 @@ static int sse_progress(struct mg_connection *c, const struct job_progress *p)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", job_state_name(p->state));
     if (p->cancelling) cJSON_AddBoolToObject(o, "cancelling", true);
-    cJSON_AddItemToObject(o, "progress", job_progress_json(p));
+    cJSON_AddItemToObject(o, "progress", run_json_progress(p));
     return sse_send(c, "progress", o);
 }
 
@@ -66,7 +66,7 @@ static int sse_finish(struct mg_connection *c, struct http_api *api, const char 
 {
     char err[256];
     bool found;
-    cJSON *run = run_json_get(api, id, &found, err, sizeof err);
+    cJSON *run = run_json_get(api, api->st, id, &found, err, sizeof err);
     if (!run) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "error", found ? err : "the run was deleted");
@@ -206,13 +206,12 @@ static int export_open(struct mg_connection *c, struct http_api *api, const char
     if (store_open(api->db_path, st, err, sizeof err))
         return http_reply_error(c, 500, "store: %s", err);
     bool found;
-    *run = store_run_get(*st, id, &found, err, sizeof err);
+    *run = run_json_get(api, *st, id, &found, err, sizeof err);
     if (!*run) {
         store_close(*st);
         return found ? http_reply_error(c, 500, "store: %s", err)
                      : http_reply_error(c, 404, "no run with id '%s'", id);
     }
-    run_json_merge_live(api, *run);
     return 0;
 }
 

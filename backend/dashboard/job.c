@@ -245,26 +245,6 @@ const char *job_state_name(enum job_state s)
     return s == JOB_QUEUED ? "queued" : s == JOB_RUNNING ? "running" : NULL;
 }
 
-cJSON *job_progress_json(const struct job_progress *p)
-{
-    cJSON *o = cJSON_CreateObject();
-    int64_t done = 0;
-    for (int i = 0; i < p->nmodes; i++) done += p->done[i];
-    cJSON_AddNumberToObject(o, "done", (double)done);
-    cJSON_AddNumberToObject(o, "total", (double)(p->requests * p->nmodes));
-    if (p->cur >= 0) cJSON_AddStringToObject(o, "mode", mode_name(p->modes[p->cur]));
-    else cJSON_AddNullToObject(o, "mode");
-    /* The modes begun so far, as the store lists them for a run that has ended. */
-    cJSON *m = cJSON_AddObjectToObject(o, "modes");
-    for (int i = 0; i <= p->cur && i < p->nmodes; i++) {
-        cJSON *e = cJSON_AddObjectToObject(m, mode_name(p->modes[i]));
-        cJSON_AddNumberToObject(e, "done", (double)p->done[i]);
-        cJSON_AddNumberToObject(e, "total", (double)p->requests);
-    }
-    if (p->state == JOB_QUEUED) cJSON_AddNumberToObject(o, "position", p->position);
-    return o;
-}
-
 /* Call with j->mu held. Returns 0 (cancel under way), 1 (not active here), -1 (store error). */
 static int job_cancel_locked(struct job *j, const char *id, char *err, size_t errlen)
 {

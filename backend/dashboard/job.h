@@ -66,9 +66,6 @@ enum job_state job_get(struct job *j, const char *id, struct job_progress *out);
 enum job_state job_wait(struct job *j, const char *id, uint64_t since, int64_t timeout_ms,
                         struct job_progress *out);
 
-/* {"done", "total", "mode", "modes": {name: {"done", "total"}...}} (+ "position" when queued). */
-struct cJSON *job_progress_json(const struct job_progress *p);
-
 /* "queued" or "running" for an active run, NULL otherwise. */
 const char *job_state_name(enum job_state s);
 

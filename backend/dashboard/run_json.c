@@ -1,23 +1,137 @@
 /* RUN objects as the API serves them (run_json.h). */
 #include "run_json.h"
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include "job.h"
 #include "store.h"
+#include "util.h"
 
-void run_json_merge_live(struct http_api *api, cJSON *run)
+/* What RUN's progress shows, whether it comes from the store or from the runner. */
+struct progress_view {
+    int64_t done, total;
+    int cur; /* index of the latest begun mode; -1 before any */
+    int n;   /* modes begun */
+    int mode[MODE_COUNT];
+    int64_t mode_done[MODE_COUNT], mode_total[MODE_COUNT];
+    int position; /* runs ahead in the queue; -1 when not queued */
+};
+
+static cJSON *progress_json(const struct progress_view *v)
 {
-    const cJSON *idj = cJSON_GetObjectItemCaseSensitive(run, "id");
-    struct job_progress p;
-    if (!cJSON_IsString(idj) || job_get(api->job, idj->valuestring, &p) == JOB_NONE) return;
-    cJSON_ReplaceItemInObjectCaseSensitive(run, "status",
-                                           cJSON_CreateString(job_state_name(p.state)));
-    cJSON_ReplaceItemInObjectCaseSensitive(run, "progress", job_progress_json(&p));
-    if (p.cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "done", (double)v->done);
+    cJSON_AddNumberToObject(o, "total", (double)(v->total > v->done ? v->total : v->done));
+    const char *cur = v->cur >= 0 ? mode_name(v->mode[v->cur]) : NULL;
+    if (cur) cJSON_AddStringToObject(o, "mode", cur);
+    else cJSON_AddNullToObject(o, "mode");
+    cJSON *m = cJSON_AddObjectToObject(o, "modes");
+    for (int i = 0; i < v->n; i++) {
+        const char *name = mode_name(v->mode[i]);
+        cJSON *e = cJSON_AddObjectToObject(m, name ? name : "unknown");
+        cJSON_AddNumberToObject(e, "done", (double)v->mode_done[i]);
+        cJSON_AddNumberToObject(e, "total", (double)v->mode_total[i]);
+    }
+    if (v->position >= 0) cJSON_AddNumberToObject(o, "position", v->position);
+    return o;
 }
 
-cJSON *run_json_get(struct http_api *api, const char *id, bool *found, char *err, size_t errlen)
+cJSON *run_json_progress(const struct job_progress *p)
 {
-    cJSON *run = store_run_get(api->st, id, found, err, errlen);
-    if (run) run_json_merge_live(api, run);
+    struct progress_view v = {.total = p->requests * p->nmodes, .cur = p->cur, .position = -1};
+    for (int i = 0; i < p->nmodes; i++) v.done += p->done[i];
+    for (int i = 0; i <= p->cur && i < p->nmodes; i++, v.n++) {
+        v.mode[i] = p->modes[i];
+        v.mode_done[i] = p->done[i];
+        v.mode_total[i] = p->requests;
+    }
+    if (p->state == JOB_QUEUED) v.position = p->position;
+    return progress_json(&v);
+}
+
+/* Progress of a stored run: done counts stored rows; total is the spec's requests × its
+ * modes, or the begun modes' totals for a spec without them. */
+static cJSON *stored_progress(const struct store_run *r, const cJSON *spec)
+{
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(spec, "requests");
+    const cJSON *modes = cJSON_GetObjectItemCaseSensitive(spec, "modes");
+    int64_t per_mode = cJSON_IsNumber(req) ? (int64_t)req->valuedouble : 0;
+    struct progress_view v = {.cur = r->nmodes - 1, .position = -1};
+    int64_t begun_total = 0;
+    for (int i = 0; i < r->nmodes && v.n < MODE_COUNT; i++, v.n++) {
+        v.mode[i] = r->modes[i].mode;
+        v.mode_done[i] = r->modes[i].done;
+        v.mode_total[i] = r->modes[i].total > 0 ? r->modes[i].total : per_mode;
+        v.done += r->modes[i].done;
+        begun_total += r->modes[i].total;
+    }
+    v.cur = v.n - 1;
+    v.total = cJSON_IsArray(modes) && per_mode > 0 ? per_mode * cJSON_GetArraySize(modes)
+                                                   : begun_total;
+    return progress_json(&v);
+}
+
+static void add_time(cJSON *o, const char *key, int64_t us)
+{
+    if (us < 0) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    char iso[32];
+    iso8601_utc(us, iso);
+    cJSON_AddStringToObject(o, key, iso);
+}
+
+cJSON *run_json_build(const struct store_run *r, const struct job_progress *live)
+{
+    cJSON *run = cJSON_CreateObject();
+    cJSON_AddStringToObject(run, "id", r->id);
+    cJSON_AddStringToObject(run, "status", live ? job_state_name(live->state) : r->status);
+    add_time(run, "created_at", r->created_us);
+    add_time(run, "finished_at", r->finished_us);
+    cJSON_AddStringToObject(run, "label", r->label);
+    if (r->message) cJSON_AddStringToObject(run, "message", r->message);
+    else cJSON_AddNullToObject(run, "message");
+    cJSON *spec = cJSON_Parse(r->spec_json);
+    cJSON_AddItemToObject(run, "spec", spec ? spec : cJSON_CreateNull());
+    cJSON_AddItemToObject(run, "progress",
+                          live ? run_json_progress(live) : stored_progress(r, spec));
+    cJSON *results = cJSON_AddArrayToObject(run, "results");
+    for (int i = 0; i < r->nmodes; i++) {
+        cJSON *res = r->modes[i].result_json ? cJSON_Parse(r->modes[i].result_json) : NULL;
+        if (res) cJSON_AddItemToArray(results, res);
+    }
+    if (live && live->cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
     return run;
+}
+
+/* RUN of a stored run, with the runner's live state when it is active. */
+static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
+{
+    struct job_progress p;
+    return run_json_build(r, job_get(api->job, r->id, &p) != JOB_NONE ? &p : NULL);
+}
+
+cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,
+                    char *err, size_t errlen)
+{
+    struct store_run r;
+    int rc = store_run_get(st, id, &r, err, errlen);
+    *found = rc != 1;
+    if (rc) return NULL;
+    cJSON *run = run_json_live(api, &r);
+    store_run_free(&r);
+    return run;
+}
+
+cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,
+                     const char *label, char *err, size_t errlen)
+{
+    struct store_run *runs;
+    int n;
+    if (store_run_list(api->st, limit, offset, url, label, &runs, &n, err, errlen)) return NULL;
+    cJSON *out = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(out, "runs");
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(list, run_json_live(api, &runs[i]));
+    store_runs_free(runs, n);
+    return out;
 }

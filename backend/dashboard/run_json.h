@@ -1,5 +1,6 @@
-/* RUN objects as the API serves them: the stored run with the runner's live status and
- * progress merged in. Used by the API's handlers, event streams and exports. */
+/* RUN objects as the API serves them, built in one place: the stored run (C data from the
+ * store) with, while the run is queued or running, the runner's live status and progress.
+ * Used by the API's handlers, event streams and exports. */
 #ifndef CONLAB_RUN_JSON_H
 #define CONLAB_RUN_JSON_H
 
@@ -8,14 +9,27 @@
 #include "http_ctx.h"
 
 struct cJSON;
+struct job_progress;
+struct store;
+struct store_run;
 
-/* The RUN of `id` with its live progress merged in; NULL with *found false when unknown, or NULL
- * with *found true and err on a store error. */
-struct cJSON *run_json_get(struct http_api *api, const char *id, bool *found, char *err,
-                           size_t errlen);
+/* The one function that builds a RUN: {"id", "status", "created_at", "finished_at", "label",
+ * "message", "spec", "progress", "results"} (+ "cancelling" while a cancel is under way).
+ * `live` is the runner's state while the run is queued or running (its status and progress
+ * win over the stored ones), NULL otherwise. */
+struct cJSON *run_json_build(const struct store_run *r, const struct job_progress *live);
 
-/* Replaces a stored RUN's status and progress by the live ones while the run is queued or
- * running (the store's progress counts stored rows; the runner's is ahead of it). */
-void run_json_merge_live(struct http_api *api, struct cJSON *run);
+/* The RUN of `id` read through `st` (the handlers' connection, or an export's own); NULL with
+ * *found false when unknown, or NULL with *found true and err on a store error. */
+struct cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,
+                           char *err, size_t errlen);
+
+/* {"runs": [RUN...]} newest first, as store_run_list filters them; NULL with err. */
+struct cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,
+                            const char *label, char *err, size_t errlen);
+
+/* RUN's "progress" from the runner's live state: {"done", "total", "mode", "modes": {name:
+ * {"done", "total"}}} (+ "position" while queued). The same shape as a stored run's. */
+struct cJSON *run_json_progress(const struct job_progress *p);
 
 #endif

@@ -1,4 +1,4 @@
-/* The store's reads: RUN objects, history lists, request pages and streams, stored charts. */
+/* The store's reads: runs and their modes as C data, request pages and streams, stored charts. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,105 +59,82 @@ static int read_modes(struct store *st, const char *id, struct mode_row *out, ch
     return n;
 }
 
-static const char *name_of(int mode)
+/* Fills `out` from a row of RUN_COLS (id, status, created_us, finished_us, spec_json, label,
+ * message) and the run's mode rows. Returns 0 or -1 with err. */
+static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, char *err,
+                    size_t errlen)
 {
-    const char *name = mode_name(mode);
-    return name ? name : "unknown";
-}
-
-static void add_time(cJSON *o, const char *key, sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL) {
-        cJSON_AddNullToObject(o, key);
-        return;
+    memset(out, 0, sizeof *out);
+    out->id = col_dup(row, 0);
+    out->status = col_dup(row, 1);
+    out->created_us = sqlite3_column_int64(row, 2);
+    out->finished_us =
+        sqlite3_column_type(row, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(row, 3);
+    out->spec_json = col_dup(row, 4);
+    out->label = col_dup(row, 5);
+    out->message = col_dup(row, 6);
+    if (!out->label) out->label = strdup("");
+    if (!out->id || !out->status || !out->spec_json || !out->label) {
+        store_run_free(out);
+        return errf(err, errlen, "out of memory");
     }
-    char iso[32];
-    iso8601_utc(sqlite3_column_int64(s, col), iso);
-    cJSON_AddStringToObject(o, key, iso);
-}
-
-/* progress: done counts stored rows (modes.done moves with them); total is the spec's
- * requests × its number of modes, or the begun modes' totals for a spec without them. */
-static cJSON *progress_json(const cJSON *spec, const struct mode_row *m, int n)
-{
-    int64_t done = 0, begun_total = 0;
-    for (int i = 0; i < n; i++) {
-        done += m[i].done;
-        begun_total += m[i].total;
-    }
-    const cJSON *req = cJSON_GetObjectItemCaseSensitive(spec, "requests");
-    const cJSON *modes = cJSON_GetObjectItemCaseSensitive(spec, "modes");
-    int64_t per_mode = cJSON_IsNumber(req) ? (int64_t)req->valuedouble : 0;
-    int64_t total =
-        cJSON_IsArray(modes) && per_mode > 0 ? per_mode * cJSON_GetArraySize(modes) : begun_total;
-
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddNumberToObject(p, "done", (double)done);
-    cJSON_AddNumberToObject(p, "total", (double)(total > done ? total : done));
-    if (n > 0)
-        cJSON_AddStringToObject(p, "mode", name_of(m[n - 1].mode));
-    else
-        cJSON_AddNullToObject(p, "mode");
-    cJSON *per = cJSON_AddObjectToObject(p, "modes");
-    for (int i = 0; i < n; i++) {
-        cJSON *o = cJSON_AddObjectToObject(per, name_of(m[i].mode));
-        cJSON_AddNumberToObject(o, "done", (double)m[i].done);
-        cJSON_AddNumberToObject(o, "total", (double)(m[i].total > 0 ? m[i].total : per_mode));
-    }
-    return p;
-}
-
-/* RUN from a row of RUN_COLS (id, status, created_us, finished_us, spec_json, label, message). */
-static cJSON *build_run(struct store *st, sqlite3_stmt *row, char *err, size_t errlen)
-{
-    const char *id = (const char *)sqlite3_column_text(row, 0);
     struct mode_row modes[MAX_MODES];
-    int n = read_modes(st, id, modes, err, errlen);
-    if (n < 0) return NULL;
-
-    cJSON *run = cJSON_CreateObject();
-    cJSON_AddStringToObject(run, "id", id);
-    cJSON_AddStringToObject(run, "status", (const char *)sqlite3_column_text(row, 1));
-    add_time(run, "created_at", row, 2);
-    add_time(run, "finished_at", row, 3);
-    const unsigned char *label = sqlite3_column_text(row, 5);
-    cJSON_AddStringToObject(run, "label", label ? (const char *)label : "");
-    const unsigned char *message = sqlite3_column_text(row, 6);
-    if (message)
-        cJSON_AddStringToObject(run, "message", (const char *)message);
-    else
-        cJSON_AddNullToObject(run, "message");
-    cJSON *spec = cJSON_Parse((const char *)sqlite3_column_text(row, 4));
-    cJSON_AddItemToObject(run, "spec", spec ? spec : cJSON_CreateNull());
-    cJSON_AddItemToObject(run, "progress", progress_json(spec, modes, n));
-    cJSON *results = cJSON_AddArrayToObject(run, "results");
-    for (int i = 0; i < n; i++) {
-        cJSON *r = modes[i].result_json ? cJSON_Parse(modes[i].result_json) : NULL;
-        if (r) cJSON_AddItemToArray(results, r);
+    int n = read_modes(st, out->id, modes, err, errlen);
+    if (n < 0) {
+        store_run_free(out);
+        return -1;
     }
+    out->modes = calloc(n > 0 ? (size_t)n : 1, sizeof *out->modes);
+    if (!out->modes) {
+        free_modes(modes, n);
+        store_run_free(out);
+        return errf(err, errlen, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        out->modes[i] = (struct store_mode){modes[i].mode, modes[i].total, modes[i].lanes,
+                                            modes[i].done, modes[i].result_json};
+        modes[i].result_json = NULL; /* moved */
+    }
+    out->nmodes = n;
     free_modes(modes, n);
-    return run;
+    return 0;
 }
 
-cJSON *store_run_get(struct store *st, const char *id, bool *found, char *err, size_t errlen)
+void store_run_free(struct store_run *r)
 {
-    bool dummy;
-    if (!found) found = &dummy;
-    *found = true;
+    if (!r) return;
+    for (int i = 0; i < r->nmodes; i++) free(r->modes[i].result_json);
+    free(r->modes);
+    free(r->id);
+    free(r->status);
+    free(r->spec_json);
+    free(r->label);
+    free(r->message);
+    memset(r, 0, sizeof *r);
+}
+
+void store_runs_free(struct store_run *runs, int n)
+{
+    for (int i = 0; i < n; i++) store_run_free(&runs[i]);
+    free(runs);
+}
+
+int store_run_get(struct store *st, const char *id, struct store_run *out, char *err,
+                  size_t errlen)
+{
     pthread_mutex_lock(&st->lock);
-    cJSON *run = NULL;
     sqlite3_stmt *s = st->q[Q_RUN_GET];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        run = build_run(st, s, err, errlen);
+        rc = fill_run(st, s, out, err, errlen);
     else if (rc == SQLITE_DONE)
-        *found = false;
+        rc = 1;
     else
-        store_fail(st, err, errlen, "reading run");
+        rc = store_fail(st, err, errlen, "reading run");
     store_done(s);
     pthread_mutex_unlock(&st->lock);
-    return run;
+    return rc;
 }
 
 int store_run_status(struct store *st, const char *id, char *buf, size_t buflen)
@@ -178,12 +155,15 @@ int store_run_status(struct store *st, const char *id, char *buf, size_t buflen)
     return rc;
 }
 
-cJSON *store_run_list(struct store *st, int limit, int offset, const char *url, const char *label,
-                      char *err, size_t errlen)
+int store_run_list(struct store *st, int limit, int offset, const char *url, const char *label,
+                   struct store_run **out, int *count, char *err, size_t errlen)
 {
     if (limit < 1) limit = 1;
     if (limit > 1000) limit = 1000;
     if (offset < 0) offset = 0;
+    *out = calloc((size_t)limit, sizeof **out);
+    *count = 0;
+    if (!*out) return errf(err, errlen, "out of memory");
     enum store_stmt q = url ? (label ? Q_RUN_LIST_URL_LABEL : Q_RUN_LIST_URL)
                             : (label ? Q_RUN_LIST_LABEL : Q_RUN_LIST);
     pthread_mutex_lock(&st->lock);
@@ -192,22 +172,20 @@ cJSON *store_run_list(struct store *st, int limit, int offset, const char *url, 
     if (label) sqlite3_bind_text(s, 2, label, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, limit);
     sqlite3_bind_int(s, 4, offset);
-    cJSON *out = cJSON_CreateObject();
-    cJSON *runs = cJSON_AddArrayToObject(out, "runs");
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *run = build_run(st, s, err, errlen);
-        if (!run) break;
-        cJSON_AddItemToArray(runs, run);
+    int rc = SQLITE_DONE;
+    while (*count < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (fill_run(st, s, &(*out)[*count], err, errlen)) break;
+        (*count)++;
     }
-    if (rc != SQLITE_DONE) {
-        if (rc != SQLITE_ROW) store_fail(st, err, errlen, "listing runs");
-        cJSON_Delete(out);
-        out = NULL;
-    }
+    int ok = *count == limit || rc == SQLITE_DONE;
+    if (!ok && rc != SQLITE_ROW) store_fail(st, err, errlen, "listing runs");
     store_done(s);
     pthread_mutex_unlock(&st->lock);
-    return out;
+    if (ok) return 0;
+    store_runs_free(*out, *count);
+    *out = NULL;
+    *count = 0;
+    return -1;
 }
 
 /* Rows of one mode through statement s (already bound past ?1, ?2), appended as ROWs. */

@@ -57,21 +57,42 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
 /* Runs left "running" or "queued" (by a crash) become "interrupted"; returns how many, or -1. */
 int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t errlen);
 
-/* RUN object of the contract (id, status, created_at, finished_at, spec, progress, results[])
- * plus "label" and "message", shaped as in docs/API.md: progress is {done, total, mode, modes:
- * {name: {done, total}}} where done counts stored rows, total is the spec's requests × its
- * modes (never below done), mode is the latest begun mode (null before any) and modes lists the
- * begun modes. results holds the finished modes' RESULTs in run order. NULL when unknown (sets
- * *found = false) or on error (err set, *found = true); found may be NULL. */
-struct cJSON *store_run_get(struct store *st, const char *id, bool *found, char *err, size_t errlen);
+/* One begun mode of a run, in run order. */
+struct store_mode {
+    int mode;                 /* enum bench_mode */
+    int64_t total, lanes;     /* as begun */
+    int64_t done;             /* request rows stored so far */
+    char *result_json;        /* its RESULT as stored (JSON text); NULL until the mode finished */
+};
+
+/* A stored run, as C data; the dashboard shapes it into the API's RUN. */
+struct store_run {
+    char *id, *status, *label;
+    char *message;            /* NULL when none */
+    char *spec_json;          /* the canonical spec text it was created with */
+    int64_t created_us;       /* wall-clock µs since the epoch */
+    int64_t finished_us;      /* -1 while it has not ended */
+    struct store_mode *modes; /* the begun modes in run order */
+    int nmodes;
+};
+
+/* Reads run `id` into `out` (free with store_run_free). Returns 0, 1 when unknown, -1 with
+ * err. */
+int store_run_get(struct store *st, const char *id, struct store_run *out, char *err,
+                  size_t errlen);
+
+void store_run_free(struct store_run *r);
 
 /* Status of a run into buf ("" when unknown). Returns 0, 1 unknown, -1 error. */
 int store_run_status(struct store *st, const char *id, char *buf, size_t buflen);
 
-/* {"runs": [RUN...]} newest first; url (the spec's target.url) and label filter exactly when
- * non-NULL. limit is clamped to 1..1000, offset to >= 0. */
-struct cJSON *store_run_list(struct store *st, int limit, int offset, const char *url,
-                             const char *label, char *err, size_t errlen);
+/* Runs newest first into a new array *out of *count runs (free with store_runs_free); url
+ * (the spec's target.url) and label filter exactly when non-NULL. limit is clamped to 1..1000,
+ * offset to >= 0. Returns 0 or -1 with err. */
+int store_run_list(struct store *st, int limit, int offset, const char *url, const char *label,
+                   struct store_run **out, int *count, char *err, size_t errlen);
+
+void store_runs_free(struct store_run *runs, int n);
 
 /* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);

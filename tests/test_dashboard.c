@@ -1,0 +1,104 @@
+/* The dashboard's one RUN builder (run_json_build): a stored run's C data, and the runner's live
+ * state over it, shaped as the API serves them. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "job.h"
+#include "run_json.h"
+#include "store.h"
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -12345;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+#define SPEC "{\"target\":{\"url\":\"http://a/\"},\"requests\":10,\"modes\":[\"async\",\"sync\"]}"
+
+static void test_stored_run(void)
+{
+    char spec[] = SPEC, res[] = "{\"mode\":\"async\",\"requests\":10,\"ok\":10}";
+    struct store_mode modes[2] = {{MODE_ASYNC, 10, 3, 10, res}, {MODE_SYNC, 10, 1, 4, NULL}};
+    struct store_run r = {.id = "abc", .status = "running", .label = "x", .message = NULL,
+                          .spec_json = spec, .created_us = 1700000000000000,
+                          .finished_us = -1, .modes = modes, .nmodes = 2};
+    cJSON *run = run_json_build(&r, NULL);
+    CHECK(!strcmp(str(run, "id"), "abc") && !strcmp(str(run, "status"), "running"));
+    CHECK(!strcmp(str(run, "created_at"), "2023-11-14T22:13:20.000Z"));
+    CHECK(cJSON_IsNull(get(run, "finished_at")) && cJSON_IsNull(get(run, "message")));
+    CHECK(!strcmp(str(get(get(run, "spec"), "target"), "url"), "http://a/"));
+    const cJSON *p = get(run, "progress");
+    CHECK(num(p, "done") == 14 && num(p, "total") == 20); /* requests × modes of the spec */
+    CHECK(!strcmp(str(p, "mode"), "sync"));
+    CHECK(num(get(get(p, "modes"), "async"), "done") == 10);
+    CHECK(num(get(get(p, "modes"), "sync"), "total") == 10);
+    CHECK(!get(p, "position"));
+    CHECK(cJSON_GetArraySize(get(run, "results")) == 1);
+    CHECK(!strcmp(str(cJSON_GetArrayItem(get(run, "results"), 0), "mode"), "async"));
+    CHECK(!get(run, "cancelling"));
+    cJSON_Delete(run);
+
+    /* more rows than the spec announced: total never falls below done */
+    modes[1].done = 20000;
+    run = run_json_build(&r, NULL);
+    CHECK(num(get(run, "progress"), "done") == 20010 && num(get(run, "progress"), "total") == 20010);
+    cJSON_Delete(run);
+
+    /* nothing begun: mode null, no modes */
+    r.nmodes = 0;
+    r.finished_us = 1700000009123000;
+    r.message = "no target";
+    r.status = "failed";
+    run = run_json_build(&r, NULL);
+    CHECK(cJSON_IsNull(get(get(run, "progress"), "mode")));
+    CHECK(num(get(run, "progress"), "done") == 0 && num(get(run, "progress"), "total") == 20);
+    CHECK(!strcmp(str(run, "finished_at"), "2023-11-14T22:13:29.123Z"));
+    CHECK(!strcmp(str(run, "message"), "no target"));
+    cJSON_Delete(run);
+}
+
+static void test_live_wins(void)
+{
+    char spec[] = SPEC;
+    struct store_mode modes[1] = {{MODE_ASYNC, 10, 3, 2, NULL}};
+    struct store_run r = {.id = "abc", .status = "queued", .label = "", .spec_json = spec,
+                          .created_us = 0, .finished_us = -1, .modes = modes, .nmodes = 1};
+    struct job_progress live = {.state = JOB_RUNNING, .cancelling = true, .requests = 10,
+                                .nmodes = 2, .modes = {MODE_ASYNC, MODE_SYNC}, .cur = 0,
+                                .done = {7, 0}};
+    cJSON *run = run_json_build(&r, &live);
+    CHECK(!strcmp(str(run, "status"), "running"));
+    const cJSON *p = get(run, "progress");
+    CHECK(num(p, "done") == 7 && num(p, "total") == 20); /* the runner is ahead of the store */
+    CHECK(!strcmp(str(p, "mode"), "async"));
+    CHECK(cJSON_GetArraySize(get(p, "modes")) == 1);
+    CHECK(cJSON_IsTrue(get(run, "cancelling")));
+    cJSON_Delete(run);
+
+    struct job_progress queued = {.state = JOB_QUEUED, .position = 2, .requests = 10,
+                                  .nmodes = 2, .modes = {MODE_ASYNC, MODE_SYNC}, .cur = -1};
+    run = run_json_build(&r, &queued);
+    CHECK(!strcmp(str(run, "status"), "queued"));
+    CHECK(num(get(run, "progress"), "position") == 2);
+    CHECK(cJSON_IsNull(get(get(run, "progress"), "mode")));
+    cJSON_Delete(run);
+}
+
+int main(void)
+{
+    test_stored_run();
+    test_live_wins();
+    return check_done("test_dashboard");
+}
