@@ -1,8 +1,9 @@
 // Chart.js configurations for every chart of the page (and of the offline report). Chart.js
 // is the classic script /vendor/chart.umd.js (global `Chart`); nothing here touches the DOM
 // beyond the canvas it is given.
-import { MODE_ORDER, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtRatio, isNum } from './format.js';
-import { PHASES, requestDetails } from './model.js';
+import { MODE_ORDER, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
+import { throughputSeries } from './series.js';
+import { comparable } from './model.js';
 
 let defaultsSet = false;
 function setDefaults() {
@@ -29,18 +30,21 @@ const barTexts = {
   id: 'conlabBarTexts',
   afterDatasetsDraw(chart, _args, opts) {
     const texts = (opts && opts.texts) || [];
+    const colors = (opts && opts.colors) || [];
     const meta = chart.getDatasetMeta(0);
     const ctx = chart.ctx;
     ctx.save();
     ctx.font = '600 12px ' + Chart.defaults.font.family;
-    ctx.fillStyle = '#0f172a';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
     meta.data.forEach((bar, i) => {
       if (!texts[i]) return;
-      // On narrow bars only the number fits: "3.00×" instead of "3.00× vs sync".
-      const text = ctx.measureText(texts[i]).width > bar.width + 8 ? texts[i].split(' ')[0] : texts[i];
-      ctx.fillText(text, bar.x, bar.y - 6);
+      // On narrow bars only the short form fits: "3.00×" instead of "3.00× vs sync".
+      const [long, short] = Array.isArray(texts[i]) ? texts[i] : [texts[i], texts[i].split(' ')[0]];
+      const text = ctx.measureText(long).width > bar.width + 8 ? short : long;
+      const half = ctx.measureText(text).width / 2;
+      ctx.fillStyle = colors[i] || '#0f172a';
+      ctx.fillText(text, Math.min(Math.max(bar.x, half + 2), chart.width - half - 2), bar.y - 6);
     });
     ctx.restore();
   },
@@ -53,14 +57,16 @@ function tickRadius(chart, n) {
 }
 
 // Wall time per mode as bars, the ideal time as a black tick on each bar, the speed-up against
-// sync written above. rows: [{mode, wall_ms, ideal_ms|null, speedup|null}].
+// sync written above; a mode whose requests all failed is a pale red bar marked "all failed"
+// (its wall time says nothing about speed). rows: [{mode, wall_ms, ideal_ms|null,
+// speedup|null, failed: bool}].
 export function summaryChart(canvas, rows) {
   const hasIdeal = rows.some(r => isNum(r.ideal_ms));
   const datasets = [{
     label: 'wall time',
     data: rows.map(r => r.wall_ms),
-    backgroundColor: rows.map(r => modeColor(r.mode, 0.85)),
-    borderColor: rows.map(r => modeColor(r.mode)),
+    backgroundColor: rows.map(r => (r.failed ? 'rgba(220,38,38,0.18)' : modeColor(r.mode, 0.85))),
+    borderColor: rows.map(r => (r.failed ? '#dc2626' : modeColor(r.mode))),
     borderWidth: 1,
     order: 1,
   }];
@@ -86,7 +92,10 @@ export function summaryChart(canvas, rows) {
     plugins: [barTexts],
     options: {
       plugins: {
-        conlabBarTexts: {texts: rows.map(r => (r.mode === 'sync' || !isNum(r.speedup) ? '' : fmtRatio(r.speedup) + ' vs sync'))},
+        conlabBarTexts: {
+          texts: rows.map(r => (r.failed ? ['all failed', 'failed'] : r.mode === 'sync' || !isNum(r.speedup) ? '' : fmtRatio(r.speedup) + ' vs sync')),
+          colors: rows.map(r => (r.failed ? '#b91c1c' : null)),
+        },
         legend: {display: hasIdeal, labels: {usePointStyle: true}},
         tooltip: {callbacks: {label: item => `${item.dataset.label}: ${fmtMs(item.parsed.y)}`}},
       },
@@ -98,49 +107,30 @@ export function summaryChart(canvas, rows) {
   });
 }
 
-// One mode's timeline: one row per lane, one floating bar per request phase. bars comes from
-// model.timelineBars; rows are the timeline's request rows (for the tooltip); the x axis runs
-// from xMin to xMax (ms) so that every mode shares it.
-export function timelineChart(canvas, mode, bars, rows, xMin, xMax) {
-  const datasets = PHASES.map(p => ({
-    label: p.label,
-    phase: p.key,
-    data: bars.phases[p.key],
-    backgroundColor: p.color,
-    borderColor: p.border || (p.key === 'wait' ? p.color : 'rgba(15,23,42,0.55)'),
-    borderWidth: p.key === 'wait' ? 0 : 1,
-    borderSkipped: false,
-    grouped: false,
-    categoryPercentage: 1,
-    barPercentage: p.key === 'wait' ? 0.22 : 0.72,
-    order: p.key === 'wait' ? 1 : 0,
-  }));
-  return make(canvas, {
-    type: 'bar',
-    data: {labels: bars.labels, datasets},
-    options: {
-      indexAxis: 'y',
-      interaction: {mode: 'nearest', intersect: true},
-      plugins: {
-        legend: {display: false},
-        tooltip: {
-          callbacks: {
-            title: items => (items.length ? `${mode} · request #${rows[items[0].raw.i].seq}` : ''),
-            label: item => `${item.dataset.label}: ${fmtMs(item.raw.x[1] - item.raw.x[0])}`,
-            afterBody: items => (items.length ? requestDetails(rows[items[0].raw.i]).map(([k, v]) => `${k}: ${v}`) : []),
-          },
-        },
-      },
-      scales: {
-        x: {type: 'linear', min: xMin, max: xMax, ticks: {callback: msTick, maxRotation: 0, autoSkipPadding: 10}, title: {display: true, text: 'time since the mode started'}},
-        y: {type: 'category', labels: bars.labels, grid: {display: false}, ticks: {autoSkip: true}},
-      },
-    },
-  });
+// Ticks of a logarithmic axis from min to max: 1, 2 and 5 per decade while they fit, else the
+// powers of ten only (then every other one...), so that labels never crowd each other.
+export function logTicks(min, max, maxTicks) {
+  if (!(min > 0) || !(max > min)) return [];
+  const lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
+  for (const mults of [[1, 2, 5], [1, 3], [1]]) {
+    const ticks = [];
+    for (let e = lo; e <= hi; e++) for (const m of mults) {
+      const v = m * Math.pow(10, e);
+      if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) ticks.push(+v.toPrecision(6));
+    }
+    if (ticks.length <= maxTicks) return ticks;
+  }
+  const every = Math.ceil((hi - lo + 1) / Math.max(1, maxTicks));
+  const ticks = [];
+  for (let e = lo; e <= hi; e += every) if (Math.pow(10, e) >= min && Math.pow(10, e) <= max) ticks.push(+Math.pow(10, e).toPrecision(6));
+  return ticks;
 }
 
 // Latency of the ok requests, every mode overlaid: kind 'cdf' (percent of requests at or
-// under a latency) or 'histogram' (counts per log-spaced bin); log: logarithmic time axis.
+// under a latency) or 'histogram' (counts per log-spaced bin). The linear time axis starts at
+// zero, so that equal latencies look equal; the logarithmic one (log: true) shows the spread,
+// its ticks thinned so that their labels never overlap. A mode without an ok request has no
+// latency to draw (its legend entry says so).
 export function latencyChart(canvas, modes, kind, log) {
   const positive = p => !log || p.x > 0;
   const datasets = modes.map(m => {
@@ -152,9 +142,10 @@ export function latencyChart(canvas, modes, kind, log) {
     } else {
       data = (m.cdf || []).map(([ms, f]) => ({x: ms, y: f * 100}));
     }
+    data = data.filter(p => isNum(p.x) && positive(p));
     return {
-      label: m.mode,
-      data: data.filter(p => isNum(p.x) && positive(p)),
+      label: data.length ? m.mode : `${m.mode} (no ok request)`,
+      data,
       borderColor: modeColor(m.mode),
       backgroundColor: modeColor(m.mode, 0.15),
       stepped: 'after',
@@ -163,6 +154,14 @@ export function latencyChart(canvas, modes, kind, log) {
       fill: false,
     };
   });
+  const x = log
+    ? {type: 'logarithmic', ticks: {callback: v => fmtMs(Number(v)), maxRotation: 0, autoSkip: true, autoSkipPadding: 16},
+      afterBuildTicks: scale => {
+        const width = Math.max(1, scale.width || canvas.clientWidth || 300);
+        scale.ticks = logTicks(scale.min, scale.max, Math.max(2, Math.floor(width / 70))).map(value => ({value}));
+      }}
+    : {type: 'linear', min: 0, ticks: {callback: msTick, maxRotation: 0, autoSkipPadding: 12}};
+  x.title = {display: true, text: 'latency'};
   return make(canvas, {
     type: 'line',
     data: {datasets},
@@ -173,7 +172,7 @@ export function latencyChart(canvas, modes, kind, log) {
         tooltip: {callbacks: {label: item => `${item.dataset.label}: ${fmtMs(item.parsed.x)} — ${kind === 'histogram' ? fmtNum(item.parsed.y, 0) + ' requests' : fmtNum(item.parsed.y, 1) + '%'}`}},
       },
       scales: {
-        x: {type: log ? 'logarithmic' : 'linear', ticks: {callback: log ? (v => fmtMs(Number(v))) : msTick, maxRotation: 0, autoSkipPadding: 12}, title: {display: true, text: 'latency'}},
+        x,
         y: kind === 'histogram'
           ? {beginAtZero: true, title: {display: true, text: 'requests'}}
           : {min: 0, max: 100, title: {display: true, text: '% of ok requests ≤ latency'}},
@@ -182,26 +181,57 @@ export function latencyChart(canvas, modes, kind, log) {
   });
 }
 
-// Completed requests per second over time, one line per mode.
-export function throughputChart(canvas, modes) {
-  const datasets = modes.map(m => ({
-    label: m.mode,
-    data: ((m.throughput && m.throughput.points) || []).map(p => ({x: p.t_ms / 1000, y: p.rps, errors: p.errors})),
-    borderColor: modeColor(m.mode),
-    backgroundColor: modeColor(m.mode, 0.15),
-    pointRadius: 0,
-    borderWidth: 2,
-    stepped: 'after',
-  }));
+const secondsAxis = text => ({type: 'linear', min: 0, ticks: {maxRotation: 0, autoSkipPadding: 12}, title: {display: true, text}});
+
+// Completed requests per second over time, one stepped line per mode, each over intervals
+// chosen from the mode's length and rate (series.throughputSeries). spec gives the rate.
+export function throughputChart(canvas, modes, spec) {
+  const datasets = modes.map(m => {
+    const s = throughputSeries(m, spec && spec.rate);
+    return {
+      label: s.points.length ? m.mode : `${m.mode} (no ok request)`,
+      mode: m.mode,
+      data: s.points,
+      intervalMs: s.intervalMs,
+      borderColor: modeColor(m.mode),
+      backgroundColor: modeColor(m.mode, 0.15),
+      pointRadius: 0,
+      borderWidth: 2,
+      stepped: 'after',
+    };
+  });
   return make(canvas, {
     type: 'line',
     data: {datasets},
     options: {
       interaction: {mode: 'nearest', intersect: false},
-      plugins: {tooltip: {callbacks: {label: item => `${item.dataset.label}: ${fmtNum(item.parsed.y)} req/s at ${fmtNum(item.parsed.x, 2)} s` + (item.raw.errors ? ` (${item.raw.errors} errors)` : '')}}},
+      plugins: {tooltip: {callbacks: {label: item => `${item.dataset.label}: ${fmtNum(item.parsed.y)} req/s from ${fmtNum(item.parsed.x, 2)} s` + (isNum(item.raw.n) && !item.raw.end ? ` (${fmtInt(item.raw.n)} ok requests in ${fmtMs(item.dataset.intervalMs)}${item.raw.errors ? `, ${fmtInt(item.raw.errors)} failed` : ''})` : '')}}},
       scales: {
-        x: {type: 'linear', min: 0, title: {display: true, text: 'seconds since the mode started'}},
+        x: secondsAxis('seconds since the mode started'),
         y: {beginAtZero: true, title: {display: true, text: 'requests / s'}},
+      },
+    },
+  });
+}
+
+// The running mode, live: throughput (left axis) and the p50/p99 latency of each tick's sample
+// (right axis) over seconds since the mode started. series comes from series.liveSeries.
+export function liveChart(canvas, mode, series) {
+  const color = modeColor(mode);
+  return make(canvas, {
+    type: 'line',
+    data: {datasets: [
+      {label: 'req/s', data: series.rps, yAxisID: 'y', borderColor: color, backgroundColor: modeColor(mode, 0.15), pointRadius: 0, borderWidth: 2},
+      {label: 'p50 latency', data: series.p50, yAxisID: 'lat', borderColor: '#0f172a', pointRadius: 0, borderWidth: 1.5, borderDash: [6, 3]},
+      {label: 'p99 latency', data: series.p99, yAxisID: 'lat', borderColor: '#dc2626', pointRadius: 0, borderWidth: 1.5, borderDash: [2, 2]},
+    ]},
+    options: {
+      interaction: {mode: 'nearest', intersect: false},
+      plugins: {tooltip: {callbacks: {label: item => (item.dataset.yAxisID === 'lat' ? `${item.dataset.label}: ${fmtMs(item.parsed.y)}` : `${fmtNum(item.parsed.y)} req/s`)}}},
+      scales: {
+        x: secondsAxis(`seconds since ${mode} started`),
+        y: {beginAtZero: true, position: 'left', title: {display: true, text: 'requests / s'}},
+        lat: {beginAtZero: true, position: 'right', grid: {drawOnChartArea: false}, ticks: {callback: msTick}, title: {display: true, text: 'latency'}},
       },
     },
   });
@@ -222,7 +252,8 @@ export function trendChart(canvas, runs, metric, onPick) {
     label: mode,
     data: runs.map(r => {
       const res = (r.results || []).find(x => x.mode === mode);
-      const v = res ? m.get(res) : null;
+      // A mode whose requests all failed (or that was cancelled) has no speed to chart.
+      const v = comparable(res) ? m.get(res) : null;
       return isNum(v) ? v : null;
     }),
     borderColor: modeColor(mode),
@@ -265,11 +296,12 @@ export function trendChart(canvas, runs, metric, onPick) {
   });
 }
 
-// Wall time per mode of two runs side by side.
+// Wall time per mode of two runs side by side (none for a mode whose requests all failed or
+// that was cancelled).
 export function compareChart(canvas, modes, runA, runB) {
   const wall = (run, mode) => {
     const r = (run.results || []).find(x => x.mode === mode);
-    return r ? r.wall_ms : null;
+    return comparable(r) ? r.wall_ms : null;
   };
   return make(canvas, {
     type: 'bar',

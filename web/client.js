@@ -62,6 +62,8 @@ export const getConfig = () => call('GET', '/api/config');
 export const createRun = spec => call('POST', '/api/runs', spec);
 export const getRun = id => call('GET', runPath(id));
 export const getCharts = id => call('GET', runPath(id) + '/charts');
+// {failures: [{mode, kind, message, count, first_us, last_us}]}
+export const getFailures = id => call('GET', runPath(id) + '/failures');
 export const cancelRun = id => call('POST', runPath(id) + '/cancel');
 export const deleteRun = id => call('DELETE', runPath(id));
 
@@ -73,8 +75,13 @@ export function listRuns({limit = 200, offset = 0, url, label} = {}) {
   return call('GET', '/api/runs?' + q);
 }
 
-export function requestsPage(id, mode, limit = 1000, offset = 0) {
+// One page of a mode's requests in seq order. opts: {limit, offset, concurrency (a sweep's
+// level), fromUs/toUs (only the requests that overlap that window)}.
+export function requestsPage(id, mode, {limit = 1000, offset = 0, concurrency, fromUs, toUs} = {}) {
   const q = new URLSearchParams({mode, limit: String(limit), offset: String(offset)});
+  if (concurrency !== undefined && concurrency !== null) q.set('concurrency', String(concurrency));
+  if (fromUs !== undefined) q.set('from_us', String(Math.max(0, Math.floor(fromUs))));
+  if (toUs !== undefined) q.set('to_us', String(Math.ceil(toUs)));
   return call('GET', runPath(id) + '/requests?' + q);
 }
 

@@ -57,13 +57,21 @@ export function fmtDelta(a, b, fmt) {
   return sign + fmt(Math.abs(d)) + pct;
 }
 
-// "2026-11-25 20:33:34" in the viewer's local time, from an ISO 8601 string.
+// The viewer's time zone as people write it: "UTC", "UTC+1", "UTC−5:30".
+export function zoneName(d) {
+  const off = -d.getTimezoneOffset();
+  if (off === 0) return 'UTC';
+  const a = Math.abs(off);
+  return `UTC${off > 0 ? '+' : '−'}${Math.floor(a / 60)}${a % 60 ? ':' + String(a % 60).padStart(2, '0') : ''}`;
+}
+
+// "2026-11-25 20:33:34 UTC+1" in the viewer's local time with its zone, from an ISO 8601 string.
 export function fmtDate(iso) {
   if (!iso) return '–';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   const p = n => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zoneName(d)}`;
 }
 
 export function cpuMs(result) {

@@ -5,7 +5,7 @@ import { createRun, getRun, getToken, setToken, ApiError } from './client.js';
 import { MODE_ORDER, fmtMs } from './format.js';
 import { targetModel, idealMs } from './model.js';
 
-const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'keepalive', 'label', 'token'];
+const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
 
 // The form field an API error names ("target.url", "modes[2]", "concurrency", ...).
 export function fieldFor(apiField) {
@@ -18,6 +18,7 @@ export function fieldFor(apiField) {
     'target.body': 'body', body: 'body',
     requests: 'requests', concurrency: 'concurrency', modes: 'modes',
     timeout_ms: 'timeout', timeout: 'timeout', rate: 'rate', keepalive: 'keepalive', label: 'label',
+    'thresholds.p99_ms': 'p99', 'thresholds.error_rate': 'errrate', 'thresholds.rps_min': 'rpsmin', thresholds: 'p99',
   };
   if (map[f]) return map[f];
   const head = f.split('.').slice(0, 2).join('.');
@@ -123,6 +124,12 @@ export async function mountForm(root, ctx) {
         field('rate', 'Rate (requests/s, 0 = no limit)', num('rate', {min: 0, step: 'any', inputmode: 'decimal'}))),
       el('div', {class: 'field field-keepalive'},
         el('label', {class: 'check', for: 'f-keepalive'}, keepalive, ' Keep connections alive'), errorNode('keepalive'))),
+    el('fieldset', {class: 'thresholds'},
+      el('legend', {text: 'Thresholds (optional): the run fails when a mode crosses one'}),
+      el('div', {class: 'row'},
+        field('p99', 'p99 latency at most (ms)', num('p99_ms', {min: 0, step: 'any', inputmode: 'decimal'})),
+        field('errrate', 'Error rate at most (%)', num('error_rate', {min: 0, max: 100, step: 'any', inputmode: 'decimal'})),
+        field('rpsmin', 'Throughput at least (req/s)', num('rps_min', {min: 0, step: 'any', inputmode: 'decimal'})))),
     tokenRow,
     estimate,
     formError,
@@ -148,6 +155,10 @@ export async function mountForm(root, ctx) {
     inputs.rate.value = v.rate;
     keepalive.checked = v.keepalive !== false;
     inputs.label.value = v.label || '';
+    const t = v.thresholds || {};
+    inputs.p99.value = t.p99_ms ?? '';
+    inputs.errrate.value = t.error_rate !== undefined && t.error_rate !== null ? +(t.error_rate * 100).toPrecision(12) : '';
+    inputs.rpsmin.value = t.rps_min ?? '';
     clearErrors();
     updateEstimate();
   }
@@ -192,6 +203,12 @@ export async function mountForm(root, ctx) {
       const v = numberOf(inputs[key]);
       if (v !== undefined) spec[name] = Number.isNaN(v) ? inputs[key].value : v;
     }
+    const thresholds = {};
+    for (const [key, name, scale] of [['p99', 'p99_ms', 1], ['errrate', 'error_rate', 0.01], ['rpsmin', 'rps_min', 1]]) {
+      const v = numberOf(inputs[key]);
+      if (v !== undefined) thresholds[name] = Number.isNaN(v) ? inputs[key].value : +(v * scale).toPrecision(12);
+    }
+    if (Object.keys(thresholds).length) spec.thresholds = thresholds;
     return spec;
   }
 
@@ -208,9 +225,14 @@ export async function mountForm(root, ctx) {
       estimate.textContent = '';
       return;
     }
+    if (!(server.delay_ms > 0)) {
+      estimate.textContent = `The demo target answers at once (${fmtMs(server.delay_ms)}): the time is the client's own, so there is no ideal time to estimate.`;
+      return;
+    }
     const parts = spec.modes.map(m => [m, idealMs(m, spec, server)]);
     const total = parts.reduce((a, [, ms]) => a + ms, 0);
-    estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each): ` +
+    estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each` +
+      (spec.rate > 0 ? `, arrivals at ${spec.rate} req/s` : '') + '): ' +
       parts.map(([m, ms]) => `${m} ${fmtMs(ms)}`).join(', ') + ` — about ${fmtMs(total)} in all.`;
   }
 
@@ -248,7 +270,7 @@ export async function mountForm(root, ctx) {
       const run = await getRun(from);
       const s = run.spec || {};
       fill(Object.assign(base(), {url: s.target && s.target.url, method: s.target && s.target.method, headers: s.target && s.target.headers, body: s.target && s.target.body},
-        {requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || ''}));
+        {requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || '', thresholds: s.thresholds}));
       markPreset(null);
     } catch (err) {
       formError.textContent = `Could not load run ${from}: ${err.message}`;

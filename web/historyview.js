@@ -1,10 +1,13 @@
-// History (`/history`): runs newest first, filtered by target and label; a trend chart of
-// each mode across runs of one target (click a point to open that run); pick two to compare.
+// History (`/history`): runs newest first, filtered by target and label, failed runs marked; a
+// trend chart of each mode across the runs of one workload (never mixing workloads; click a
+// point to open that run); pick two to compare.
 import { el, clear, chartBox, exposed } from './dom.js';
 import { listRuns } from './client.js';
 import { fmtMs, fmtDate, fmtInt, MODE_ORDER } from './format.js';
 import { trendChart, TREND_METRICS } from './charts.js';
-import { statusBadge } from './runrender.js';
+import { statusBadge, healthBadges } from './runrender.js';
+import { failureLevel } from './health.js';
+import { workloadKey, workloadText } from './workload.js';
 
 export async function mountHistory(root, ctx) {
   const {navigate, query} = ctx;
@@ -15,6 +18,7 @@ export async function mountHistory(root, ctx) {
 
   const urlSelect = el('select', {id: 'filter-url'}, el('option', {value: '', text: 'all targets'}));
   const labelInput = el('input', {type: 'search', id: 'filter-label', placeholder: 'part of a label', value: query.get('label') || ''});
+  const workloadSelect = el('select', {id: 'trend-workload'});
   const metric = el('select', {id: 'trend-metric'}, Object.entries(TREND_METRICS).map(([k, m]) => el('option', {value: k, text: m.label})));
   metric.value = TREND_METRICS[query.get('metric')] ? query.get('metric') : 'wall';
   const compareBtn = el('button', {type: 'button', id: 'compare-button', class: 'primary', disabled: true, text: 'Compare the two picked runs'});
@@ -38,10 +42,12 @@ export async function mountHistory(root, ctx) {
 
   clear(root).append(
     el('section', {class: 'card'}, el('h1', {text: 'History'}), filters, errorBox),
-    el('section', {class: 'card', id: 'trend'}, trendTitle, trendNote, box),
+    el('section', {class: 'card', id: 'trend'}, trendTitle,
+      el('div', {class: 'controls'}, el('label', {for: 'trend-workload', text: 'Workload '}), workloadSelect), trendNote, box),
     el('section', {class: 'card', id: 'runs'},
       el('h2', {text: 'Runs'}), count,
       el('div', {class: 'compare-bar'}, compareBtn, pickNote),
+      el('p', {class: 'scroll-hint', text: 'The table scrolls sideways for more columns →'}),
       el('div', {class: 'table-wrap'}, el('table', {class: 'data runs-table'},
         el('thead', {},
           el('tr', {}, ['pick', 'run', 'started', 'status', 'label', 'target', 'N × C'].map(h => el('th', {scope: 'col', rowspan: 2, text: h})),
@@ -62,9 +68,12 @@ export async function mountHistory(root, ctx) {
   function drawTable(runs) {
     clear(tableBody);
     for (const r of runs) {
+      // A mode whose requests all failed has no wall time worth reading as speed.
       const wall = m => {
         const x = (r.results || []).find(y => y.mode === m);
-        return x ? fmtMs(x.wall_ms) : '';
+        if (!x) return el('td', {class: 'num'});
+        const failed = failureLevel(x) === 'all';
+        return el('td', {class: 'num' + (failed ? ' bad' : ''), dataset: {mode: m}, text: failed ? 'all failed' : fmtMs(x.wall_ms)});
       };
       const box = el('input', {type: 'checkbox', value: r.id, 'aria-label': `pick run ${r.id} to compare`, onchange: e => {
         const i = picked.indexOf(r.id);
@@ -79,25 +88,44 @@ export async function mountHistory(root, ctx) {
         el('td', {}, box),
         el('td', {}, el('a', {href: '/runs/' + encodeURIComponent(r.id), 'data-link': '', text: r.id})),
         el('td', {text: fmtDate(r.created_at)}),
-        el('td', {}, statusBadge(r.status)),
+        el('td', {class: 'status-cell'}, statusBadge(r.status), ' ', healthBadges(r)),
         el('td', {class: 'label-cell', text: r.label || (s.label || '')}),
         el('td', {class: 'url-cell', text: s.target ? s.target.url : ''}),
         el('td', {class: 'num', text: `${fmtInt(s.requests)} × ${fmtInt(s.concurrency)}`}),
-        MODE_ORDER.map(m => el('td', {class: 'num', text: wall(m)}))));
+        MODE_ORDER.map(wall)));
     }
     updatePick();
+  }
+
+  // Runs grouped by workload, newest group first: [{key, text, runs}].
+  function workloads(runs) {
+    const groups = new Map();
+    for (const r of runs) {
+      const key = workloadKey(r.spec);
+      if (!groups.has(key)) groups.set(key, {key, text: workloadText(r.spec), runs: []});
+      groups.get(key).runs.push(r);
+    }
+    return [...groups.values()];
   }
 
   function drawTrend(runs) {
     if (chart) chart.destroy();
     chart = null;
-    const target = urlSelect.value || (runs[0] && runs[0].spec && runs[0].spec.target && runs[0].spec.target.url);
-    const same = runs.filter(r => r.spec && r.spec.target && r.spec.target.url === target && (r.results || []).length).slice().reverse();
+    const groups = workloads(runs.filter(r => (r.results || []).length));
+    const want = workloadSelect.value || query.get('workload');
+    clear(workloadSelect).append(groups.map(g => el('option', {value: g.key, text: `${g.text} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`})));
+    const group = groups.find(g => g.key === want) || groups[0];
+    if (group) workloadSelect.value = group.key;
+    workloadSelect.disabled = groups.length < 2;
+    const same = group ? group.runs.slice().reverse() : [];
     trendTitle.textContent = `Trend of ${TREND_METRICS[metric.value].label}`;
-    trendNote.textContent = target
-      ? `${same.length} run${same.length === 1 ? '' : 's'} of ${target}, oldest first. Click a point to open its run.`
-      : 'No runs yet.';
-    exposed().history = {target, metric: metric.value, trendIds: same.map(r => r.id), listed: runs.map(r => r.id)};
+    trendNote.textContent = group
+      ? `${same.length} run${same.length === 1 ? '' : 's'} of one workload, oldest first: ${group.text}.` +
+        (groups.length > 1 ? ` The list holds ${groups.length} workloads; a trend never mixes them (pick another above).` : '') +
+        ' Modes whose requests all failed are left out. Click a point to open its run.'
+      : 'No finished runs yet.';
+    exposed().history = {target: group && group.runs[0].spec.target.url, workload: group ? group.text : null, workloads: groups.length,
+      metric: metric.value, trendIds: same.map(r => r.id), listed: runs.map(r => r.id)};
     if (same.length) chart = trendChart(canvas, same, metric.value, run => navigate('/runs/' + encodeURIComponent(run.id)));
   }
 
@@ -144,6 +172,7 @@ export async function mountHistory(root, ctx) {
 
   urlSelect.addEventListener('change', load);
   metric.addEventListener('change', render);
+  workloadSelect.addEventListener('change', render);
   labelInput.addEventListener('input', render);
   await load();
   return () => {

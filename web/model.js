@@ -34,64 +34,128 @@ export function idealMs(mode, spec, server) {
   return ideal;
 }
 
-// How many times faster than sync a mode's wall time is; null without a sync result.
+// Whether a RESULT's timings describe the workload: some request was ok and the mode ran to the
+// end. A mode whose requests all failed, or that was cancelled, is fast for the wrong reason.
+export function comparable(r) {
+  return !!r && r.ok > 0 && !r.cancelled;
+}
+
+// How many times faster than sync a mode's wall time is; null without a comparable sync result
+// or when the mode itself is not comparable.
 export function speedup(results, mode) {
   const sync = (results || []).find(r => r.mode === 'sync');
   const r = (results || []).find(x => x.mode === mode);
-  if (!sync || !r || !isNum(sync.wall_ms) || !isNum(r.wall_ms) || r.wall_ms <= 0) return null;
+  if (!comparable(sync) || !comparable(r) || !isNum(sync.wall_ms) || !isNum(r.wall_ms) || r.wall_ms <= 0) return null;
   return sync.wall_ms / r.wall_ms;
 }
 
 export const PHASES = [
+  {key: 'wait', label: 'waiting for a free lane', color: '#f59e0b', alpha: 0.55},
   {key: 'connect', label: 'connecting', color: '#a78bfa'},
   {key: 'server', label: 'waiting for the server', color: '#bfdbfe', border: '#3b82f6'},
   {key: 'receive', label: 'receiving', color: '#22c55e'},
-  {key: 'error', label: 'error', color: '#dc2626'},
-  {key: 'wait', label: 'waiting for a slot', color: '#f59e0b'},
+  {key: 'error', label: 'failed', color: '#dc2626'},
 ];
+
+// Fill and outline per phase, as timeline.js wants them.
+export const PHASE_COLORS = Object.fromEntries(PHASES.map(p => [p.key, {fill: p.color, stroke: p.border, alpha: p.alpha}]));
 
 const us = v => (isNum(v) && v >= 0 ? v : null);
 
-// A timeline ({lanes, total, sampled, requests: [ROW]}) as floating bars per phase, in ms:
-// {labels: ['lane 0', ...], phases: {key: [{x: [from, to], y: label, i: row index}]},
-//  drawn, errors, lanesUsed, endMs}. A request is drawn from start to end, split at connect
-// and first byte; an error is one red bar. Waiting for a slot (sched → start) is drawn as a
-// thin bar before it when the request was due at a time of its own (sched > 0, with a rate);
-// without a rate every request is due at 0 and that wait is only drawn when queueWaits is set
-// (it then runs under the lane's earlier requests, like the talk's semaphore picture).
-export function timelineBars(timeline, queueWaits) {
-  const rows = (timeline && timeline.requests) || [];
-  let lanes = (timeline && timeline.lanes) || 0;
-  for (const r of rows) if (isNum(r.lane) && r.lane + 1 > lanes) lanes = r.lane + 1;
-  const labels = [];
-  for (let l = 0; l < lanes; l++) labels.push('lane ' + l);
-  const phases = {};
-  for (const p of PHASES) phases[p.key] = [];
-  const used = new Set();
-  let drawn = 0, errors = 0, endMs = 0;
+// The bars of one request row r (index i) on row `row`: its wait for a lane (sched → start, on
+// band `waitBand`) when it queued for one, then its phases: connecting, waiting for the server,
+// receiving, or one red bar when it failed. Times in ms.
+function requestPhases(r, i, row, waitBand, queued, out) {
+  const start = us(r.start_us);
+  if (start === null) return false;
+  const end = us(r.end_us) ?? start;
+  const connect = us(r.connect_us), ttfb = us(r.ttfb_us), sched = us(r.sched_us) ?? 0;
+  const bar = (key, a, b, band = 0) => out.push({row, band, from: a / 1000, to: b / 1000, key, ref: i});
+  if (queued && start > sched) bar('wait', sched, start, waitBand);
+  if (r.error_kind || r.error) {
+    bar('error', start, Math.max(end, start));
+    return true;
+  }
+  const c = connect ?? start;
+  if (connect !== null && connect > start) bar('connect', start, connect);
+  const t = ttfb ?? c;
+  if (ttfb !== null) bar('server', c, ttfb);
+  bar('receive', t, Math.max(end, t));
+  return true;
+}
+
+// The indices of the rows that queued for a lane: they became due (sched) while the lane that
+// ran them was still busy with its previous request. The first request of each lane never
+// queued for it (a late start there is the worker starting, not a wait for a lane).
+export function queuedSet(rows) {
+  const lanes = new Map();
   rows.forEach((r, i) => {
-    const start = us(r.start_us);
-    if (start === null || !isNum(r.lane)) return;
-    const y = labels[r.lane];
-    const end = us(r.end_us) ?? start;
-    const connect = us(r.connect_us), ttfb = us(r.ttfb_us), sched = us(r.sched_us) ?? 0;
-    const bar = (key, a, b) => phases[key].push({x: [a / 1000, b / 1000], y, i});
+    if (us(r.start_us) === null || !isNum(r.lane)) return;
+    if (!lanes.has(r.lane)) lanes.set(r.lane, []);
+    lanes.get(r.lane).push(i);
+  });
+  const queued = new Set();
+  for (const list of lanes.values()) {
+    list.sort((a, b) => rows[a].start_us - rows[b].start_us);
+    for (let k = 1; k < list.length; k++) {
+      const prev = rows[list[k - 1]];
+      const prevEnd = us(prev.end_us) ?? prev.start_us;
+      if ((us(rows[list[k]].sched_us) ?? 0) < prevEnd) queued.add(list[k]);
+    }
+  }
+  return queued;
+}
+
+function phaseCounts(bars) {
+  const phases = Object.fromEntries(PHASES.map(p => [p.key, 0]));
+  for (const b of bars) phases[b.key]++;
+  return phases;
+}
+
+// The per-lane view of a timeline ({lanes, total, sampled, requests: [ROW]}): one row per lane,
+// each request's phases on it, and, for each request that queued, its wait in the lane's own
+// thin band above them
+// (translucent: where several requests waited at once the band is darker).
+// → {rows, bars, drawn, errors, lanesUsed, endMs, queued, phases}.
+export function laneBars(timeline) {
+  const list = (timeline && timeline.requests) || [];
+  let lanes = (timeline && timeline.lanes) || 0;
+  for (const r of list) if (isNum(r.lane) && r.lane + 1 > lanes) lanes = r.lane + 1;
+  const rows = [];
+  for (let l = 0; l < lanes; l++) rows.push('lane ' + l);
+  const bars = [];
+  const used = new Set();
+  const queued = queuedSet(list);
+  let drawn = 0, errors = 0, endMs = 0;
+  list.forEach((r, i) => {
+    if (!isNum(r.lane) || !requestPhases(r, i, r.lane, 1, queued.has(i), bars)) return;
     drawn++;
     used.add(r.lane);
-    endMs = Math.max(endMs, end / 1000);
-    if (start > sched && (sched > 0 || queueWaits)) bar('wait', sched, start);
-    if (r.error_kind || r.error) {
-      errors++;
-      bar('error', start, Math.max(end, start));
-      return;
-    }
-    const c = connect ?? start;
-    if (connect !== null && connect > start) bar('connect', start, connect);
-    const t = ttfb ?? c;
-    if (ttfb !== null) bar('server', c, ttfb);
-    bar('receive', t, Math.max(end, t));
+    if (r.error_kind || r.error) errors++;
+    endMs = Math.max(endMs, (us(r.end_us) ?? us(r.start_us)) / 1000);
   });
-  return {labels, phases, drawn, errors, lanesUsed: used.size, endMs};
+  return {rows, bars, drawn, errors, lanesUsed: used.size, endMs, queued: queued.size, phases: phaseCounts(bars)};
+}
+
+// The per-request view, as the talk draws a semaphore: one row per request in seq order, its
+// wait for a lane and then its service side by side. → {rows, bars, phases, waits}.
+export function requestBars(timeline) {
+  const all = (timeline && timeline.requests) || [];
+  const queued = queuedSet(all);
+  const list = all.map((r, i) => [r, i]).sort((a, b) => a[0].seq - b[0].seq);
+  const rows = [];
+  const bars = [];
+  for (const [r, i] of list) {
+    if (requestPhases(r, i, rows.length, 0, queued.has(i), bars)) rows.push('#' + r.seq);
+  }
+  const phases = phaseCounts(bars);
+  return {rows, bars, phases, waits: phases.wait};
+}
+
+// Whether requests could queue for one of `lanes` lanes: more requests than lanes, or arrivals
+// at a rate.
+export function canQueue(spec, lanes) {
+  return !!spec && ((isNum(spec.requests) && spec.requests > lanes) || (isNum(spec.rate) && spec.rate > 0));
 }
 
 // The details of one request row, as [name, value] pairs (times in ms from the mode's start).

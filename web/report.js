@@ -1,10 +1,12 @@
 // The self-contained HTML report of a run: the chart library, the page's stylesheet, the run
 // drawing modules (import/export lines dropped, concatenated into one classic script), the run
-// data and a call to renderRun, all in one file that opens offline. Downloaded as a Blob.
+// data and a call to renderRun, all in one file that opens offline. Downloaded as a Blob. Its
+// times are the viewer's local time with the zone written out, like the page's.
+import { fmtDate } from './format.js';
 
 // Modules needed by runrender.js, dependencies first. Their imports are single-line and their
 // top-level names are unique across them, so plain concatenation is a correct bundle.
-const MODULES = ['/dom.js', '/format.js', '/model.js', '/charts.js', '/runrender.js'];
+const MODULES = ['/dom.js', '/format.js', '/model.js', '/series.js', '/health.js', '/timeline.js', '/charts.js', '/timelines.js', '/runrender.js'];
 
 async function text(path) {
   const res = await fetch(path);
@@ -25,10 +27,11 @@ const inlineJson = v => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g,
 const escapeHtml = s => String(s).replace(/[&<>"']/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
 
 // The report's HTML text.
-export async function buildReport(run, charts, config) {
+export async function buildReport(run, charts, config, failures) {
   const [chartLib, css, ...mods] = await Promise.all(['/vendor/chart.umd.js', '/style.css', ...MODULES].map(text));
   const bundle = mods.map((src, i) => `// ${MODULES[i]}\n${stripModule(src)}`).join('\n');
-  const data = {run, charts, config: config ? {demo_target: config.demo_target, demo: config.demo, version: config.version} : null, generated_at: new Date().toISOString()};
+  const made = new Date();
+  const data = {run, charts, failures, config: config ? {demo_target: config.demo_target, demo: config.demo, version: config.version} : null, generated_at: made.toISOString()};
   const title = `conlab run ${run.id}` + (run.label ? ` — ${run.label}` : '');
   return `<!doctype html>
 <html lang="en">
@@ -42,7 +45,7 @@ ${css.replace(/<\/(style)/gi, '<\\/$1')}
 </style>
 </head>
 <body class="report" data-view="report">
-<header class="topbar"><span class="brand">conlab</span><span class="muted">offline report of run ${escapeHtml(run.id)}, made ${escapeHtml(data.generated_at)}</span></header>
+<header class="topbar"><span class="brand">conlab</span><span class="muted">offline report of run ${escapeHtml(run.id)}, made ${escapeHtml(fmtDate(data.generated_at))}</span></header>
 <main id="app"><p>This report needs JavaScript to draw its charts.</p></main>
 <script type="application/json" id="conlab-data">${inlineJson(data)}</script>
 <script>${inlineScript(chartLib)}</script>
@@ -51,7 +54,7 @@ ${css.replace(/<\/(style)/gi, '<\\/$1')}
 ${inlineScript(bundle)}
 var data = JSON.parse(document.getElementById('conlab-data').textContent);
 var main = document.getElementById('app');
-renderRun(main, data.run, data.charts, data.config);
+renderRun(main, data.run, data.charts, data.config, {failures: data.failures});
 main.dataset.ready = 'true';
 })();
 </script>
@@ -61,8 +64,8 @@ main.dataset.ready = 'true';
 }
 
 // Builds the report and hands it to the browser as a download.
-export async function downloadReport(run, charts, config) {
-  const html = await buildReport(run, charts, config);
+export async function downloadReport(run, charts, config, failures) {
+  const html = await buildReport(run, charts, config, failures);
   const url = URL.createObjectURL(new Blob([html], {type: 'text/html;charset=utf-8'}));
   const a = document.createElement('a');
   a.href = url;

@@ -1,32 +1,12 @@
 // A run's view (`/runs/ID`, the URL people share): live progress while it runs, then the
 // summary, timelines and charts, with copy-link, exports and the offline report.
-import { el, clear, exposed } from './dom.js';
-import { getRun, getCharts, cancelRun, watchRun, exportUrl, ApiError } from './client.js';
-import { renderRun, renderRunHeader, renderSummary, statusBadge } from './runrender.js';
+import { el, clear } from './dom.js';
+import { getRun, getCharts, getFailures, requestsPage, cancelRun, watchRun, exportUrl, ApiError } from './client.js';
+import { renderRun, renderRunHeader, renderSummary, renderAlerts, statusBadge } from './runrender.js';
+import { livePanel } from './liveview.js';
 import { downloadReport } from './report.js';
-import { fmtInt, runModes } from './format.js';
 
 const LIVE = new Set(['queued', 'running', 'cancelling']);
-
-// Per-mode {done, total} from a RUN's progress, filling gaps when the server sends only totals.
-function modeProgress(run, progress) {
-  const modes = runModes(run);
-  const out = {};
-  const p = progress || {};
-  const per = (run.spec && run.spec.requests) || 0;
-  let left = p.done || 0;
-  for (const m of modes) {
-    const known = p.modes && p.modes[m];
-    if (known) out[m] = {done: known.done || 0, total: known.total || per};
-    else {
-      const done = Math.min(left, per);
-      out[m] = {done, total: per};
-    }
-    left = Math.max(0, left - out[m].done);
-  }
-  for (const r of run.results || []) if (out[r.mode]) out[r.mode].done = out[r.mode].total;
-  return out;
-}
 
 function actions(run, content, config, root) {
   const link = location.origin + '/runs/' + encodeURIComponent(run.id);
@@ -46,7 +26,7 @@ function actions(run, content, config, root) {
     report.disabled = true;
     note.textContent = 'Building the report…';
     try {
-      await downloadReport(run, content.charts, config);
+      await downloadReport(run, content.charts, config, content.failures);
       note.textContent = 'Report downloaded: it opens offline.';
     } catch (err) {
       note.textContent = 'Could not build the report: ' + err.message;
@@ -70,8 +50,22 @@ export async function mountRun(root, ctx) {
   let stopWatch = null;
   let drawn = null;
   let summaryChart = null;
+  let live = null;
   let gone = false;
-  const content = {charts: null};
+  const content = {charts: null, failures: []};
+
+  // Every request of a mode that overlaps [fromMs, toMs], up to `max` (pages of 10,000).
+  async function fetchWindow(m, fromMs, toMs, max) {
+    const out = [];
+    let total = 0;
+    for (let offset = 0; offset < max; offset += 10000) {
+      const page = await requestsPage(id, m.mode, {limit: Math.min(10000, max - offset), offset, concurrency: m.concurrency, fromUs: fromMs * 1000, toUs: toMs * 1000});
+      total = page.total;
+      out.push(...page.requests);
+      if (out.length >= total || !page.requests.length) break;
+    }
+    return {total, requests: out};
+  }
 
   const finish = () => {
     root.dataset.ready = 'true';
@@ -79,19 +73,23 @@ export async function mountRun(root, ctx) {
 
   async function showFinal(run) {
     if (gone) return;
-    let charts = {modes: []};
-    try {
-      charts = await getCharts(run.id);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
-    }
+    const [charts, failures] = await Promise.all([
+      getCharts(run.id).catch(err => {
+        if (err instanceof ApiError && err.status === 404) return {modes: []};
+        throw err;
+      }),
+      getFailures(run.id).then(f => f.failures || [], () => undefined),
+    ]);
     if (gone) return;
     content.charts = charts;
+    content.failures = failures;
     if (summaryChart) summaryChart.destroy();
     summaryChart = null;
+    if (live) live.destroy();
+    live = null;
     const body = el('div', {class: 'run-body'});
     clear(root).append(body);
-    drawn = renderRun(body, run, charts, config);
+    drawn = renderRun(body, run, charts, config, {failures, fetchWindow});
     // Share and export sit right under the run's title.
     body.insertBefore(actions(run, content, config, root), body.querySelector('.run-header').nextSibling);
     root.dataset.state = run.status;
@@ -99,8 +97,8 @@ export async function mountRun(root, ctx) {
   }
 
   function showLive(run) {
-    const bars = {};
-    const current = el('p', {class: 'current-mode', id: 'current-mode', 'aria-live': 'polite'});
+    live = livePanel(run, config);
+    const {current} = live;
     const cancel = el('button', {type: 'button', id: 'cancel-run', class: 'danger', text: 'Cancel', onclick: async () => {
       cancel.disabled = true;
       try {
@@ -111,37 +109,25 @@ export async function mountRun(root, ctx) {
         cancel.disabled = false;
       }
     }});
-    const list = el('div', {class: 'progress-list'});
-    for (const m of runModes(run)) {
-      const bar = el('progress', {id: 'progress-' + m, max: 1, value: 0, 'aria-label': `progress of ${m}`});
-      const count = el('span', {class: 'count'});
-      bars[m] = {bar, count, row: el('div', {class: 'progress-row', dataset: {mode: m}}, el('span', {class: 'mode-name', text: m}), bar, count)};
-      list.append(bars[m].row);
-    }
+    const alerts = el('section', {id: 'alerts', class: 'card alerts', role: 'alert'});
     const summary = el('section', {id: 'summary', class: 'card'});
     const progress = el('section', {class: 'card live', id: 'progress', 'aria-labelledby': 'progress-title'},
-      el('h2', {id: 'progress-title', text: 'Running'}), current, list, el('div', {class: 'actions'}, cancel));
-    clear(root).append(renderRunHeader(run), progress, summary);
+      el('div', {class: 'live-head'}, el('h2', {id: 'progress-title', text: 'Running'}), cancel), live.node);
+    clear(root).append(renderRunHeader(run), progress, alerts, summary);
     root.dataset.state = run.status;
 
     const update = (status, p) => {
-      const per = modeProgress(run, p);
-      for (const [m, v] of Object.entries(per)) {
-        if (!bars[m]) continue;
-        bars[m].bar.max = Math.max(1, v.total);
-        bars[m].bar.value = v.done;
-        bars[m].count.textContent = `${fmtInt(v.done)} / ${fmtInt(v.total)}`;
-        bars[m].row.classList.toggle('active', p && p.mode === m);
-      }
       const badge = root.querySelector('#run-status');
       if (badge && badge.textContent !== status) badge.replaceWith(Object.assign(statusBadge(status), {id: 'run-status'}));
-      if (status === 'cancelling') current.textContent = 'Cancelling…';
-      else if (status === 'queued') current.textContent = 'Queued: waiting for the runs before it.';
-      else current.textContent = p && p.mode ? `Running ${p.mode}…` : 'Starting…';
-      exposed().progress = {status, mode: p && p.mode, modes: per};
+      live.update(status, p);
+    };
+    const redraw = () => {
+      if (summaryChart) summaryChart.destroy();
+      summaryChart = renderSummary(summary, run, config);
+      renderAlerts(alerts, run, []);
     };
     update(run.status, run.progress);
-    summaryChart = renderSummary(summary, run, config);
+    redraw();
     finish();
 
     stopWatch = watchRun(run.id, {
@@ -153,9 +139,7 @@ export async function mountRun(root, ctx) {
       mode: d => {
         if (!d || !d.result) return;
         run.results = (run.results || []).filter(r => r.mode !== d.mode).concat([d.result]);
-        if (summaryChart) summaryChart.destroy();
-        summaryChart = renderSummary(summary, run, config);
-        update(run.status, run.progress);
+        redraw();
       },
       end: async d => {
         stopWatch = null;
@@ -173,8 +157,7 @@ export async function mountRun(root, ctx) {
           root.dataset.state = run.status;
           if (JSON.stringify(fresh.results) !== JSON.stringify(run.results)) {
             run.results = fresh.results;
-            if (summaryChart) summaryChart.destroy();
-            summaryChart = renderSummary(summary, run, config);
+            redraw();
           }
           update(run.status, fresh.progress);
         });
@@ -232,6 +215,7 @@ export async function mountRun(root, ctx) {
     gone = true;
     if (stopWatch) stopWatch();
     if (summaryChart) summaryChart.destroy();
+    if (live) live.destroy();
     if (drawn) drawn.destroy();
   };
 }

@@ -209,11 +209,21 @@ static int h_requests(struct mg_connection *c, struct http_api *api, const char 
     if (m < 0)
         return http_reply_error(c, 400, "mode: unknown mode '%.32s' (known: sync, threads, async, "
                                 "processes)", q > 0 ? mode : "");
-    int64_t limit, offset;
+    int64_t limit, offset, from_us, to_us;
     if (http_query_int(c, "limit", 1000, 1, 10000, &limit, err, sizeof err) ||
-        http_query_int(c, "offset", 0, 0, INT64_MAX / 2, &offset, err, sizeof err))
+        http_query_int(c, "offset", 0, 0, INT64_MAX / 2, &offset, err, sizeof err) ||
+        http_query_int(c, "from_us", -1, 0, INT64_MAX / 2, &from_us, err, sizeof err) ||
+        http_query_int(c, "to_us", -1, 0, INT64_MAX / 2, &to_us, err, sizeof err))
         return http_reply_error(c, 400, "%s", err);
-    cJSON *page = store_requests_page(api->st, id, m, limit, offset, err, sizeof err);
+    /* from_us/to_us (either alone is an open window on the other side): only the rows that
+     * overlap that time window, for a zoomed timeline */
+    bool window = from_us >= 0 || to_us >= 0;
+    if (window && to_us >= 0 && from_us > to_us)
+        return http_reply_error(c, 400, "from_us: must not be after to_us");
+    cJSON *page = window ? store_requests_window(api->st, id, m, from_us < 0 ? 0 : from_us,
+                                                 to_us < 0 ? INT64_MAX / 2 : to_us, limit, offset,
+                                                 err, sizeof err)
+                         : store_requests_page(api->st, id, m, limit, offset, err, sizeof err);
     if (!page) return http_store_error(c, err);
     return http_reply_json(c, 200, page);
 }
@@ -225,6 +235,15 @@ static int h_charts(struct mg_connection *c, struct http_api *api, const char *i
     cJSON *charts = store_charts(api->st, id, &found, err, sizeof err);
     if (!charts) return found ? http_store_error(c, err) : http_no_run(c, id);
     return http_reply_json(c, 200, charts);
+}
+
+static int h_failures(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    char err[256];
+    bool found;
+    cJSON *f = store_failures(api->st, id, &found, err, sizeof err);
+    if (!f) return found ? http_store_error(c, err) : http_no_run(c, id);
+    return http_reply_json(c, 200, f);
 }
 
 static int h_events(struct mg_connection *c, struct http_api *api, const char *id)
@@ -273,6 +292,7 @@ static const struct http_route http_routes[] = {
     {"runs/:id", "DELETE", true, h_delete},
     {"runs/:id/requests", "GET", false, h_requests},
     {"runs/:id/charts", "GET", false, h_charts},
+    {"runs/:id/failures", "GET", false, h_failures},
     {"runs/:id/events", "GET", false, h_events},
     {"runs/:id/cancel", "POST", true, h_cancel},
     {"runs/:id/export.json", "GET", false, h_export_json},

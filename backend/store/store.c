@@ -18,6 +18,8 @@
 #define REQ_COLS                                                                                   \
     "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error"
 #define REQ_OF_MODE " FROM requests WHERE run_id = ?1 AND mode = ?2"
+#define REQ_IN_WINDOW                                                                              \
+    " AND coalesce(start_us, sched_us, 0) <= ?4 AND coalesce(end_us, start_us, sched_us, 0) >= ?3"
 #define NEXT_POSITION "(SELECT coalesce(max(position) + 1, 0) FROM modes WHERE run_id = ?1)"
 
 /* Parameters: the list statements all take ?1 url, ?2 label, ?3 limit, ?4 offset (unused ones
@@ -76,6 +78,16 @@ static const char *const sql_text[Q_COUNT] = {
                       "max(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
                       "max(end_us), max(lane), max(start_us)" REQ_OF_MODE,
     [Q_CHART_SCAN] = "SELECT seq, lane, start_us, end_us, error_kind" REQ_OF_MODE,
+    /* failed rows of a mode by kind and message: count, first and last seen (when each ended,
+     * or started, or was due) */
+    [Q_FAILURES] = "SELECT error_kind, coalesce(error, ''), count(*), "
+                   "min(coalesce(end_us, start_us, sched_us, 0)), "
+                   "max(coalesce(end_us, start_us, sched_us, 0))" REQ_OF_MODE
+                   " AND error_kind != 0 GROUP BY error_kind, error "
+                   "ORDER BY count(*) DESC, error_kind, error",
+    /* rows that overlap [?3, ?4] µs: began (or were due) by ?4 and ended (or not) after ?3 */
+    [Q_REQ_WINDOW] = "SELECT " REQ_COLS REQ_OF_MODE REQ_IN_WINDOW " ORDER BY seq LIMIT ?5 OFFSET ?6",
+    [Q_REQ_WINDOW_COUNT] = "SELECT count(*)" REQ_OF_MODE REQ_IN_WINDOW,
 };
 
 int store_fail(struct store *st, char *err, size_t errlen, const char *what)

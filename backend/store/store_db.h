@@ -44,6 +44,9 @@ enum store_stmt {
     Q_REQ_SEQ_BOUNDS,
     Q_CHART_STATS,
     Q_CHART_SCAN,
+    Q_FAILURES,
+    Q_REQ_WINDOW,
+    Q_REQ_WINDOW_COUNT,
     Q_COUNT
 };
 

@@ -103,7 +103,8 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
 void store_run_free(struct store_run *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->nmodes; i++) free(r->modes[i].result_json);
+    for (int i = 0; i < r->nmodes; i++)
+        free(r->modes[i].result_json);
     free(r->modes);
     free(r->id);
     free(r->status);
@@ -115,12 +116,12 @@ void store_run_free(struct store_run *r)
 
 void store_runs_free(struct store_run *runs, int n)
 {
-    for (int i = 0; i < n; i++) store_run_free(&runs[i]);
+    for (int i = 0; i < n; i++)
+        store_run_free(&runs[i]);
     free(runs);
 }
 
-int store_run_get(struct store *st, const char *id, struct store_run *out, char *err,
-                  size_t errlen)
+int store_run_get(struct store *st, const char *id, struct store_run *out, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *s = st->q[Q_RUN_GET];
@@ -219,8 +220,41 @@ static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t 
     return yes;
 }
 
-cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
-                           int64_t offset, char *err, size_t errlen)
+/* {"mode", "total", "requests": [the rows of s]} or NULL with err. */
+static cJSON *rows_page(struct store *st, sqlite3_stmt *s, const char *id, int mode, int64_t total,
+                        char *err, size_t errlen)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "mode", mode_name(mode));
+    cJSON_AddNumberToObject(out, "total", (double)total);
+    if (append_rows(st, s, id, mode, cJSON_AddArrayToObject(out, "requests"), err, errlen) != 0) {
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* Binds (run, mode, from_us, to_us) to the window count and returns the count, or -1 with err. */
+static int64_t window_count(struct store *st, const char *id, int mode, int64_t from_us,
+                            int64_t to_us, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->q[Q_REQ_WINDOW_COUNT];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    sqlite3_bind_int64(s, 3, from_us);
+    sqlite3_bind_int64(s, 4, to_us);
+    int rc = sqlite3_step(s);
+    int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    if (rc != SQLITE_ROW) store_fail(st, err, errlen, "reading requests");
+    store_done(s);
+    return total;
+}
+
+/* A page of a mode's rows in seq order, all of them (window false) or those that overlap
+ * [from_us, to_us]; total counts every row of that selection, from the same snapshot. */
+static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t limit,
+                            int64_t offset, bool window, int64_t from_us, int64_t to_us, char *err,
+                            size_t errlen)
 {
     if (!mode_name(mode)) return errf(err, errlen, "reading requests: no such mode %d", mode), NULL;
     if (limit < 0) limit = 0;
@@ -230,23 +264,123 @@ cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t l
     cJSON *out = NULL;
     /* One read transaction: the total and the rows come from the same snapshot. */
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
-    int64_t total; /* stored rows */
-    if (store_int_by_id_mode(st, Q_MODE_DONE, id, mode, &total, err, errlen,
-                             "reading requests")) {
-        store_exec(st, Q_COMMIT, NULL, 0, NULL);
-        goto unlock;
+    int64_t total;
+    sqlite3_stmt *s;
+    if (window) {
+        total = window_count(st, id, mode, from_us, to_us, err, errlen);
+        if (total < 0) goto end;
+        s = st->q[Q_REQ_WINDOW];
+        sqlite3_bind_int64(s, 3, from_us);
+        sqlite3_bind_int64(s, 4, to_us);
+        sqlite3_bind_int64(s, 5, limit);
+        sqlite3_bind_int64(s, 6, offset);
+    } else {
+        /* stored rows */
+        if (store_int_by_id_mode(st, Q_MODE_DONE, id, mode, &total, err, errlen,
+                                 "reading requests"))
+            goto end;
+        s = seqs_contiguous(st, id, mode, total) ? st->q[Q_REQ_PAGE_FROM_SEQ]
+                                                 : st->q[Q_REQ_PAGE_OFFSET];
+        sqlite3_bind_int64(s, 3, limit);
+        sqlite3_bind_int64(s, 4, offset);
     }
-    sqlite3_stmt *s = seqs_contiguous(st, id, mode, total) ? st->q[Q_REQ_PAGE_FROM_SEQ]
-                                                           : st->q[Q_REQ_PAGE_OFFSET];
-    sqlite3_bind_int64(s, 3, limit);
-    sqlite3_bind_int64(s, 4, offset);
+    out = rows_page(st, s, id, mode, total, err, errlen);
+end:
+    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+unlock:
+    pthread_mutex_unlock(&st->lock);
+    return out;
+}
+
+cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
+                           int64_t offset, char *err, size_t errlen)
+{
+    return requests_page(st, id, mode, limit, offset, false, 0, 0, err, errlen);
+}
+
+cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t from_us,
+                             int64_t to_us, int64_t limit, int64_t offset, char *err, size_t errlen)
+{
+    return requests_page(st, id, mode, limit, offset, true, from_us, to_us, err, errlen);
+}
+
+/* The failed rows of one mode grouped by kind and message, appended to arr. */
+static int append_failures(struct store *st, const char *id, int mode, cJSON *arr, char *err,
+                           size_t errlen)
+{
+    sqlite3_stmt *s = st->q[Q_FAILURES];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, mode);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *f = cJSON_CreateObject();
+        const char *kind = req_error_name(sqlite3_column_int(s, 0));
+        const char *msg = (const char *)sqlite3_column_text(s, 1);
+        cJSON_AddStringToObject(f, "mode", mode_name(mode) ? mode_name(mode) : "unknown");
+        cJSON_AddStringToObject(f, "kind", kind);
+        cJSON_AddStringToObject(f, "message", msg && *msg ? msg : kind);
+        cJSON_AddNumberToObject(f, "count", (double)sqlite3_column_int64(s, 2));
+        cJSON_AddNumberToObject(f, "first_us", (double)sqlite3_column_int64(s, 3));
+        cJSON_AddNumberToObject(f, "last_us", (double)sqlite3_column_int64(s, 4));
+        cJSON_AddItemToArray(arr, f);
+    }
+    if (rc != SQLITE_DONE) store_fail(st, err, errlen, "reading failures");
+    store_done(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A number of a stored RESULT, `missing` when absent or unreadable. */
+static double result_number(const char *result_json, const char *key, double missing)
+{
+    cJSON *r = result_json ? cJSON_Parse(result_json) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
+    double out = cJSON_IsNumber(v) ? v->valuedouble : missing;
+    cJSON_Delete(r);
+    return out;
+}
+
+/* The modes of a run that must exist: how many, or -1 with *found = false (no such run) or with
+ * err (found stays true). */
+static int read_run_modes(struct store *st, const char *id, struct mode_row *out, bool *found,
+                          char *err, size_t errlen, const char *what)
+{
+    sqlite3_stmt *s = st->q[Q_RUN_STATUS];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    store_done(s);
+    if (rc == SQLITE_ROW) return read_modes(st, id, out, err, errlen);
+    if (rc == SQLITE_DONE)
+        *found = false;
+    else
+        store_fail(st, err, errlen, what);
+    return -1;
+}
+
+cJSON *store_failures(struct store *st, const char *id, bool *found, char *err, size_t errlen)
+{
+    bool dummy;
+    if (!found) found = &dummy;
+    *found = true;
+    pthread_mutex_lock(&st->lock);
+    cJSON *out = NULL;
+    if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading failures") != 0) goto unlock;
+    struct mode_row modes[MAX_MODES];
+    int n = read_run_modes(st, id, modes, found, err, errlen, "reading failures");
+    if (n < 0) goto end;
     out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "mode", mode_name(mode));
-    cJSON_AddNumberToObject(out, "total", (double)total);
-    if (append_rows(st, s, id, mode, cJSON_AddArrayToObject(out, "requests"), err, errlen) != 0) {
-        cJSON_Delete(out);
-        out = NULL;
+    cJSON *arr = cJSON_AddArrayToObject(out, "failures");
+    for (int i = 0; i < n; i++) {
+        /* A finished mode without errors is not scanned: a clean million-row run answers at
+         * once. */
+        if (modes[i].result_json && result_number(modes[i].result_json, "errors", 1) <= 0) continue;
+        if (append_failures(st, id, modes[i].mode, arr, err, errlen) != 0) {
+            cJSON_Delete(out);
+            out = NULL;
+            break;
+        }
     }
+    free_modes(modes, n);
+end:
     store_exec(st, Q_COMMIT, NULL, 0, NULL);
 unlock:
     pthread_mutex_unlock(&st->lock);
@@ -299,16 +433,6 @@ unlock:
     return rc;
 }
 
-/* Wall time of a stored RESULT, 0 when unreadable. */
-static double result_wall_ms(const char *result_json)
-{
-    cJSON *r = cJSON_Parse(result_json);
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(r, "wall_ms");
-    double v = cJSON_IsNumber(w) ? w->valuedouble : 0;
-    cJSON_Delete(r);
-    return v;
-}
-
 cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, size_t errlen)
 {
     bool dummy;
@@ -316,19 +440,8 @@ cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, si
     *found = true;
     pthread_mutex_lock(&st->lock);
     cJSON *out = NULL;
-    sqlite3_stmt *s = st->q[Q_RUN_STATUS];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    store_done(s);
-    if (rc != SQLITE_ROW) {
-        if (rc == SQLITE_DONE)
-            *found = false;
-        else
-            store_fail(st, err, errlen, "reading charts");
-        goto unlock;
-    }
     struct mode_row modes[MAX_MODES];
-    int n = read_modes(st, id, modes, err, errlen);
+    int n = read_run_modes(st, id, modes, found, err, errlen, "reading charts");
     if (n < 0) goto unlock;
     out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "modes");
@@ -338,8 +451,8 @@ cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, si
         cJSON *c = m->charts_json ? cJSON_Parse(m->charts_json) : NULL;
         if (!c) {
             /* Finished before migration 0002 (or unreadable): compute now and keep them. */
-            c = store_charts_compute(st, id, m->mode, m->lanes, result_wall_ms(m->result_json), err,
-                                     errlen);
+            c = store_charts_compute(st, id, m->mode, m->lanes,
+                                     result_number(m->result_json, "wall_ms", 0), err, errlen);
             if (!c) {
                 cJSON_Delete(out);
                 out = NULL;

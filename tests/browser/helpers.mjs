@@ -165,3 +165,68 @@ export async function screenshot(page, name) {
   await page.screenshot({path: file, fullPage: true, timeout: 20000});
   return file;
 }
+
+// What a timeline canvas publishes about its drawing (data-*): plot box in CSS pixels of the
+// canvas, time range (ms), rows, bands.
+export async function timelineGeometry(page, selector) {
+  return page.$eval(selector, c => {
+    const d = c.dataset;
+    const num = k => Number(d[k]);
+    const band = k => d[k].split(',').map(Number);
+    return {plotLeft: num('plotLeft'), plotRight: num('plotRight'), plotTop: num('plotTop'), plotBottom: num('plotBottom'),
+      xMin: num('xMin'), xMax: num('xMax'), rows: num('rows'), bands: num('bands'), main: band('bandMain'), wait: band('bandWait'),
+      width: c.clientWidth, height: c.clientHeight};
+  });
+}
+
+// The CSS-pixel x of time t (ms) and the y of the middle of a row's band on a timeline: band 1
+// is the waiting strip of a lane, band 0 the requests' own phases (rows split the plot evenly).
+export function timelineXY(g, t, row, band) {
+  const x = g.plotLeft + ((t - g.xMin) / (g.xMax - g.xMin)) * (g.plotRight - g.plotLeft);
+  const rowH = (g.plotBottom - g.plotTop) / g.rows;
+  const [top, h] = band === 1 ? g.wait : g.main;
+  return {x, y: g.plotTop + row * rowH + top + h / 2};
+}
+
+// The colours (r, g, b, a) of the canvas at CSS-pixel points [{x, y}] (device pixels read back;
+// a = 0 where nothing was drawn).
+export async function canvasPixels(page, selector, points) {
+  return page.$eval(selector, (c, pts) => {
+    const ctx = c.getContext('2d');
+    const sx = c.width / c.clientWidth, sy = c.height / c.clientHeight;
+    return pts.map(p => [...ctx.getImageData(Math.round(p.x * sx), Math.round(p.y * sy), 1, 1).data]);
+  }, points);
+}
+
+// Colour tests for the timeline's phases (fills over white; the wait band is translucent amber).
+export const isAmber = ([r, g, b, a]) => a > 100 && r > 220 && g > 140 && g < 225 && b < 170 && r - b > 90;
+export const isRed = ([r, g, b, a]) => a > 200 && r > 180 && g < 90 && b < 90;
+export const isServerBlue = ([r, g, b, a]) => a > 200 && b > 220 && r > 150 && r < 215 && g > 200 && g < 235;
+// Nothing drawn there: transparent, or the light grid line.
+export const isBlank = ([r, g, b, a]) => a < 40 || (r === 226 && g === 232 && b === 240);
+
+// Every request row of a mode from the API (pages of 10,000).
+export async function apiRows(base, id, mode) {
+  const rows = [];
+  for (let offset = 0; ; offset += 10000) {
+    const {data} = await api(base, `/api/runs/${id}/requests?mode=${mode}&limit=10000&offset=${offset}`);
+    rows.push(...data.requests);
+    if (rows.length >= data.total || !data.requests.length) return rows;
+  }
+}
+
+// The rows that queued for a lane: due while their lane was still busy with its previous request.
+export function queuedRows(rows) {
+  const byLane = new Map();
+  for (const r of rows) {
+    if (r.start_us === null) continue;
+    if (!byLane.has(r.lane)) byLane.set(r.lane, []);
+    byLane.get(r.lane).push(r);
+  }
+  const out = [];
+  for (const list of byLane.values()) {
+    list.sort((a, b) => a.start_us - b.start_us);
+    for (let k = 1; k < list.length; k++) if ((list[k].sched_us || 0) < (list[k - 1].end_us ?? list[k - 1].start_us)) out.push(list[k]);
+  }
+  return out;
+}

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startServer, launchBrowser, openPage, waitRunEnded, screenshot, runViaApi, api } from './helpers.mjs';
+import { fmtMs } from '../../web/format.js';
+import { startServer, launchBrowser, openPage, waitRunEnded, screenshot, runViaApi, api, apiRows, queuedRows, timelineGeometry, timelineXY, canvasPixels, isAmber, isRed, isBlank } from './helpers.mjs';
 
 describe('exports, report and large runs', {timeout: 300000}, () => {
   let server, browser, tmp;
@@ -65,14 +66,18 @@ describe('exports, report and large runs', {timeout: 300000}, () => {
         await off.page.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
         const offline = await off.page.evaluate(() => ({summary: window.__conlab.summary.rows, timelines: window.__conlab.timelines}));
         assert.deepEqual(offline, online);
-        const charts = await off.page.evaluate(() => ['#summary-chart', '#latency-chart', '#throughput-chart', 'canvas.timeline']
+        const charts = await off.page.evaluate(() => ['#summary-chart', '#latency-chart', '#throughput-chart']
           .map(sel => [...document.querySelectorAll(sel)].filter(c => Chart.getChart(c)).length));
-        assert.deepEqual(charts, [1, 1, 1, 4]);
+        assert.deepEqual(charts, [1, 1, 1]);
+        // 12 requests through 4 lanes: every mode has its lanes drawn, and (they queue) its
+        // per-request view too.
+        const timelines = await off.page.$$eval('canvas.timeline', cs => cs.map(c => `${c.dataset.mode}/${c.dataset.view}/${c.dataset.rows}`));
+        assert.deepEqual(timelines, ['sync', 'threads', 'async', 'processes'].flatMap(m => [`${m}/lanes/${m === 'sync' ? 1 : 4}`, `${m}/requests/12`]));
         assert.equal(await off.page.textContent('.run-title .run-label'), label);
         await off.page.fill('#zoom-from', '10');
         await off.page.fill('#zoom-to', '40');
         await off.page.click('.zoom button[type=submit]');
-        assert.equal(await off.page.evaluate(() => Chart.getChart(document.querySelector('canvas.timeline')).scales.x.max), 40);
+        assert.equal(await off.page.$eval('canvas.timeline', c => c.dataset.xMax), '40');
         await off.page.click('#zoom-reset');
         await screenshot(off.page, 'report-offline');
         assert.deepEqual(outside, []);
@@ -96,17 +101,28 @@ describe('exports, report and large runs', {timeout: 300000}, () => {
       const t = await page.evaluate(() => window.__conlab.timelines);
       assert.equal(t.threads.errors, 6);
       assert.equal(t.threads.phases.error, 6);
-      const red = await page.evaluate(() => Chart.getChart(document.querySelector('canvas.timeline[data-mode="threads"]')).data.datasets.find(d => d.phase === 'error'));
-      assert.equal(red.data.length, 6);
-      assert.equal(red.backgroundColor, '#dc2626');
+      // Each failed request the API lists is a red bar on its lane.
+      const sel = 'canvas.timeline[data-view="lanes"][data-mode="threads"]';
+      const g = await timelineGeometry(page, sel);
+      const rows = await apiRows(server.base, run.id, 'threads');
+      const px = await canvasPixels(page, sel, rows.map(r => timelineXY(g, (r.start_us + r.end_us) / 2000, r.lane, 0)));
+      assert.ok(px.every(isRed), JSON.stringify(px));
       assert.match(await page.textContent('.summary-table tr[data-mode="threads"] td.bad'), /^6/);
+      // The failures table names the kind and the message, with its count.
+      const failures = (await api(server.base, `/api/runs/${run.id}/failures`)).data.failures;
+      const shown = await page.$$eval('.failures-table tbody tr', trs => trs.map(tr => [...tr.children].map(c => c.textContent)));
+      assert.equal(shown.length, failures.length);
+      const threads = failures.find(f => f.mode === 'threads');
+      assert.equal(threads.kind, 'status');
+      assert.equal(threads.count, 6);
+      assert.ok(shown.some(r => r[0] === 'threads' && r[1] === 'status' && r[2] === threads.message && r[3] === '6 of 6'), JSON.stringify(shown));
       assert.deepEqual(problems, []);
     } finally {
       await tab.context.close();
     }
   });
 
-  it('shows waiting for a slot when requests are due at a rate, and on demand without one', async () => {
+  it('draws waiting for a lane when requests are due at a rate', async () => {
     const run = await runViaApi(server.base, {target: {url: server.demo + '?delay_ms=200'}, requests: 9, concurrency: 3, rate: 100, modes: ['threads']});
     const tab = await openPage(browser);
     try {
@@ -114,50 +130,102 @@ describe('exports, report and large runs', {timeout: 300000}, () => {
       await page.goto(`${server.base}/runs/${run.id}`);
       await waitRunEnded(page, 20000);
       // Due every 10 ms, but 3 lanes against a 200 ms server: 6 of the 9 wait for a lane.
-      const waited = await page.evaluate(() => window.__conlab.timelines.threads.phases.wait);
-      assert.ok(waited >= 6, `waited: ${waited}`);
-      await page.check('#show-queue-wait');
-      assert.ok(await page.evaluate(() => window.__conlab.timelines.threads.phases.wait) >= waited);
+      const rows = await apiRows(server.base, run.id, 'threads');
+      const queued = queuedRows(rows);
+      assert.equal(queued.length, 6);
+      const sel = 'canvas.timeline[data-view="requests"][data-mode="threads"]';
+      const g = await timelineGeometry(page, sel);
+      const order = rows.slice().sort((a, b) => a.seq - b.seq).map(r => r.seq);
+      const px = await canvasPixels(page, sel, queued.map(r => timelineXY(g, (r.sched_us + r.start_us) / 2000, order.indexOf(r.seq), 0)));
+      assert.ok(px.every(isAmber), JSON.stringify(px));
+      assert.equal(await page.evaluate(() => window.__conlab.timelines.threads.queued), 6);
       assert.deepEqual(problems, []);
     } finally {
       await tab.context.close();
     }
   });
 
-  it('keeps a large run responsive: sampled timelines from /charts, no request pages', async () => {
-    const run = await runViaApi(server.base, {target: {url: server.demo + '?delay_ms=0'}, requests: 20000, concurrency: 50, modes: ['threads', 'async']}, 120000);
+  it('keeps a large run responsive, and a zoomed timeline loads every request of its window', async () => {
+    const MODES = ['sync', 'threads', 'async'];
+    const run = await runViaApi(server.base, {target: {url: server.demo + '?delay_ms=0'}, requests: 20000, concurrency: 50, modes: MODES}, 180000);
     assert.equal(run.status, 'done');
     const tab = await openPage(browser);
     try {
       const {page, problems} = tab;
       const paged = [];
-      page.on('request', r => {
-        if (r.url().includes('/requests')) paged.push(r.url());
+      let release;
+      const held = new Promise(r => (release = r));
+      await page.route(/\/requests\?/, async route => {
+        paged.push(route.request().url());
+        await held;
+        await route.continue();
       });
       const t0 = Date.now();
       await page.goto(`${server.base}/runs/${run.id}`);
       await waitRunEnded(page, 30000);
       const loadMs = Date.now() - t0;
       assert.ok(loadMs < 15000, `drawn in ${loadMs} ms`);
+      assert.deepEqual(paged, [], 'the first view uses the /charts aggregates only');
       const t = await page.evaluate(() => window.__conlab.timelines);
-      for (const m of ['threads', 'async']) {
+      for (const m of MODES) {
         assert.equal(t[m].total, 20000);
         assert.equal(t[m].sampled, true);
         assert.ok(t[m].requests > 0 && t[m].requests <= 5000, `${m} drew ${t[m].requests}`);
-        assert.equal(t[m].lanes, 50);
+        assert.equal(t[m].lanes, m === 'sync' ? 1 : 50);
       }
-      const t1 = Date.now();
-      await page.fill('#zoom-from', '50');
-      await page.fill('#zoom-to', '60');
-      await page.click('.zoom button[type=submit]');
-      assert.equal(await page.evaluate(() => Chart.getChart(document.querySelector('canvas.timeline')).scales.x.max), 60);
-      assert.ok(Date.now() - t1 < 5000, 'zooming stays quick');
-      assert.deepEqual(paged, [], 'the page never pages through requests');
       assert.match(await page.textContent('.timeline-mode[data-mode="threads"] h3'), /a sample of .* of 20,000/);
+
+      // A sequential client is never idle: once every request of a window is loaded, nearly all
+      // of the sync lane is drawn. The window: the 10 ms in which the API's rows cover the most
+      // time (a stall of a busy machine is real and drawn as a gap).
+      const syncRows = await apiRows(server.base, run.id, 'sync');
+      const covered = (a, b) => {
+        let sum = 0, until = a;
+        for (const r of syncRows) {
+          const s0 = Math.max(a, r.start_us / 1000, until), e0 = Math.min(b, r.end_us / 1000);
+          if (e0 > s0) sum += e0 - s0;
+          until = Math.max(until, Math.min(b, r.end_us / 1000));
+        }
+        return sum / (b - a);
+      };
+      let from = 20;
+      const syncEnd = Math.max(...syncRows.map(r => r.end_us)) / 1000;
+      for (let a = 20; a + 10 < syncEnd && a < 600; a += 20) if (covered(a, a + 10) > covered(from, from + 10)) from = a;
+      const to = from + 10;
+      const sel = 'canvas.timeline[data-view="lanes"][data-mode="sync"]';
+      const coverage = async () => {
+        const g = await timelineGeometry(page, sel);
+        const pts = [];
+        for (let x = Math.ceil(g.plotLeft) + 1; x < g.plotRight - 1; x += 2) pts.push({x, y: timelineXY(g, 0, 0, 0).y});
+        const px = await canvasPixels(page, sel, pts);
+        return px.filter(p => !isBlank(p)).length / px.length;
+      };
+      await page.fill('#zoom-from', String(from));
+      await page.fill('#zoom-to', String(to));
+      await page.click('.zoom button[type=submit]');
+      assert.equal(await page.$eval(sel, c => c.dataset.xMax), String(to));
+      const sampled = await coverage();
+      release();
+      await page.waitForFunction(ms => ms.every(m => window.__conlab.timelines[m].detail), MODES, {timeout: 15000});
+      const full = await coverage();
+      const truth = covered(from, to);
+      assert.ok(full >= truth - 0.1 && full > sampled + 0.2, `sync lane between ${from} and ${to} ms: busy ${truth} of the time, drawn ${sampled} from the sample, ${full} with every request`);
+      for (const m of MODES) {
+        const {data} = await api(server.base, `/api/runs/${run.id}/requests?mode=${m}&from_us=${from * 1000}&to_us=${to * 1000}&limit=1`);
+        const d = await page.evaluate(mode => window.__conlab.timelines[mode].detail, m);
+        assert.ok(data.total > 0, m);
+        assert.equal(d.loaded, data.total, `${m}: every request of the window`);
+        assert.equal(d.drawn, data.total, m);
+        assert.match(await page.textContent(`.timeline-mode[data-mode="${m}"] h3`), new RegExp(`every request between ${fmtMs(from)} and ${fmtMs(to)}: ${data.total.toLocaleString('en-US')}`));
+      }
+      assert.ok(paged.every(u => u.includes(`from_us=${from * 1000}&to_us=${to * 1000}`)), paged.join(' '));
+      await screenshot(page, 'run-large-zoomed');
+      await page.click('#zoom-reset');
+      assert.equal(await page.evaluate(() => window.__conlab.timelines.sync.detail), null);
       assert.deepEqual(problems, []);
     } finally {
       await tab.context.close();
     }
-    assert.equal((await api(server.base, '/api/runs/' + run.id)).data.progress.done, 40000);
+    assert.equal((await api(server.base, '/api/runs/' + run.id)).data.progress.done, 60000);
   });
 });

@@ -299,7 +299,7 @@ class ApiTest(unittest.TestCase):
         for run_id in ["nope12345678", "A" * 33, "bad-id", "bad%20id"]:
             for method, path in [
                 ("GET", ""), ("DELETE", ""), ("GET", "/requests?mode=sync"), ("GET", "/requests"),
-                ("GET", "/charts"), ("GET", "/events"), ("POST", "/cancel"),
+                ("GET", "/charts"), ("GET", "/failures"), ("GET", "/events"), ("POST", "/cancel"),
                 ("GET", "/export.json"), ("GET", "/export.csv"),
             ]:
                 status, doc = self.s.json(method, f"/api/runs/{run_id}{path}")

@@ -103,6 +103,21 @@ int store_run_delete(struct store *st, const char *id, char *err, size_t errlen)
 struct cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
                                   int64_t offset, char *err, size_t errlen);
 
+/* The same for the rows that overlap the window [from_us, to_us] (µs from the mode's start):
+ * rows that started (or, never started, were due) at or before to_us and ended (or, never ended,
+ * started or were due) at or after from_us. total counts every such row. */
+struct cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t from_us,
+                                    int64_t to_us, int64_t limit, int64_t offset, char *err,
+                                    size_t errlen);
+
+/* {"failures": [{"mode", "kind", "message", "count", "first_us", "last_us"}...]}: the failed
+ * rows of the run grouped by mode (in run order), error kind and message, most frequent first
+ * within a mode; first_us/last_us are the earliest and latest time one was seen (its end_us,
+ * else start_us, else sched_us). Modes whose RESULT counts no error are not scanned. NULL when
+ * unknown (*found = false) or on error (err set, *found = true). */
+struct cJSON *store_failures(struct store *st, const char *id, bool *found, char *err,
+                             size_t errlen);
+
 /* Calls fn for every stored request of the run (mode < 0: all modes, in run order then seq),
  * streaming from SQLite without loading them all, from one consistent snapshot. fn returns
  * non-zero to stop. fn runs with the store's lock held: it must not call into the same store,

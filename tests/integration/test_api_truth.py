@@ -1,0 +1,81 @@
+"""What the API says about failures and details, end to end against the real binary: the
+failures table of a run, the requests that overlap a time window (the page's zoom). One server
+for the whole file."""
+import json
+import unittest
+
+from serve_testlib import Serve
+
+CLOSED = "http://127.0.0.1:9/"  # the discard port: nothing listens there on a test machine
+
+
+class TruthApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Serve()
+        cls.failed_id = cls.s.post_run({"target": {"url": CLOSED}, "requests": 7, "concurrency": 2,
+                                        "modes": ["sync", "async"]})
+        cls.mixed_id = cls.s.post_run({"target": {"url": f"{cls.s.target}?delay_ms=100"},
+                                       "requests": 9, "concurrency": 3, "modes": ["threads"]})
+        cls.failed = cls.s.wait_status(cls.failed_id, ("done",))
+        cls.mixed = cls.s.wait_status(cls.mixed_id, ("done",))
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.s.stop()
+        assert rc == 0, f"serve exited {rc}: {cls.s.errors()}"
+
+    def rows(self, run_id, mode, query="&limit=10000"):
+        status, doc = self.s.json("GET", f"/api/runs/{run_id}/requests?mode={mode}{query}")
+        self.assertEqual(status, 200, doc)
+        return doc
+
+    def test_failures_group_every_failed_request_by_mode_kind_and_message(self):
+        status, doc = self.s.json("GET", f"/api/runs/{self.failed_id}/failures")
+        self.assertEqual(status, 200)
+        self.assertEqual([f["mode"] for f in doc["failures"]], ["sync", "async"])
+        for f in doc["failures"]:
+            rows = self.rows(self.failed_id, f["mode"])["requests"]
+            self.assertEqual(f["kind"], "connect")
+            self.assertEqual(f["count"], 7)
+            self.assertEqual({r["error"] for r in rows}, {f["message"]})
+            self.assertIn("connect", f["message"].lower())
+            seen = [r["end_us"] for r in rows]
+            self.assertEqual((f["first_us"], f["last_us"]), (min(seen), max(seen)))
+
+    def test_failures_of_a_clean_run_and_of_an_unknown_run(self):
+        self.assertEqual(self.s.json("GET", f"/api/runs/{self.mixed_id}/failures"), (200, {"failures": []}))
+        status, doc = self.s.json("GET", "/api/runs/nope12345678/failures")
+        self.assertEqual(status, 404)
+        self.assertIn("error", doc)
+
+    def test_requests_in_a_time_window_are_those_that_overlap_it(self):
+        every = self.rows(self.mixed_id, "threads")["requests"]
+        self.assertEqual(len(every), 9)
+        # 9 requests through 3 lanes at 100 ms: three rounds; a window inside the second round
+        # holds exactly the requests that were running then.
+        second = sorted(every, key=lambda r: r["start_us"])[3:6]
+        a = max(r["start_us"] for r in second) + 1000
+        b = min(r["end_us"] for r in second) - 1000
+        self.assertLess(a, b)
+        doc = self.rows(self.mixed_id, "threads", f"&from_us={a}&to_us={b}")
+        want = sorted(r["seq"] for r in every if r["start_us"] <= b and r["end_us"] >= a)
+        self.assertEqual([r["seq"] for r in doc["requests"]], want)
+        self.assertEqual(doc["total"], len(want))
+        self.assertEqual(sorted(r["seq"] for r in second), want)
+        # paging inside the window, and open-ended windows
+        doc = self.rows(self.mixed_id, "threads", f"&from_us={a}&to_us={b}&limit=1&offset=1")
+        self.assertEqual(([r["seq"] for r in doc["requests"]], doc["total"]), (want[1:2], len(want)))
+        self.assertEqual(self.rows(self.mixed_id, "threads", "&from_us=0")["total"], 9)
+        late = max(r["end_us"] for r in every) + 1
+        self.assertEqual(self.rows(self.mixed_id, "threads", f"&from_us={late}")["total"], 0)
+
+    def test_a_window_that_ends_before_it_starts_is_refused(self):
+        for q in ["&from_us=5&to_us=4", "&from_us=-1", "&to_us=x"]:
+            status, doc = self.s.json("GET", f"/api/runs/{self.mixed_id}/requests?mode=threads{q}")
+            self.assertEqual(status, 400, q)
+            self.assertIn("error", doc)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,83 @@
+// Throughput and latency over time, as series for the charts: the recorded series of a finished
+// mode (its /charts throughput, re-binned so that a steady rate draws a flat line) and the live
+// series of the running mode (progress.live.points). Pure functions.
+import { isNum } from './format.js';
+
+const MIN_PER_INTERVAL = 10; // requests an interval should hold on average
+const LIVE_WINDOW_MS = 1000;
+
+// The interval, as a multiple k of the recorded interval `fine` (ms), for `n` requests spread
+// over `used` recorded intervals: at least MIN_PER_INTERVAL requests per interval on average,
+// and with a rate, a whole number of arrival periods (so that every interval holds the same
+// number of arrivals). Never more than `used` (then one interval spans the mode).
+export function rebinFactor(n, used, fine, rate) {
+  if (!(n > 0) || !(used > 0)) return 1;
+  let k = Math.min(used, Math.max(1, Math.ceil((MIN_PER_INTERVAL * used) / n)));
+  if (isNum(rate) && rate > 0 && isNum(fine) && fine > 0) {
+    const period = 1000 / rate;
+    for (let j = k; j <= used; j++) {
+      const periods = (j * fine) / period;
+      if (periods >= 1 && Math.abs(periods - Math.round(periods)) < 0.01) return j;
+    }
+  }
+  return k;
+}
+
+// The throughput of one mode from its /charts entry: ok requests per second, [{x: s, y: req/s,
+// n, errors}] as steps (each point starts an interval; the last point closes the last interval),
+// with the interval used. The intervals are chosen from every request that ended (ok or not);
+// the last interval's rate is over the part of it the mode ran (up to its wall time). No points
+// when no request was ok: failures are not throughput.
+export function throughputSeries(m, rate) {
+  const tp = (m && m.throughput) || {};
+  const fine = tp.interval_ms;
+  const oks = (tp.points || []).map(p => p.ok || 0);
+  const errs = (tp.points || []).map(p => p.errors || 0);
+  const counts = oks.map((n, i) => n + errs[i]);
+  let used = counts.length;
+  while (used > 0 && !counts[used - 1]) used--;
+  const n = counts.reduce((a, b) => a + b, 0);
+  if (!n || !oks.some(x => x > 0) || !isNum(fine) || fine <= 0) return {intervalMs: null, points: []};
+  const k = rebinFactor(n, used, fine, rate);
+  const width = k * fine;
+  let endMs = used * fine;
+  if (isNum(m.wall_ms) && m.wall_ms > (used - 1) * fine) endMs = Math.min(endMs, m.wall_ms);
+  const points = [];
+  for (let b = 0; b * k < used; b++) {
+    let c = 0, e = 0;
+    for (let j = b * k; j < Math.min(used, (b + 1) * k); j++) {
+      c += oks[j];
+      e += errs[j];
+    }
+    const from = b * width;
+    const span = Math.min(width, endMs - from);
+    points.push({x: from / 1000, y: span > 0 ? (c * 1000) / span : 0, n: c, errors: e});
+  }
+  const last = points[points.length - 1];
+  points.push({x: endMs / 1000, y: last.y, n: 0, end: true});
+  return {intervalMs: width, points};
+}
+
+// The live series of the running mode from progress.live: throughput over a trailing window
+// (at least LIVE_WINDOW_MS or 10 requests, so that a slow steady rate does not draw a comb) and
+// the p50/p99 of each tick's sample. → {rps: [{x: s, y}], p50: [{x, y}], p99: [{x, y}]}.
+export function liveSeries(live) {
+  const pts = [{t_ms: 0, done: 0}].concat(((live && live.points) || []).filter(p => isNum(p.t_ms) && isNum(p.done)));
+  const rps = [], p50 = [], p99 = [];
+  for (let j = 1; j < pts.length; j++) {
+    const p = pts[j];
+    let k = j - 1;
+    while (k > 0 && p.t_ms - pts[k].t_ms < LIVE_WINDOW_MS && p.done - pts[k].done < MIN_PER_INTERVAL) k--;
+    const dt = p.t_ms - pts[k].t_ms;
+    if (dt > 0) rps.push({x: p.t_ms / 1000, y: ((p.done - pts[k].done) * 1000) / dt});
+    if (isNum(p.p50_ms)) p50.push({x: p.t_ms / 1000, y: p.p50_ms});
+    if (isNum(p.p99_ms)) p99.push({x: p.t_ms / 1000, y: p.p99_ms});
+  }
+  return {rps, p50, p99};
+}
+
+// Milliseconds left in the running mode at its average pace so far; null before anything ended.
+export function etaMs(live, total) {
+  if (!live || !isNum(live.elapsed_ms) || !(live.done > 0) || !isNum(total)) return null;
+  return Math.max(0, ((total - live.done) * live.elapsed_ms) / live.done);
+}

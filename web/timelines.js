@@ -1,0 +1,158 @@
+// The timelines of a run: per mode, one row per lane (each request's phases, and its wait for a
+// lane in a band of its own) and, for runs small enough to read request by request, one row per
+// request in seq order (its wait, then its service), as the talk draws its semaphore. Every
+// mode shares one time axis; zooming (inputs, or a drag on desktop) loads every request in the
+// window when the drawn rows are a sample; a picked request's details are written under its
+// chart, never in a tooltip the canvas could clip.
+import { el, chartBox, exposed } from './dom.js';
+import { fmtMs, fmtInt, isNum, modeColor } from './format.js';
+import { PHASES, PHASE_COLORS, laneBars, requestBars, canQueue, requestDetails } from './model.js';
+import { timelineChart } from './timeline.js';
+
+// Up to this many requests a mode also gets the per-request view.
+export const PER_REQUEST_MAX = 300;
+
+// Whether the device has a mouse that hovers (the page's words depend on it).
+export function hasHover() {
+  return !(window.matchMedia && window.matchMedia('(hover: none), (pointer: coarse)').matches);
+}
+
+function legend() {
+  return el('ul', {class: 'legend', 'aria-label': 'Timeline phases'},
+    PHASES.map(p => el('li', {}, el('span', {class: 'swatch' + (p.key === 'wait' ? ' wait' : ''), style: `background:${p.color};border-color:${p.border || 'rgba(15,23,42,.55)'}`}), p.label)));
+}
+
+function figure(caption, height, attrs) {
+  const {box, canvas} = chartBox(height, attrs);
+  const band = el('div', {class: 'drag-band', hidden: true});
+  box.append(band);
+  return {node: el('figure', {class: 'timeline-figure'}, el('figcaption', {class: 'muted', text: caption}), box), canvas, band};
+}
+
+function detailsList(r) {
+  const dl = el('dl', {class: 'facts request-facts'});
+  for (const [k, v] of requestDetails(r)) dl.append(el('div', {class: k === 'error' ? 'bad' : null}, el('dt', {text: k}), el('dd', {text: v})));
+  return dl;
+}
+
+// Renders into `section`. opts: {spec, fetchWindow(chartsMode, fromMs, toMs) → Promise<{total,
+// requests}> (absent offline)}. Returns the chart instances (each has destroy()).
+export function renderTimelines(section, charts, opts = {}) {
+  const hover = hasHover();
+  section.append(el('h2', {text: 'Timelines'}),
+    el('p', {class: 'muted', id: 'timeline-help', text: hover
+      ? 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end; the amber band above a lane shows requests waiting for a free lane (darker where several waited). Hover or click a bar for its details; drag across a timeline to zoom.'
+      : 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end; the amber band above a lane shows requests waiting for a free lane. Tap a bar for its details; use From and To to zoom.'}),
+    legend());
+  const modes = (charts && charts.modes) || [];
+  const spec = opts.spec || {};
+  const built = modes.map(m => ({m, lanes: laneBars(m.timeline)}));
+  let full = 0;
+  for (const {m, lanes} of built) full = Math.max(full, lanes.endMs, isNum(m.wall_ms) ? m.wall_ms : 0);
+  full = full > 0 ? full : 1;
+
+  const from = el('input', {type: 'number', id: 'zoom-from', min: 0, step: 'any', value: 0, inputmode: 'decimal'});
+  const to = el('input', {type: 'number', id: 'zoom-to', min: 0, step: 'any', value: +full.toFixed(3), inputmode: 'decimal'});
+  const status = el('span', {class: 'muted zoom-status', 'aria-live': 'polite'});
+  const instances = [];
+  const perMode = [];
+  const state = {min: 0, max: full, full};
+  const info = {};
+  exposed().timelines = info;
+  exposed().zoom = state;
+
+  function apply(min, max) {
+    if (!isNum(min) || !isNum(max) || max <= min) return;
+    state.min = Math.max(0, min);
+    state.max = max;
+    from.value = +state.min.toFixed(3);
+    to.value = +state.max.toFixed(3);
+    for (const c of instances) c.setRange(state.min, state.max);
+    const zoomed = state.min > 0 || state.max < full;
+    status.textContent = zoomed ? `showing ${fmtMs(state.min)} – ${fmtMs(state.max)}` : '';
+    for (const p of perMode) p.zoomed(zoomed);
+  }
+  section.append(el('form', {class: 'zoom', onsubmit: e => { e.preventDefault(); apply(Number(from.value), Number(to.value)); }},
+    el('label', {for: 'zoom-from'}, 'From (ms) '), from,
+    el('label', {for: 'zoom-to'}, 'to (ms) '), to,
+    el('button', {type: 'submit', text: 'Zoom'}),
+    el('button', {type: 'button', id: 'zoom-reset', text: 'Reset zoom', onclick: () => apply(0, full)}),
+    status));
+  if (!built.length) section.append(el('p', {class: 'muted empty-note', text: 'No timeline: no mode has finished.'}));
+
+  for (const {m, lanes} of built) {
+    const t = m.timeline || {};
+    const total = isNum(t.total) ? t.total : lanes.drawn;
+    const sample = t.sampled ? ` — a sample of ${fmtInt(t.requests ? t.requests.length : 0)} of ${fmtInt(total)} (per lane and time slice the longest request, and every error); zoom in to load every request of a window` : '';
+    const note = el('small', {class: 'muted timeline-note', text: `${fmtInt(lanes.drawn)} requests on ${lanes.rows.length} lane${lanes.rows.length === 1 ? '' : 's'}` +
+      (lanes.queued ? `, ${fmtInt(lanes.queued)} waited for a free lane` : '') + (lanes.errors ? `, ${fmtInt(lanes.errors)} failed` : '') + sample});
+    const queues = canQueue(spec, lanes.rows.length);
+    const perRequest = !t.sampled && total <= PER_REQUEST_MAX && queues ? requestBars(t) : null;
+    const details = el('div', {class: 'request-details', 'aria-live': 'polite'},
+      el('p', {class: 'muted', text: hover ? 'Hover or click a request to see its details here.' : 'Tap a request to see its details here.'}));
+    const rowsOf = {rows: t.requests || []};
+    const onPick = (bar, pinned) => {
+      if (!bar && !pinned) return;
+      details.replaceChildren(bar ? detailsList(rowsOf.rows[bar.ref]) : el('p', {class: 'muted', text: 'No request there.'}));
+    };
+    const laneFig = figure('per lane', Math.min(560, Math.max(110, lanes.rows.length * 26 + 56)),
+      {'aria-label': `Timeline of ${m.mode} per lane`, role: 'img', dataset: {mode: m.mode, view: 'lanes'}, class: 'timeline'});
+    const figs = el('div', {class: 'timeline-figures' + (perRequest ? ' two' : '')}, laneFig.node);
+    let reqFig = null;
+    if (perRequest) {
+      reqFig = figure('per request, in the order they were handed out: waiting for a lane, then served', Math.min(560, Math.max(110, perRequest.rows.length * 18 + 56)),
+        {'aria-label': `Timeline of ${m.mode} per request`, role: 'img', dataset: {mode: m.mode, view: 'requests'}, class: 'timeline timeline-requests'});
+      figs.append(reqFig.node);
+    }
+    section.append(el('div', {class: 'timeline-mode', dataset: {mode: m.mode}},
+      el('h3', {}, el('span', {class: 'swatch', style: `background:${modeColor(m.mode)}`}), m.mode, ' ', note), figs, details));
+    const common = {xMin: 0, xMax: full, colors: PHASE_COLORS, onPick, onZoom: apply};
+    const laneChart = timelineChart(laneFig.canvas, Object.assign({rows: lanes.rows, bars: lanes.bars, bands: 2, dragBand: laneFig.band}, common));
+    instances.push(laneChart);
+    if (perRequest) instances.push(timelineChart(reqFig.canvas, Object.assign({rows: perRequest.rows, bars: perRequest.bars, bands: 1, dragBand: reqFig.band}, common)));
+    info[m.mode] = {
+      lanes: lanes.rows.length, lanesUsed: lanes.lanesUsed, requests: lanes.drawn, errors: lanes.errors, total, sampled: !!t.sampled,
+      queued: lanes.queued, phases: lanes.phases, perRequest: perRequest ? {rows: perRequest.rows.length, waits: perRequest.waits} : null, detail: null,
+    };
+    if (t.sampled && opts.fetchWindow) perMode.push(detailLoader(m, lanes, laneChart, rowsOf, note, state, opts.fetchWindow, info[m.mode]));
+  }
+  return instances;
+}
+
+const DETAIL_MAX = 20000;
+
+// Loads every request of the zoomed window for a sampled mode, and goes back to the sample when
+// the zoom is reset. Returns {zoomed(bool)}.
+function detailLoader(m, sample, chart, rowsOf, note, state, fetchWindow, info) {
+  const sampleText = note.textContent;
+  let token = 0;
+  return {
+    async zoomed(on) {
+      const mine = ++token;
+      if (!on) {
+        rowsOf.rows = m.timeline.requests;
+        chart.setBars(sample.bars, sample.rows);
+        note.textContent = sampleText;
+        info.detail = null;
+        return;
+      }
+      const [a, b] = [state.min, state.max];
+      note.textContent = `loading every request between ${fmtMs(a)} and ${fmtMs(b)}…`;
+      try {
+        const got = await fetchWindow(m, a, b, DETAIL_MAX);
+        if (mine !== token) return;
+        const bars = laneBars({lanes: m.timeline.lanes, requests: got.requests});
+        rowsOf.rows = got.requests;
+        chart.setBars(bars.bars, bars.rows.length >= sample.rows.length ? bars.rows : sample.rows);
+        const all = got.requests.length >= got.total;
+        note.textContent = all
+          ? `every request between ${fmtMs(a)} and ${fmtMs(b)}: ${fmtInt(got.total)}` + (bars.errors ? `, ${fmtInt(bars.errors)} failed` : '')
+          : `the first ${fmtInt(got.requests.length)} of the ${fmtInt(got.total)} requests between ${fmtMs(a)} and ${fmtMs(b)}: zoom in further to see them all`;
+        info.detail = {from: a, to: b, loaded: got.requests.length, total: got.total, drawn: bars.drawn};
+      } catch (err) {
+        if (mine !== token) return;
+        note.textContent = `${sampleText} (could not load the window: ${err.message})`;
+      }
+    },
+  };
+}
