@@ -15,6 +15,7 @@
 #include "result_json.h"
 #include "store.h"
 #include "util.h"
+#include "verdict.h"
 
 static const char usage_text[] =
     "usage: conlab run --url URL [options]\n"
@@ -38,15 +39,20 @@ static const char usage_text[] =
     "                       the server's model (D ms per response, W at once), for the ideal\n"
     "                       time in the findings\n"
     "  --label S            a label stored with the run\n"
-    "  --json               print {\"spec\", \"results\", \"findings\"} instead of the table\n"
+    "  --threshold NAME=X   fail the run (exit 3) when a mode crosses it; repeatable. NAME:\n"
+    "                       p99_ms (most p99 latency), error_rate (largest share of failed\n"
+    "                       requests, 0..1), rps_min (fewest ok requests per second)\n"
+    "  --json               print {\"spec\", \"results\", \"findings\", \"verdict\"} instead of\n"
+    "                       the table\n"
     "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
     "  --db FILE            also store the run in the dashboard's SQLite database\n"
     "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
     "  --max-requests N, --max-threads N, --max-async N, --max-processes N\n"
     "                       raise or lower the safety limits (1000000, 1000, 10000, 256)\n"
     "\n"
-    "Exit status: 0 when the run completed (failed requests are data), 2 for bad arguments,\n"
-    "1 when conlab itself failed, 130 when interrupted (partial results are still printed).\n";
+    "Exit status: 0 when the run completed (failed requests are data), 3 when it crossed a\n"
+    "threshold, 2 for bad arguments, 1 when conlab itself failed, 130 when interrupted (partial\n"
+    "results are still printed).\n";
 
 struct run_out {
     const struct spec *spec;
@@ -142,11 +148,11 @@ static void name_flag(char *err, size_t errlen)
         {"modes", "--modes"},          {"timeout_ms", "--timeout-ms"},
         {"rate", "--rate"},            {"label", "--label"},
         {"work_us", "--work-us"},      {"expect.delay_ms", "--expect-delay-ms"},
-        {"expect.workers", "--expect-workers"},
+        {"expect.workers", "--expect-workers"}, {"thresholds", "--threshold"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         size_t n = strlen(map[i][0]);
-        if (!strncmp(err, map[i][0], n) && err[n] == ':') {
+        if (!strncmp(err, map[i][0], n) && (err[n] == ':' || err[n] == '.')) {
             char tmp[512];
             snprintf(tmp, sizeof tmp, "%s%s", map[i][1], err + n);
             snprintf(err, errlen, "%s", tmp);
@@ -169,6 +175,27 @@ static int number_opt(const char *flag, const char *v, double min, cJSON *obj, c
     if (!*v || *end || d != d) return errf(err, errlen, "%s: '%s' is not a number", flag, v);
     if (d < min) return errf(err, errlen, "%s: must be at least %g", flag, min);
     cJSON_AddNumberToObject(obj, key, d);
+    return 0;
+}
+
+/* --threshold NAME=X: one entry of the spec's `thresholds` (a later one for NAME wins). */
+static int threshold_opt(const char *flag, const char *v, cJSON *spec, char *err, size_t errlen)
+{
+    const char *eq = strchr(v, '=');
+    char name[64];
+    if (!eq || eq == v || (size_t)(eq - v) >= sizeof name)
+        return errf(err, errlen, "%s: expected NAME=X (p99_ms, error_rate, rps_min), got '%.60s'",
+                    flag, v);
+    snprintf(name, sizeof name, "%.*s", (int)(eq - v), v);
+    struct spec_thresholds t;
+    spec_thresholds_init(&t);
+    char msg[256];
+    if (spec_thresholds_set(&t, name, eq + 1, msg, sizeof msg))
+        return errf(err, errlen, "%s: %s", flag, msg);
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(spec, "thresholds");
+    if (!obj) obj = cJSON_AddObjectToObject(spec, "thresholds");
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    cJSON_AddNumberToObject(obj, name, strtod(eq + 1, NULL));
     return 0;
 }
 
@@ -204,7 +231,7 @@ enum {
     OPT_URL = 1000, OPT_METHOD, OPT_BODY, OPT_HEADER, OPT_REQUESTS, OPT_CONCURRENCY, OPT_TIMEOUT,
     OPT_RATE, OPT_MODES, OPT_LABEL, OPT_NO_KEEPALIVE, OPT_JSON, OPT_NO_PROGRESS, OPT_DB,
     OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
-    OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS,
+    OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS, OPT_THRESHOLD,
 };
 
 static const struct option run_options[] = {
@@ -230,6 +257,7 @@ static const struct option run_options[] = {
     {"work-us", required_argument, NULL, OPT_WORK_US},
     {"expect-delay-ms", required_argument, NULL, OPT_EXPECT_DELAY},
     {"expect-workers", required_argument, NULL, OPT_EXPECT_WORKERS},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
     {0},
 };
 
@@ -283,6 +311,7 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
         return 0;
     }
     case OPT_RATE: return number_opt(flag, v, 0, p->spec, "rate", err, errlen);
+    case OPT_THRESHOLD: return threshold_opt(flag, v, p->spec, err, errlen);
     case OPT_MODES: {
         cJSON *list = cJSON_AddArrayToObject(p->spec, "modes");
         char buf[256];
@@ -418,6 +447,9 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     for (int i = 0; i < o.nresults; i++) cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
     cJSON *findings = findings_compute(spec_json, list);
     if (findings) cJSON_AddItemToObject(doc, "findings", findings);
+    cJSON *verdict = verdict_json(&s->thresholds, list);
+    bool crossed = verdict_failed(verdict);
+    cJSON_AddItemToObject(doc, "verdict", verdict);
     if (a->json) {
         char *text = cJSON_Print(doc);
         if (text) printf("%s\n", text);
@@ -425,11 +457,12 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     } else {
         report_table(stdout, s, o.results, o.nresults);
         report_findings(stdout, findings);
+        report_verdict(stdout, s, verdict);
     }
     cJSON_Delete(doc);
     fflush(stdout);
     if (brc) goto out;
-    *exit_code = cancelled ? 130 : 0;
+    *exit_code = cancelled ? 130 : crossed ? 3 : 0;
     rc = 0;
 out:
     if (o.reqs) fclose(o.reqs);

@@ -27,12 +27,18 @@ static void row(FILE *f, const struct mode_result *r, bool sweep)
     cell_ms(p90, sizeof p90, r->has_latency, r->latency_ms.p90);
     cell_ms(p99, sizeof p99, r->has_latency, r->latency_ms.p99);
     cell_ms(max, sizeof max, r->has_latency, r->latency_ms.max);
+    /* A rate of failures is no throughput: no req/s for a mode without an ok request. */
+    bool all_failed = r->ok == 0 && r->requests > 0;
+    char rps[32];
+    if (all_failed) snprintf(rps, sizeof rps, "-");
+    else snprintf(rps, sizeof rps, "%.2f", r->rps);
     fprintf(f, "%-10s ", mode_name(r->mode));
     if (sweep) fprintf(f, "%6lld ", (long long)r->concurrency);
-    fprintf(f, "%8lld %8lld %7lld %9.3f %10.2f %9s %9s %9s %9s %9.1f %9.1f%s\n",
+    fprintf(f, "%8lld %8lld %7lld %9.3f %10s %9s %9s %9s %9s %9.1f %9.1f%s%s\n",
             (long long)r->requests, (long long)r->ok, (long long)r->errors, r->wall_ms / 1000.0,
-            r->rps, p50, p90, p99, max, r->cpu_user_ms + r->cpu_sys_ms,
-            (double)r->peak_rss_kb / 1024.0, r->cancelled ? "  (cancelled)" : "");
+            rps, p50, p90, p99, max, r->cpu_user_ms + r->cpu_sys_ms,
+            (double)r->peak_rss_kb / 1024.0, all_failed ? "  all failed" : "",
+            r->cancelled ? "  (cancelled)" : "");
 }
 
 void report_table(FILE *f, const struct spec *s, const struct mode_result *res, int n)
@@ -62,6 +68,10 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
         for (int k = 1; k < REQ_ERR_COUNT; k++)
             if (r->errors_by_kind[k])
                 fprintf(f, " %s %lld", req_error_name(k), (long long)r->errors_by_kind[k]);
+        if (r->top_error_count > 0)
+            fprintf(f, "; most common: \"%s\" (%s, %lld of %lld)", r->top_error,
+                    req_error_name(r->top_error_kind), (long long)r->top_error_count,
+                    (long long)r->requests);
         fputc('\n', f);
     }
 }
@@ -77,6 +87,36 @@ void report_findings(FILE *f, const cJSON *findings)
         const cJSON *kind = cJSON_GetObjectItemCaseSensitive(x, "kind");
         if (cJSON_IsString(text) && cJSON_IsString(kind))
             fprintf(f, "  %-7s %s\n", kind->valuestring, text->valuestring);
+    }
+}
+
+void report_verdict(FILE *f, const struct spec *s, const cJSON *verdict)
+{
+    if (!cJSON_IsObject(verdict)) return;
+    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(verdict, "failed");
+    if (cJSON_GetArraySize(failed) == 0) {
+        fprintf(f, "\nthresholds: passed in every mode\n");
+        return;
+    }
+    fprintf(f, "\nthresholds: FAILED\n");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, failed)
+    {
+        const cJSON *mode = cJSON_GetObjectItemCaseSensitive(x, "mode");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "threshold");
+        const cJSON *limit = cJSON_GetObjectItemCaseSensitive(x, "limit");
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(x, "value");
+        const cJSON *level = cJSON_GetObjectItemCaseSensitive(x, "concurrency");
+        if (!cJSON_IsString(mode) || !cJSON_IsString(name) || !cJSON_IsNumber(limit)) continue;
+        bool rps = !strcmp(name->valuestring, "rps_min");
+        fprintf(f, "  %-10s", mode->valuestring);
+        if (s->nlevels > 1 && cJSON_IsNumber(level)) fprintf(f, " at %lld", (long long)level->valuedouble);
+        if (cJSON_IsNumber(value))
+            fprintf(f, " %s %g %s %g\n", name->valuestring, value->valuedouble, rps ? "<" : ">",
+                    limit->valuedouble);
+        else
+            fprintf(f, " %s: no ok request to measure (limit %g)\n", name->valuestring,
+                    limit->valuedouble);
     }
 }
 

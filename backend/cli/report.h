@@ -15,6 +15,10 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
 /* Prints "findings:" and one line per finding (kind, text); nothing when there is none. */
 void report_findings(FILE *f, const struct cJSON *findings);
 
+/* Prints the thresholds' verdict (verdict.h) under the table: "thresholds: passed ..." or
+ * "thresholds: FAILED" and one line per crossed threshold; nothing without thresholds. */
+void report_verdict(FILE *f, const struct spec *s, const struct cJSON *verdict);
+
 /* Redraws "\r  threads  [#####.....]  5/9" on f, at most every 100 ms unless force. */
 void report_progress(FILE *f, const char *mode, int64_t done, int64_t total, int force);
 

@@ -54,6 +54,7 @@ void spec_init(struct spec *s)
     s->timeout_ms = 30000;
     s->rate = 0;
     s->keepalive = true;
+    spec_thresholds_init(&s->thresholds);
 }
 
 void spec_free(struct spec *s)
@@ -173,6 +174,90 @@ static int check_levels(const struct spec *s, const struct spec_limits *lim, cha
     return 0;
 }
 
+/* --- thresholds: their own functions, so that the other fields' changes stay apart --------- */
+
+static const char *const threshold_names[] = {"p99_ms", "error_rate", "rps_min"};
+#define NTHRESHOLDS 3
+
+static double *threshold_slot(struct spec_thresholds *t, int i)
+{
+    return i == 0 ? &t->p99_ms : i == 1 ? &t->error_rate : &t->rps_min;
+}
+
+void spec_thresholds_init(struct spec_thresholds *t)
+{
+    t->p99_ms = t->error_rate = t->rps_min = NAN;
+}
+
+bool spec_thresholds_any(const struct spec_thresholds *t)
+{
+    return !isnan(t->p99_ms) || !isnan(t->error_rate) || !isnan(t->rps_min);
+}
+
+/* Each set threshold within its range: p99_ms in (0, 3.6e6], error_rate in [0, 1], rps_min in
+ * [0, 1e9]. */
+static int check_thresholds(const struct spec_thresholds *t, char *err, size_t errlen)
+{
+    if (!isnan(t->p99_ms) && !(t->p99_ms > 0 && t->p99_ms <= 3600000))
+        return errf(err, errlen, "thresholds.p99_ms: must be above 0 and at most 3600000 ms");
+    if (!isnan(t->error_rate) && !(t->error_rate >= 0 && t->error_rate <= 1))
+        return errf(err, errlen, "thresholds.error_rate: must be a share between 0 and 1");
+    if (!isnan(t->rps_min) && !(t->rps_min >= 0 && t->rps_min <= 1e9))
+        return errf(err, errlen, "thresholds.rps_min: must be between 0 and 1000000000 requests/s");
+    return 0;
+}
+
+int spec_thresholds_parse(const cJSON *v, struct spec_thresholds *t, char *err, size_t errlen)
+{
+    spec_thresholds_init(t);
+    if (cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsObject(v))
+        return errf(err, errlen,
+                    "thresholds: must be an object {\"p99_ms\": X, \"error_rate\": Y, \"rps_min\": Z}");
+    for (const cJSON *f = v->child; f; f = f->next) {
+        int i = 0;
+        while (i < NTHRESHOLDS && strcmp(f->string, threshold_names[i])) i++;
+        if (i == NTHRESHOLDS)
+            return errf(err, errlen,
+                        "thresholds.%.60s: unknown threshold (known: p99_ms, error_rate, rps_min)",
+                        f->string);
+        if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble))
+            return errf(err, errlen, "thresholds.%s: must be a number", threshold_names[i]);
+        *threshold_slot(t, i) = f->valuedouble;
+    }
+    return check_thresholds(t, err, errlen);
+}
+
+int spec_thresholds_set(struct spec_thresholds *t, const char *name, const char *value, char *err,
+                        size_t errlen)
+{
+    int i = 0;
+    while (i < NTHRESHOLDS && strcmp(name, threshold_names[i])) i++;
+    if (i == NTHRESHOLDS)
+        return errf(err, errlen, "'%.40s' is not a threshold (known: p99_ms, error_rate, rps_min)",
+                    name);
+    char *end = NULL;
+    double v = value && *value ? strtod(value, &end) : NAN;
+    if (!end || *end || !isfinite(v))
+        return errf(err, errlen, "%s: '%.40s' is not a number", name, value ? value : "");
+    *threshold_slot(t, i) = v;
+    return check_thresholds(t, err, errlen);
+}
+
+/* "thresholds": null, or an object with the thresholds that are set. */
+static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
+{
+    if (!spec_thresholds_any(t)) {
+        cJSON_AddNullToObject(o, "thresholds");
+        return;
+    }
+    cJSON *x = cJSON_AddObjectToObject(o, "thresholds");
+    for (int i = 0; i < NTHRESHOLDS; i++) {
+        double v = i == 0 ? t->p99_ms : i == 1 ? t->error_rate : t->rps_min;
+        if (!isnan(v)) cJSON_AddNumberToObject(x, threshold_names[i], v);
+    }
+}
+
 int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err, size_t errlen)
 {
     if (!s->url) return errf(err, errlen, "target.url: required");
@@ -215,6 +300,7 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
     if (s->has_expect && (s->expect_workers < 1 || s->expect_workers > 1000000))
         return errf(err, errlen, "expect.workers: %lld is out of range (1..1000000)",
                     (long long)s->expect_workers);
+    if (check_thresholds(&s->thresholds, err, errlen)) return -1;
     return validate_outside_input(s, lim, err, errlen);
 }
 
@@ -368,6 +454,8 @@ static int parse_fields(const cJSON *json, struct spec *s, char *err, size_t err
             else s->keepalive = cJSON_IsTrue(f);
         } else if (!strcmp(k, "label")) {
             if (!cJSON_IsNull(f)) rc = get_str(f, "label", &s->label, err, errlen);
+        } else if (!strcmp(k, "thresholds")) {
+            rc = spec_thresholds_parse(f, &s->thresholds, err, errlen);
         } else {
             rc = errf(err, errlen, "%.60s: unknown field", k);
         }
@@ -450,6 +538,7 @@ cJSON *spec_to_json(const struct spec *s)
     } else {
         cJSON_AddNullToObject(o, "expect");
     }
+    thresholds_to_json(o, &s->thresholds);
     return o;
 }
 

@@ -5,6 +5,7 @@
 #include "job.h"
 #include "store.h"
 #include "util.h"
+#include "verdict.h"
 
 /* What RUN's progress shows, whether it comes from the store or from the runner. */
 struct progress_view {
@@ -81,6 +82,17 @@ static void add_time(cJSON *o, const char *key, int64_t us)
     cJSON_AddStringToObject(o, key, iso);
 }
 
+/* RUN's "verdict": the spec's thresholds judged against the finished modes (so far, while the
+ * run goes on); null without thresholds. */
+static cJSON *run_verdict(const cJSON *spec, const cJSON *results)
+{
+    struct spec_thresholds t;
+    char err[256];
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(spec, "thresholds");
+    if (!j || spec_thresholds_parse(j, &t, err, sizeof err)) spec_thresholds_init(&t);
+    return verdict_json(&t, results);
+}
+
 cJSON *run_json_build(const struct store_run *r, const struct job_progress *live)
 {
     cJSON *run = cJSON_CreateObject();
@@ -100,6 +112,7 @@ cJSON *run_json_build(const struct store_run *r, const struct job_progress *live
         cJSON *res = r->modes[i].result_json ? cJSON_Parse(r->modes[i].result_json) : NULL;
         if (res) cJSON_AddItemToArray(results, res);
     }
+    cJSON_AddItemToObject(run, "verdict", run_verdict(spec, results));
     if (live && live->cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
     return run;
 }

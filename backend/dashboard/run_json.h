@@ -14,7 +14,8 @@ struct store;
 struct store_run;
 
 /* The one function that builds a RUN: {"id", "status", "created_at", "finished_at", "label",
- * "message", "spec", "progress", "results"} (+ "cancelling" while a cancel is under way).
+ * "message", "spec", "progress", "results", "verdict"} (+ "cancelling" while a cancel is under
+ * way); "verdict" is verdict.h's judgement of the results against the spec's thresholds.
  * `live` is the runner's state while the run is queued or running (its status and progress
  * win over the stored ones), NULL otherwise. */
 struct cJSON *run_json_build(const struct store_run *r, const struct job_progress *live);

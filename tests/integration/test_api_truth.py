@@ -1,6 +1,6 @@
-"""What the API says about failures and details, end to end against the real binary: the
-failures table of a run, the requests that overlap a time window (the page's zoom). One server
-for the whole file."""
+"""What the API says about failures, thresholds and details, end to end against the real binary:
+the failures table of a run, RUN's verdict, the requests that overlap a time window (the page's
+zoom). One server for the whole file."""
 import json
 import unittest
 
@@ -17,8 +17,12 @@ class TruthApiTest(unittest.TestCase):
                                         "modes": ["sync", "async"]})
         cls.mixed_id = cls.s.post_run({"target": {"url": f"{cls.s.target}?delay_ms=100"},
                                        "requests": 9, "concurrency": 3, "modes": ["threads"]})
+        cls.judged_id = cls.s.post_run({"target": {"url": f"{cls.s.target}?delay_ms=30"},
+                                        "requests": 3, "concurrency": 3, "modes": ["sync", "threads"],
+                                        "thresholds": {"p99_ms": 10, "error_rate": 0}})
         cls.failed = cls.s.wait_status(cls.failed_id, ("done",))
         cls.mixed = cls.s.wait_status(cls.mixed_id, ("done",))
+        cls.judged = cls.s.wait_status(cls.judged_id, ("done",))
 
     @classmethod
     def tearDownClass(cls):
@@ -48,6 +52,33 @@ class TruthApiTest(unittest.TestCase):
         status, doc = self.s.json("GET", "/api/runs/nope12345678/failures")
         self.assertEqual(status, 404)
         self.assertIn("error", doc)
+
+    def test_run_verdict_against_the_thresholds(self):
+        run = self.judged
+        self.assertEqual(run["spec"]["thresholds"], {"p99_ms": 10, "error_rate": 0})
+        v = run["verdict"]
+        self.assertFalse(v["pass"])
+        p99 = {r["mode"]: r["latency_ms"]["p99"] for r in run["results"]}
+        self.assertEqual([(f["mode"], f["threshold"], f["limit"]) for f in v["failed"]],
+                         [("sync", "p99_ms", 10), ("threads", "p99_ms", 10)])
+        for f in v["failed"]:
+            self.assertAlmostEqual(f["value"], p99[f["mode"]], places=3)
+            self.assertEqual(f["concurrency"], 3)
+        # The same verdict in the list, and none for a run without thresholds.
+        status, doc = self.s.json("GET", "/api/runs?limit=100")
+        listed = {r["id"]: r for r in doc["runs"]}
+        self.assertEqual(listed[self.judged_id]["verdict"], v)
+        self.assertIsNone(listed[self.mixed_id]["verdict"])
+        self.assertIsNone(self.mixed["spec"]["thresholds"])
+
+    def test_bad_thresholds_are_refused_naming_the_field(self):
+        for thresholds, field in [({"p99_ms": 0}, "thresholds.p99_ms"), ({"error_rate": 2}, "thresholds.error_rate"),
+                                  ({"rps_min": "x"}, "thresholds.rps_min"), ({"p95": 1}, "thresholds.p95"),
+                                  ([1], "thresholds")]:
+            status, doc = self.s.json("POST", "/api/runs", {"target": {"url": self.s.target}, "thresholds": thresholds})
+            self.assertEqual(status, 400, thresholds)
+            self.assertEqual(doc["field"], field, doc)
+            self.assertTrue(doc["error"].startswith(field + ":"), doc)
 
     def test_requests_in_a_time_window_are_those_that_overlap_it(self):
         every = self.rows(self.mixed_id, "threads")["requests"]

@@ -23,6 +23,14 @@ struct spec_header {
     char *value;
 };
 
+/* Thresholds (the contract's section "Thresholds"), applied to every mode of the run; NAN
+ * where not set. verdict.h judges RESULTs against them. */
+struct spec_thresholds {
+    double p99_ms;     /* > 0: the most a mode's p99 latency may be */
+    double error_rate; /* 0..1: the largest share of failed requests */
+    double rps_min;    /* >= 0: the fewest ok requests per second of wall time */
+};
+
 struct spec {
     char *url;
     char *method; /* upper-case token, default "GET" */
@@ -44,6 +52,7 @@ struct spec {
     int64_t work_us; /* CPU time each worker computes over a response's body; 0 = none */
     bool has_expect; /* the server's model is known: expect.delay_ms, expect.workers */
     int64_t expect_delay_ms, expect_workers;
+    struct spec_thresholds thresholds;
 };
 
 #define SPEC_MIN_RATE 0.001 /* a rate is 0 (no limit) or at least this many requests/s */
@@ -92,6 +101,23 @@ char *spec_to_text(const struct spec *s);
 int spec_copy(struct spec *dst, const struct spec *src);
 
 void spec_free(struct spec *s);
+
+/* Thresholds with nothing set. */
+void spec_thresholds_init(struct spec_thresholds *t);
+
+/* True when at least one threshold is set. */
+bool spec_thresholds_any(const struct spec_thresholds *t);
+
+/* Parses the spec's "thresholds" object ({"p99_ms", "error_rate", "rps_min"}, each optional;
+ * null or {} sets none) into t, checking each value's range. Returns 0, or -1 with a message
+ * naming the field ("thresholds.p99_ms: ..."). */
+int spec_thresholds_parse(const struct cJSON *v, struct spec_thresholds *t, char *err,
+                          size_t errlen);
+
+/* Sets one threshold by name from text, as `conlab run --threshold NAME=X` gives it. Returns 0,
+ * or -1 with a message naming the threshold (or the known names). */
+int spec_thresholds_set(struct spec_thresholds *t, const char *name, const char *value,
+                        char *err, size_t errlen);
 
 /* Fills `expect` when the spec has none and its target is the demo target at demo_url (same
  * scheme, host and port): W = workers, D = delay_ms unless the URL's `delay_ms` query override
