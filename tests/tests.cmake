@@ -3,8 +3,10 @@ file(GLOB CONLAB_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c
 foreach(src ${CONLAB_UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  # A test links the layer it tests and may read that layer's private headers.
+  # A test links the layer it tests and may read that layer's private headers: test_LAYER.c
+  # and test_LAYER_PART.c test a layer; every other test_X.c tests common.
   string(REGEX REPLACE "^test_" "" unit ${name})
+  string(REGEX REPLACE "_.*$" "" unit ${unit})
   set(layer common)
   if(unit STREQUAL "store" OR unit STREQUAL "target" OR unit STREQUAL "dashboard")
     set(layer ${unit})

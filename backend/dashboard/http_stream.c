@@ -57,7 +57,9 @@ static int64_t sse_fingerprint(const struct job_progress *p)
 {
     int64_t done = 0;
     for (int i = 0; i < p->nmodes; i++) done += p->done[i];
-    return done * 64 + (p->cur + 1) * 8 + p->state * 2 + p->cancelling;
+    /* a new live point is news too */
+    return (done * 64 + (p->cur + 1) * 8 + p->state * 2 + p->cancelling) * 2048 +
+           (p->live.mode + 1) * 256 + p->live.npoints;
 }
 
 /* The run has ended: sends the `mode` events not sent yet (from the store), then `end`. */

@@ -46,6 +46,7 @@ static void *job_runner(void *arg)
         memset(&j->act, 0, sizeof j->act);
         j->act.on = true;
         j->act.cur = -1;
+        j->act.live.mode = -1;
         j->act.item = j->queue[0];
         memmove(j->queue, j->queue + 1, (size_t)(j->qlen - 1) * sizeof *j->queue);
         j->qlen--;
@@ -198,6 +199,7 @@ static enum job_state job_fill(struct job *j, const char *id, struct job_progres
     out->version = j->version;
     out->stopping = j->stopping;
     out->cur = -1;
+    out->live.mode = -1;
     if (j->act.on && !strcmp(j->act.item.id, id)) {
         const struct job_active *a = &j->act;
         out->state = JOB_RUNNING;
@@ -207,6 +209,7 @@ static enum job_state job_fill(struct job *j, const char *id, struct job_progres
         memcpy(out->done, a->done, sizeof out->done);
         out->nresults = a->nresults;
         memcpy(out->results, a->results, (size_t)a->nresults * sizeof *a->results);
+        out->live = a->live;
         return out->state;
     }
     for (int i = 0; i < j->qlen; i++) {

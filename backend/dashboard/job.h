@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "job_live.h"
 #include "record.h"
 #include "dashboard.h"
 #include "spec.h"
@@ -56,6 +57,7 @@ struct job_progress {
     int64_t done[MODE_COUNT];      /* per index into modes: requests stored */
     int nresults;                  /* modes finished so far, in run order */
     struct mode_result results[MODE_COUNT];
+    struct job_live live;          /* the mode running now, live; live.mode -1 when none */
 };
 
 /* Fills `out` for run `id` and returns out->state. */

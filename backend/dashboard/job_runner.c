@@ -28,6 +28,7 @@ struct job_reader {
     int idx;  /* its index in the run's modes */
     int64_t first_us;
     bool broken; /* the store failed: frames are read and dropped until the child is gone */
+    struct job_live_sampler live; /* counters and sample of the running mode */
 };
 
 struct job_reader *job_reader_new(const struct job_opts *o)
@@ -162,6 +163,7 @@ static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32
         struct bench_record *r = &rd->batch[rd->n];
         memcpy(r, rd->frame, sizeof *r);
         r->error[RECORD_ERROR_MAX - 1] = '\0';
+        job_live_add(&rd->live, r);
         if (rd->n++ == 0) rd->first_us = clock_us();
         if ((int64_t)rd->n >= j->o.flush_rows ||
             clock_us() - rd->first_us >= j->o.flush_ms * 1000)
@@ -184,6 +186,7 @@ static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32
         rd->idx = idx;
         pthread_mutex_lock(&j->mu);
         j->act.cur = idx;
+        job_live_begin(&j->act.live, &rd->live, ms.mode, clock_us());
         job_changed(j);
         pthread_mutex_unlock(&j->mu);
         return 0;
@@ -200,6 +203,7 @@ static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32
         }
         pthread_mutex_lock(&j->mu);
         if (j->act.nresults < MODE_COUNT) j->act.results[j->act.nresults++] = res;
+        job_live_begin(&j->act.live, &rd->live, -1, clock_us());
         job_changed(j);
         pthread_mutex_unlock(&j->mu);
         rd->mode = -1;
@@ -231,6 +235,16 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, char *
          * run's progress shows at once while a fast one's is stored in large batches. */
         if (rd->n) wake = rd->first_us + j->o.flush_ms * 1000;
         if (rd->n && now + j->o.flush_idle_ms * 1000 < wake) wake = now + j->o.flush_idle_ms * 1000;
+        /* Live points every tick, whether or not records came (only this thread writes
+         * act.live, so it reads it without the lock). */
+        int64_t due = job_live_due_us(&j->act.live, &rd->live);
+        if (now >= due) {
+            pthread_mutex_lock(&j->mu);
+            if (job_live_tick(&j->act.live, &rd->live, now)) job_changed(j);
+            pthread_mutex_unlock(&j->mu);
+            due = job_live_due_us(&j->act.live, &rd->live);
+        }
+        if (due < wake) wake = due;
         pthread_mutex_lock(&j->mu);
         if (j->act.term_us && !j->act.killed) {
             int64_t kill_at = j->act.term_us + j->o.kill_grace_ms * 1000;

@@ -31,6 +31,7 @@ struct job_active {
     int64_t done[MODE_COUNT];
     int nresults;
     struct mode_result results[MODE_COUNT];
+    struct job_live live; /* written by the runner thread under mu */
 };
 
 struct job {

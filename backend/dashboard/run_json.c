@@ -46,7 +46,9 @@ cJSON *run_json_progress(const struct job_progress *p)
         v.mode_total[i] = p->requests;
     }
     if (p->state == JOB_QUEUED) v.position = p->position;
-    return progress_json(&v);
+    cJSON *o = progress_json(&v);
+    cJSON_AddItemToObject(o, "live", job_live_json(&p->live, clock_us()));
+    return o;
 }
 
 /* Progress of a stored run: done counts stored rows; total is the spec's requests × its
@@ -68,7 +70,9 @@ static cJSON *stored_progress(const struct store_run *r, const cJSON *spec)
     v.cur = v.n - 1;
     v.total = cJSON_IsArray(modes) && per_mode > 0 ? per_mode * cJSON_GetArraySize(modes)
                                                    : begun_total;
-    return progress_json(&v);
+    cJSON *o = progress_json(&v);
+    cJSON_AddNullToObject(o, "live"); /* only the runner knows the running mode's live view */
+    return o;
 }
 
 static void add_time(cJSON *o, const char *key, int64_t us)

@@ -30,7 +30,8 @@ struct cJSON *run_json_list(struct http_api *api, int limit, int offset, const c
                             const char *label, char *err, size_t errlen);
 
 /* RUN's "progress" from the runner's live state: {"done", "total", "mode", "modes": {name:
- * {"done", "total"}}} (+ "position" while queued). The same shape as a stored run's. */
+ * {"done", "total"}}, "live"} (+ "position" while queued). The same shape as a stored run's;
+ * "live" is job_live_json's view of the mode running now (null when none, and for stored runs). */
 struct cJSON *run_json_progress(const struct job_progress *p);
 
 #endif

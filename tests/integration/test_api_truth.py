@@ -2,6 +2,7 @@
 the failures table of a run, RUN's verdict, the requests that overlap a time window (the page's
 zoom). One server for the whole file."""
 import json
+import time
 import unittest
 
 from serve_testlib import Serve
@@ -79,6 +80,38 @@ class TruthApiTest(unittest.TestCase):
             self.assertEqual(status, 400, thresholds)
             self.assertEqual(doc["field"], field, doc)
             self.assertTrue(doc["error"].startswith(field + ":"), doc)
+
+    def test_live_points_while_a_mode_runs(self):
+        # 24 requests, 2 at a time, 100 ms each: the mode lasts about 1.2 s.
+        run_id = self.s.post_run({"target": {"url": f"{self.s.target}?delay_ms=100"},
+                                  "requests": 24, "concurrency": 2, "modes": ["threads"]})
+        seen = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, run = self.s.json("GET", f"/api/runs/{run_id}")
+            if run["status"] not in ("queued", "running"):
+                break
+            live = run["progress"]["live"]
+            if live and not run["results"]:
+                seen.append(live)
+            time.sleep(0.1)
+        self.assertEqual(run["status"], "done")
+        self.assertIsNone(run["progress"]["live"])  # a stored run has no live view
+        with_points = [l for l in seen if len(l["points"]) >= 2]
+        self.assertTrue(with_points, f"no live points before the mode ended: {seen}")
+        last = with_points[-1]
+        self.assertEqual(last["mode"], "threads")
+        pts = last["points"]
+        self.assertEqual([p["t_ms"] for p in pts], [250 * (i + 1) for i in range(len(pts))])
+        self.assertGreaterEqual(last["elapsed_ms"], pts[-1]["t_ms"])
+        for a, b in zip(pts, pts[1:]):
+            self.assertLessEqual(a["done"], b["done"])
+        self.assertTrue(0 < pts[-1]["done"] < 24)
+        self.assertEqual(pts[-1]["done"], pts[-1]["ok"] + pts[-1]["errors"])
+        lat = [p["p50_ms"] for p in pts if p["p50_ms"] is not None]
+        self.assertTrue(lat)
+        for v in lat:
+            self.assertTrue(95 <= v < 1000, v)  # 100 ms a response
 
     def test_requests_in_a_time_window_are_those_that_overlap_it(self):
         every = self.rows(self.mixed_id, "threads")["requests"]

@@ -1,0 +1,69 @@
+/* The running mode, live (RUN's progress.live and the SSE progress event): cumulative counters
+ * and one point per tick (~250 ms) holding the counters then and the latency percentiles of that
+ * tick's sample of records. Points are made by one function, job_live_point, from (counters,
+ * sample of records): today the runner feeds it the records it reads one by one; a child that
+ * sends counters and a sample a few times a second feeds it the same way. */
+#ifndef CONLAB_JOB_LIVE_H
+#define CONLAB_JOB_LIVE_H
+
+#include <stdint.h>
+#include "record.h"
+
+struct cJSON;
+
+#define JOB_LIVE_TICK_MS 250 /* a point per tick */
+#define JOB_LIVE_POINTS 200  /* then every other point is dropped and the tick doubles */
+#define JOB_LIVE_SAMPLE 256  /* records kept per tick for its percentiles: the most recent */
+
+struct job_live_point {
+    int64_t t_ms;             /* since the mode started (on the dashboard's clock) */
+    int64_t done, ok, errors; /* cumulative */
+    double p50_ms, p99_ms;    /* of the tick's sample of ok requests; NAN when it has none */
+};
+
+/* What is shown: shared (under the job's lock) and copied into job_progress. */
+struct job_live {
+    int mode;         /* enum bench_mode running now; -1 when none */
+    int64_t start_us; /* clock_us() when the mode's start reached the dashboard */
+    int64_t done, ok, errors;
+    int npoints;
+    struct job_live_point points[JOB_LIVE_POINTS];
+};
+
+/* The runner thread's side: counters and the current tick's sample. */
+struct job_live_sampler {
+    int64_t tick_ms; /* the tick's width */
+    int64_t next_ms; /* when the current tick ends, ms since the mode started */
+    int64_t done, ok, errors;
+    struct bench_record sample[JOB_LIVE_SAMPLE]; /* a ring: the tick's latest records */
+    int nsample, at;
+};
+
+/* The point at t_ms for cumulative counters and a sample of n records (any order): p50/p99 over
+ * the sample's ok records' latencies (end - start), numpy's linear interpolation. */
+struct job_live_point job_live_point(int64_t t_ms, int64_t done, int64_t ok, int64_t errors,
+                                     const struct bench_record *sample, int n);
+
+/* A mode starts (mode >= 0) or none runs any more (mode -1): both sides restart. */
+void job_live_begin(struct job_live *l, struct job_live_sampler *s, int mode, int64_t now_us);
+
+/* One record of the running mode, as it arrives. */
+void job_live_add(struct job_live_sampler *s, const struct bench_record *r);
+
+/* Appends a point, keeping at most JOB_LIVE_POINTS (then every other one is dropped: the
+ * resolution halves) and the counters in l up to date. */
+void job_live_append(struct job_live *l, const struct job_live_point *p);
+
+/* Closes the current tick when now_us has passed its end: appends its point to l (call with the
+ * lock that guards l) and starts the next. Returns 1 when a point was added, else 0. */
+int job_live_tick(struct job_live *l, struct job_live_sampler *s, int64_t now_us);
+
+/* When the current tick ends (clock_us() time), or INT64_MAX when no mode runs. */
+int64_t job_live_due_us(const struct job_live *l, const struct job_live_sampler *s);
+
+/* {"mode", "elapsed_ms", "done", "ok", "errors", "points": [{"t_ms", "done", "ok", "errors",
+ * "p50_ms", "p99_ms"}]} (percentiles null when a tick had no ok request), or JSON null when no
+ * mode runs. */
+struct cJSON *job_live_json(const struct job_live *l, int64_t now_us);
+
+#endif
