@@ -3,7 +3,7 @@ FROM debian:12
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends build-essential cmake pkg-config \
-      libcivetweb-dev libcjson-dev libcurl4-openssl-dev libsqlite3-dev ca-certificates \
+      libcivetweb-dev libcjson-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev ca-certificates \
       python3 nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/conlab

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libcurl4-openssl-dev
-      libsqlite3-dev ca-certificates python3)
+      libsqlite3-dev zlib1g-dev ca-certificates python3)
 if [[ ${1:-} == --bench ]]; then
   pkgs+=(python3-requests python3-aiohttp)
 fi

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "http_gzip.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -102,7 +103,16 @@ int http_reply_json(struct mg_connection *c, int status, cJSON *json)
         static const char oom[] = "{\"error\":\"out of memory\"}";
         return http_reply(c, 500, "application/json", oom, sizeof oom - 1, NULL);
     }
-    http_reply(c, status, "application/json", text, strlen(text), NULL);
+    size_t len = strlen(text);
+    char *gz = NULL;
+    size_t gzlen = 0;
+    if (len >= HTTP_GZIP_MIN && http_gzip_accepted(c) && http_gzip(text, len, &gz, &gzlen) == 0) {
+        http_reply(c, status, "application/json", gz, gzlen,
+                   "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+        free(gz);
+    } else {
+        http_reply(c, status, "application/json", text, len, "Vary: Accept-Encoding\r\n");
+    }
     free(text);
     return status;
 }

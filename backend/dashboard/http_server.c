@@ -45,6 +45,33 @@ static int http_page(struct mg_connection *c, void *cbdata)
     return 200;
 }
 
+/* A path that is neither a page, a file nor an API route would get civetweb's bare "Error 404"
+ * page: it gets the dashboard's page instead, still with status 404, so that its "Not found"
+ * view (with links to a new run and the history) shows. Other errors keep civetweb's page. */
+static int http_error_page(struct mg_connection *c, int status, const char *errmsg)
+{
+    (void)errmsg;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    struct http_server *s = mg_get_user_data(mg_get_context(c));
+    if (status != 404 || !s || !ri || strcmp(ri->request_method, "GET") ||
+        !strncmp(ri->local_uri, "/api/", 5))
+        return 1;
+    /* civetweb's worker threads have small stacks: the page goes on the heap */
+    enum { PAGE_MAX = 65536 };
+    char *page = malloc(PAGE_MAX);
+    FILE *f = page ? fopen(s->index_path, "rb") : NULL;
+    if (!f) {
+        free(page);
+        return 1;
+    }
+    size_t n = fread(page, 1, PAGE_MAX, f);
+    bool whole = feof(f);
+    fclose(f);
+    if (whole) http_reply(c, 404, "text/html; charset=utf-8", page, n, NULL);
+    free(page);
+    return whole ? 0 : 1;
+}
+
 /* civetweb's messages while it starts explain a failed start (e.g. "cannot bind to ...: 98
  * (Address already in use)"): the first is kept for the error instead of being printed. */
 static char http_start_msg[256];
@@ -78,6 +105,7 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
         "document_root", o->web_root,
         "num_threads", threads,
         "enable_keep_alive", "yes",
+        "tcp_nodelay", "1",
         "enable_directory_listing", "no",
         "request_timeout_ms", "30000",
         "static_file_cache_control", "no-cache",
@@ -87,6 +115,7 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = http_log_message;
+    cb.http_error = http_error_page;
     struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = options};
     unsigned code = 0;
     char text[256] = "";

@@ -1,6 +1,7 @@
 """What the API says about failures, thresholds and details, end to end against the real binary:
 the failures table of a run, RUN's verdict, the requests that overlap a time window (the page's
 zoom). One server for the whole file."""
+import gzip
 import json
 import time
 import unittest
@@ -133,6 +134,36 @@ class TruthApiTest(unittest.TestCase):
         self.assertEqual(self.rows(self.mixed_id, "threads", "&from_us=0")["total"], 9)
         late = max(r["end_us"] for r in every) + 1
         self.assertEqual(self.rows(self.mixed_id, "threads", f"&from_us={late}")["total"], 0)
+
+    def test_chart_data_is_gzipped_when_the_client_asks(self):
+        path = f"/api/runs/{self.mixed_id}/charts"
+        _, plain_resp, plain = self.s.request("GET", path)
+        self.assertIsNone(plain_resp.getheader("Content-Encoding"))
+        status, resp, body = self.s.request("GET", path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        self.assertEqual(status, 200)
+        self.assertEqual(resp.getheader("Content-Encoding"), "gzip")
+        self.assertIn("Accept-Encoding", resp.getheader("Vary"))
+        self.assertEqual(int(resp.getheader("Content-Length")), len(body))
+        self.assertLess(len(body), len(plain) / 3)
+        self.assertEqual(json.loads(gzip.decompress(body)), json.loads(plain))
+        # refused with q=0, and small answers go as they are
+        for accept in ["gzip;q=0", "identity", "deflate"]:
+            _, resp, body = self.s.request("GET", path, headers={"Accept-Encoding": accept})
+            self.assertIsNone(resp.getheader("Content-Encoding"), accept)
+            self.assertEqual(body, plain)
+        _, resp, body = self.s.request("GET", "/api/health", headers={"Accept-Encoding": "gzip"})
+        self.assertIsNone(resp.getheader("Content-Encoding"))
+        self.assertEqual(json.loads(body), {"status": "ok"})
+
+    def test_an_unknown_page_is_the_dashboards_not_found_view(self):
+        for path in ["/nope", "/runs-of-yesterday.html", "/a/b/c"]:
+            status, resp, body = self.s.request("GET", path)
+            self.assertEqual(status, 404, path)
+            self.assertTrue(resp.getheader("Content-Type").startswith("text/html"), path)
+            self.assertIn(b'<main id="app"', body, path)  # the page, which says "Not found"
+        status, resp, body = self.s.request("GET", "/api/nope")
+        self.assertEqual(status, 404)
+        self.assertIn("error", json.loads(body))  # the API keeps its JSON errors
 
     def test_a_window_that_ends_before_it_starts_is_refused(self):
         for q in ["&from_us=5&to_us=4", "&from_us=-1", "&to_us=x"]:
