@@ -26,7 +26,7 @@ foreach(src ${CONLAB_PY_TESTS})
   add_test(NAME it_${name} COMMAND ${Python3_EXECUTABLE} -m unittest -v ${name}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/integration)
   set_tests_properties(it_${name} PROPERTIES TIMEOUT 600
-    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0")
+    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_SANITIZED=$<BOOL:${CONLAB_SANITIZE}>")
 endforeach()
 
 # Browser tests: tests/browser/*.test.mjs, node's test runner driving Debian's Chromium.

@@ -1,7 +1,7 @@
 // The page's router: picks a view from location.pathname, mounts it into a fresh container,
 // and turns clicks on same-origin `a[data-link]` into history.pushState navigations.
 import { el, clear } from './dom.js';
-import { getConfig } from './client.js';
+import { getConfig, setToken, ApiError } from './client.js';
 import { mountForm } from './formview.js';
 import { mountRun } from './runview.js';
 import { mountHistory } from './historyview.js';
@@ -73,9 +73,42 @@ document.addEventListener('click', e => {
 });
 window.addEventListener('popstate', render);
 
+// A dashboard started with --token answers nothing without it: asks for it, then starts.
+function askToken(message) {
+  return new Promise(resolve => {
+    const input = el('input', {type: 'password', id: 'gate-token', name: 'token', autocomplete: 'off', required: true, 'aria-describedby': 'gate-error'});
+    const form = el('form', {class: 'card', id: 'token-gate', 'aria-labelledby': 'gate-title'},
+      el('h1', {id: 'gate-title', text: 'This dashboard needs its token'}),
+      el('p', {class: 'muted', text: 'It was started with --token. Enter that token: it is kept in this browser and sent with every request.'}),
+      el('label', {for: 'gate-token', text: 'Token'}), input,
+      el('p', {class: 'form-error', id: 'gate-error', role: 'alert', hidden: !message, text: message || ''}),
+      el('button', {type: 'submit', class: 'primary', id: 'gate-button', text: 'Open the dashboard'}));
+    form.addEventListener('submit', e => {
+      e.preventDefault();
+      setToken(input.value.trim());
+      resolve();
+    });
+    clear(main).append(form);
+    input.focus();
+  });
+}
+
 async function start() {
+  for (let message = null; ;) {
+    try {
+      config = await getConfig();
+      break;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) throw err;
+      await askToken(message);
+      message = 'That token was refused: ' + err.message;
+    }
+  }
+}
+
+async function boot() {
   try {
-    config = await getConfig();
+    await start();
     const v = document.getElementById('version');
     if (v && config.version) v.textContent = 'conlab ' + config.version;
   } catch (err) {
@@ -85,4 +118,4 @@ async function start() {
   render();
 }
 
-start();
+boot();

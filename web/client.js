@@ -13,7 +13,8 @@ export class ApiError extends Error {
 
 const TOKEN_KEY = 'conlab.token';
 
-// The bearer token sent with requests that start, cancel or delete runs (kept in localStorage).
+// The dashboard's bearer token (kept in localStorage), sent with every request when set: a
+// dashboard started with --token wants it for reads too (unless --public-read).
 export function getToken() {
   try {
     return localStorage.getItem(TOKEN_KEY) || '';
@@ -35,7 +36,7 @@ async function call(method, path, body) {
   const headers = {Accept: 'application/json'};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const token = getToken();
-  if (token && method !== 'GET') headers.Authorization = 'Bearer ' + token;
+  if (token) headers.Authorization = 'Bearer ' + token;
   let res;
   try {
     res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
@@ -87,9 +88,51 @@ export function requestsPage(id, mode, {limit = 1000, offset = 0, concurrency, f
 
 export const exportUrl = (id, format) => runPath(id) + '/export.' + format;
 
+// Downloads an export with the token (a plain link cannot carry the Authorization header).
+export async function downloadExport(id, format) {
+  const res = await fetch(exportUrl(id, format), {headers: {Authorization: 'Bearer ' + getToken()}});
+  if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `conlab-${id}.${format}`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// Server-sent events read through fetch, so that they carry the token (EventSource cannot send
+// headers). Calls on(event, data) per event; resolves when the stream ends, rejects when it
+// cannot be read. `signal` aborts it.
+async function readEvents(path, on, signal) {
+  const res = await fetch(path, {headers: {Accept: 'text/event-stream', Authorization: 'Bearer ' + getToken()}, signal});
+  if (!res.ok || !res.body) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) return;
+    buf += value;
+    let cut;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      let event = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (data.length) on(event, data.join('\n'));
+    }
+  }
+}
+
 // Follows a run's server-sent events until it ends. Handlers: progress({status, progress}),
 // mode({mode, result}), end(RUN), error(message). Returns a function that stops listening.
 export function watchRun(id, handlers) {
+  if (getToken()) return watchRunWithToken(id, handlers);
   const es = new EventSource(runPath(id) + '/events');
   let closed = false;
   const parse = (e, fn) => {
@@ -124,4 +167,34 @@ export function watchRun(id, handlers) {
     es.close();
   }
   return () => stop();
+}
+
+// watchRun for a dashboard with a token: the same handlers, the stream read through fetch.
+function watchRunWithToken(id, handlers) {
+  const abort = new AbortController();
+  let closed = false;
+  const stop = () => {
+    closed = true;
+    abort.abort();
+  };
+  readEvents(runPath(id) + '/events', (event, text) => {
+    if (closed) return;
+    let data = null;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      if (event !== 'end') return;
+    }
+    if (event === 'end') {
+      stop();
+      if (handlers.end) handlers.end(data);
+    } else if (handlers[event] && data) {
+      handlers[event](data);
+    }
+  }, abort.signal).then(() => {
+    if (!closed && handlers.error) handlers.error('lost the progress stream');
+  }, () => {
+    if (!closed && handlers.error) handlers.error('lost the progress stream');
+  });
+  return stop;
 }

@@ -1,7 +1,7 @@
 // A run's view (`/runs/ID`, the URL people share): live progress while it runs, then the
 // summary, timelines and charts, with copy-link, exports and the offline report.
 import { el, clear } from './dom.js';
-import { getRun, getCharts, getFailures, requestsPage, cancelRun, watchRun, exportUrl, ApiError } from './client.js';
+import { getRun, getCharts, getFailures, requestsPage, cancelRun, watchRun, exportUrl, downloadExport, getToken, ApiError } from './client.js';
 import { renderRun, renderRunHeader, renderSummary, renderAlerts, statusBadge } from './runrender.js';
 import { livePanel } from './liveview.js';
 import { downloadReport } from './report.js';
@@ -37,12 +37,22 @@ function actions(run, content, config, root) {
   return el('nav', {class: 'run-actions card', 'aria-label': 'Share and export'},
     el('div', {class: 'share'}, linkInput, copy),
     el('div', {class: 'exports'},
-      el('a', {class: 'button', href: exportUrl(run.id, 'json'), download: `conlab-${run.id}.json`, id: 'export-json', text: 'Export JSON'}),
-      el('a', {class: 'button', href: exportUrl(run.id, 'csv'), download: `conlab-${run.id}.csv`, id: 'export-csv', text: 'Export CSV'}),
+      exportLink(run.id, 'json', note),
+      exportLink(run.id, 'csv', note),
       report,
       el('a', {class: 'button', href: '/?from=' + encodeURIComponent(run.id), 'data-link': '', text: 'Run again'}),
       el('a', {class: 'button', href: '/history?pick=' + encodeURIComponent(run.id), 'data-link': '', text: 'Compare…'})),
     note);
+}
+
+// A download link; with a token it fetches the file itself (a link cannot send the header).
+function exportLink(id, format, note) {
+  return el('a', {class: 'button', href: exportUrl(id, format), download: `conlab-${id}.${format}`, id: 'export-' + format, text: 'Export ' + format.toUpperCase(),
+    onclick: e => {
+      if (!getToken()) return;
+      e.preventDefault();
+      downloadExport(id, format).catch(err => { note.textContent = 'Could not export: ' + err.message; });
+    }});
 }
 
 export async function mountRun(root, ctx) {

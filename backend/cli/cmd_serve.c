@@ -26,6 +26,13 @@ struct serve_opts {
     int threads;
     struct job_opts job;
     struct spec_limits limits;
+    bool public_read;
+    int keepalive_ms;
+    const char *allow_hosts[64];
+    int nallow_hosts;
+    char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
+    const char *secret_headers[64];
+    int nsecret_headers;
 };
 
 static void serve_usage(FILE *f)
@@ -43,11 +50,26 @@ static void serve_usage(FILE *f)
           "  --no-demo-target       do not start the demo target\n"
           "  --demo-workers W       demo target workers (default 3)\n"
           "  --demo-delay-ms D      demo target delay per response (default 1000)\n"
-          "  --token T              starting, cancelling and deleting runs need\n"
+          "  --token T              every API request but /api/health needs\n"
           "                         'Authorization: Bearer T' (or set CONLAB_TOKEN)\n"
+          "  --public-read          with a token: reading runs needs none (starting,\n"
+          "                         cancelling and deleting still do)\n"
+          "  --allow-host NAME      a name the dashboard answers to besides loopback\n"
+          "                         addresses and localhost (repeatable; or\n"
+          "                         CONLAB_ALLOW_HOSTS=a,b): other Host headers get 403\n"
+          "  --secret-header NAME   a target header shown as *** like Authorization, Cookie\n"
+          "                         and Proxy-Authorization (repeatable)\n"
+          "  --max-runs N           keep at most N ended runs: the oldest are deleted\n"
+          "  --max-db-mb M          delete the oldest ended runs while the data takes more\n"
+          "                         than M MiB\n"
+          "  --max-run-s S          cancel a run still running after S s (default 3600;\n"
+          "                         0: no limit)\n"
           "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
           "  --queue N              runs that may wait for the runner (default 16)\n"
-          "  --threads N            web server threads (default 32)\n"
+          "  --threads N            web server threads (default 256; each open\n"
+          "                         connection holds one)\n"
+          "  --keepalive-timeout-ms T  idle keep-alive connections close after T ms\n"
+          "                         (default 5000; announced as Keep-Alive: timeout=)\n"
           "  --max-requests N       limits above which a spec is refused (defaults 1000000,\n"
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
@@ -77,7 +99,8 @@ static int serve_parse_host(const char *v, const char *what, char *host, size_t 
 enum {
     OPT_LISTEN = 1000, OPT_DB, OPT_DEMO, OPT_NO_DEMO, OPT_TOKEN, OPT_WEB_ROOT, OPT_QUEUE,
     OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
-    OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT,
+    OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
+    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
 };
 
 static const struct option serve_options[] = {
@@ -96,8 +119,26 @@ static const struct option serve_options[] = {
     {"max-concurrency-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-concurrency-processes", required_argument, NULL, OPT_MAX_PROCESSES},
     {"max-timeout-ms", required_argument, NULL, OPT_MAX_TIMEOUT},
+    {"public-read", no_argument, NULL, OPT_PUBLIC_READ},
+    {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
+    {"secret-header", required_argument, NULL, OPT_SECRET_HEADER},
+    {"max-runs", required_argument, NULL, OPT_MAX_RUNS},
+    {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
+    {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
+    {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
     {0},
 };
+
+/* Adds a name to a list of at most 64 (a Host name or a header name: one token, no spaces). */
+static int serve_add_name(const char **list, int *n, const char *flag, const char *v, char *err,
+                          size_t errlen)
+{
+    if (!*v || strlen(v) > 255 || strpbrk(v, " \t\r\n,/"))
+        return errf(err, errlen, "%s: '%.60s' is not a name", flag, v);
+    if (*n >= 64) return errf(err, errlen, "%s: at most 64 of them", flag);
+    list[(*n)++] = v;
+    return 0;
+}
 
 static int serve_option(void *ctx, int id, const char *flag, const char *v, char *err,
                         size_t errlen)
@@ -116,6 +157,23 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
         return 0;
     }
     case OPT_NO_DEMO: o->demo = false; return 0;
+    case OPT_PUBLIC_READ: o->public_read = true; return 0;
+    case OPT_ALLOW_HOST: return serve_add_name(o->allow_hosts, &o->nallow_hosts, flag, v, err, errlen);
+    case OPT_SECRET_HEADER:
+        return serve_add_name(o->secret_headers, &o->nsecret_headers, flag, v, err, errlen);
+    case OPT_MAX_RUNS: return parse_int64(v, flag, 0, INT64_MAX / 4, &o->job.max_runs, err, errlen);
+    case OPT_MAX_DB_MB:
+        if (parse_int64(v, flag, 0, 1 << 30, &n, err, errlen)) return -1;
+        o->job.max_db_bytes = n << 20;
+        return 0;
+    case OPT_KEEPALIVE:
+        if (parse_int64(v, flag, 1000, 600000, &n, err, errlen)) return -1;
+        o->keepalive_ms = (int)n;
+        return 0;
+    case OPT_MAX_RUN_S:
+        if (parse_int64(v, flag, 0, 100LL * 365 * 86400, &n, err, errlen)) return -1;
+        o->job.max_run_ms = n * 1000;
+        return 0;
     case OPT_DB:
         if (!*v) return errf(err, errlen, "%s: expected a file name", flag);
         o->db = v;
@@ -157,8 +215,19 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, s
     o->demo = true;
     target_opts_default(&o->target);
     o->token = getenv("CONLAB_TOKEN");
-    o->threads = 32;
+    o->threads = 256;
     job_opts_default(&o->job);
+    o->job.max_run_ms = 3600 * 1000;
+    /* CONLAB_ALLOW_HOSTS=a,b adds to --allow-host. */
+    const char *env = getenv("CONLAB_ALLOW_HOSTS");
+    snprintf(o->allow_env, sizeof o->allow_env, "%s", env ? env : "");
+    for (char *save = NULL, *t = strtok_r(o->allow_env, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        if (*t && serve_add_name(o->allow_hosts, &o->nallow_hosts, "CONLAB_ALLOW_HOSTS", t, err,
+                                 errlen))
+            return -1;
+    }
     spec_limits_default(&o->limits);
     char exe[4096];
     snprintf(exe, sizeof exe, "%s", self_exe());
@@ -239,7 +308,9 @@ int cmd_serve(int argc, char **argv)
     }
     struct dashboard_opts dopts = {
         .host = o.host, .port = o.port, .web_root = o.web_root, .threads = o.threads,
-        .db_path = o.db, .limits = o.limits, .token = o.token,
+        .db_path = o.db, .limits = o.limits, .token = o.token, .public_read = o.public_read,
+        .allow_hosts = o.allow_hosts, .nallow_hosts = o.nallow_hosts, .keepalive_ms = o.keepalive_ms,
+        .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
     };

@@ -27,14 +27,21 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .db_path = o->db_path,
         .limits = o->limits,
         .token = o->token,
+        .public_read = o->public_read,
+        .secret_headers = o->secret_headers,
+        .nsecret_headers = o->nsecret_headers,
         .demo_url = o->demo_url,
         .demo_workers = o->demo_workers,
         .demo_delay_ms = o->demo_delay_ms,
         .queue_max = o->job.queue_max,
-        .sse_max = o->threads - 8, /* the rest serve the API and the page */
+        /* Each stream holds a thread until its run ends: half of them at most. */
+        .sse_max = (o->threads > 0 ? o->threads : HTTP_THREADS_DEFAULT) / 2,
     };
+    if (d->api.sse_max < 1) d->api.sse_max = 1;
     struct http_server_opts so = {.host = o->host, .port = o->port, .web_root = o->web_root,
-                                  .threads = o->threads};
+                                  .threads = o->threads, .keepalive_ms = o->keepalive_ms,
+                                  .request_timeout_ms = o->request_timeout_ms,
+                                  .allow_hosts = o->allow_hosts, .nallow_hosts = o->nallow_hosts};
     if (http_server_start(&so, &d->api, &d->srv, url, urllen, err, errlen)) {
         job_stop(d->job);
         job_free(d->job);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http_json.h"
+#include "http_rules.h"
+#include "redact.h"
 #include "http_stream.h"
 #include "run_json.h"
 #include "job.h"
@@ -21,18 +23,6 @@ struct http_route {
     http_api_fn fn;
 };
 
-static bool http_id_valid(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > JOB_ID_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = id[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
-            return false;
-    }
-    return true;
-}
-
 static int http_no_run(struct mg_connection *c, const char *id)
 {
     return http_reply_error(c, 404, "no run with id '%.40s'", id);
@@ -41,18 +31,6 @@ static int http_no_run(struct mg_connection *c, const char *id)
 static int http_store_error(struct mg_connection *c, const char *err)
 {
     return http_reply_error(c, 500, "store: %s", err);
-}
-
-/* Constant-time comparison of the Authorization header with "Bearer TOKEN". */
-static bool http_authorized(struct mg_connection *c, const char *token)
-{
-    const char *h = mg_get_header(c, "Authorization");
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
-    h += 7;
-    size_t hl = strlen(h), tl = strlen(token);
-    unsigned char diff = hl != tl;
-    for (size_t i = 0; i < tl; i++) diff |= (unsigned char)(token[i] ^ (i < hl ? h[i] : 0));
-    return diff == 0;
 }
 
 static int h_health(struct mg_connection *c, struct http_api *api, const char *id)
@@ -95,6 +73,7 @@ static int h_config(struct mg_connection *c, struct http_api *api, const char *i
     cJSON *modes = cJSON_AddArrayToObject(o, "modes");
     for (int m = 0; m < MODE_COUNT; m++) cJSON_AddItemToArray(modes, cJSON_CreateString(mode_name(m)));
     cJSON_AddBoolToObject(o, "token_required", api->token != NULL);
+    cJSON_AddBoolToObject(o, "read_token_required", api->token && !api->public_read);
     cJSON_AddStringToObject(o, "version", CONLAB_VERSION);
     return http_reply_json(c, 200, o);
 }
@@ -111,6 +90,9 @@ static int h_list(struct mg_connection *c, struct http_api *api, const char *id)
     int ql = http_query(c, "label", label, sizeof label);
     if (qu < 0) return http_reply_error(c, 400, "url: malformed or too long");
     if (ql < 0) return http_reply_error(c, 400, "label: malformed or too long");
+    /* The stored filter column shows a URL's password as the API does: either form matches. */
+    char shown[sizeof url];
+    if (qu) redact_url(url, shown, sizeof shown), memcpy(url, shown, sizeof url);
     cJSON *list = run_json_list(api, (int)limit, (int)offset, qu ? url : NULL,
                                 ql ? label : NULL, err, sizeof err);
     if (!list) return http_store_error(c, err);
@@ -127,7 +109,8 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
     if (http_read_body(c, HTTP_BODY_MAX, &body, &len, &status, err, sizeof err))
         return http_reply_error(c, status, "%s", err);
     struct spec s;
-    int rc = spec_from_text(body, &api->limits, &s, err, sizeof err);
+    int rc = memchr(body, '\0', len) ? errf(err, sizeof err, "spec: the body contains a NUL byte")
+                                     : spec_from_text(body, &api->limits, &s, err, sizeof err);
     free(body);
     if (rc) {
         /* spec_from_text's messages start with the field's path: "concurrency: ...". */
@@ -300,33 +283,6 @@ static const struct http_route http_routes[] = {
 };
 #define HTTP_NROUTES (sizeof http_routes / sizeof http_routes[0])
 
-/* Splits "/api/runs/ID/rest" into the pattern "runs/:id/rest" and the id. Returns 0, or -1 when
- * the path cannot be a route. */
-static int http_route_key(const char *uri, char *pattern, size_t plen, char *id, size_t idlen)
-{
-    if (strncmp(uri, "/api", 4) != 0) return -1;
-    const char *p = uri + 4;
-    if (*p == '/') p++;
-    size_t n = strlen(p);
-    if (n && p[n - 1] == '/') n--; /* one trailing slash is tolerated */
-    id[0] = '\0';
-    if (n > 5 && !strncmp(p, "runs/", 5)) {
-        const char *s = p + 5;
-        size_t il = 0;
-        while (5 + il < n && s[il] != '/') il++;
-        /* An id too long for the buffer stays too long to be valid: the reply is 404. */
-        size_t keep = il < idlen ? il : idlen - 1;
-        memcpy(id, s, keep);
-        id[keep] = '\0';
-        int w = snprintf(pattern, plen, "runs/:id%.*s", (int)(n - 5 - il), s + il);
-        return w < 0 || (size_t)w >= plen ? -1 : 0;
-    }
-    if (n >= plen) return -1;
-    memcpy(pattern, p, n);
-    pattern[n] = '\0';
-    return 0;
-}
-
 int http_api_handle(struct mg_connection *c, void *cbdata)
 {
     struct http_api *api = cbdata;
@@ -357,8 +313,16 @@ int http_api_handle(struct mg_connection *c, void *cbdata)
                  ri->request_method, allow);
         return http_reply(c, 405, "application/json", msg, strlen(msg), hdr);
     }
+    /* A body is JSON or nothing: a form or text/plain post (what another site's page can send
+     * without asking) is refused before anything reads it. */
+    if (http_has_body(c) && !http_content_type_json(mg_get_header(c, "Content-Type"))) {
+        http_drain_body(c);
+        return http_reply_error(c, 415, "a request body must be Content-Type: application/json");
+    }
     if (route->fn != h_create) http_drain_body(c);
-    if (route->auth && api->token && !http_authorized(c, api->token)) {
+    /* With a token, every route needs it but health; reads are free with --public-read. */
+    bool needs = route->auth || (!api->public_read && route->fn != h_health);
+    if (api->token && needs && !http_bearer_matches(mg_get_header(c, "Authorization"), api->token)) {
         if (route->fn == h_create) http_drain_body(c);
         static const char body[] = "{\"error\":\"this needs the dashboard's token: send "
                                    "'Authorization: Bearer TOKEN'\"}";

@@ -3,6 +3,7 @@
 #ifndef CONLAB_HTTP_CTX_H
 #define CONLAB_HTTP_CTX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "spec.h"
 
@@ -14,7 +15,10 @@ struct http_api {
     struct job *job;         /* queue, runner, live progress */
     const char *db_path;     /* exports stream from a connection of their own */
     struct spec_limits limits;
-    const char *token;       /* NULL: starting, cancelling, deleting need no token */
+    const char *token;       /* NULL: no request needs a token */
+    bool public_read;        /* with a token: reads need none (only start, cancel, delete do) */
+    const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
+    int nsecret_headers;
     const char *demo_url;    /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     int queue_max;

@@ -3,6 +3,7 @@
 #ifndef CONLAB_HTTP_JSON_H
 #define CONLAB_HTTP_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,11 +13,31 @@ struct mg_connection;
 /* Largest request body accepted (the contract's 64 KiB). */
 #define HTTP_BODY_MAX (64 * 1024)
 
+/* Headers of every API answer: never sniffed, framed or rendered as a page. */
+#define HTTP_API_SECURITY_HEADERS                                                                  \
+    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"                                 \
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"                       \
+    "Referrer-Policy: no-referrer\r\n"
+
+/* The keep-alive timeout the replies announce (Keep-Alive: timeout=S), as the server applies it.
+ * Called once before the server starts. */
+void http_reply_setup(int keepalive_ms);
+
+/* Called at the start of every request, before any reply is written. */
+void http_request_begin(void);
+
+/* The connection closes after this request's reply (and the reply says so). */
+void http_close_after(struct mg_connection *c);
+
+/* True when the request carries a body (Content-Length > 0 or Transfer-Encoding). */
+bool http_has_body(struct mg_connection *c);
+
 /* Reads the whole request body into a NUL-terminated heap buffer (*out, caller frees).
  * Returns 0; or -1 with *status and err set: 413 when the body is over `max` bytes (the rest of
- * it is read and thrown away, up to a bound, so that the client receives the answer instead of
- * a connection reset; beyond the bound the connection is closed after the answer), 400 when the
- * body cannot be read, 500 when out of memory. */
+ * it is read and thrown away, up to a bound in bytes and time, so that the client receives the
+ * answer instead of a connection reset; beyond the bound the connection is closed after the
+ * answer), 408 when the body does not arrive within 5 s, 400 when it cannot be read, 500 when
+ * out of memory. */
 int http_read_body(struct mg_connection *c, size_t max, char **out, size_t *len, int *status,
                    char *err, size_t errlen);
 
@@ -24,8 +45,10 @@ int http_read_body(struct mg_connection *c, size_t max, char **out, size_t *len,
  * the connection is closed after the reply), so that it is not taken for the next request. */
 void http_drain_body(struct mg_connection *c);
 
-/* Sends `body` (may be NULL for none) with the given status and content type. `extra` holds
- * further header lines ("Name: value\r\n..."), or NULL. Returns `status` (for civetweb's log). */
+/* Sends `body` (may be NULL for none; never for HEAD) with the given status and content type,
+ * head and body in one write, with HTTP_API_SECURITY_HEADERS and the connection's fate
+ * (Connection, Keep-Alive). `extra` holds further header lines ("Name: value\r\n..."), or NULL.
+ * Returns `status` (for civetweb's log). */
 int http_reply(struct mg_connection *c, int status, const char *ctype, const char *body,
                size_t len, const char *extra);
 

@@ -1,18 +1,42 @@
 #include "http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "http_api.h"
 #include "http_json.h"
+#include "http_rules.h"
 #include "util.h"
+
+/* What every page and static file gets (civetweb adds it to the files it serves and to its own
+ * error pages): scripts and data from this origin only (styles may be set inline: the charts and
+ * the views set element styles), never inside a frame. */
+#define HTTP_PAGE_SECURITY_HEADERS                                                                 \
+    "X-Content-Type-Options: nosniff\r\n"                                                          \
+    "X-Frame-Options: DENY\r\n"                                                                    \
+    "Referrer-Policy: no-referrer\r\n"                                                             \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; "                             \
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "           \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct http_server {
     struct mg_context *ctx;
     char index_path[4096];
+    char wake_host[64]; /* where to connect to wake the accept loop at stop */
+    int port;
+    const char **allow; /* names a Host header may give besides loopback and localhost */
+    int nallow;
+    int stopping; /* atomic: new requests are answered 503 and their connection closed */
 };
 
 /* GET /, /runs/ID, /history, /compare: the one page, which routes on location.pathname. */
@@ -72,6 +96,73 @@ static int http_error_page(struct mg_connection *c, int status, const char *errm
     return whole ? 0 : 1;
 }
 
+/* Answers a request refused before any handler: JSON under /api, text elsewhere. */
+static int http_refuse(struct mg_connection *c, int status, const char *extra, const char *msg)
+{
+    const char *u = mg_get_request_info(c)->local_uri;
+    http_drain_body(c);
+    if (!strcmp(u, "/api") || !strncmp(u, "/api/", 5)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", msg);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!text) return http_reply_error(c, 500, "out of memory");
+        http_reply(c, status, "application/json", text, strlen(text), extra);
+        free(text);
+        return status;
+    }
+    char text[600];
+    int n = snprintf(text, sizeof text, "%s\n", msg);
+    http_reply(c, status, "text/plain; charset=utf-8", text, (size_t)n, extra);
+    return status;
+}
+
+/* Runs before civetweb does anything with a request (its begin_request callback): the rules of
+ * the contract's "Browser safety" that hold for every path. Returns a status when it answered,
+ * 0 to let the request through. */
+static int http_begin(struct mg_connection *c)
+{
+    struct http_server *s = mg_get_user_data(mg_get_context(c));
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    http_request_begin();
+    if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+        http_close_after(c);
+        return http_refuse(c, 503, NULL, "the dashboard is shutting down");
+    }
+    const char *m = ri->request_method;
+    if (!http_method_allowed(m)) {
+        http_close_after(c);
+        return http_refuse(c, 405, "Allow: GET, HEAD, POST, DELETE, OPTIONS\r\n",
+                           "this method is not allowed (allowed: GET, HEAD, POST, DELETE, "
+                           "OPTIONS)");
+    }
+    const char *host = mg_get_header(c, "Host");
+    if (!http_host_allowed(host, s->allow, s->nallow)) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "Host '%.100s' is not this dashboard's name: it answers to loopback "
+                 "addresses and localhost; start it with --allow-host NAME for another name",
+                 host);
+        return http_refuse(c, 403, NULL, msg);
+    }
+    if (!http_origin_allowed(mg_get_header(c, "Origin"), host))
+        return http_refuse(c, 403, NULL,
+                           "requests from another origin (a page of another site) are refused");
+    bool api = !strcmp(ri->local_uri, "/api") || !strncmp(ri->local_uri, "/api/", 5);
+    if (!strcmp(m, "OPTIONS")) {
+        http_drain_body(c);
+        /* No Access-Control-* header: same-origin pages never need a preflight. */
+        http_reply(c, 204, NULL, NULL, 0,
+                   api ? "Allow: GET, HEAD, POST, DELETE, OPTIONS\r\n"
+                       : "Allow: GET, HEAD, OPTIONS\r\n");
+        return 204;
+    }
+    if (!api && (!strcmp(m, "POST") || !strcmp(m, "DELETE")))
+        return http_refuse(c, 405, "Allow: GET, HEAD, OPTIONS\r\n",
+                           "the page and its files are read-only (GET, HEAD)");
+    return 0;
+}
+
 /* civetweb's messages while it starts explain a failed start (e.g. "cannot bind to ...: 98
  * (Address already in use)"): the first is kept for the error instead of being printed. */
 static char http_start_msg[256];
@@ -96,26 +187,59 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     if (!s) return errf(err, errlen, "out of memory");
     snprintf(s->index_path, sizeof s->index_path, "%s/index.html", o->web_root);
 
-    char ports[300], threads[16];
+    /* The listening address itself is this dashboard's name too (an address in a Host header
+     * cannot be rebound by DNS). */
+    s->allow = calloc((size_t)o->nallow_hosts + 1, sizeof *s->allow);
+    if (!s->allow) {
+        free(s);
+        return errf(err, errlen, "out of memory");
+    }
+    for (int i = 0; i < o->nallow_hosts; i++) s->allow[s->nallow++] = o->allow_hosts[i];
+    if (o->host[0] && strcmp(o->host, "0.0.0.0")) s->allow[s->nallow++] = o->host;
+    snprintf(s->wake_host, sizeof s->wake_host, "%s",
+             o->host[0] && strcmp(o->host, "0.0.0.0") ? o->host : "127.0.0.1");
+
+    char ports[300], threads[16], keepalive[16], timeout[16];
     if (o->host[0]) snprintf(ports, sizeof ports, "%s:%d", o->host, o->port);
     else snprintf(ports, sizeof ports, "%d", o->port);
-    snprintf(threads, sizeof threads, "%d", o->threads > 0 ? o->threads : 32);
+    snprintf(threads, sizeof threads, "%d", o->threads > 0 ? o->threads : HTTP_THREADS_DEFAULT);
+    int ka = o->keepalive_ms > 0 ? o->keepalive_ms : HTTP_KEEPALIVE_MS_DEFAULT;
+    snprintf(keepalive, sizeof keepalive, "%d", ka);
+    snprintf(timeout, sizeof timeout, "%d",
+             o->request_timeout_ms > 0 ? o->request_timeout_ms : HTTP_REQUEST_TIMEOUT_MS_DEFAULT);
+    http_reply_setup(ka);
     const char *options[] = {
         "listening_ports", ports,
         "document_root", o->web_root,
+        /* Each open connection holds a thread (idle keep-alive and half-open ones too): enough
+         * of them that 200 half-open connections leave room for the API. */
         "num_threads", threads,
+        "connection_queue", "64",
+        "listen_backlog", "1024",
         "enable_keep_alive", "yes",
+        /* Idle keep-alive connections close after this long; the replies announce it
+         * (Keep-Alive: timeout=S) so that clients close first instead of reusing a connection
+         * the server is closing (node's fetch keeps idle connections 4 s by default). */
+        "keep_alive_timeout_ms", keepalive,
+        /* A request head must arrive within this long in total, and each read or write of a
+         * body must make progress within it. */
+        "request_timeout_ms", timeout,
+        /* Small writes (event streams, civetweb's own header lines) leave at once. */
         "tcp_nodelay", "1",
         "enable_directory_listing", "no",
-        "request_timeout_ms", "30000",
         "static_file_cache_control", "no-cache",
-        "additional_header", "X-Content-Type-Options: nosniff",
+        /* civetweb's CORS defaults answer every preflight with "*": off. */
+        "access_control_allow_origin", "",
+        "access_control_allow_methods", "",
+        "access_control_allow_headers", "",
+        "additional_header", HTTP_PAGE_SECURITY_HEADERS,
         NULL,
     };
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = http_log_message;
     cb.http_error = http_error_page;
+    cb.begin_request = http_begin;
     struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = options};
     unsigned code = 0;
     char text[256] = "";
@@ -125,6 +249,7 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     http_started = 0;
     s->ctx = mg_start2(&init, &error);
     if (!s->ctx) {
+        free(s->allow);
         free(s);
         mg_exit_library();
         if (strstr(http_start_msg, "in use"))
@@ -146,16 +271,73 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     struct mg_server_port sp[4];
     int np = mg_get_server_ports(s->ctx, 4, sp);
     int port = np > 0 ? sp[0].port : o->port;
+    s->port = port;
     const char *host = o->host[0] && strcmp(o->host, "0.0.0.0") ? o->host : "0.0.0.0";
     snprintf(url, urllen, "http://%s:%d/", host, port);
     *out = s;
     return 0;
 }
 
+/* Shuts down every client connection of the server (its civetweb threads wait on them in polls
+ * of up to 2 s) and connects once to its listening socket (the accept loop polls it likewise),
+ * so that civetweb sees its stop flag at once. Client sockets are found in /proc/self/fd: TCP
+ * sockets whose local port is the server's and that do not listen. */
+static void http_wake(const struct http_server *s)
+{
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        int fd = atoi(e->d_name);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int listening = 1;
+        socklen_t ll = sizeof listening;
+        if (fd <= 2 || fd == dirfd(d) || getsockname(fd, (struct sockaddr *)&ss, &sl) ||
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) || listening)
+            continue;
+        int port = ss.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                   : ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                              : -1;
+        if (port == s->port) shutdown(fd, SHUT_RDWR);
+    }
+    if (d) closedir(d);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && inet_pton(AF_INET, s->wake_host, &a.sin_addr) == 1)
+        (void)!connect(fd, (struct sockaddr *)&a, sizeof a);
+    if (fd >= 0) close(fd);
+}
+
+struct http_stopper {
+    struct mg_context *ctx;
+    int done; /* atomic */
+};
+
+static void *http_stop_thread(void *arg)
+{
+    struct http_stopper *st = arg;
+    mg_stop(st->ctx);
+    __atomic_store_n(&st->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
 void http_server_stop(struct http_server *s)
 {
     if (!s) return;
-    mg_stop(s->ctx);
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    /* mg_stop sets civetweb's stop flag and waits for its threads; this thread wakes them
+     * meanwhile, every 10 ms, until they are gone. */
+    struct http_stopper st = {.ctx = s->ctx};
+    pthread_t t;
+    if (pthread_create(&t, NULL, http_stop_thread, &st) == 0) {
+        while (!__atomic_load_n(&st.done, __ATOMIC_ACQUIRE)) {
+            http_wake(s);
+            usleep(10000);
+        }
+        pthread_join(t, NULL);
+    } else {
+        mg_stop(s->ctx);
+    }
     mg_exit_library();
+    free(s->allow);
     free(s);
 }

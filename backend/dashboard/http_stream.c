@@ -98,6 +98,7 @@ static int sse_stream(struct mg_connection *c, struct http_api *api, const char 
     mg_response_header_add(c, "Content-Type", "text/event-stream", -1);
     mg_response_header_add(c, "Cache-Control", "no-store", -1);
     mg_response_header_add(c, "X-Accel-Buffering", "no", -1);
+    mg_response_header_add_lines(c, HTTP_API_SECURITY_HEADERS);
     if (mg_response_header_send(c) != 0) return 200;
     if (mg_write(c, "retry: 3000\n\n", 13) != 13) return 200;
     if (st == JOB_NONE) {

@@ -20,6 +20,9 @@ void job_opts_default(struct job_opts *o)
     o->flush_ms = 200;
     o->flush_idle_ms = 10;
     o->kill_grace_ms = 5000;
+    o->max_run_ms = 0;
+    o->max_runs = 0;
+    o->max_db_bytes = 0;
 }
 
 static void job_sleep_cond(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ms)
@@ -39,6 +42,7 @@ static void *job_runner(void *arg)
 {
     struct job *j = arg;
     struct job_reader *rd = job_reader_new(&j->o);
+    job_prune(j);
     pthread_mutex_lock(&j->mu);
     for (;;) {
         while (!j->stopping && j->qlen == 0) pthread_cond_wait(&j->work, &j->mu);

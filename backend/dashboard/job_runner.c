@@ -246,6 +246,18 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, char *
         }
         if (due < wake) wake = due;
         pthread_mutex_lock(&j->mu);
+        /* A run that outlives max_run_ms is cancelled, so that one run against a target that
+         * never answers does not hold the runner while later runs are refused. */
+        if (j->o.max_run_ms > 0 && !j->act.cancel) {
+            int64_t end_at = j->act.start_us + j->o.max_run_ms * 1000;
+            if (now >= end_at) {
+                j->act.cancel = j->act.overtime = true;
+                job_term_locked(j);
+                job_changed(j);
+            } else if (end_at < wake) {
+                wake = end_at;
+            }
+        }
         if (j->act.term_us && !j->act.killed) {
             int64_t kill_at = j->act.term_us + j->o.kill_grace_ms * 1000;
             if (now >= kill_at) job_kill_locked(j);
@@ -287,7 +299,7 @@ static const char *job_outcome(struct job *j, const char *fail, int wst, bool re
 {
     const struct job_active *a = &j->act;
     pthread_mutex_lock(&j->mu);
-    bool stopping = j->stopping, cancel = a->cancel;
+    bool stopping = j->stopping, cancel = a->cancel, overtime = a->overtime;
     pthread_mutex_unlock(&j->mu);
     bool complete = a->nresults == a->item.nmodes;
     for (int i = 0; i < a->nresults; i++)
@@ -299,6 +311,9 @@ static const char *job_outcome(struct job *j, const char *fail, int wst, bool re
         snprintf(msg, msglen, "the dashboard stopped while this run was running");
         return "interrupted";
     }
+    if (overtime)
+        snprintf(msg, msglen, "stopped after running longer than the dashboard's limit of %lld s "
+                 "(--max-run-s)", (long long)(j->o.max_run_ms / 1000));
     if (cancel) return "cancelled";
     if (fail[0]) snprintf(msg, msglen, "%s", fail);
     else if (reaped && WIFSIGNALED(wst))
@@ -323,6 +338,7 @@ void job_run(struct job *j, struct job_reader *rd)
     if (job_spawn(j->o.exe, &pid, &in_fd, &out_fd, fail, sizeof fail) == 0) {
         pthread_mutex_lock(&j->mu);
         j->act.pid = pid;
+        j->act.start_us = clock_us();
         if (j->act.cancel || j->stopping) job_term_locked(j);
         pthread_mutex_unlock(&j->mu);
         /* The child reads its whole stdin before it writes anything; EPIPE means it died and
@@ -343,9 +359,23 @@ void job_run(struct job *j, struct job_reader *rd)
     if (store_run_set_status(j->rst, it->id, status, wallclock_us(), msg[0] ? msg : NULL, err,
                              sizeof err) < 0)
         fprintf(stderr, "conlab serve: run %s: setting status %s: %s\n", it->id, status, err);
+    job_prune(j);
     pthread_mutex_lock(&j->mu);
     j->act.on = false;
     job_item_free(it);
     job_changed(j);
     pthread_mutex_unlock(&j->mu);
+}
+
+void job_prune(struct job *j)
+{
+    if (j->o.max_runs <= 0 && j->o.max_db_bytes <= 0) return;
+    char err[256];
+    int64_t n = store_prune(j->rst, j->o.max_runs, j->o.max_db_bytes, err, sizeof err);
+    if (n < 0)
+        fprintf(stderr, "conlab serve: retention: %s\n", err);
+    else if (n > 0)
+        fprintf(stderr, "conlab serve: retention: deleted the %lld oldest run%s (--max-runs %lld, "
+                "--max-db-mb %lld)\n", (long long)n, n == 1 ? "" : "s", (long long)j->o.max_runs,
+                (long long)(j->o.max_db_bytes >> 20));
 }

@@ -19,4 +19,8 @@ void job_reader_free(struct job_reader *rd);
  * then clears it. Runs on the runner thread. */
 void job_run(struct job *j, struct job_reader *rd);
 
+/* Retention (max_runs, max_db_bytes of the job's options): deletes the oldest ended runs and
+ * says so on stderr. Runs on the runner thread: at its start and after each run. */
+void job_prune(struct job *j);
+
 #endif

@@ -25,6 +25,8 @@ struct job_active {
     struct job_item item;
     pid_t pid;         /* the child while it runs; 0 before the spawn and once it is being reaped */
     bool cancel;       /* a cancel was asked */
+    bool overtime;     /* ... by the runner itself: the run ran longer than max_run_ms */
+    int64_t start_us;  /* when the child was spawned */
     int64_t term_us;   /* when SIGTERM was sent (0: not yet) */
     bool killed;       /* SIGKILL sent after the grace time */
     int cur;

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include "job.h"
+#include "redact.h"
 #include "store.h"
 #include "util.h"
 #include "verdict.h"
@@ -121,11 +122,15 @@ cJSON *run_json_build(const struct store_run *r, const struct job_progress *live
     return run;
 }
 
-/* RUN of a stored run, with the runner's live state when it is active. */
+/* RUN of a stored run, with the runner's live state when it is active. Every RUN the API
+ * serves (answers, streams, exports) comes from here: its secrets are shown as "***". */
 static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
 {
     struct job_progress p;
-    return run_json_build(r, job_get(api->job, r->id, &p) != JOB_NONE ? &p : NULL);
+    cJSON *run = run_json_build(r, job_get(api->job, r->id, &p) != JOB_NONE ? &p : NULL);
+    redact_spec_json(cJSON_GetObjectItemCaseSensitive(run, "spec"), api->secret_headers,
+                     api->nsecret_headers);
+    return run;
 }
 
 cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,

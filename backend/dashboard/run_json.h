@@ -20,6 +20,9 @@ struct store_run;
  * win over the stored ones), NULL otherwise. */
 struct cJSON *run_json_build(const struct store_run *r, const struct job_progress *live);
 
+/* run_json_get and run_json_list show the spec's secrets as "***" (redact.h, with the
+ * dashboard's --secret-header names): every RUN the API serves comes through them. */
+
 /* The RUN of `id` read through `st` (the handlers' connection, or an export's own); NULL with
  * *found false when unknown, or NULL with *found true and err on a store error. */
 struct cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,

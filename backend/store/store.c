@@ -88,6 +88,14 @@ static const char *const sql_text[Q_COUNT] = {
     /* rows that overlap [?3, ?4] µs: began (or were due) by ?4 and ended (or not) after ?3 */
     [Q_REQ_WINDOW] = "SELECT " REQ_COLS REQ_OF_MODE REQ_IN_WINDOW " ORDER BY seq LIMIT ?5 OFFSET ?6",
     [Q_REQ_WINDOW_COUNT] = "SELECT count(*)" REQ_OF_MODE REQ_IN_WINDOW,
+    /* Retention: ended runs counted, the oldest ?1 of them deleted (with their rows), and the
+     * bytes the database's data takes (free pages are reused, not given back to the disk). */
+    [Q_PRUNE_ENDED] = "SELECT count(*) FROM runs WHERE status NOT IN ('queued', 'running')",
+    [Q_PRUNE_OLDEST] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE status NOT IN "
+                       "('queued', 'running') ORDER BY created_us, id LIMIT ?1)",
+    [Q_USED_BYTES] = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
+                     "freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM "
+                     "pragma_page_size())",
 };
 
 int store_fail(struct store *st, char *err, size_t errlen, const char *what)

@@ -47,6 +47,9 @@ enum store_stmt {
     Q_FAILURES,
     Q_REQ_WINDOW,
     Q_REQ_WINDOW_COUNT,
+    Q_PRUNE_ENDED,
+    Q_PRUNE_OLDEST,
+    Q_USED_BYTES,
     Q_COUNT
 };
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "redact.h"
 #include "result_json.h"
 #include "spec.h"
 #include "store.h"
@@ -15,19 +16,21 @@ static bool valid_mode(int mode)
     return mode >= 0 && mode < MODE_COUNT;
 }
 
-/* A string member of a spec object, or "" (the spec was validated before it got here; the
- * store only needs the filter columns). */
 int store_run_create(struct store *st, const char *id, const struct spec *spec,
                      const char *spec_json, const char *status, int64_t created_us, char *err,
                      size_t errlen)
 {
+    /* The url column only serves the history filter, which the page fills with the URL as the
+     * API shows it: with its password as "***" (the spec keeps the real one). */
+    char url[8300];
+    redact_url(spec->url ? spec->url : "", url, sizeof url);
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *s = st->q[Q_RUN_INSERT];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, created_us);
     sqlite3_bind_text(s, 4, spec_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, spec->url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, url, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, spec->label ? spec->label : "", -1, SQLITE_STATIC);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "creating run");
     store_done(s);
@@ -226,4 +229,62 @@ int store_run_delete(struct store *st, const char *id, char *err, size_t errlen)
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+/* One integer pair from a statement without parameters; 0 or -1 with err. */
+static int step_ints(struct store *st, enum store_stmt q, int64_t *a, int64_t *b, char *err,
+                     size_t errlen, const char *what)
+{
+    sqlite3_stmt *s = st->q[q];
+    int rc = sqlite3_step(s);
+    *a = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    if (b) *b = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : 0;
+    if (rc != SQLITE_ROW) store_fail(st, err, errlen, what);
+    store_done(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Deletes the n oldest ended runs; returns how many went, or -1 with err. */
+static int64_t prune_oldest(struct store *st, int64_t n, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->q[Q_PRUNE_OLDEST];
+    sqlite3_bind_int64(s, 1, n);
+    int rc = sqlite3_step(s);
+    int64_t gone = rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
+    if (rc != SQLITE_DONE) store_fail(st, err, errlen, "pruning runs");
+    store_done(s);
+    return gone;
+}
+
+int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char *err,
+                    size_t errlen)
+{
+    int64_t pruned = 0, ended, pages, page_size;
+    pthread_mutex_lock(&st->lock);
+    if (max_runs > 0) {
+        if (step_ints(st, Q_PRUNE_ENDED, &ended, NULL, err, errlen, "pruning runs")) goto fail;
+        if (ended > max_runs) {
+            int64_t gone = prune_oldest(st, ended - max_runs, err, errlen);
+            if (gone < 0) goto fail;
+            pruned += gone;
+        }
+    }
+    /* Oldest first, one at a time, until the data fits (bounded: each pass deletes a run). */
+    for (int pass = 0; max_bytes > 0 && pass < 100000; pass++) {
+        if (step_ints(st, Q_USED_BYTES, &pages, &page_size, err, errlen, "pruning runs"))
+            goto fail;
+        if (pages * page_size <= max_bytes) break;
+        /* The newest ended run stays, even alone over the limit: it was just shown to someone. */
+        if (step_ints(st, Q_PRUNE_ENDED, &ended, NULL, err, errlen, "pruning runs")) goto fail;
+        if (ended <= 1) break;
+        int64_t gone = prune_oldest(st, 1, err, errlen);
+        if (gone < 0) goto fail;
+        if (gone == 0) break; /* only queued or running runs are left */
+        pruned += gone;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return pruned;
+fail:
+    pthread_mutex_unlock(&st->lock);
+    return -1;
 }

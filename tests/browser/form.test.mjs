@@ -1,5 +1,6 @@
 // The run form: presets, the API's message next to the field it names, keyboard use, and a run
 // cancelled from its live view.
+import fs from 'node:fs';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, api } from './helpers.mjs';
@@ -154,11 +155,11 @@ describe('a run followed without its event stream', {timeout: 120000}, () => {
   });
 });
 
-describe('a dashboard that requires a token', {timeout: 120000}, () => {
+describe('a dashboard that requires a token to write (--public-read)', {timeout: 120000}, () => {
   let server, browser;
 
   before(async () => {
-    server = await startServer(['--token', 'sesame']);
+    server = await startServer(['--token', 'sesame', '--public-read']);
     browser = await launchBrowser();
   });
 
@@ -182,6 +183,50 @@ describe('a dashboard that requires a token', {timeout: 120000}, () => {
       await page.waitForURL(/\/runs\/[A-Za-z0-9]+$/, {timeout: 5000});
       await waitRunEnded(page, 30000);
       assert.equal(await page.getAttribute('#app > .view', 'data-state'), 'done');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('a dashboard that requires a token for everything', {timeout: 120000}, () => {
+  let server, browser;
+
+  before(async () => {
+    server = await startServer(['--token', 'sesame']);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server) await server.stop();
+  });
+
+  it('asks for the token before anything, follows the run live with it and exports it', async () => {
+    const {page, problems, context} = await openPage(browser, {allow: [/status of 401/], acceptDownloads: true});
+    try {
+      await page.goto(server.base + '/');
+      await page.waitForSelector('#token-gate', {timeout: 10000});
+      await page.fill('#gate-token', 'wrong');
+      await page.click('#gate-button');
+      await page.waitForSelector('#gate-error:not([hidden])', {timeout: 5000});
+      await page.fill('#gate-token', 'sesame');
+      await page.click('#gate-button');
+      await waitView(page, 'form');
+      await page.fill('#f-url', server.demo + '?delay_ms=300');
+      await page.fill('#f-requests', '4');
+      await page.click('#run-button');
+      await page.waitForURL(/\/runs\/[A-Za-z0-9]+$/, {timeout: 5000});
+      // Live progress comes through the stream read with the token.
+      await page.waitForFunction(() => (window.__conlab || {}).progress, null, {timeout: 10000});
+      await waitRunEnded(page, 60000);
+      assert.equal(await page.getAttribute('#app > .view', 'data-state'), 'done');
+      const id = new URL(page.url()).pathname.split('/').pop();
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+      const doc = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+      assert.equal(doc.run.id, id);
+      assert.equal(doc.run.status, 'done');
       assert.deepEqual(problems, []);
     } finally {
       await context.close();

@@ -26,6 +26,9 @@ class Serve:
         args += list(extra)
         self.stderr_path = os.path.join(self.tmp, f"serve-{time.monotonic_ns()}.err")
         self.stderr = open(self.stderr_path, "wb")
+        # With --token every API request but health needs it: requests made without explicit
+        # headers carry it.
+        self.token = extra[extra.index("--token") + 1] if "--token" in extra else None
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr)
         line = b""
         deadline = time.monotonic() + 15
@@ -54,12 +57,19 @@ class Serve:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, timeout=30):
-        """One request on a new connection: (status, headers, body bytes)."""
+        """One request on a new connection: (status, headers, body bytes). A body goes as
+        application/json unless headers say otherwise; without explicit headers the request
+        carries the server's token, if it has one."""
         c = self.conn(timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body).encode()
-            c.request(method, path, body=body, headers=headers or {})
+            if headers is None:
+                headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            headers = dict(headers)
+            if body is not None and "Content-Type" not in headers:
+                headers["Content-Type"] = "application/json"
+            c.request(method, path, body=body, headers=headers)
             r = c.getresponse()
             return r.status, r, r.read()
         finally:
@@ -106,7 +116,8 @@ class Serve:
         c = self.conn(timeout)
         out = []
         try:
-            c.request("GET", f"/api/runs/{run_id}/events")
+            c.request("GET", f"/api/runs/{run_id}/events",
+                      headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
             r = c.getresponse()
             assert r.status == 200, r.status
             assert r.getheader("Content-Type").startswith("text/event-stream")

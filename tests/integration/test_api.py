@@ -253,11 +253,29 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(status, 400, body)
             self.assertIn("error", doc)
 
-    def test_wrong_content_type_tolerated(self):
+    def test_a_body_must_be_json(self):
+        """What a page of another site can send without a preflight (text/plain, a form) or a
+        body without a type is refused 415 before it is read: no run is created."""
+        before = len(self.s.json("GET", "/api/runs?limit=1000")[1]["runs"])
         body = json.dumps(self.s.spec(delay_ms=1, requests=1, modes=["sync"])).encode()
-        status, doc = self.s.json("POST", "/api/runs", body, {"Content-Type": "text/plain"})
-        self.assertEqual(status, 202, doc)
-        self.s.wait_status(doc["id"], timeout=60)
+        for ctype in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                      "application/jsonx", "", None]:
+            headers = {} if ctype is None else {"Content-Type": ctype}
+            c = self.s.conn()
+            c.putrequest("POST", "/api/runs", skip_accept_encoding=True)
+            for k, v in headers.items():
+                c.putheader(k, v)
+            c.putheader("Content-Length", str(len(body)))
+            c.endheaders(body)
+            r = c.getresponse()
+            self.assertEqual(r.status, 415, ctype)
+            self.assertIn("application/json", json.loads(r.read())["error"])
+            c.close()
+        for ctype in ["application/json", "Application/JSON; charset=utf-8"]:
+            status, doc = self.s.json("POST", "/api/runs", body, {"Content-Type": ctype})
+            self.assertEqual(status, 202, (ctype, doc))
+            self.s.wait_status(doc["id"], timeout=60)
+        self.assertEqual(len(self.s.json("GET", "/api/runs?limit=1000")[1]["runs"]), before + 2)
 
     def test_413_for_100_kib_body_received_intact(self):
         body = json.dumps({"target": {"url": self.s.target}, "label": "x" * 100 * 1024}).encode()
@@ -268,10 +286,10 @@ class ApiTest(unittest.TestCase):
         self.assertIn("error", doc)
         # A raw socket: the answer arrives whole, and the connection still serves the next one.
         with socket.create_connection((self.s.host, self.s.port), timeout=10) as sock:
-            head = (f"POST /api/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            head = (f"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n").encode()
             sock.sendall(head + body)
-            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             data = b""
             deadline = time.monotonic() + 10
             while data.count(b"HTTP/1.1") < 2 or not data.endswith(b'{"status":"ok"}'):

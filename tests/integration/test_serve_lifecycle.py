@@ -259,7 +259,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(pids_with_parent(s.proc.pid), [])
 
     def test_event_streams_cannot_starve_the_api(self):
-        s = self.serve("--threads", "12")  # 4 event streams at most
+        s = self.serve("--threads", "8")  # 4 event streams at most: half the threads
         conns = []
         try:
             run_id = s.post_run(s.spec(delay_ms=3000, requests=2, concurrency=1, modes=["sync"]))

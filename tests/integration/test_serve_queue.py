@@ -47,19 +47,23 @@ class QueueTokenTest(unittest.TestCase):
             self.assertIn("error", doc)
         run_id = self.s.post_run(spec, AUTH)
         self.s.wait_status(run_id, timeout=30)
-        # Reads stay open.
-        self.assertEqual(self.s.json("GET", f"/api/runs/{run_id}")[0], 200)
-        self.assertEqual(self.s.json("GET", "/api/runs")[0], 200)
-        self.assertEqual(self.s.request("GET", f"/api/runs/{run_id}/export.csv")[0], 200)
+        # Reads need it too (only health is open), and the answers are the same with it.
+        for path in [f"/api/runs/{run_id}", "/api/runs", f"/api/runs/{run_id}/export.csv",
+                     f"/api/runs/{run_id}/export.json", f"/api/runs/{run_id}/charts",
+                     f"/api/runs/{run_id}/requests?mode=sync", f"/api/runs/{run_id}/events",
+                     "/api/config"]:
+            self.assertEqual(self.s.request("GET", path, headers={})[0], 401, path)
+            self.assertEqual(self.s.request("GET", path, headers={"Authorization": "bearer " + TOKEN})[0], 200, path)
+        self.assertEqual(self.s.request("GET", "/api/health", headers={})[0], 200)
         # Cancel and delete need it too.
-        self.assertEqual(self.s.json("POST", f"/api/runs/{run_id}/cancel")[0], 401)
-        self.assertEqual(self.s.json("DELETE", f"/api/runs/{run_id}")[0], 401)
+        self.assertEqual(self.s.json("POST", f"/api/runs/{run_id}/cancel", headers={})[0], 401)
+        self.assertEqual(self.s.json("DELETE", f"/api/runs/{run_id}", headers={})[0], 401)
         self.assertEqual(self.s.json("POST", f"/api/runs/{run_id}/cancel", headers=AUTH)[0], 409)
         self.assertEqual(self.s.request("DELETE", f"/api/runs/{run_id}", headers=AUTH)[0], 204)
         self.assertEqual(self.s.json("GET", f"/api/runs/{run_id}")[0], 404)
 
     def test_401_with_a_body_keeps_the_answer(self):
-        status, doc = self.s.json("POST", "/api/runs", b"x" * 100000)
+        status, doc = self.s.json("POST", "/api/runs", b"x" * 100000, headers={})
         self.assertEqual(status, 401)
         self.assertIn("error", doc)
 

@@ -4,6 +4,7 @@
 #ifndef CONLAB_DASHBOARD_H
 #define CONLAB_DASHBOARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "spec.h"
@@ -18,6 +19,9 @@ struct job_opts {
     int64_t flush_ms;      /* ... or this long after its first row, whichever comes first; 200 */
     int64_t flush_idle_ms; /* ... or when no frame came for this long; 10 */
     int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
+    int64_t max_run_ms;    /* a run still running after this long is cancelled; 0: no limit */
+    int64_t max_runs;      /* after each run, the oldest ended runs beyond this are deleted; 0: no limit */
+    int64_t max_db_bytes;  /* ... and while the stored data is larger than this; 0: no limit */
 };
 
 void job_opts_default(struct job_opts *o);
@@ -29,7 +33,14 @@ struct dashboard_opts {
     int threads;          /* civetweb worker threads: each open connection (SSE too) holds one */
     const char *db_path;  /* exports stream from a connection of their own */
     struct spec_limits limits;
-    const char *token;    /* NULL: starting, cancelling, deleting need no token */
+    const char *token;    /* NULL: no request needs a token */
+    bool public_read;     /* with a token, reads need none (only start, cancel, delete do) */
+    const char *const *allow_hosts; /* Host names the server answers to besides loopback */
+    int nallow_hosts;
+    const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
+    int nsecret_headers;
+    int keepalive_ms;       /* idle keep-alive connections close after this; 0: 5000 */
+    int request_timeout_ms; /* a request head must arrive within this; 0: 5000 */
     const char *demo_url; /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     struct job_opts job;

@@ -87,12 +87,27 @@ void store_run_free(struct store_run *r);
 int store_run_status(struct store *st, const char *id, char *buf, size_t buflen);
 
 /* Runs newest first into a new array *out of *count runs (free with store_runs_free); url
- * (the spec's target.url) and label filter exactly when non-NULL. limit is clamped to 1..1000,
+ * (the spec's target.url with its password shown as "***", see redact.h) and label filter
+ * exactly when non-NULL. limit is clamped to 1..1000,
  * offset to >= 0. Returns 0 or -1 with err. */
 int store_run_list(struct store *st, int limit, int offset, const char *url, const char *label,
                    struct store_run **out, int *count, char *err, size_t errlen);
 
 void store_runs_free(struct store_run *runs, int n);
+
+/* Retention: deletes the oldest ended runs (never a queued or running one) beyond max_runs, then
+ * while the stored data takes more than max_bytes, keeping the newest ended run whatever its size
+ * (0: no limit for either). The file keeps its size: SQLite reuses the freed pages. Returns how
+ * many runs were deleted, or -1 with err. */
+int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char *err,
+                    size_t errlen);
+
+/* Retention: deletes the oldest ended runs (never a queued or running one) beyond max_runs, then
+ * while the stored data takes more than max_bytes, keeping the newest ended run whatever its size
+ * (0: no limit for either). The file keeps its
+ * size: SQLite reuses the freed pages. Returns how many runs were deleted, or -1 with err. */
+int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char *err,
+                    size_t errlen);
 
 /* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);

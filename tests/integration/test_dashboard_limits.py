@@ -1,0 +1,295 @@
+"""The dashboard under load it did not ask for: half-open connections (slowloris), many
+keep-alive clients, an over-size Content-Length that never comes, event streams with few
+threads; keep-alive timeouts on purpose and at their boundary; a stop that does not wait for
+civetweb's 2 s poll; retention of the history and a cap on a run's duration."""
+import http.client
+import json
+import os
+import signal
+import socket
+import sqlite3
+import threading
+import time
+import unittest
+
+from serve_testlib import Serve, db_integrity
+
+SANITIZED = os.environ.get("CONLAB_SANITIZED") == "1"
+
+
+def health_ms(s, timeout=5):
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection(s.host, s.port, timeout=timeout)
+    try:
+        c.request("GET", "/api/health")
+        r = c.getresponse()
+        assert r.status == 200 and json.loads(r.read()) == {"status": "ok"}
+    finally:
+        c.close()
+    return (time.monotonic() - t0) * 1000
+
+
+def half_open(s, n, partial=b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "):
+    """n connections that send part of a request head and then nothing."""
+    socks = []
+    for _ in range(n):
+        k = socket.create_connection((s.host, s.port), timeout=10)
+        k.sendall(partial)
+        socks.append(k)
+    return socks
+
+
+class LoadTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Serve()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.s.stop() == 0, cls.s.errors()
+
+    def test_200_half_open_connections_leave_health_answering(self):
+        socks = half_open(self.s, 200)
+        try:
+            time.sleep(0.2)  # let the server take them all
+            for _ in range(5):
+                self.assertLess(health_ms(self.s), 1000)
+            # The same with heads that are complete but whose body never comes.
+            bodies = half_open(self.s, 50, b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            socks += bodies
+            for _ in range(5):
+                self.assertLess(health_ms(self.s), 1000)
+        finally:
+            for k in socks:
+                k.close()
+
+    def test_half_open_connections_are_closed_by_the_request_timeout(self):
+        k = half_open(self.s, 1)[0]
+        t0 = time.monotonic()
+        k.settimeout(15)
+        data = k.recv(100)  # the server gives up on the head: EOF (or a 408-like answer)
+        took = time.monotonic() - t0
+        k.close()
+        self.assertLess(took, 8, data)
+
+    def test_oversize_content_length_that_never_comes(self):
+        """Declared over 64 KiB, never sent: 413 at once, and the thread is not held for long."""
+        k = socket.create_connection((self.s.host, self.s.port), timeout=15)
+        t0 = time.monotonic()
+        k.sendall(b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100000000\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = k.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        took = time.monotonic() - t0
+        k.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 413"), data)
+        self.assertLess(took, 8)
+
+    def test_100_keep_alive_clients_are_all_served(self):
+        """100 clients, each on one keep-alive connection held open, 20 requests each: every
+        request is answered, and a keep-alive reply comes in one piece (no 40 ms Nagle wait)."""
+        n, per = 100, 20
+        conns = [http.client.HTTPConnection(self.s.host, self.s.port, timeout=10) for _ in range(n)]
+        errors, lat = [], []
+        lock = threading.Lock()
+
+        def client(c):
+            try:
+                for _ in range(per):
+                    t0 = time.monotonic()
+                    c.request("GET", "/api/runs?limit=5")
+                    r = c.getresponse()
+                    r.read()
+                    with lock:
+                        lat.append(time.monotonic() - t0)
+                        if r.status != 200:
+                            errors.append(r.status)
+            except Exception as e:  # noqa: BLE001 - any failure is the finding
+                with lock:
+                    errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in conns]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for c in conns:
+            c.close()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(lat), n * per)
+        # A sequential keep-alive client: every reply after the first as fast as the first.
+        c = http.client.HTTPConnection(self.s.host, self.s.port, timeout=10)
+        times = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            c.request("GET", "/api/health")
+            c.getresponse().read()
+            times.append(time.monotonic() - t0)
+        c.close()
+        times.sort()
+        self.assertLess(times[10], 0.02 if not SANITIZED else 0.05, times)
+
+    def test_event_streams_with_four_threads(self):
+        """--threads 4 once refused every event stream (a cap of threads - 8 = -4)."""
+        s = Serve(None, "--threads", "4")
+        try:
+            run_id = s.post_run(s.spec(delay_ms=1, requests=2, modes=["sync"]))
+            s.wait_status(run_id)
+            events = s.events(run_id)
+            self.assertEqual(events[-1][0], "end")
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+
+class KeepAliveTest(unittest.TestCase):
+    def test_keep_alive_timeout_is_set_and_announced(self):
+        s = Serve(None, "--keepalive-timeout-ms", "1000", demo=False)
+        try:
+            with socket.create_connection((s.host, s.port), timeout=10) as k:
+                req = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                k.sendall(req)
+                first = k.recv(65536)
+                self.assertIn(b"Keep-Alive: timeout=1\r\n", first)
+                self.assertIn(b"Connection: keep-alive\r\n", first)
+                # Just inside the boundary: the connection still serves.
+                time.sleep(0.7)
+                k.sendall(req)
+                self.assertTrue(k.recv(65536).startswith(b"HTTP/1.1 200"))
+                # Past it: the server has closed, cleanly (FIN, not a reset) and before any
+                # new request could be sent on it.
+                time.sleep(1.5)
+                self.assertEqual(k.recv(65536), b"")
+        finally:
+            self.assertEqual(s.stop(), 0)
+        d = Serve(None, demo=False)
+        try:
+            _, resp, _ = d.request("GET", "/api/health")
+            self.assertEqual(resp.getheader("Keep-Alive"), "timeout=5")
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+    def test_requests_at_the_boundary_never_get_a_broken_answer(self):
+        """A request sent right at the keep-alive timeout gets a whole answer or finds the
+        connection closed before any byte of an answer: never half an answer."""
+        s = Serve(None, "--keepalive-timeout-ms", "1000", demo=False)
+        outcomes = {"served": 0, "closed": 0}
+        try:
+            for delay in (0.95, 0.98, 1.0, 1.02, 1.05):
+                with socket.create_connection((s.host, s.port), timeout=10) as k:
+                    req = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    k.sendall(req)
+                    k.recv(65536)
+                    time.sleep(delay)
+                    try:
+                        k.sendall(req)
+                        data = k.recv(65536)
+                    except (ConnectionResetError, BrokenPipeError):
+                        data = b""
+                    if data:
+                        self.assertTrue(data.startswith(b"HTTP/1.1 200") and data.endswith(b'{"status":"ok"}'), data)
+                        outcomes["served"] += 1
+                    else:
+                        outcomes["closed"] += 1
+        finally:
+            self.assertEqual(s.stop(), 0)
+        self.assertEqual(sum(outcomes.values()), 5)
+
+
+class StopTest(unittest.TestCase):
+    def test_stops_within_300_ms_with_connections_open(self):
+        s = Serve()
+        limit = 0.3 if not SANITIZED else 1.0
+        idle = http.client.HTTPConnection(s.host, s.port, timeout=10)
+        idle.request("GET", "/api/health")
+        idle.getresponse().read()
+        socks = half_open(s, 20)
+        run_id = s.post_run(s.spec(delay_ms=5000, requests=2, concurrency=1, modes=["sync"]))
+        s.wait_status(run_id, ("running",))
+        stream = s.conn(10)
+        stream.request("GET", f"/api/runs/{run_id}/events")
+        self.assertEqual(stream.getresponse().status, 200)
+        try:
+            t0 = time.monotonic()
+            self.assertEqual(s.stop(signal.SIGTERM), 0)
+            took = time.monotonic() - t0
+            self.assertLess(took, limit)
+        finally:
+            for k in socks:
+                k.close()
+            idle.close()
+            stream.close()
+        self.assertEqual(db_integrity(s.db), "ok")
+
+
+class RetentionTest(unittest.TestCase):
+    def test_max_runs_keeps_the_newest(self):
+        s = Serve(None, "--max-runs", "2")
+        try:
+            ids = []
+            for _ in range(4):
+                ids.append(s.post_run(s.spec(delay_ms=1, requests=2, modes=["sync"])))
+                s.wait_status(ids[-1])
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                runs = [r["id"] for r in s.json("GET", "/api/runs")[1]["runs"]]
+                if len(runs) == 2:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(runs, [ids[3], ids[2]])
+            self.assertEqual(s.json("GET", f"/api/runs/{ids[0]}")[0], 404)
+            con = sqlite3.connect(f"file:{s.db}?mode=ro", uri=True)
+            self.assertEqual(con.execute("SELECT count(*) FROM requests").fetchone()[0], 4)
+            con.close()
+            self.assertIn("deleted the 1 oldest run", s.errors())
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_max_db_mb_bounds_the_data(self):
+        s = Serve(None, "--max-db-mb", "1")
+        try:
+            ids = []
+            for _ in range(3):
+                ids.append(s.post_run(s.spec(delay_ms=0, requests=4000, concurrency=20,
+                                             modes=["async"])))
+                self.assertEqual(s.wait_status(ids[-1], timeout=120)["status"], "done")
+            deadline = time.monotonic() + 10
+            while "deleted" not in s.errors() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("deleted the", s.errors())
+            con = sqlite3.connect(f"file:{s.db}?mode=ro", uri=True)
+            pages = con.execute("PRAGMA page_count").fetchone()[0]
+            free = con.execute("PRAGMA freelist_count").fetchone()[0]
+            size = con.execute("PRAGMA page_size").fetchone()[0]
+            left = [r[0] for r in con.execute("SELECT id FROM runs ORDER BY created_us")]
+            con.close()
+            self.assertLessEqual((pages - free) * size, 1 << 20)
+            self.assertIn(ids[2], left)
+            self.assertNotIn(ids[0], left)
+        finally:
+            self.assertEqual(s.stop(), 0)
+        self.assertEqual(db_integrity(s.db), "ok")
+
+    def test_max_run_s_cancels_a_run_that_never_ends(self):
+        s = Serve(None, "--max-run-s", "1")
+        try:
+            t0 = time.monotonic()
+            stuck = s.post_run({"target": {"url": f"{s.target}?fault=hang&delay_ms=0"},
+                                "requests": 1000, "concurrency": 1, "modes": ["sync"],
+                                "timeout_ms": 30000})
+            nxt = s.post_run(s.spec(delay_ms=1, requests=1, modes=["sync"]))
+            run = s.wait_status(stuck, timeout=20)
+            self.assertEqual(run["status"], "cancelled")
+            self.assertIn("--max-run-s", run["message"])
+            self.assertLess(time.monotonic() - t0, 5)
+            self.assertEqual(s.wait_status(nxt, timeout=20)["status"], "done")
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
