@@ -148,10 +148,12 @@ static int http_head(struct mg_connection *c, int status, const char *ctype, siz
     if (status != 204 && status != 304) snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", len);
     bool keep = http_keeps_alive(c);
     if (keep) snprintf(alive, sizeof alive, "Keep-Alive: timeout=%d\r\n", http_keepalive_s);
+    bool html = ctype && !strncmp(ctype, "text/html", 9);
     int n = snprintf(out, outlen,
-                     "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%sCache-Control: no-store\r\n"
-                     HTTP_API_SECURITY_HEADERS "%sConnection: %s\r\n%s\r\n",
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%sCache-Control: no-store\r\n%s\r\n"
+                     "%sConnection: %s\r\n%s\r\n",
                      status, mg_get_response_code_text(c, status), date, type, clen,
+                     html ? HTTP_PAGE_SECURITY_HEADERS : HTTP_API_SECURITY_HEADERS "Vary: Origin",
                      extra ? extra : "", keep ? "keep-alive" : "close", alive);
     return n < 0 || (size_t)n >= outlen ? -1 : n;
 }

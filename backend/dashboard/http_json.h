@@ -19,6 +19,17 @@ struct mg_connection;
     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"                       \
     "Referrer-Policy: no-referrer\r\n"
 
+/* What every page and static file gets (civetweb adds it to the files it serves and to its own
+ * error pages; http_reply to HTML): scripts and data from this origin only (styles may be set
+ * inline: the charts and the views set element styles), never inside a frame. */
+#define HTTP_PAGE_SECURITY_HEADERS                                                                 \
+    "X-Content-Type-Options: nosniff\r\n"                                                          \
+    "X-Frame-Options: DENY\r\n"                                                                    \
+    "Referrer-Policy: no-referrer\r\n"                                                             \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; "                             \
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "           \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 /* The keep-alive timeout the replies announce (Keep-Alive: timeout=S), as the server applies it.
  * Called once before the server starts. */
 void http_reply_setup(int keepalive_ms);
@@ -46,7 +57,8 @@ int http_read_body(struct mg_connection *c, size_t max, char **out, size_t *len,
 void http_drain_body(struct mg_connection *c);
 
 /* Sends `body` (may be NULL for none; never for HEAD) with the given status and content type,
- * head and body in one write, with HTTP_API_SECURITY_HEADERS and the connection's fate
+ * head and body in one write, with HTTP_API_SECURITY_HEADERS (HTTP_PAGE_SECURITY_HEADERS for
+ * text/html) and the connection's fate
  * (Connection, Keep-Alive). `extra` holds further header lines ("Name: value\r\n..."), or NULL.
  * Returns `status` (for civetweb's log). */
 int http_reply(struct mg_connection *c, int status, const char *ctype, const char *body,

@@ -18,17 +18,6 @@
 #include "http_rules.h"
 #include "util.h"
 
-/* What every page and static file gets (civetweb adds it to the files it serves and to its own
- * error pages): scripts and data from this origin only (styles may be set inline: the charts and
- * the views set element styles), never inside a frame. */
-#define HTTP_PAGE_SECURITY_HEADERS                                                                 \
-    "X-Content-Type-Options: nosniff\r\n"                                                          \
-    "X-Frame-Options: DENY\r\n"                                                                    \
-    "Referrer-Policy: no-referrer\r\n"                                                             \
-    "Content-Security-Policy: default-src 'self'; script-src 'self'; "                             \
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "           \
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
 struct http_server {
     struct mg_context *ctx;
     char index_path[4096];
