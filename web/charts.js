@@ -107,22 +107,32 @@ export function summaryChart(canvas, rows) {
   });
 }
 
-// Ticks of a logarithmic axis from min to max: 1, 2 and 5 per decade while they fit, else the
-// powers of ten only (then every other one...), so that labels never crowd each other.
+// Ticks of a logarithmic axis from min to max: 1, 2 and 5 per decade while they fit, else 1 and
+// 3, else the powers of ten (every k-th), so that labels never crowd each other; a range too
+// narrow to hold two of those gets evenly spaced 1-2-5 steps instead.
 export function logTicks(min, max, maxTicks) {
   if (!(min > 0) || !(max > min)) return [];
   const lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
+  const inRange = v => v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9);
+  let best = [];
   for (const mults of [[1, 2, 5], [1, 3], [1]]) {
     const ticks = [];
-    for (let e = lo; e <= hi; e++) for (const m of mults) {
-      const v = m * Math.pow(10, e);
-      if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) ticks.push(+v.toPrecision(6));
+    for (let e = lo; e <= hi; e++) for (const m of mults) if (inRange(m * Math.pow(10, e))) ticks.push(+(m * Math.pow(10, e)).toPrecision(6));
+    if (ticks.length <= maxTicks) {
+      best = ticks;
+      break;
     }
-    if (ticks.length <= maxTicks) return ticks;
   }
-  const every = Math.ceil((hi - lo + 1) / Math.max(1, maxTicks));
+  if (!best.length) {
+    const every = Math.ceil((hi - lo + 1) / Math.max(1, maxTicks));
+    for (let e = lo; e <= hi; e += every) if (inRange(Math.pow(10, e))) best.push(+Math.pow(10, e).toPrecision(6));
+  }
+  if (best.length >= 2) return best;
+  const raw = (max - min) / Math.max(1, maxTicks - 1);
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map(m => m * p).find(v => v >= raw);
   const ticks = [];
-  for (let e = lo; e <= hi; e += every) if (Math.pow(10, e) >= min && Math.pow(10, e) <= max) ticks.push(+Math.pow(10, e).toPrecision(6));
+  for (let v = Math.ceil(min / step) * step; v <= max * (1 + 1e-9); v += step) ticks.push(+v.toPrecision(6));
   return ticks;
 }
 

@@ -32,6 +32,11 @@ export function fmtNum(v, digits) {
   return v.toLocaleString('en-US', {minimumFractionDigits: digits, maximumFractionDigits: digits});
 }
 
+// A rate as given: "20 req/s", "2.5 req/s", "0.333 req/s".
+export function fmtRate(r) {
+  return isNum(r) ? `${Number.isInteger(r) ? r.toLocaleString('en-US') : +r.toPrecision(3)} req/s` : '–';
+}
+
 export function fmtInt(v) {
   return isNum(v) ? Math.round(v).toLocaleString('en-US') : '–';
 }

@@ -2,7 +2,7 @@
 // and the API's message shown next to the field it names.
 import { el, clear } from './dom.js';
 import { createRun, getRun, getToken, setToken, ApiError } from './client.js';
-import { MODE_ORDER, fmtMs } from './format.js';
+import { MODE_ORDER, fmtMs, fmtRate } from './format.js';
 import { targetModel, idealMs } from './model.js';
 
 const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
@@ -232,7 +232,7 @@ export async function mountForm(root, ctx) {
     const parts = spec.modes.map(m => [m, idealMs(m, spec, server)]);
     const total = parts.reduce((a, [, ms]) => a + ms, 0);
     estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each` +
-      (spec.rate > 0 ? `, arrivals at ${spec.rate} req/s` : '') + '): ' +
+      (spec.rate > 0 ? `, arrivals at ${fmtRate(spec.rate)}` : '') + '): ' +
       parts.map(([m, ms]) => `${m} ${fmtMs(ms)}`).join(', ') + ` — about ${fmtMs(total)} in all.`;
   }
 

@@ -3,7 +3,7 @@
 // and, unchanged, by the offline HTML report, so it needs only the run, its /charts aggregates,
 // its failures and the dashboard's config (demo target); fetching is optional (extra.fetchWindow).
 import { el, clear, chartBox, exposed } from './dom.js';
-import { fmtMs, fmtNum, fmtInt, fmtKb, fmtRatio, fmtDate, cpuMs, isNum, runModes, modeColor } from './format.js';
+import { fmtMs, fmtNum, fmtRate, fmtInt, fmtKb, fmtRatio, fmtDate, cpuMs, isNum, runModes, modeColor } from './format.js';
 import { targetModel, idealMs, speedup } from './model.js';
 import { failureLevel, failureAlerts, failuresOf, runHealth, healthLabel, crossedText, thresholdsText } from './health.js';
 import { summaryChart, latencyChart, throughputChart } from './charts.js';
@@ -41,7 +41,7 @@ export function renderRunHeader(run) {
     ['concurrency', concurrencyText(s.concurrency)],
     ['modes', (s.modes || []).join(', ')],
     ['timeout', isNum(s.timeout_ms) ? fmtMs(s.timeout_ms) : '–'],
-    ['rate', s.rate ? fmtNum(s.rate) + ' req/s' : 'no limit'],
+    ['rate', s.rate ? fmtRate(s.rate) : 'no limit'],
     ['keep-alive', s.keepalive === false ? 'off' : 'on'],
     s.work_us ? ['work per response', fmtMs(s.work_us / 1000)] : null,
     s.thresholds ? ['thresholds', thresholdsText(s.thresholds)] : null,
@@ -134,7 +134,7 @@ function idealCaption(run, server, rows) {
   if (!(server.delay_ms > 0)) text += ' It answers at once, so there is no ideal time to mark: the time is the client\'s own.';
   else if (rows.some(r => isNum(r.ideal_ms))) {
     text += ' The black tick on each bar is the ideal time: sync N×D, the others ⌈N / min(C, W)⌉×D';
-    text += run.spec && run.spec.rate > 0 ? `, or (N−1)/R + D when the rate of ${fmtNum(run.spec.rate)} req/s spaces the requests further apart.` : '.';
+    text += run.spec && run.spec.rate > 0 ? `, or (N−1)/R + D when the rate of ${fmtRate(run.spec.rate)} spaces the requests further apart.` : '.';
   }
   return el('p', {class: 'muted', id: 'ideal-caption', text});
 }

@@ -1,6 +1,6 @@
 // The workload of a run: what must be the same for two runs' numbers to be compared (target,
 // requests, concurrency, modes, rate, work per response, keep-alive). Pure functions.
-import { fmtInt, fmtNum, fmtMs } from './format.js';
+import { fmtInt, fmtRate, fmtMs } from './format.js';
 
 const list = v => (Array.isArray(v) ? v.join(', ') : v === undefined || v === null ? '' : String(v));
 
@@ -10,7 +10,7 @@ const FIELDS = [
   ['requests', s => fmtInt(s.requests)],
   ['concurrency', s => (Array.isArray(s.concurrency) ? s.concurrency.map(fmtInt).join(', ') : fmtInt(s.concurrency))],
   ['modes', s => list(s.modes)],
-  ['rate', s => (s.rate > 0 ? fmtNum(s.rate) + ' req/s' : 'no limit')],
+  ['rate', s => (s.rate > 0 ? fmtRate(s.rate) : 'no limit')],
   ['work per response', s => (s.work_us > 0 ? fmtMs(s.work_us / 1000) : 'none')],
   ['keep-alive', s => (s.keepalive === false ? 'off' : 'on')],
 ];

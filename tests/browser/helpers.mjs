@@ -101,8 +101,8 @@ export function launchBrowser() {
 // A fresh context and page. The returned `problems` collects console errors, uncaught page
 // errors and dialogs (an alert would mean injected script ran); `allow` lists console error
 // texts (regexps) that a test expects, such as the browser's log of a 400 answer.
-export async function openPage(browser, {viewport = {width: 1280, height: 900}, allow = [], acceptDownloads = false, offline = false} = {}) {
-  const context = await browser.newContext({viewport, acceptDownloads, offline});
+export async function openPage(browser, {viewport = {width: 1280, height: 900}, allow = [], acceptDownloads = false, offline = false, isMobile = false, hasTouch = false} = {}) {
+  const context = await browser.newContext({viewport, acceptDownloads, offline, isMobile, hasTouch});
   context.setDefaultTimeout(20000);
   const page = await context.newPage();
   const problems = [];
@@ -159,10 +159,12 @@ export async function runViaApi(base, spec, timeoutMs = 90000) {
   }, timeoutMs, `run ${data.id} to end`);
 }
 
-export async function screenshot(page, name) {
+// Saves build/screenshots/NAME.png: the whole page, or only the element `selector`.
+export async function screenshot(page, name, selector) {
   fs.mkdirSync(SHOTS, {recursive: true});
   const file = path.join(SHOTS, name + '.png');
-  await page.screenshot({path: file, fullPage: true, timeout: 20000});
+  if (selector) await (await page.$(selector)).screenshot({path: file, timeout: 20000});
+  else await page.screenshot({path: file, fullPage: true, timeout: 20000});
   return file;
 }
 
