@@ -30,7 +30,7 @@ static const char *str(const cJSON *o, const char *k)
 static void test_stored_run(void)
 {
     char spec[] = SPEC, res[] = "{\"mode\":\"async\",\"requests\":10,\"ok\":10}";
-    struct store_mode modes[2] = {{MODE_ASYNC, 10, 3, 10, res}, {MODE_SYNC, 10, 1, 4, NULL}};
+    struct store_mode modes[2] = {{MODE_ASYNC, 10, 3, 10, res, 3}, {MODE_SYNC, 10, 1, 4, NULL, 3}};
     struct store_run r = {.id = "abc", .status = "running", .label = "x", .message = NULL,
                           .spec_json = spec, .created_us = 1700000000000000,
                           .finished_us = -1, .modes = modes, .nmodes = 2};
@@ -72,7 +72,7 @@ static void test_stored_run(void)
 static void test_live_wins(void)
 {
     char spec[] = SPEC;
-    struct store_mode modes[1] = {{MODE_ASYNC, 10, 3, 2, NULL}};
+    struct store_mode modes[1] = {{MODE_ASYNC, 10, 3, 2, NULL, 3}};
     struct store_run r = {.id = "abc", .status = "queued", .label = "", .spec_json = spec,
                           .created_us = 0, .finished_us = -1, .modes = modes, .nmodes = 1};
     struct job_progress live = {.state = JOB_RUNNING, .cancelling = true, .requests = 10,
@@ -96,9 +96,60 @@ static void test_live_wins(void)
     cJSON_Delete(run);
 }
 
+/* A sweep's RUN: progress over every level, each RESULT with its level (a stored RESULT without
+ * one gets its point's), and findings once the run has ended, [] while it runs. */
+static void test_sweep_run(void)
+{
+    char spec[] = "{\"target\":{\"url\":\"http://a/\"},\"requests\":10,\"concurrency\":[1,2,4],"
+                  "\"modes\":[\"threads\"],\"expect\":{\"delay_ms\":100,\"workers\":3}}";
+    char r1[] = "{\"mode\":\"threads\",\"concurrency\":1,\"requests\":10,\"ok\":10,\"errors\":0,"
+                "\"wall_ms\":1000,\"rps\":10}";
+    char r2[] = "{\"mode\":\"threads\",\"requests\":10,\"ok\":10,\"errors\":0,\"wall_ms\":500,"
+                "\"rps\":20}";
+    struct store_mode modes[3] = {{MODE_THREADS, 10, 1, 10, r1, 1},
+                                  {MODE_THREADS, 10, 2, 10, r2, 2},
+                                  {MODE_THREADS, 10, 4, 3, NULL, 4}};
+    struct store_run r = {.id = "swp", .status = "running", .label = "", .spec_json = spec,
+                          .finished_us = -1, .modes = modes, .nmodes = 3};
+    cJSON *run = run_json_build(&r, NULL);
+    const cJSON *p = get(run, "progress");
+    CHECK(num(p, "done") == 23 && num(p, "total") == 30); /* 10 requests × 1 mode × 3 levels */
+    CHECK(!strcmp(str(p, "mode"), "threads") && num(p, "concurrency") == 4);
+    CHECK(num(get(get(p, "modes"), "threads"), "done") == 23);
+    CHECK(num(get(get(p, "modes"), "threads"), "total") == 30);
+    const cJSON *results = get(run, "results");
+    CHECK(cJSON_GetArraySize(results) == 2);
+    CHECK(num(cJSON_GetArrayItem(results, 1), "concurrency") == 2);
+    CHECK(cJSON_IsArray(get(run, "findings")) && cJSON_GetArraySize(get(run, "findings")) == 0);
+    cJSON_Delete(run);
+
+    r.status = "done";
+    run = run_json_build(&r, NULL);
+    const cJSON *f = cJSON_GetArrayItem(get(run, "findings"), 0);
+    CHECK(f && !strcmp(str(f, "kind"), "ideal") && !strcmp(str(f, "mode"), "threads"));
+    /* C=1: 1000 ms against ⌈10 / 1⌉ × 100 ms = 1000 ms; C=2: 500 ms against 500 ms; both 1.00×,
+     * the first of equals is named */
+    CHECK(num(get(f, "values"), "ideal_ms") == 1000 && num(get(f, "values"), "concurrency") == 1);
+    CHECK(num(get(f, "values"), "ratio") == 1 && num(get(f, "values"), "ratio_min") == 1);
+    cJSON_Delete(run);
+
+    /* The runner's view of a sweep in its second level: every mode begun. */
+    struct job_progress live = {.state = JOB_RUNNING, .requests = 10, .nmodes = 2, .nlevels = 3,
+                                .modes = {MODE_THREADS, MODE_ASYNC}, .cur = 0, .concurrency = 2,
+                                .done = {15, 10}, .nresults = 2};
+    run = run_json_build(&r, &live);
+    p = get(run, "progress");
+    CHECK(num(p, "done") == 25 && num(p, "total") == 60 && num(p, "concurrency") == 2);
+    CHECK(cJSON_GetArraySize(get(p, "modes")) == 2);
+    CHECK(num(get(get(p, "modes"), "async"), "total") == 30);
+    CHECK(cJSON_GetArraySize(get(run, "findings")) == 0);
+    cJSON_Delete(run);
+}
+
 int main(void)
 {
     test_stored_run();
     test_live_wins();
+    test_sweep_run();
     return check_done("test_dashboard");
 }

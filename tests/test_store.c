@@ -112,7 +112,10 @@ static cJSON *load_run(struct store *st, const char *id, bool *found, char *err,
     int64_t done = 0;
     cJSON *modes = cJSON_AddObjectToObject(o, "modes");
     cJSON *results = cJSON_AddArrayToObject(o, "results");
+    cJSON *points = cJSON_AddArrayToObject(o, "points"); /* [[mode, concurrency, done], ...] */
     for (int i = 0; i < r.nmodes; i++) {
+        double point[3] = {r.modes[i].mode, (double)r.modes[i].concurrency, (double)r.modes[i].done};
+        cJSON_AddItemToArray(points, cJSON_CreateDoubleArray(point, 3));
         done += r.modes[i].done;
         cJSON *m = cJSON_AddObjectToObject(modes, mode_name(r.modes[i].mode));
         cJSON_AddNumberToObject(m, "done", (double)r.modes[i].done);
@@ -263,13 +266,16 @@ static void test_upgrade_from_0001(void)
     CHECK(num(run, "created_us") == 1700000000000000.0); /* 2023-11-14T22:13:20.000Z */
     CHECK(num(run, "done") == 3);
     CHECK(cJSON_GetArraySize(get(run, "results")) == 1);
+    /* No concurrency in that spec: the mode's lanes give its level (schema 3). */
+    CHECK(cJSON_GetArrayItem(cJSON_GetArrayItem(get(run, "points"), 0), 1)->valuedouble == 1);
     cJSON_Delete(run);
 
     /* Finished under 0001, so no aggregates were stored: they are computed on first use. */
-    cJSON *charts = store_charts(st, "old000000001", &found, err, sizeof err);
+    cJSON *charts = store_charts(st, "old000000001", 0, &found, err, sizeof err);
     CHECK(found && charts);
     const cJSON *m0 = cJSON_GetArrayItem(get(charts, "modes"), 0);
     CHECK(m0 && !strcmp(str(m0, "mode"), "sync"));
+    CHECK(num(m0, "concurrency") == 1);
     CHECK(num(m0, "total") == 3);
     CHECK(num(m0, "wall_ms") == 3000.5);
     CHECK(cJSON_GetArraySize(get(get(m0, "timeline"), "requests")) == 3);
@@ -277,6 +283,100 @@ static void test_upgrade_from_0001(void)
     store_close(st);
     CHECK(query_int(path, "PRAGMA user_version") == store_schema_latest());
     CHECK(query_int(path, "SELECT count(*) FROM modes WHERE charts_json IS NOT NULL") == 1);
+}
+
+/* Schema 3 keys modes and requests by (run, mode, concurrency): rows stored before it take the
+ * level of their run's spec, and nothing is lost. */
+static void test_upgrade_from_0002(void)
+{
+    const char *path = path_in("v2.db");
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    REQUIRE(conlab_migrations[1].version == 2);
+    exec_sql(db, conlab_migrations[0].sql);
+    exec_sql(db, conlab_migrations[1].sql);
+    exec_sql(db, "PRAGMA user_version = 2");
+    exec_sql(db, "INSERT INTO runs (id, status, created_us, finished_us, spec_json, url, label) "
+                 "VALUES ('v2r000000001', 'done', 1700000000000000, 1700000003000000, "
+                 "'{\"target\":{\"url\":\"http://v2/\"},\"requests\":2,\"concurrency\":4,"
+                 "\"modes\":[\"sync\",\"async\"]}', 'http://v2/', '')");
+    exec_sql(db, "INSERT INTO modes (run_id, mode, position, total, lanes, done, result_json, "
+                 "charts_json) VALUES "
+                 "('v2r000000001', 0, 0, 2, 1, 2, '{\"mode\":\"sync\",\"requests\":2}', '{}'), "
+                 "('v2r000000001', 2, 1, 2, 2, 2, '{\"mode\":\"async\",\"requests\":2}', '{}')");
+    exec_sql(db, "INSERT INTO requests (run_id, mode, seq, lane, start_us, end_us, status, bytes, "
+                 "error_kind) VALUES ('v2r000000001', 0, 0, 0, 0, 10, 200, 1, 0), "
+                 "('v2r000000001', 0, 1, 0, 10, 20, 200, 1, 0), "
+                 "('v2r000000001', 2, 0, 0, 0, 10, 200, 1, 0), "
+                 "('v2r000000001', 2, 1, 1, 0, 10, 200, 1, 0)");
+    sqlite3_close(db);
+
+    struct store *st = open_ok(path);
+    CHECK(store_schema_version(st) == store_schema_latest());
+    store_close(st);
+    CHECK(query_int(path, "SELECT count(*) FROM modes WHERE concurrency = 4") == 2);
+    CHECK(query_int(path, "SELECT count(*) FROM requests WHERE concurrency = 4") == 4);
+    CHECK(query_int(path, "SELECT count(*) FROM requests") == 4);
+    CHECK(query_int(path, "SELECT count(*) FROM pragma_table_info('requests') "
+                          "WHERE name = 'concurrency' AND pk = 3") == 1);
+    st = open_ok(path);
+    char err[256] = "";
+    cJSON *page = store_requests_page(st, "v2r000000001", MODE_ASYNC, 4, 10, 0, err, sizeof err);
+    CHECK(page && num(page, "total") == 2 && num(page, "concurrency") == 4);
+    CHECK(cJSON_GetArraySize(get(page, "requests")) == 2);
+    cJSON_Delete(page);
+    struct store_run r;
+    CHECK(store_run_get(st, "v2r000000001", &r, err, sizeof err) == 0);
+    CHECK(r.nmodes == 2 && r.modes[1].mode == MODE_ASYNC && r.modes[1].concurrency == 4);
+    store_run_free(&r);
+    store_close(st);
+}
+
+/* Two levels of one mode (a sweep) are two points: their rows, counts, pages and charts stay
+ * apart. */
+static void test_sweep_points(void)
+{
+    struct store *st = open_ok(path_in("sweep.db"));
+    char err[256] = "";
+    const char *id = "swp000000001";
+    REQUIRE(create_run(st, id, "{\"target\":{\"url\":\"http://x/\"},\"requests\":3,"
+                               "\"concurrency\":[1,2],\"modes\":[\"threads\"]}",
+                       "running", 1700000000000000, err, sizeof err) == 0);
+    struct bench_record r[3];
+    for (int level = 1; level <= 2; level++) {
+        REQUIRE(store_mode_begin(st, id, MODE_THREADS, level, 3, level, err, sizeof err) == 0);
+        for (int i = 0; i < 3; i++)
+            r[i] = rec(i, i % level, i * 100 * level, i * 100 * level + 50 * level, REQ_OK);
+        REQUIRE(store_add_records(st, id, MODE_THREADS, level, r, 3, err, sizeof err) == 0);
+        struct mode_result res = {.mode = MODE_THREADS, .concurrency = level, .requests = 3,
+                                  .ok = 3, .lanes = level, .wall_ms = 1.0 * level};
+        REQUIRE(store_mode_finish(st, id, &res, err, sizeof err) == 0);
+    }
+    /* The same seq at the same level is a duplicate; at another level it was not. */
+    CHECK(store_add_records(st, id, MODE_THREADS, 1, r, 1, err, sizeof err) == -1);
+    for (int level = 1; level <= 2; level++) {
+        cJSON *page = store_requests_page(st, id, MODE_THREADS, level, 10, 0, err, sizeof err);
+        CHECK(page && num(page, "total") == 3 && num(page, "concurrency") == level);
+        const cJSON *rows = get(page, "requests");
+        CHECK(cJSON_GetArraySize(rows) == 3);
+        CHECK(num(cJSON_GetArrayItem(rows, 2), "end_us") == 200 * level + 50 * level);
+        cJSON_Delete(page);
+    }
+    struct store_run run;
+    CHECK(store_run_get(st, id, &run, err, sizeof err) == 0);
+    CHECK(run.nmodes == 2 && run.modes[0].concurrency == 1 && run.modes[1].concurrency == 2);
+    CHECK(run.modes[0].done == 3 && run.modes[1].done == 3 && run.modes[1].lanes == 2);
+    store_run_free(&run);
+    bool found = false;
+    cJSON *charts = store_charts(st, id, 0, &found, err, sizeof err);
+    CHECK(charts && cJSON_GetArraySize(get(charts, "modes")) == 2);
+    cJSON_Delete(charts);
+    charts = store_charts(st, id, 2, &found, err, sizeof err);
+    const cJSON *only = cJSON_GetArrayItem(get(charts, "modes"), 0);
+    CHECK(charts && cJSON_GetArraySize(get(charts, "modes")) == 1 && num(only, "concurrency") == 2);
+    CHECK(num(only, "wall_ms") == 2.0);
+    cJSON_Delete(charts);
+    store_close(st);
 }
 
 static void test_newer_refused(void)
@@ -393,8 +493,8 @@ static void test_runs_round_trip(void)
     /* delete: the mode and request rows go with the run */
     struct bench_record r[3] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK),
                                 rec(2, 0, 200, 300, REQ_ERR_RESET)};
-    CHECK(store_mode_begin(st, "run000000001", MODE_SYNC, 3, 1, err, sizeof err) == 0);
-    CHECK(store_add_records(st, "run000000001", MODE_SYNC, r, 3, err, sizeof err) == 0);
+    CHECK(store_mode_begin(st, "run000000001", MODE_SYNC, 3, 3, 1, err, sizeof err) == 0);
+    CHECK(store_add_records(st, "run000000001", MODE_SYNC, 3, r, 3, err, sizeof err) == 0);
     CHECK(query_int(path, "SELECT count(*) FROM requests") == 3);
     CHECK(store_run_delete(st, "run000000001", err, sizeof err) == 0);
     CHECK(store_run_delete(st, "run000000001", err, sizeof err) == 1);
@@ -410,9 +510,10 @@ struct counter {
     int order_ok;
 };
 
-static int count_fn(void *ctx, int mode, const struct bench_record *r)
+static int count_fn(void *ctx, int mode, int64_t concurrency, const struct bench_record *r)
 {
     struct counter *c = ctx;
+    if (concurrency != 3) c->order_ok = 0; /* every point of these runs is at level 3 */
     if (mode >= 0 && mode < MODE_COUNT) c->by_mode[mode]++;
     if (c->n > 0 && r->seq <= c->last_seq && c->by_mode[mode] > 1) c->order_ok = 0;
     c->last_seq = r->seq;
@@ -428,7 +529,7 @@ static void test_records(void)
     const char *id = "rec000000001";
     REQUIRE(create_run(st, id, spec_text("http://a/", "", 10, "[\"async\",\"sync\"]"),
                              "running", 1700000000000000, err, sizeof err) == 0);
-    CHECK(store_mode_begin(st, id, MODE_ASYNC, 10, 4, err, sizeof err) == 0);
+    CHECK(store_mode_begin(st, id, MODE_ASYNC, 3, 10, 4, err, sizeof err) == 0);
     struct bench_record r[10];
     for (int i = 0; i < 10; i++)
         r[i] = rec(i, i % 4, i * 1000, i * 1000 + 500 + i, REQ_OK);
@@ -444,7 +545,7 @@ static void test_records(void)
     /* out of order, in two batches, as threads finish */
     struct bench_record b1[5] = {r[4], r[0], r[2], r[1], r[3]};
     struct bench_record b2[5] = {r[9], r[5], r[8], r[6], r[7]};
-    CHECK(store_add_records(st, id, MODE_ASYNC, b1, 5, err, sizeof err) == 0);
+    CHECK(store_add_records(st, id, MODE_ASYNC, 3, b1, 5, err, sizeof err) == 0);
     cJSON *run = load_run(st, id, NULL, err, sizeof err);
     REQUIRE(run);
     CHECK(num(run, "done") == 5);
@@ -452,25 +553,25 @@ static void test_records(void)
     CHECK(num(get(get(run, "modes"), "async"), "done") == 5);
     CHECK(num(get(get(run, "modes"), "async"), "total") == 10);
     cJSON_Delete(run);
-    CHECK(store_add_records(st, id, MODE_ASYNC, b2, 5, err, sizeof err) == 0);
+    CHECK(store_add_records(st, id, MODE_ASYNC, 3, b2, 5, err, sizeof err) == 0);
 
     /* a duplicate seq fails the whole batch, leaving nothing of it behind */
     struct bench_record dup[2] = {rec(10, 0, 0, 1, REQ_OK), r[0]};
-    CHECK(store_add_records(st, id, MODE_ASYNC, dup, 2, err, sizeof err) == -1);
+    CHECK(store_add_records(st, id, MODE_ASYNC, 3, dup, 2, err, sizeof err) == -1);
     CHECK(strstr(err, "seq 0") != NULL);
     CHECK(query_int(path, "SELECT count(*) FROM requests") == 10);
     CHECK(query_int(path, "SELECT done FROM modes") == 10);
     /* an unknown run or mode is refused */
-    CHECK(store_add_records(st, "nope", MODE_ASYNC, r, 1, err, sizeof err) == -1);
-    CHECK(store_add_records(st, id, 7, r, 1, err, sizeof err) == -1);
-    CHECK(store_mode_begin(st, "nope", MODE_SYNC, 1, 1, err, sizeof err) == -1);
+    CHECK(store_add_records(st, "nope", MODE_ASYNC, 3, r, 1, err, sizeof err) == -1);
+    CHECK(store_add_records(st, id, 7, 3, r, 1, err, sizeof err) == -1);
+    CHECK(store_mode_begin(st, "nope", MODE_SYNC, 3, 1, 1, err, sizeof err) == -1);
 
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE connect_us IS NULL") == 1);
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE ttfb_us IS NULL") == 2);
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE status IS NULL") == 1);
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE error IS NULL") == 9);
 
-    cJSON *page = store_requests_page(st, id, MODE_ASYNC, 1000, 0, err, sizeof err);
+    cJSON *page = store_requests_page(st, id, MODE_ASYNC, 3, 1000, 0, err, sizeof err);
     REQUIRE(page);
     CHECK(!strcmp(str(page, "mode"), "async"));
     CHECK(num(page, "total") == 10);
@@ -493,33 +594,33 @@ static void test_records(void)
     cJSON_Delete(page);
 
     /* paging on contiguous seqs (index seek) ... */
-    page = store_requests_page(st, id, MODE_ASYNC, 3, 4, err, sizeof err);
+    page = store_requests_page(st, id, MODE_ASYNC, 3, 3, 4, err, sizeof err);
     REQUIRE(page);
     rows = get(page, "requests");
     CHECK(cJSON_GetArraySize(rows) == 3 && num(cJSON_GetArrayItem(rows, 0), "seq") == 4 &&
           num(cJSON_GetArrayItem(rows, 2), "seq") == 6);
     cJSON_Delete(page);
-    page = store_requests_page(st, id, MODE_ASYNC, 5, 8, err, sizeof err);
+    page = store_requests_page(st, id, MODE_ASYNC, 3, 5, 8, err, sizeof err);
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 2);
     cJSON_Delete(page);
-    page = store_requests_page(st, id, MODE_ASYNC, 5, 50, err, sizeof err);
+    page = store_requests_page(st, id, MODE_ASYNC, 3, 5, 50, err, sizeof err);
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 0 && num(page, "total") == 10);
     cJSON_Delete(page);
     /* ... and on seqs with gaps (OFFSET) */
     struct bench_record gaps[4] = {rec(1, 0, 0, 10, REQ_OK), rec(5, 0, 10, 20, REQ_OK),
                                    rec(6, 0, 20, 30, REQ_OK), rec(9, 0, 30, 40, REQ_OK)};
-    CHECK(store_add_records(st, id, MODE_SYNC, gaps, 4, err, sizeof err) == 0);
-    page = store_requests_page(st, id, MODE_SYNC, 2, 1, err, sizeof err);
+    CHECK(store_add_records(st, id, MODE_SYNC, 3, gaps, 4, err, sizeof err) == 0);
+    page = store_requests_page(st, id, MODE_SYNC, 3, 2, 1, err, sizeof err);
     REQUIRE(page);
     rows = get(page, "requests");
     CHECK(num(page, "total") == 4 && cJSON_GetArraySize(rows) == 2);
     CHECK(num(cJSON_GetArrayItem(rows, 0), "seq") == 5 &&
           num(cJSON_GetArrayItem(rows, 1), "seq") == 6);
     cJSON_Delete(page);
-    page = store_requests_page(st, id, MODE_THREADS, 10, 0, err, sizeof err);
+    page = store_requests_page(st, id, MODE_THREADS, 3, 10, 0, err, sizeof err);
     CHECK(page && num(page, "total") == 0 && cJSON_GetArraySize(get(page, "requests")) == 0);
     cJSON_Delete(page);
-    CHECK(store_requests_page(st, id, 9, 10, 0, err, sizeof err) == NULL);
+    CHECK(store_requests_page(st, id, 9, 3, 10, 0, err, sizeof err) == NULL);
 
     struct counter c = {.order_ok = 1};
     CHECK(store_each_request(st, id, -1, count_fn, &c, err, sizeof err) == 0);
@@ -543,11 +644,12 @@ static void fill_mode(struct store *st, const char *id, int mode, int64_t n, int
                       int64_t err_every, struct mode_result *res)
 {
     char err[256] = "";
-    REQUIRE(store_mode_begin(st, id, mode, n, lanes, err, sizeof err) == 0);
+    REQUIRE(store_mode_begin(st, id, mode, 3, n, lanes, err, sizeof err) == 0);
     struct bench_record batch[1000];
     size_t nb = 0;
     memset(res, 0, sizeof *res);
     res->mode = mode;
+    res->concurrency = 3;
     res->requests = n;
     res->lanes = lanes;
     int64_t max_end = 0;
@@ -562,7 +664,7 @@ static void fill_mode(struct store *st, const char *id, int mode, int64_t n, int
         else
             res->errors++;
         if (nb == 1000 || i == n - 1) {
-            REQUIRE(store_add_records(st, id, mode, batch, nb, err, sizeof err) == 0);
+            REQUIRE(store_add_records(st, id, mode, 3, batch, nb, err, sizeof err) == 0);
             nb = 0;
         }
     }
@@ -644,7 +746,7 @@ static void test_charts(void)
     REQUIRE(create_run(st, id, spec_text("http://a/", "", 10, "[\"sync\",\"threads\"]"),
                              "running", 1700000000000000, err, sizeof err) == 0);
     bool found = false;
-    cJSON *charts = store_charts(st, id, &found, err, sizeof err);
+    cJSON *charts = store_charts(st, id, 0, &found, err, sizeof err);
     CHECK(found && charts && cJSON_GetArraySize(get(charts, "modes")) == 0);
     cJSON_Delete(charts);
 
@@ -652,9 +754,9 @@ static void test_charts(void)
     struct bench_record r[5] = {rec(0, 0, 0, 1000, REQ_OK), rec(1, 0, 1000, 3000, REQ_OK),
                                 rec(2, 0, 3000, 6000, REQ_OK), rec(3, 0, 6000, 10000, REQ_OK),
                                 rec(4, 0, 10000, 10500, REQ_ERR_RESET)};
-    REQUIRE(store_mode_begin(st, id, MODE_SYNC, 5, 1, err, sizeof err) == 0);
-    REQUIRE(store_add_records(st, id, MODE_SYNC, r, 5, err, sizeof err) == 0);
-    struct mode_result res = {.mode = MODE_SYNC,
+    REQUIRE(store_mode_begin(st, id, MODE_SYNC, 3, 5, 1, err, sizeof err) == 0);
+    REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 5, err, sizeof err) == 0);
+    struct mode_result res = {.mode = MODE_SYNC, .concurrency = 3,
                               .requests = 5,
                               .ok = 4,
                               .errors = 1,
@@ -666,7 +768,7 @@ static void test_charts(void)
     res.errors_by_kind[REQ_ERR_RESET] = 1;
     CHECK(store_mode_finish(st, id, &res, err, sizeof err) == 0);
 
-    charts = store_charts(st, id, &found, err, sizeof err);
+    charts = store_charts(st, id, 0, &found, err, sizeof err);
     REQUIRE(charts);
     const cJSON *m = cJSON_GetArrayItem(get(charts, "modes"), 0);
     REQUIRE(m);
@@ -706,7 +808,7 @@ static void test_charts(void)
      * cells), the histogram still exact. */
     fill_mode(st, id, MODE_THREADS, 20000, 4, 2500, &res);
     CHECK(store_mode_finish(st, id, &res, err, sizeof err) == 0);
-    charts = store_charts(st, id, &found, err, sizeof err);
+    charts = store_charts(st, id, 0, &found, err, sizeof err);
     REQUIRE(charts && cJSON_GetArraySize(get(charts, "modes")) == 2);
     m = cJSON_GetArrayItem(get(charts, "modes"), 1);
     CHECK(!strcmp(str(m, "mode"), "threads"));
@@ -734,7 +836,7 @@ static void test_charts(void)
      * falls below done: test_dashboard) */
     CHECK(num(run, "done") == 20005);
     cJSON_Delete(run);
-    CHECK(store_charts(st, "nope", &found, err, sizeof err) == NULL && !found);
+    CHECK(store_charts(st, "nope", 0, &found, err, sizeof err) == NULL && !found);
 
     /* a mode with no ok request: empty histogram and CDF, counted errors */
     const char *id2 = "cha000000002";
@@ -743,11 +845,11 @@ static void test_charts(void)
     struct bench_record bad[3] = {rec(0, 0, 0, 50, REQ_ERR_CONNECT),
                                   rec(1, 1, 0, 60, REQ_ERR_CONNECT),
                                   rec(2, 2, 0, 70, REQ_ERR_CONNECT)};
-    REQUIRE(store_mode_begin(st, id2, MODE_ASYNC, 3, 3, err, sizeof err) == 0);
-    REQUIRE(store_add_records(st, id2, MODE_ASYNC, bad, 3, err, sizeof err) == 0);
-    struct mode_result bres = {.mode = MODE_ASYNC, .requests = 3, .errors = 3, .lanes = 3};
+    REQUIRE(store_mode_begin(st, id2, MODE_ASYNC, 3, 3, 3, err, sizeof err) == 0);
+    REQUIRE(store_add_records(st, id2, MODE_ASYNC, 3, bad, 3, err, sizeof err) == 0);
+    struct mode_result bres = {.mode = MODE_ASYNC, .concurrency = 3, .requests = 3, .errors = 3, .lanes = 3};
     CHECK(store_mode_finish(st, id2, &bres, err, sizeof err) == 0);
-    charts = store_charts(st, id2, &found, err, sizeof err);
+    charts = store_charts(st, id2, 0, &found, err, sizeof err);
     REQUIRE(charts);
     m = cJSON_GetArrayItem(get(charts, "modes"), 0);
     CHECK(m && cJSON_GetArraySize(get(get(m, "histogram"), "counts")) == 0);
@@ -802,7 +904,7 @@ static void *writer_main(void *arg)
     for (int k = 0; k < 20 && w->rc == 0; k++) {
         for (int i = 0; i < 100; i++)
             b[i] = rec(k * 100 + i, 0, i, i + 10, REQ_OK);
-        w->rc = store_add_records(w->st, "thr000000001", w->mode, b, 100, err, sizeof err);
+        w->rc = store_add_records(w->st, "thr000000001", w->mode, 3, b, 100, err, sizeof err);
     }
     return NULL;
 }
@@ -855,7 +957,7 @@ static void bench(int64_t n)
     CHECK(store_mode_finish(st, "ben000000001", &res, err, sizeof err) == 0);
     double t2 = now_s();
     bool found;
-    cJSON *charts = store_charts(st, "ben000000001", &found, err, sizeof err);
+    cJSON *charts = store_charts(st, "ben000000001", 0, &found, err, sizeof err);
     double t3 = now_s();
     const cJSON *m = charts ? cJSON_GetArrayItem(get(charts, "modes"), 0) : NULL;
     CHECK(m && check_chart_shape(m, n, res.ok, res.errors) <= 5000);
@@ -868,7 +970,7 @@ static void bench(int64_t n)
     cJSON_Delete(charts);
     double t4 = now_s();
     cJSON *page =
-        store_requests_page(st, "ben000000001", MODE_THREADS, 1000, n - 1000, err, sizeof err);
+        store_requests_page(st, "ben000000001", MODE_THREADS, 3, 1000, n - 1000, err, sizeof err);
     double t5 = now_s();
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 1000);
     cJSON_Delete(page);
@@ -897,8 +999,8 @@ static void test_read_errors_are_errors(void)
     REQUIRE(create_run(st, id, spec_text("http://a/", "", 2, "[\"sync\"]"), "running",
                              1700000000000000, err, sizeof err) == 0);
     struct bench_record r[2] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK)};
-    REQUIRE(store_add_records(st, id, MODE_SYNC, r, 2, err, sizeof err) == 0);
-    cJSON *page = store_requests_page(st, id, MODE_SYNC, 10, 0, err, sizeof err);
+    REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 2, err, sizeof err) == 0);
+    cJSON *page = store_requests_page(st, id, MODE_SYNC, 3, 10, 0, err, sizeof err);
     CHECK(page && num(page, "total") == 2);
     cJSON_Delete(page);
     /* Another process breaks the modes table; the requests table still reads. */
@@ -907,13 +1009,14 @@ static void test_read_errors_are_errors(void)
     exec_sql(db, "ALTER TABLE modes RENAME TO modes_gone");
     sqlite3_close(db);
     err[0] = '\0';
-    page = store_requests_page(st, id, MODE_SYNC, 10, 0, err, sizeof err);
+    page = store_requests_page(st, id, MODE_SYNC, 3, 10, 0, err, sizeof err);
     CHECK(page == NULL);
     CHECK(strstr(err, "reading requests") != NULL);
     cJSON_Delete(page);
     struct mode_result res;
     memset(&res, 0, sizeof res);
     res.mode = MODE_SYNC;
+    res.concurrency = 3;
     res.requests = 2;
     err[0] = '\0';
     CHECK(store_mode_finish(st, id, &res, err, sizeof err) == -1 && err[0]);
@@ -928,6 +1031,8 @@ int main(void)
     REQUIRE(mkdtemp(dir) != NULL);
 
     test_open_and_reopen();
+    test_upgrade_from_0002();
+    test_sweep_points();
     test_upgrade_from_0001();
     test_newer_refused();
     test_not_a_database();

@@ -60,6 +60,7 @@ struct run_out {
     int nresults;
     int64_t done, total;
     enum bench_mode mode; /* the mode in progress */
+    int64_t concurrency;  /* and its level */
     int progress; /* draw a progress line */
     FILE *reqs;   /* --requests-out */
     int reqs_csv;
@@ -73,11 +74,11 @@ struct run_out {
 
 enum { BATCH = 1000 };
 
-static void flush_batch(struct run_out *o, int mode)
+static void flush_batch(struct run_out *o)
 {
     if (!o->db || o->nbatch == 0) return;
-    if (!o->db_failed &&
-        store_add_records(o->db, o->run_id, mode, o->batch, o->nbatch, o->db_err, sizeof o->db_err))
+    if (!o->db_failed && store_add_records(o->db, o->run_id, o->mode, o->concurrency, o->batch,
+                                           o->nbatch, o->db_err, sizeof o->db_err))
         o->db_failed = 1;
     o->nbatch = 0;
 }
@@ -86,12 +87,13 @@ static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, 
                           int64_t lanes)
 {
     struct run_out *o = ctx;
-    (void)concurrency;
     o->mode = mode;
+    o->concurrency = concurrency;
     o->done = 0;
     o->total = total;
     if (o->db && !o->db_failed &&
-        store_mode_begin(o->db, o->run_id, mode, total, lanes, o->db_err, sizeof o->db_err))
+        store_mode_begin(o->db, o->run_id, mode, concurrency, total, lanes, o->db_err,
+                         sizeof o->db_err))
         o->db_failed = 1;
     if (o->progress) report_progress(stderr, mode_name(mode), 0, total, 1);
 }
@@ -105,10 +107,11 @@ static void on_record(void *ctx, const struct bench_record *r)
     if (o->reqs) {
         if (o->reqs_csv) {
             char line[RECORD_CSV_MAX];
-            fwrite(line, 1, record_to_csv(name, r, line), o->reqs);
+            fwrite(line, 1, record_to_csv(name, o->concurrency, r, line), o->reqs);
         } else {
             cJSON *j = record_to_json(r);
             cJSON_AddStringToObject(j, "mode", name);
+            cJSON_AddNumberToObject(j, "concurrency", (double)o->concurrency);
             char *text = cJSON_PrintUnformatted(j);
             if (text) fprintf(o->reqs, "%s\n", text);
             free(text);
@@ -117,7 +120,7 @@ static void on_record(void *ctx, const struct bench_record *r)
     }
     if (o->db) {
         o->batch[o->nbatch++] = *r;
-        if (o->nbatch == BATCH) flush_batch(o, o->mode);
+        if (o->nbatch == BATCH) flush_batch(o);
     }
 }
 
@@ -126,7 +129,7 @@ static void on_mode_done(void *ctx, const struct mode_result *res)
     struct run_out *o = ctx;
     if (o->progress) report_progress_end(stderr);
     o->results[o->nresults++] = *res;
-    flush_batch(o, res->mode);
+    flush_batch(o);
     if (o->db && !o->db_failed &&
         store_mode_finish(o->db, o->run_id, res, o->db_err, sizeof o->db_err))
         o->db_failed = 1;
@@ -377,11 +380,6 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     cJSON_Delete(json);
-    if (a.db && s.nlevels > 1) {
-        fprintf(stderr, "conlab run: --db: storing a sweep is not supported yet\n");
-        spec_free(&s);
-        return 2;
-    }
     int code = 0;
     if (execute(&s, &a, err, sizeof err, &code)) {
         fprintf(stderr, "conlab run: %s\n", err);

@@ -99,7 +99,8 @@ static size_t csv_num(char *out, int64_t v)
     return v < 0 ? 0 : (size_t)sprintf(out, "%lld", (long long)v);
 }
 
-size_t record_to_csv(const char *mode, const struct bench_record *r, char *out)
+size_t record_to_csv(const char *mode, int64_t concurrency, const struct bench_record *r,
+                     char *out)
 {
     size_t n = (size_t)sprintf(out, "%s,%lld,%lld,", mode, (long long)r->seq, (long long)r->lane);
     const int64_t times[] = {r->sched_us, r->start_us, r->connect_us, r->ttfb_us, r->end_us};
@@ -121,7 +122,7 @@ size_t record_to_csv(const char *mode, const struct bench_record *r, char *out)
     } else {
         out[n++] = ',';
     }
-    out[n++] = '\n';
+    n += (size_t)sprintf(out + n, ",%lld\n", (long long)concurrency);
     out[n] = '\0';
     return n;
 }

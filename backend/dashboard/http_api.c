@@ -122,11 +122,6 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
         }
         return http_reply_field_error(c, 400, err, field);
     }
-    if (s.nlevels > 1) {
-        spec_free(&s);
-        return http_reply_field_error(c, 400, "concurrency: the dashboard does not run sweeps yet; "
-                                      "use conlab run", "concurrency");
-    }
     /* Runs against the demo target know the server's model: the findings' ideal time. */
     spec_expect_from_demo(&s, api->demo_url, api->demo_workers, api->demo_delay_ms);
     char id[JOB_ID_LEN + 1];
@@ -171,21 +166,63 @@ static int h_delete(struct mg_connection *c, struct http_api *api, const char *i
     return http_reply_empty(c, 204);
 }
 
-/* 404 for an unknown run; 0 when it exists. */
-static int http_need_run(struct mg_connection *c, struct http_api *api, const char *id)
+/* The concurrency levels of a run, from its spec (one, or a sweep's list). Returns how many, 0
+ * when the run is unknown (*found false), or -1 with err. */
+static int http_run_levels(struct http_api *api, const char *id, int64_t *levels, bool *found,
+                           char *err, size_t errlen)
 {
-    char status[32];
-    int rc = store_run_status(api->st, id, status, sizeof status);
-    if (rc == 1) return http_no_run(c, id);
-    if (rc < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
-    return 0;
+    struct store_run r;
+    int rc = store_run_get(api->st, id, &r, err, errlen);
+    *found = rc != 1;
+    if (rc) return rc == 1 ? 0 : -1;
+    cJSON *spec = cJSON_Parse(r.spec_json);
+    store_run_free(&r);
+    const cJSON *conc = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
+    int n = 0;
+    if (cJSON_IsNumber(conc)) levels[n++] = (int64_t)conc->valuedouble;
+    for (const cJSON *e = cJSON_IsArray(conc) ? conc->child : NULL; e && n < SPEC_MAX_LEVELS;
+         e = e->next)
+        if (cJSON_IsNumber(e)) levels[n++] = (int64_t)e->valuedouble;
+    cJSON_Delete(spec);
+    if (n == 0) return errf(err, errlen, "run '%s' has no concurrency in its spec", id);
+    return n;
+}
+
+/* The level a request names with ?concurrency=C: one of the run's levels, and required unless
+ * the run has only one. Returns 0 with *out, or answers 400 naming `concurrency` and returns
+ * its status. */
+static int http_pick_level(struct mg_connection *c, const int64_t *levels, int n, int64_t *out)
+{
+    char list[SPEC_MAX_LEVELS * 12] = "";
+    for (int k = 0, at = 0; k < n && at < (int)sizeof list; k++)
+        at += snprintf(list + at, sizeof list - (size_t)at, "%s%lld", k ? ", " : "",
+                       (long long)levels[k]);
+    char msg[300], err[160];
+    int64_t want;
+    if (http_query_int(c, "concurrency", 0, 1, INT64_MAX / 2, &want, err, sizeof err))
+        return http_reply_field_error(c, 400, err, "concurrency");
+    if (want == 0 && n == 1) want = levels[0];
+    for (int k = 0; k < n; k++) {
+        if (levels[k] != want) continue;
+        *out = want;
+        return 0;
+    }
+    if (want == 0)
+        snprintf(msg, sizeof msg, "concurrency: required: this run is a sweep (levels %s)", list);
+    else
+        snprintf(msg, sizeof msg, "concurrency: %lld is not a level of this run (levels %s)",
+                 (long long)want, list);
+    return http_reply_field_error(c, 400, msg, "concurrency");
 }
 
 static int h_requests(struct mg_connection *c, struct http_api *api, const char *id)
 {
-    int rc = http_need_run(c, api, id);
-    if (rc) return rc;
     char err[256], mode[32];
+    bool found;
+    int64_t levels[SPEC_MAX_LEVELS], level = 0;
+    int nlevels = http_run_levels(api, id, levels, &found, err, sizeof err);
+    if (nlevels < 0) return http_store_error(c, err);
+    if (nlevels == 0) return http_no_run(c, id);
     int q = http_query(c, "mode", mode, sizeof mode);
     if (q == 0) return http_reply_error(c, 400, "mode: required (sync, threads, async or processes)");
     int m = q > 0 ? mode_from_name(mode) : -1;
@@ -198,15 +235,18 @@ static int h_requests(struct mg_connection *c, struct http_api *api, const char 
         http_query_int(c, "from_us", -1, 0, INT64_MAX / 2, &from_us, err, sizeof err) ||
         http_query_int(c, "to_us", -1, 0, INT64_MAX / 2, &to_us, err, sizeof err))
         return http_reply_error(c, 400, "%s", err);
+    int rc = http_pick_level(c, levels, nlevels, &level);
+    if (rc) return rc;
     /* from_us/to_us (either alone is an open window on the other side): only the rows that
      * overlap that time window, for a zoomed timeline */
     bool window = from_us >= 0 || to_us >= 0;
     if (window && to_us >= 0 && from_us > to_us)
         return http_reply_error(c, 400, "from_us: must not be after to_us");
-    cJSON *page = window ? store_requests_window(api->st, id, m, from_us < 0 ? 0 : from_us,
+    cJSON *page = window ? store_requests_window(api->st, id, m, level, from_us < 0 ? 0 : from_us,
                                                  to_us < 0 ? INT64_MAX / 2 : to_us, limit, offset,
                                                  err, sizeof err)
-                         : store_requests_page(api->st, id, m, limit, offset, err, sizeof err);
+                         : store_requests_page(api->st, id, m, level, limit, offset, err,
+                                               sizeof err);
     if (!page) return http_store_error(c, err);
     return http_reply_json(c, 200, page);
 }
@@ -215,7 +255,11 @@ static int h_charts(struct mg_connection *c, struct http_api *api, const char *i
 {
     char err[256];
     bool found;
-    cJSON *charts = store_charts(api->st, id, &found, err, sizeof err);
+    int64_t level;
+    /* ?concurrency=C: only that level's points (a sweep's page draws one level at a time). */
+    if (http_query_int(c, "concurrency", 0, 1, INT64_MAX / 2, &level, err, sizeof err))
+        return http_reply_field_error(c, 400, err, "concurrency");
+    cJSON *charts = store_charts(api->st, id, level, &found, err, sizeof err);
     if (!charts) return found ? http_store_error(c, err) : http_no_run(c, id);
     return http_reply_json(c, 200, charts);
 }

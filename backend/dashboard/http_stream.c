@@ -48,6 +48,8 @@ static int sse_mode(struct mg_connection *c, const char *mode, cJSON *result)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "mode", mode);
+    const cJSON *level = cJSON_GetObjectItemCaseSensitive(result, "concurrency");
+    if (cJSON_IsNumber(level)) cJSON_AddNumberToObject(o, "concurrency", level->valuedouble);
     cJSON_AddItemToObject(o, "result", result);
     return sse_send(c, "mode", o);
 }
@@ -60,6 +62,22 @@ static int64_t sse_fingerprint(const struct job_progress *p)
     /* a new live point is news too */
     return (done * 64 + (p->cur + 1) * 8 + p->state * 2 + p->cancelling) * 2048 +
            (p->live.mode + 1) * 256 + p->live.npoints;
+}
+
+/* Sends the `mode` events of the points finished since *sent (up to `upto`), read a few at a
+ * time from the runner. Returns 0, or -1 when the client went away. A run that has just ended
+ * leaves the rest to sse_finish (from the store). */
+static int sse_results(struct mg_connection *c, struct http_api *api, const char *id, int *sent,
+                       int upto)
+{
+    struct mode_result buf[4];
+    while (*sent < upto) {
+        int n = job_results(api->job, id, *sent, buf, 4);
+        if (n <= 0) return 0;
+        for (int i = 0; i < n; i++, (*sent)++)
+            if (sse_mode(c, mode_name(buf[i].mode), result_to_json(&buf[i]))) return -1;
+    }
+    return 0;
 }
 
 /* The run has ended: sends the `mode` events not sent yet (from the store), then `end`. */
@@ -102,7 +120,7 @@ static int sse_stream(struct mg_connection *c, struct http_api *api, const char 
     if (mg_response_header_send(c) != 0) return 200;
     if (mg_write(c, "retry: 3000\n\n", 13) != 13) return 200;
     if (st == JOB_NONE) {
-        sse_finish(c, api, id, MODE_COUNT); /* the RUN in `end` has every result */
+        sse_finish(c, api, id, JOB_MAX_POINTS); /* the RUN in `end` has every result */
         return 200;
     }
 
@@ -111,11 +129,7 @@ static int sse_stream(struct mg_connection *c, struct http_api *api, const char 
     int64_t shown = sse_fingerprint(&p), now = clock_us();
     int64_t last_progress = now, last_write = now;
     bool pending = false;
-    if (sse_progress(c, &p)) return 200;
-    for (; sent_modes < p.nresults; sent_modes++)
-        if (sse_mode(c, mode_name(p.results[sent_modes].mode),
-                     result_to_json(&p.results[sent_modes])))
-            return 200;
+    if (sse_progress(c, &p) || sse_results(c, api, id, &sent_modes, p.nresults)) return 200;
     for (;;) {
         now = clock_us();
         int64_t wake = last_write + SSE_PING_EVERY_US;
@@ -124,10 +138,8 @@ static int sse_stream(struct mg_connection *c, struct http_api *api, const char 
         st = job_wait(api->job, id, version, wake > now ? (wake - now + 999) / 1000 : 0, &p);
         if (st == JOB_NONE) break;
         version = p.version;
-        for (; sent_modes < p.nresults; sent_modes++) {
-            if (sse_mode(c, mode_name(p.results[sent_modes].mode),
-                         result_to_json(&p.results[sent_modes])))
-                return 200;
+        if (sent_modes < p.nresults) {
+            if (sse_results(c, api, id, &sent_modes, p.nresults)) return 200;
             last_write = clock_us();
         }
         if (sse_fingerprint(&p) != shown) pending = true;
@@ -244,11 +256,12 @@ static int export_end(struct http_export *x)
     return 200;
 }
 
-static int export_json_row(void *ctx, int mode, const struct bench_record *r)
+static int export_json_row(void *ctx, int mode, int64_t concurrency, const struct bench_record *r)
 {
     (void)mode;
     struct http_export *x = ctx;
     cJSON *o = record_to_json(r);
+    if (o) cJSON_AddNumberToObject(o, "concurrency", (double)concurrency);
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!text) return 1;
@@ -303,11 +316,11 @@ int http_stream_export_json(struct mg_connection *c, struct http_api *api, const
     return export_end(&x);
 }
 
-static int export_csv_row(void *ctx, int mode, const struct bench_record *r)
+static int export_csv_row(void *ctx, int mode, int64_t concurrency, const struct bench_record *r)
 {
     struct http_export *x = ctx;
     char line[RECORD_CSV_MAX];
-    size_t n = record_to_csv(mode_name(mode), r, line);
+    size_t n = record_to_csv(mode_name(mode), concurrency, r, line);
     export_put(x, line, n);
     return x->failed;
 }

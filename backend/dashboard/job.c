@@ -148,7 +148,7 @@ void job_free(struct job *j)
 
 int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t errlen)
 {
-    struct job_item it = {.requests = s->requests, .nmodes = s->nmodes};
+    struct job_item it = {.requests = s->requests, .nmodes = s->nmodes, .nlevels = s->nlevels};
     memcpy(it.modes, s->modes, sizeof it.modes);
     random_id(it.id, JOB_ID_LEN);
     it.spec_text = spec_to_text(s);
@@ -193,6 +193,7 @@ static void job_fill_item(const struct job_item *it, struct job_progress *out)
 {
     out->requests = it->requests;
     out->nmodes = it->nmodes;
+    out->nlevels = it->nlevels;
     memcpy(out->modes, it->modes, sizeof out->modes);
 }
 
@@ -210,9 +211,9 @@ static enum job_state job_fill(struct job *j, const char *id, struct job_progres
         out->cancelling = a->cancel;
         job_fill_item(&a->item, out);
         out->cur = a->cur;
+        out->concurrency = a->concurrency;
         memcpy(out->done, a->done, sizeof out->done);
         out->nresults = a->nresults;
-        memcpy(out->results, a->results, (size_t)a->nresults * sizeof *a->results);
         out->live = a->live;
         return out->state;
     }
@@ -233,6 +234,16 @@ enum job_state job_get(struct job *j, const char *id, struct job_progress *out)
     enum job_state s = job_fill(j, id, out);
     pthread_mutex_unlock(&j->mu);
     return s;
+}
+
+int job_results(struct job *j, const char *id, int from, struct mode_result *out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&j->mu);
+    if (j->act.on && !strcmp(j->act.item.id, id))
+        for (int i = from; i >= 0 && i < j->act.nresults && n < max; i++) out[n++] = j->act.results[i];
+    pthread_mutex_unlock(&j->mu);
+    return n;
 }
 
 enum job_state job_wait(struct job *j, const char *id, uint64_t since, int64_t timeout_ms,

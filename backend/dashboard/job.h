@@ -43,25 +43,34 @@ int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t 
 
 enum job_state { JOB_NONE = 0, JOB_QUEUED, JOB_RUNNING };
 
-/* A copy of what is known in memory about one run. */
+/* Points of a run at most: each mode at each concurrency level. */
+#define JOB_MAX_POINTS (MODE_COUNT * SPEC_MAX_LEVELS)
+
+/* A copy of what is known in memory about one run (small: it lives on a web server thread's
+ * stack; the finished points' results are read with job_results). */
 struct job_progress {
     enum job_state state; /* JOB_NONE: not queued nor running here (ended, or unknown) */
     uint64_t version;     /* changes whenever anything of the job changes */
     bool stopping;        /* the job is stopping: waiters should finish */
     bool cancelling;      /* a cancel was asked and the run has not ended yet */
     int position;         /* JOB_QUEUED: runs ahead of it in the queue (0: next) */
-    int64_t requests;     /* per mode */
-    int nmodes;
+    int64_t requests;     /* per mode and level */
+    int nmodes, nlevels;  /* nlevels > 1: a sweep */
     enum bench_mode modes[MODE_COUNT];
     int cur;                       /* index into modes of the mode running; -1 before the first */
-    int64_t done[MODE_COUNT];      /* per index into modes: requests stored */
-    int nresults;                  /* modes finished so far, in run order */
-    struct mode_result results[MODE_COUNT];
+    int64_t concurrency;           /* the level it runs at (0 before the first) */
+    int64_t done[MODE_COUNT];      /* per index into modes: requests stored, over its levels */
+    int nresults;                  /* points (mode at a level) finished so far, in run order */
     struct job_live live;          /* the mode running now, live; live.mode -1 when none */
 };
 
 /* Fills `out` for run `id` and returns out->state. */
 enum job_state job_get(struct job *j, const char *id, struct job_progress *out);
+
+/* Copies the results of the running run `id` finished from index `from` on (in run order) into
+ * out, at most max of them; returns how many (0 when there is none, or the run is not running
+ * here any more: its results are then in the store). */
+int job_results(struct job *j, const char *id, int from, struct mode_result *out, int max);
 
 /* Waits until the job's version differs from `since`, the job stops, or timeout_ms passes;
  * then fills `out` as job_get does and returns out->state. Never busy-waits. */

@@ -25,6 +25,7 @@ struct job_reader {
     struct bench_record *batch;
     size_t n;
     int mode; /* enum bench_mode of the mode being read, -1 between modes */
+    int64_t concurrency; /* and its level */
     int idx;  /* its index in the run's modes */
     int64_t first_us;
     bool broken; /* the store failed: frames are read and dropped until the child is gone */
@@ -128,7 +129,8 @@ static int job_flush(struct job *j, struct job_reader *rd, char *fail, size_t fa
     rd->n = 0;
     if (rd->broken) return 0;
     char err[256];
-    if (store_add_records(j->rst, j->act.item.id, rd->mode, rd->batch, n, err, sizeof err)) {
+    if (store_add_records(j->rst, j->act.item.id, rd->mode, rd->concurrency, rd->batch, n, err,
+                          sizeof err)) {
         errf(fail, faillen, "storing request records: %s", err);
         rd->broken = true;
         pthread_mutex_lock(&j->mu);
@@ -178,31 +180,36 @@ static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32
         if (idx < 0) return errf(fail, faillen, "job protocol: mode %d is not in the spec", ms.mode);
         job_flush(j, rd, fail, faillen);
         if (!rd->broken &&
-            store_mode_begin(j->rst, it->id, ms.mode, ms.total, ms.lanes, err, sizeof err)) {
+            store_mode_begin(j->rst, it->id, ms.mode, ms.concurrency, ms.total, ms.lanes, err,
+                             sizeof err)) {
             errf(fail, faillen, "storing the start of a mode: %s", err);
             rd->broken = true;
         }
         rd->mode = ms.mode;
+        rd->concurrency = ms.concurrency;
         rd->idx = idx;
         pthread_mutex_lock(&j->mu);
         j->act.cur = idx;
         job_live_begin(&j->act.live, &rd->live, ms.mode, clock_us());
+        j->act.concurrency = ms.concurrency;
         job_changed(j);
         pthread_mutex_unlock(&j->mu);
         return 0;
     }
     case WIRE_MODE_DONE: {
         struct mode_result res;
-        if (len != sizeof res || rd->idx < 0 || ((struct mode_result *)rd->frame)->mode != rd->mode)
+        if (len != sizeof res || rd->idx < 0)
             return errf(fail, faillen, "job protocol: unexpected mode result frame");
         memcpy(&res, rd->frame, sizeof res);
+        if (res.mode != rd->mode || res.concurrency != rd->concurrency)
+            return errf(fail, faillen, "job protocol: a result for another mode or level");
         job_flush(j, rd, fail, faillen);
         if (!rd->broken && store_mode_finish(j->rst, it->id, &res, err, sizeof err)) {
             errf(fail, faillen, "storing a mode's result: %s", err);
             rd->broken = true;
         }
         pthread_mutex_lock(&j->mu);
-        if (j->act.nresults < MODE_COUNT) j->act.results[j->act.nresults++] = res;
+        if (j->act.nresults < JOB_MAX_POINTS) j->act.results[j->act.nresults++] = res;
         job_live_begin(&j->act.live, &rd->live, -1, clock_us());
         job_changed(j);
         pthread_mutex_unlock(&j->mu);
@@ -301,7 +308,7 @@ static const char *job_outcome(struct job *j, const char *fail, int wst, bool re
     pthread_mutex_lock(&j->mu);
     bool stopping = j->stopping, cancel = a->cancel, overtime = a->overtime;
     pthread_mutex_unlock(&j->mu);
-    bool complete = a->nresults == a->item.nmodes;
+    bool complete = a->nresults == a->item.nmodes * a->item.nlevels;
     for (int i = 0; i < a->nresults; i++)
         if (a->results[i].cancelled) complete = false;
     bool exited_ok = !reaped || (WIFEXITED(wst) && WEXITSTATUS(wst) == 0);

@@ -15,7 +15,7 @@ struct job_item {
     char id[JOB_ID_LEN + 1];
     char *spec_text; /* what the child reads on stdin */
     int64_t requests;
-    int nmodes;
+    int nmodes, nlevels;
     enum bench_mode modes[MODE_COUNT];
 };
 
@@ -30,9 +30,10 @@ struct job_active {
     int64_t term_us;   /* when SIGTERM was sent (0: not yet) */
     bool killed;       /* SIGKILL sent after the grace time */
     int cur;
+    int64_t concurrency; /* the level of the point running */
     int64_t done[MODE_COUNT];
     int nresults;
-    struct mode_result results[MODE_COUNT];
+    struct mode_result results[JOB_MAX_POINTS];
     struct job_live live; /* written by the runner thread under mu */
 };
 

@@ -2,16 +2,20 @@
 #include "run_json.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
+#include "findings.h"
 #include "job.h"
 #include "redact.h"
 #include "store.h"
 #include "util.h"
 #include "verdict.h"
 
-/* What RUN's progress shows, whether it comes from the store or from the runner. */
+/* What RUN's progress shows, whether it comes from the store or from the runner. A sweep's
+ * modes count over all their levels. */
 struct progress_view {
     int64_t done, total;
-    int cur; /* index of the latest begun mode; -1 before any */
+    int cur; /* index of the latest begun point's mode; -1 before any */
+    int64_t concurrency; /* and its level */
     int n;   /* modes begun */
     int mode[MODE_COUNT];
     int64_t mode_done[MODE_COUNT], mode_total[MODE_COUNT];
@@ -24,8 +28,13 @@ static cJSON *progress_json(const struct progress_view *v)
     cJSON_AddNumberToObject(o, "done", (double)v->done);
     cJSON_AddNumberToObject(o, "total", (double)(v->total > v->done ? v->total : v->done));
     const char *cur = v->cur >= 0 ? mode_name(v->mode[v->cur]) : NULL;
-    if (cur) cJSON_AddStringToObject(o, "mode", cur);
-    else cJSON_AddNullToObject(o, "mode");
+    if (cur) {
+        cJSON_AddStringToObject(o, "mode", cur);
+        cJSON_AddNumberToObject(o, "concurrency", (double)v->concurrency);
+    } else {
+        cJSON_AddNullToObject(o, "mode");
+        cJSON_AddNullToObject(o, "concurrency");
+    }
     cJSON *m = cJSON_AddObjectToObject(o, "modes");
     for (int i = 0; i < v->n; i++) {
         const char *name = mode_name(v->mode[i]);
@@ -39,12 +48,16 @@ static cJSON *progress_json(const struct progress_view *v)
 
 cJSON *run_json_progress(const struct job_progress *p)
 {
-    struct progress_view v = {.total = p->requests * p->nmodes, .cur = p->cur, .position = -1};
+    int64_t levels = p->nlevels > 1 ? p->nlevels : 1;
+    struct progress_view v = {.total = p->requests * p->nmodes * levels, .cur = p->cur,
+                              .concurrency = p->concurrency, .position = -1};
     for (int i = 0; i < p->nmodes; i++) v.done += p->done[i];
-    for (int i = 0; i <= p->cur && i < p->nmodes; i++, v.n++) {
+    /* Begun: up to the running one, or every mode once a sweep's first level is done. */
+    int begun = p->nresults >= p->nmodes ? p->nmodes : p->cur + 1;
+    for (int i = 0; i < begun && i < p->nmodes; i++, v.n++) {
         v.mode[i] = p->modes[i];
         v.mode_done[i] = p->done[i];
-        v.mode_total[i] = p->requests;
+        v.mode_total[i] = p->requests * levels;
     }
     if (p->state == JOB_QUEUED) v.position = p->position;
     cJSON *o = progress_json(&v);
@@ -52,25 +65,36 @@ cJSON *run_json_progress(const struct job_progress *p)
     return o;
 }
 
-/* Progress of a stored run: done counts stored rows; total is the spec's requests × its
- * modes, or the begun modes' totals for a spec without them. */
+/* Progress of a stored run: done counts stored rows; total is the spec's requests × its modes
+ * × its levels, or the begun points' totals for a spec without them. */
 static cJSON *stored_progress(const struct store_run *r, const cJSON *spec)
 {
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(spec, "requests");
     const cJSON *modes = cJSON_GetObjectItemCaseSensitive(spec, "modes");
+    const cJSON *conc = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
     int64_t per_mode = cJSON_IsNumber(req) ? (int64_t)req->valuedouble : 0;
-    struct progress_view v = {.cur = r->nmodes - 1, .position = -1};
+    int64_t levels = cJSON_IsArray(conc) ? cJSON_GetArraySize(conc) : 1;
+    struct progress_view v = {.cur = -1, .position = -1};
     int64_t begun_total = 0;
-    for (int i = 0; i < r->nmodes && v.n < MODE_COUNT; i++, v.n++) {
-        v.mode[i] = r->modes[i].mode;
-        v.mode_done[i] = r->modes[i].done;
-        v.mode_total[i] = r->modes[i].total > 0 ? r->modes[i].total : per_mode;
-        v.done += r->modes[i].done;
-        begun_total += r->modes[i].total;
+    for (int i = 0; i < r->nmodes; i++) {
+        const struct store_mode *m = &r->modes[i];
+        int k = 0;
+        while (k < v.n && v.mode[k] != m->mode) k++;
+        if (k == v.n) {
+            if (v.n == MODE_COUNT) continue;
+            v.mode[v.n++] = m->mode;
+        }
+        v.mode_done[k] += m->done;
+        v.mode_total[k] += m->total > 0 ? m->total : per_mode;
+        if (per_mode > 0) v.mode_total[k] = per_mode * levels;
+        v.done += m->done;
+        begun_total += m->total;
+        v.cur = k;
+        v.concurrency = m->concurrency;
     }
-    v.cur = v.n - 1;
-    v.total = cJSON_IsArray(modes) && per_mode > 0 ? per_mode * cJSON_GetArraySize(modes)
-                                                   : begun_total;
+    v.total = cJSON_IsArray(modes) && per_mode > 0
+                  ? per_mode * cJSON_GetArraySize(modes) * levels
+                  : begun_total;
     cJSON *o = progress_json(&v);
     cJSON_AddNullToObject(o, "live"); /* only the runner knows the running mode's live view */
     return o;
@@ -115,9 +139,17 @@ cJSON *run_json_build(const struct store_run *r, const struct job_progress *live
     cJSON *results = cJSON_AddArrayToObject(run, "results");
     for (int i = 0; i < r->nmodes; i++) {
         cJSON *res = r->modes[i].result_json ? cJSON_Parse(r->modes[i].result_json) : NULL;
-        if (res) cJSON_AddItemToArray(results, res);
+        if (!res) continue;
+        /* RESULTs stored before schema 3 do not say their level: their point does. */
+        if (!cJSON_HasObjectItem(res, "concurrency"))
+            cJSON_AddNumberToObject(res, "concurrency", (double)r->modes[i].concurrency);
+        cJSON_AddItemToArray(results, res);
     }
     cJSON_AddItemToObject(run, "verdict", run_verdict(spec, results));
+    /* What the numbers say, once the run has ended. */
+    bool ended = !live && strcmp(r->status, "queued") && strcmp(r->status, "running");
+    cJSON *findings = ended ? findings_compute(spec, results) : NULL;
+    cJSON_AddItemToObject(run, "findings", findings ? findings : cJSON_CreateArray());
     if (live && live->cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
     return run;
 }

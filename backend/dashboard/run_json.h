@@ -14,8 +14,10 @@ struct store;
 struct store_run;
 
 /* The one function that builds a RUN: {"id", "status", "created_at", "finished_at", "label",
- * "message", "spec", "progress", "results", "verdict"} (+ "cancelling" while a cancel is under
- * way); "verdict" is verdict.h's judgement of the results against the spec's thresholds.
+ * "message", "spec", "progress", "results", "verdict", "findings"} (+ "cancelling" while a cancel
+ * is under way); "verdict" is verdict.h's judgement of the results against the spec's
+ * thresholds; "findings" is findings.h's reading of the results once the run has ended ([]
+ * before). Every RESULT has its "concurrency" (older stored ones get their point's).
  * `live` is the runner's state while the run is queued or running (its status and progress
  * win over the stored ones), NULL otherwise. */
 struct cJSON *run_json_build(const struct store_run *r, const struct job_progress *live);
@@ -32,9 +34,10 @@ struct cJSON *run_json_get(struct http_api *api, struct store *st, const char *i
 struct cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,
                             const char *label, char *err, size_t errlen);
 
-/* RUN's "progress" from the runner's live state: {"done", "total", "mode", "modes": {name:
- * {"done", "total"}}, "live"} (+ "position" while queued). The same shape as a stored run's;
- * "live" is job_live_json's view of the mode running now (null when none, and for stored runs). */
+/* RUN's "progress" from the runner's live state: {"done", "total", "mode", "concurrency",
+ * "modes": {name: {"done", "total"}}, "live"} (+ "position" while queued); a sweep's modes count
+ * over every level. The same shape as a stored run's; "live" is job_live_json's view of the mode
+ * running now (null when none, and for stored runs). */
 struct cJSON *run_json_progress(const struct job_progress *p);
 
 #endif

@@ -17,9 +17,11 @@
 #define RUN_ORDER " ORDER BY created_us DESC, id DESC LIMIT ?3 OFFSET ?4"
 #define REQ_COLS                                                                                   \
     "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error"
-#define REQ_OF_MODE " FROM requests WHERE run_id = ?1 AND mode = ?2"
+/* A point of a run: one mode at one concurrency level, always ?1 run, ?2 mode, ?3 level. */
+#define POINT " WHERE run_id = ?1 AND mode = ?2 AND concurrency = ?3"
+#define REQ_OF_POINT " FROM requests" POINT
 #define REQ_IN_WINDOW                                                                              \
-    " AND coalesce(start_us, sched_us, 0) <= ?4 AND coalesce(end_us, start_us, sched_us, 0) >= ?3"
+    " AND coalesce(start_us, sched_us, 0) <= ?5 AND coalesce(end_us, start_us, sched_us, 0) >= ?4"
 #define NEXT_POSITION "(SELECT coalesce(max(position) + 1, 0) FROM modes WHERE run_id = ?1)"
 
 /* Parameters: the list statements all take ?1 url, ?2 label, ?3 limit, ?4 offset (unused ones
@@ -48,46 +50,47 @@ static const char *const sql_text[Q_COUNT] = {
         "WHEN 'running' THEN 'conlab stopped while this run was running' "
         "ELSE 'conlab stopped before this run started' END "
         "WHERE status IN ('queued', 'running')",
-    [Q_MODE_BEGIN] = "INSERT INTO modes (run_id, mode, position, total, lanes, started_us) "
-                     "VALUES (?1, ?2, " NEXT_POSITION ", ?3, ?4, ?5) "
-                     "ON CONFLICT (run_id, mode) DO UPDATE SET total = excluded.total, "
-                     "lanes = excluded.lanes, started_us = excluded.started_us",
-    [Q_MODE_ENSURE] = "INSERT INTO modes (run_id, mode, position) VALUES (?1, ?2, " NEXT_POSITION
-                      ") ON CONFLICT (run_id, mode) DO NOTHING",
-    [Q_MODE_ADD_DONE] = "UPDATE modes SET done = done + ?3 WHERE run_id = ?1 AND mode = ?2",
-    [Q_MODE_DONE] = "SELECT done FROM modes WHERE run_id = ?1 AND mode = ?2",
-    [Q_MODE_LANES] = "SELECT lanes FROM modes WHERE run_id = ?1 AND mode = ?2",
-    [Q_MODE_FINISH] = "UPDATE modes SET finished_us = ?3, result_json = ?4, charts_json = ?5, "
-                      "lanes = CASE WHEN lanes > 0 THEN lanes ELSE ?6 END "
-                      "WHERE run_id = ?1 AND mode = ?2",
-    [Q_MODE_SET_CHARTS] = "UPDATE modes SET charts_json = ?3 WHERE run_id = ?1 AND mode = ?2",
-    [Q_MODES_OF_RUN] = "SELECT mode, total, lanes, done, result_json, charts_json FROM modes "
-                       "WHERE run_id = ?1 ORDER BY position",
-    [Q_REQ_INSERT] = "INSERT INTO requests (run_id, mode, " REQ_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    [Q_REQ_ALL] = "SELECT " REQ_COLS REQ_OF_MODE " ORDER BY seq",
-    [Q_REQ_PAGE_OFFSET] = "SELECT " REQ_COLS REQ_OF_MODE " ORDER BY seq LIMIT ?3 OFFSET ?4",
-    [Q_REQ_PAGE_FROM_SEQ] = "SELECT " REQ_COLS REQ_OF_MODE " AND seq >= ?4 ORDER BY seq LIMIT ?3",
-    [Q_REQ_ONE] = "SELECT " REQ_COLS REQ_OF_MODE " AND seq = ?3",
-    [Q_REQ_SEQ_BOUNDS] = "SELECT (SELECT seq" REQ_OF_MODE " ORDER BY seq LIMIT 1), "
-                         "(SELECT seq" REQ_OF_MODE " ORDER BY seq DESC LIMIT 1)",
+    [Q_MODE_BEGIN] =
+        "INSERT INTO modes (run_id, mode, concurrency, position, total, lanes, started_us) "
+        "VALUES (?1, ?2, ?3, " NEXT_POSITION ", ?4, ?5, ?6) "
+        "ON CONFLICT (run_id, mode, concurrency) DO UPDATE SET total = excluded.total, "
+        "lanes = excluded.lanes, started_us = excluded.started_us",
+    [Q_MODE_ENSURE] = "INSERT INTO modes (run_id, mode, concurrency, position) "
+                      "VALUES (?1, ?2, ?3, " NEXT_POSITION ") "
+                      "ON CONFLICT (run_id, mode, concurrency) DO NOTHING",
+    [Q_MODE_ADD_DONE] = "UPDATE modes SET done = done + ?4" POINT,
+    [Q_MODE_DONE] = "SELECT done FROM modes" POINT,
+    [Q_MODE_LANES] = "SELECT lanes FROM modes" POINT,
+    [Q_MODE_FINISH] = "UPDATE modes SET finished_us = ?4, result_json = ?5, charts_json = ?6, "
+                      "lanes = CASE WHEN lanes > 0 THEN lanes ELSE ?7 END" POINT,
+    [Q_MODE_SET_CHARTS] = "UPDATE modes SET charts_json = ?4" POINT,
+    [Q_MODES_OF_RUN] = "SELECT mode, concurrency, total, lanes, done, result_json, charts_json "
+                       "FROM modes WHERE run_id = ?1 ORDER BY position",
+    [Q_REQ_INSERT] = "INSERT INTO requests (run_id, mode, concurrency, " REQ_COLS ") "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [Q_REQ_ALL] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq",
+    [Q_REQ_PAGE_OFFSET] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq LIMIT ?4 OFFSET ?5",
+    [Q_REQ_PAGE_FROM_SEQ] = "SELECT " REQ_COLS REQ_OF_POINT " AND seq >= ?5 ORDER BY seq LIMIT ?4",
+    [Q_REQ_ONE] = "SELECT " REQ_COLS REQ_OF_POINT " AND seq = ?4",
+    [Q_REQ_SEQ_BOUNDS] = "SELECT (SELECT seq" REQ_OF_POINT " ORDER BY seq LIMIT 1), "
+                         "(SELECT seq" REQ_OF_POINT " ORDER BY seq DESC LIMIT 1)",
     /* rows, ok rows with a latency, min/max ok latency, last end, highest lane, last start */
     [Q_CHART_STATS] = "SELECT count(*), "
                       "count(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
                       "min(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
                       "max(CASE WHEN error_kind = 0 THEN end_us - start_us END), "
-                      "max(end_us), max(lane), max(start_us)" REQ_OF_MODE,
-    [Q_CHART_SCAN] = "SELECT seq, lane, start_us, end_us, error_kind" REQ_OF_MODE,
-    /* failed rows of a mode by kind and message: count, first and last seen (when each ended,
+                      "max(end_us), max(lane), max(start_us)" REQ_OF_POINT,
+    [Q_CHART_SCAN] = "SELECT seq, lane, start_us, end_us, error_kind" REQ_OF_POINT,
+    /* failed rows of a point by kind and message: count, first and last seen (when each ended,
      * or started, or was due) */
     [Q_FAILURES] = "SELECT error_kind, coalesce(error, ''), count(*), "
                    "min(coalesce(end_us, start_us, sched_us, 0)), "
-                   "max(coalesce(end_us, start_us, sched_us, 0))" REQ_OF_MODE
+                   "max(coalesce(end_us, start_us, sched_us, 0))" REQ_OF_POINT
                    " AND error_kind != 0 GROUP BY error_kind, error "
                    "ORDER BY count(*) DESC, error_kind, error",
-    /* rows that overlap [?3, ?4] µs: began (or were due) by ?4 and ended (or not) after ?3 */
-    [Q_REQ_WINDOW] = "SELECT " REQ_COLS REQ_OF_MODE REQ_IN_WINDOW " ORDER BY seq LIMIT ?5 OFFSET ?6",
-    [Q_REQ_WINDOW_COUNT] = "SELECT count(*)" REQ_OF_MODE REQ_IN_WINDOW,
+    /* rows that overlap [?4, ?5] µs: began (or were due) by ?5 and ended (or not) after ?4 */
+    [Q_REQ_WINDOW] = "SELECT " REQ_COLS REQ_OF_POINT REQ_IN_WINDOW " ORDER BY seq LIMIT ?6 OFFSET ?7",
+    [Q_REQ_WINDOW_COUNT] = "SELECT count(*)" REQ_OF_POINT REQ_IN_WINDOW,
     /* Retention: ended runs counted, the oldest ?1 of them deleted (with their rows), and the
      * bytes the database's data takes (free pages are reused, not given back to the disk). */
     [Q_PRUNE_ENDED] = "SELECT count(*) FROM runs WHERE status NOT IN ('queued', 'running')",
@@ -321,12 +324,19 @@ int store_schema_version(struct store *st)
     return v;
 }
 
-int store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode,
-                         int64_t *out, char *err, size_t errlen, const char *what)
+void store_bind_point(sqlite3_stmt *s, const char *id, int mode, int64_t concurrency)
 {
-    sqlite3_stmt *s = st->q[q];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, mode);
+    sqlite3_bind_int64(s, 3, concurrency);
+}
+
+int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int mode,
+                       int64_t concurrency, int64_t *out, char *err, size_t errlen,
+                       const char *what)
+{
+    sqlite3_stmt *s = st->q[q];
+    store_bind_point(s, id, mode, concurrency);
     int rc = sqlite3_step(s);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) store_fail(st, err, errlen, what);

@@ -1,4 +1,4 @@
-/* Chart aggregates of one mode, computed once from its stored rows in two streaming passes
+/* Chart aggregates of one mode at one concurrency level (a point), computed once from its stored rows in two streaming passes
  * (an SQL aggregate for the ranges, then one scan in PK order), in memory bounded whatever the
  * number of rows: about 2 MB for a million.
  *
@@ -30,6 +30,10 @@ struct timeline_cell {
 };
 
 struct charts {
+    /* the point: a mode at one concurrency level of run `id` */
+    const char *id;
+    int mode;
+    int64_t concurrency;
     /* pass 1 */
     int64_t rows, ok, lat_min, lat_max, end_max, lane_max, start_max;
     bool has_end;
@@ -57,12 +61,10 @@ static double ms(double us)
     return round3(us / 1000.0);
 }
 
-static int load_stats(struct store *st, const char *id, int mode, struct charts *c, char *err,
-                      size_t errlen)
+static int load_stats(struct store *st, struct charts *c, char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->q[Q_CHART_STATS];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
+    store_bind_point(s, c->id, c->mode, c->concurrency);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         c->rows = sqlite3_column_int64(s, 0);
@@ -168,12 +170,10 @@ static void timeline_offer(struct charts *c, int64_t seq, int64_t lane, int64_t 
     *cell = (struct timeline_cell){seq, dur, err, 1};
 }
 
-static int scan_rows(struct store *st, const char *id, int mode, struct charts *c, char *err,
-                     size_t errlen)
+static int scan_rows(struct store *st, struct charts *c, char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->q[Q_CHART_SCAN];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
+    store_bind_point(s, c->id, c->mode, c->concurrency);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(s, 0), lane = sqlite3_column_int64(s, 1);
@@ -298,8 +298,7 @@ static cJSON *throughput_json(const struct charts *c)
 
 
 /* Every row in seq order, or the sampled cells' rows in seq order. */
-static cJSON *timeline_json(struct store *st, const char *id, int mode, const struct charts *c,
-                            char *err, size_t errlen)
+static cJSON *timeline_json(struct store *st, const struct charts *c, char *err, size_t errlen)
 {
     cJSON *t = cJSON_CreateObject();
     cJSON_AddNumberToObject(t, "lanes", (double)c->lanes);
@@ -310,8 +309,7 @@ static cJSON *timeline_json(struct store *st, const char *id, int mode, const st
     int rc = SQLITE_DONE;
     if (!c->sampled) {
         sqlite3_stmt *s = st->q[Q_REQ_ALL];
-        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 2, mode);
+        store_bind_point(s, c->id, c->mode, c->concurrency);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             store_row_to_record(s, 0, &r);
             cJSON_AddItemToArray(rows, record_to_json(&r));
@@ -330,9 +328,8 @@ static cJSON *timeline_json(struct store *st, const char *id, int mode, const st
         qsort(seqs, (size_t)n, sizeof *seqs, cmp_int64);
         sqlite3_stmt *s = st->q[Q_REQ_ONE];
         for (int64_t i = 0; i < n && rc == SQLITE_DONE; i++) {
-            sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int(s, 2, mode);
-            sqlite3_bind_int64(s, 3, seqs[i]);
+            store_bind_point(s, c->id, c->mode, c->concurrency);
+            sqlite3_bind_int64(s, 4, seqs[i]);
             rc = sqlite3_step(s);
             if (rc == SQLITE_ROW) {
                 store_row_to_record(s, 0, &r);
@@ -364,23 +361,27 @@ static void charts_free(struct charts *c)
     free(c);
 }
 
-cJSON *store_charts_compute(struct store *st, const char *id, int mode, int64_t lanes,
-                            double wall_ms, char *err, size_t errlen)
+cJSON *store_charts_compute(struct store *st, const char *id, int mode, int64_t concurrency,
+                            int64_t lanes, double wall_ms, char *err, size_t errlen)
 {
     struct charts *c = calloc(1, sizeof *c);
     if (!c) return errf(err, errlen, "computing charts: out of memory"), NULL;
+    c->id = id;
+    c->mode = mode;
+    c->concurrency = concurrency;
     cJSON *out = NULL;
-    if (load_stats(st, id, mode, c, err, errlen) != 0) goto done;
+    if (load_stats(st, c, err, errlen) != 0) goto done;
     setup_latency(c);
     if (setup_throughput(c) != 0 || setup_timeline(c, lanes) != 0) {
         errf(err, errlen, "computing charts: out of memory");
         goto done;
     }
-    if (scan_rows(st, id, mode, c, err, errlen) != 0) goto done;
-    cJSON *timeline = timeline_json(st, id, mode, c, err, errlen);
+    if (scan_rows(st, c, err, errlen) != 0) goto done;
+    cJSON *timeline = timeline_json(st, c, err, errlen);
     if (!timeline) goto done;
     out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "mode", mode_name(mode) ? mode_name(mode) : "unknown");
+    cJSON_AddNumberToObject(out, "concurrency", (double)concurrency);
     cJSON_AddNumberToObject(out, "total", (double)c->rows);
     cJSON_AddNumberToObject(out, "wall_ms", round3(wall_ms));
     cJSON_AddItemToObject(out, "histogram", histogram_json(c));

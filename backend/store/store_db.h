@@ -77,16 +77,24 @@ int store_exec(struct store *st, enum store_stmt q, char *err, size_t errlen, co
  * fails). Returns 0 when committed, -1 with err (already set on rc != 0). */
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what);
 
-/* Runs statement q, bound to (run id, mode), and sets *out to its first column as an integer, 0
- * when it yields no row. Returns 0, or -1 with err ("what: sqlite's message") when SQLite
- * fails: a failed read is never taken for a zero. */
-int store_int_by_id_mode(struct store *st, enum store_stmt q, const char *id, int mode,
-                         int64_t *out, char *err, size_t errlen, const char *what);
+/* Binds a point of a run, one mode at one concurrency level, to parameters ?1 (run id, kept
+ * by reference: it must outlive the statement's use), ?2 (mode) and ?3 (level), as every
+ * statement about a mode's row or its requests takes them. */
+void store_bind_point(sqlite3_stmt *s, const char *id, int mode, int64_t concurrency);
 
-/* Computes the charts object of one mode from its stored rows (see store_mode_finish): returns
- * a new cJSON object {"mode","total","wall_ms","histogram","cdf","throughput","timeline"} or
- * NULL with err. Bounded memory whatever the number of rows. Caller holds st->lock. */
-struct cJSON *store_charts_compute(struct store *st, const char *id, int mode, int64_t lanes,
-                                   double wall_ms, char *err, size_t errlen);
+/* Runs statement q, bound to a point (store_bind_point), and sets *out to its first column as
+ * an integer, 0 when it yields no row. Returns 0, or -1 with err ("what: sqlite's message") when
+ * SQLite fails: a failed read is never taken for a zero. */
+int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int mode,
+                       int64_t concurrency, int64_t *out, char *err, size_t errlen,
+                       const char *what);
+
+/* Computes the charts object of one point (a mode at a level) from its stored rows (see
+ * store_mode_finish): returns a new cJSON object {"mode","concurrency","total","wall_ms",
+ * "histogram","cdf","throughput","timeline"} or NULL with err. Bounded memory whatever the
+ * number of rows. Caller holds st->lock. */
+struct cJSON *store_charts_compute(struct store *st, const char *id, int mode,
+                                   int64_t concurrency, int64_t lanes, double wall_ms, char *err,
+                                   size_t errlen);
 
 #endif

@@ -9,12 +9,13 @@
 #include "store_db.h"
 #include "util.h"
 
-#define MAX_MODES 16 /* modes.mode references mode_names: MODE_COUNT rows at most */
+#define MAX_MODES (MODE_COUNT * SPEC_MAX_LEVELS) /* rows of modes per run: (mode, level) points */
 #define MAX_PAGE 100000
 
 /* One row of modes, its texts copied out of the statement. */
 struct mode_row {
     int mode;
+    int64_t concurrency;
     int64_t total, lanes, done;
     char *result_json; /* NULL until the mode finished */
     char *charts_json; /* NULL until computed */
@@ -44,11 +45,12 @@ static int read_modes(struct store *st, const char *id, struct mode_row *out, ch
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < MAX_MODES) {
         struct mode_row *m = &out[n++];
         m->mode = sqlite3_column_int(s, 0);
-        m->total = sqlite3_column_int64(s, 1);
-        m->lanes = sqlite3_column_int64(s, 2);
-        m->done = sqlite3_column_int64(s, 3);
-        m->result_json = col_dup(s, 4);
-        m->charts_json = col_dup(s, 5);
+        m->concurrency = sqlite3_column_int64(s, 1);
+        m->total = sqlite3_column_int64(s, 2);
+        m->lanes = sqlite3_column_int64(s, 3);
+        m->done = sqlite3_column_int64(s, 4);
+        m->result_json = col_dup(s, 5);
+        m->charts_json = col_dup(s, 6);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         store_fail(st, err, errlen, "reading modes");
@@ -91,8 +93,12 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
         return errf(err, errlen, "out of memory");
     }
     for (int i = 0; i < n; i++) {
-        out->modes[i] = (struct store_mode){modes[i].mode, modes[i].total, modes[i].lanes,
-                                            modes[i].done, modes[i].result_json};
+        out->modes[i] = (struct store_mode){.mode = modes[i].mode,
+                                            .concurrency = modes[i].concurrency,
+                                            .total = modes[i].total,
+                                            .lanes = modes[i].lanes,
+                                            .done = modes[i].done,
+                                            .result_json = modes[i].result_json};
         modes[i].result_json = NULL; /* moved */
     }
     out->nmodes = n;
@@ -189,12 +195,11 @@ int store_run_list(struct store *st, int limit, int offset, const char *url, con
     return -1;
 }
 
-/* Rows of one mode through statement s (already bound past ?1, ?2), appended as ROWs. */
-static int append_rows(struct store *st, sqlite3_stmt *s, const char *id, int mode, cJSON *arr,
-                       char *err, size_t errlen)
+/* Rows of one point through statement s (already bound past ?1..?3), appended as ROWs. */
+static int append_rows(struct store *st, sqlite3_stmt *s, const char *id, int mode,
+                       int64_t concurrency, cJSON *arr, char *err, size_t errlen)
 {
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
+    store_bind_point(s, id, mode, concurrency);
     int rc;
     struct bench_record r;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -206,13 +211,13 @@ static int append_rows(struct store *st, sqlite3_stmt *s, const char *id, int mo
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* True when the mode's seqs are exactly 0..total-1, so that OFFSET k is seq k and a page is an
+/* True when the point's seqs are exactly 0..total-1, so that OFFSET k is seq k and a page is an
  * index seek instead of skipping k rows. */
-static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t total)
+static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t concurrency,
+                            int64_t total)
 {
     sqlite3_stmt *s = st->q[Q_REQ_SEQ_BOUNDS];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
+    store_bind_point(s, id, mode, concurrency);
     bool yes = total > 0 && sqlite3_step(s) == SQLITE_ROW &&
                sqlite3_column_type(s, 0) != SQLITE_NULL && sqlite3_column_int64(s, 0) == 0 &&
                sqlite3_column_int64(s, 1) == total - 1;
@@ -220,29 +225,30 @@ static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t 
     return yes;
 }
 
-/* {"mode", "total", "requests": [the rows of s]} or NULL with err. */
-static cJSON *rows_page(struct store *st, sqlite3_stmt *s, const char *id, int mode, int64_t total,
-                        char *err, size_t errlen)
+/* {"mode", "concurrency", "total", "requests": [the rows of s]} or NULL with err. */
+static cJSON *rows_page(struct store *st, sqlite3_stmt *s, const char *id, int mode,
+                        int64_t concurrency, int64_t total, char *err, size_t errlen)
 {
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "mode", mode_name(mode));
+    cJSON_AddNumberToObject(out, "concurrency", (double)concurrency);
     cJSON_AddNumberToObject(out, "total", (double)total);
-    if (append_rows(st, s, id, mode, cJSON_AddArrayToObject(out, "requests"), err, errlen) != 0) {
+    if (append_rows(st, s, id, mode, concurrency, cJSON_AddArrayToObject(out, "requests"), err,
+                    errlen) != 0) {
         cJSON_Delete(out);
         out = NULL;
     }
     return out;
 }
 
-/* Binds (run, mode, from_us, to_us) to the window count and returns the count, or -1 with err. */
-static int64_t window_count(struct store *st, const char *id, int mode, int64_t from_us,
-                            int64_t to_us, char *err, size_t errlen)
+/* Binds (point, from_us, to_us) to the window count and returns the count, or -1 with err. */
+static int64_t window_count(struct store *st, const char *id, int mode, int64_t concurrency,
+                            int64_t from_us, int64_t to_us, char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->q[Q_REQ_WINDOW_COUNT];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
-    sqlite3_bind_int64(s, 3, from_us);
-    sqlite3_bind_int64(s, 4, to_us);
+    store_bind_point(s, id, mode, concurrency);
+    sqlite3_bind_int64(s, 4, from_us);
+    sqlite3_bind_int64(s, 5, to_us);
     int rc = sqlite3_step(s);
     int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     if (rc != SQLITE_ROW) store_fail(st, err, errlen, "reading requests");
@@ -250,11 +256,11 @@ static int64_t window_count(struct store *st, const char *id, int mode, int64_t 
     return total;
 }
 
-/* A page of a mode's rows in seq order, all of them (window false) or those that overlap
+/* A page of a point's rows in seq order, all of them (window false) or those that overlap
  * [from_us, to_us]; total counts every row of that selection, from the same snapshot. */
-static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t limit,
-                            int64_t offset, bool window, int64_t from_us, int64_t to_us, char *err,
-                            size_t errlen)
+static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
+                            int64_t limit, int64_t offset, bool window, int64_t from_us,
+                            int64_t to_us, char *err, size_t errlen)
 {
     if (!mode_name(mode)) return errf(err, errlen, "reading requests: no such mode %d", mode), NULL;
     if (limit < 0) limit = 0;
@@ -267,24 +273,24 @@ static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t 
     int64_t total;
     sqlite3_stmt *s;
     if (window) {
-        total = window_count(st, id, mode, from_us, to_us, err, errlen);
+        total = window_count(st, id, mode, concurrency, from_us, to_us, err, errlen);
         if (total < 0) goto end;
         s = st->q[Q_REQ_WINDOW];
-        sqlite3_bind_int64(s, 3, from_us);
-        sqlite3_bind_int64(s, 4, to_us);
-        sqlite3_bind_int64(s, 5, limit);
-        sqlite3_bind_int64(s, 6, offset);
+        sqlite3_bind_int64(s, 4, from_us);
+        sqlite3_bind_int64(s, 5, to_us);
+        sqlite3_bind_int64(s, 6, limit);
+        sqlite3_bind_int64(s, 7, offset);
     } else {
         /* stored rows */
-        if (store_int_by_id_mode(st, Q_MODE_DONE, id, mode, &total, err, errlen,
-                                 "reading requests"))
+        if (store_int_by_point(st, Q_MODE_DONE, id, mode, concurrency, &total, err, errlen,
+                               "reading requests"))
             goto end;
-        s = seqs_contiguous(st, id, mode, total) ? st->q[Q_REQ_PAGE_FROM_SEQ]
-                                                 : st->q[Q_REQ_PAGE_OFFSET];
-        sqlite3_bind_int64(s, 3, limit);
-        sqlite3_bind_int64(s, 4, offset);
+        s = seqs_contiguous(st, id, mode, concurrency, total) ? st->q[Q_REQ_PAGE_FROM_SEQ]
+                                                              : st->q[Q_REQ_PAGE_OFFSET];
+        sqlite3_bind_int64(s, 4, limit);
+        sqlite3_bind_int64(s, 5, offset);
     }
-    out = rows_page(st, s, id, mode, total, err, errlen);
+    out = rows_page(st, s, id, mode, concurrency, total, err, errlen);
 end:
     store_exec(st, Q_COMMIT, NULL, 0, NULL);
 unlock:
@@ -292,31 +298,33 @@ unlock:
     return out;
 }
 
-cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
-                           int64_t offset, char *err, size_t errlen)
+cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
+                           int64_t limit, int64_t offset, char *err, size_t errlen)
 {
-    return requests_page(st, id, mode, limit, offset, false, 0, 0, err, errlen);
+    return requests_page(st, id, mode, concurrency, limit, offset, false, 0, 0, err, errlen);
 }
 
-cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t from_us,
-                             int64_t to_us, int64_t limit, int64_t offset, char *err, size_t errlen)
+cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t concurrency,
+                             int64_t from_us, int64_t to_us, int64_t limit, int64_t offset,
+                             char *err, size_t errlen)
 {
-    return requests_page(st, id, mode, limit, offset, true, from_us, to_us, err, errlen);
+    return requests_page(st, id, mode, concurrency, limit, offset, true, from_us, to_us, err,
+                         errlen);
 }
 
-/* The failed rows of one mode grouped by kind and message, appended to arr. */
-static int append_failures(struct store *st, const char *id, int mode, cJSON *arr, char *err,
-                           size_t errlen)
+/* The failed rows of one point grouped by kind and message, appended to arr. */
+static int append_failures(struct store *st, const char *id, int mode, int64_t concurrency,
+                           cJSON *arr, char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->q[Q_FAILURES];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
+    store_bind_point(s, id, mode, concurrency);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         cJSON *f = cJSON_CreateObject();
         const char *kind = req_error_name(sqlite3_column_int(s, 0));
         const char *msg = (const char *)sqlite3_column_text(s, 1);
         cJSON_AddStringToObject(f, "mode", mode_name(mode) ? mode_name(mode) : "unknown");
+        cJSON_AddNumberToObject(f, "concurrency", (double)concurrency);
         cJSON_AddStringToObject(f, "kind", kind);
         cJSON_AddStringToObject(f, "message", msg && *msg ? msg : kind);
         cJSON_AddNumberToObject(f, "count", (double)sqlite3_column_int64(s, 2));
@@ -373,7 +381,7 @@ cJSON *store_failures(struct store *st, const char *id, bool *found, char *err, 
         /* A finished mode without errors is not scanned: a clean million-row run answers at
          * once. */
         if (modes[i].result_json && result_number(modes[i].result_json, "errors", 1) <= 0) continue;
-        if (append_failures(st, id, modes[i].mode, arr, err, errlen) != 0) {
+        if (append_failures(st, id, modes[i].mode, modes[i].concurrency, arr, err, errlen) != 0) {
             cJSON_Delete(out);
             out = NULL;
             break;
@@ -388,43 +396,38 @@ unlock:
 }
 
 int store_each_request(struct store *st, const char *id, int mode,
-                       int (*fn)(void *ctx, int mode, const struct bench_record *r), void *ctx,
-                       char *err, size_t errlen)
+                       int (*fn)(void *ctx, int mode, int64_t concurrency,
+                                 const struct bench_record *r),
+                       void *ctx, char *err, size_t errlen)
 {
     if (mode >= 0 && !mode_name(mode))
         return errf(err, errlen, "reading requests: no such mode %d", mode);
     pthread_mutex_lock(&st->lock);
     int rc = -1;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
-    int order[MAX_MODES], n = 0;
-    if (mode >= 0) {
-        order[n++] = mode;
-    } else {
-        struct mode_row modes[MAX_MODES];
-        n = read_modes(st, id, modes, err, errlen);
-        if (n < 0) goto end;
-        for (int i = 0; i < n; i++)
-            order[i] = modes[i].mode;
-        free_modes(modes, n);
-    }
+    struct mode_row points[MAX_MODES];
+    int n = read_modes(st, id, points, err, errlen);
+    if (n < 0) goto end;
     sqlite3_stmt *s = st->q[Q_REQ_ALL];
     bool stop = false;
     struct bench_record r;
     for (int i = 0; i < n && !stop; i++) {
-        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 2, order[i]);
+        if (mode >= 0 && points[i].mode != mode) continue;
+        store_bind_point(s, id, points[i].mode, points[i].concurrency);
         int step;
         while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
             store_row_to_record(s, 0, &r);
-            stop = fn(ctx, order[i], &r) != 0;
+            stop = fn(ctx, points[i].mode, points[i].concurrency, &r) != 0;
         }
         if (!stop && step != SQLITE_DONE) {
             store_fail(st, err, errlen, "reading requests");
             store_done(s);
+            free_modes(points, n);
             goto end;
         }
         store_done(s);
     }
+    free_modes(points, n);
     rc = 0;
 end:
     store_exec(st, Q_COMMIT, NULL, 0, NULL);
@@ -433,7 +436,8 @@ unlock:
     return rc;
 }
 
-cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, size_t errlen)
+cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found, char *err,
+                    size_t errlen)
 {
     bool dummy;
     if (!found) found = &dummy;
@@ -448,10 +452,11 @@ cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, si
     for (int i = 0; i < n; i++) {
         struct mode_row *m = &modes[i];
         if (!m->result_json) continue; /* not finished: no aggregates yet */
+        if (concurrency > 0 && m->concurrency != concurrency) continue;
         cJSON *c = m->charts_json ? cJSON_Parse(m->charts_json) : NULL;
         if (!c) {
             /* Finished before migration 0002 (or unreadable): compute now and keep them. */
-            c = store_charts_compute(st, id, m->mode, m->lanes,
+            c = store_charts_compute(st, id, m->mode, m->concurrency, m->lanes,
                                      result_number(m->result_json, "wall_ms", 0), err, errlen);
             if (!c) {
                 cJSON_Delete(out);
@@ -460,9 +465,8 @@ cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, si
             }
             char *text = cJSON_PrintUnformatted(c);
             sqlite3_stmt *u = st->q[Q_MODE_SET_CHARTS];
-            sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int(u, 2, m->mode);
-            sqlite3_bind_text(u, 3, text, -1, SQLITE_STATIC);
+            store_bind_point(u, id, m->mode, m->concurrency);
+            sqlite3_bind_text(u, 4, text, -1, SQLITE_STATIC);
             sqlite3_step(u); /* best effort: a failure only means computing again next time */
             store_done(u);
             free(text);

@@ -54,17 +54,16 @@ int store_run_set_status(struct store *st, const char *id, const char *status, i
     return rc;
 }
 
-int store_mode_begin(struct store *st, const char *id, int mode, int64_t total, int64_t lanes,
-                     char *err, size_t errlen)
+int store_mode_begin(struct store *st, const char *id, int mode, int64_t concurrency,
+                     int64_t total, int64_t lanes, char *err, size_t errlen)
 {
     if (!valid_mode(mode)) return errf(err, errlen, "starting mode %d: no such mode", mode);
     pthread_mutex_lock(&st->lock);
     sqlite3_stmt *s = st->q[Q_MODE_BEGIN];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
-    sqlite3_bind_int64(s, 3, total);
-    sqlite3_bind_int64(s, 4, lanes);
-    sqlite3_bind_int64(s, 5, wallclock_us());
+    store_bind_point(s, id, mode, concurrency);
+    sqlite3_bind_int64(s, 4, total);
+    sqlite3_bind_int64(s, 5, lanes);
+    sqlite3_bind_int64(s, 6, wallclock_us());
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "starting mode");
     store_done(s);
     pthread_mutex_unlock(&st->lock);
@@ -79,44 +78,44 @@ static void bind_time(sqlite3_stmt *s, int i, int64_t us)
         sqlite3_bind_int64(s, i, us);
 }
 
-/* Binds one record to Q_REQ_INSERT (parameters 3..13; 1 and 2 are the run and mode). */
+/* Binds one record to Q_REQ_INSERT (parameters 4..14; 1 to 3 are the point). */
 static void bind_record(sqlite3_stmt *s, const struct bench_record *r)
 {
-    sqlite3_bind_int64(s, 3, r->seq);
-    sqlite3_bind_int64(s, 4, r->lane);
-    bind_time(s, 5, r->sched_us);
-    bind_time(s, 6, r->start_us);
-    bind_time(s, 7, r->connect_us);
-    bind_time(s, 8, r->ttfb_us);
-    bind_time(s, 9, r->end_us);
+    sqlite3_bind_int64(s, 4, r->seq);
+    sqlite3_bind_int64(s, 5, r->lane);
+    bind_time(s, 6, r->sched_us);
+    bind_time(s, 7, r->start_us);
+    bind_time(s, 8, r->connect_us);
+    bind_time(s, 9, r->ttfb_us);
+    bind_time(s, 10, r->end_us);
     if (r->status)
-        sqlite3_bind_int(s, 10, r->status);
+        sqlite3_bind_int(s, 11, r->status);
     else
-        sqlite3_bind_null(s, 10);
-    sqlite3_bind_int64(s, 11, r->bytes);
-    sqlite3_bind_int(s, 12, r->err_kind);
+        sqlite3_bind_null(s, 11);
+    sqlite3_bind_int64(s, 12, r->bytes);
+    sqlite3_bind_int(s, 13, r->err_kind);
     size_t elen = strnlen(r->error, sizeof r->error);
     if (elen)
-        sqlite3_bind_text(s, 13, r->error, (int)elen, SQLITE_STATIC);
+        sqlite3_bind_text(s, 14, r->error, (int)elen, SQLITE_STATIC);
     else
-        sqlite3_bind_null(s, 13);
+        sqlite3_bind_null(s, 14);
 }
 
-/* Runs a statement bound to (id, mode) and optionally a third integer; 0 or -1. */
-static int step_id_mode(struct store *st, enum store_stmt q, const char *id, int mode,
-                        const int64_t *third, char *err, size_t errlen, const char *what)
+/* Runs a statement bound to a point and optionally a fourth integer; 0 or -1. */
+static int step_point(struct store *st, enum store_stmt q, const char *id, int mode,
+                      int64_t concurrency, const int64_t *fourth, char *err, size_t errlen,
+                      const char *what)
 {
     sqlite3_stmt *s = st->q[q];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
-    if (third) sqlite3_bind_int64(s, 3, *third);
+    store_bind_point(s, id, mode, concurrency);
+    if (fourth) sqlite3_bind_int64(s, 4, *fourth);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, what);
     store_done(s);
     return rc;
 }
 
-int store_add_records(struct store *st, const char *id, int mode, const struct bench_record *recs,
-                      size_t n, char *err, size_t errlen)
+int store_add_records(struct store *st, const char *id, int mode, int64_t concurrency,
+                      const struct bench_record *recs, size_t n, char *err, size_t errlen)
 {
     if (!valid_mode(mode)) return errf(err, errlen, "adding records: no such mode %d", mode);
     if (n == 0) return 0;
@@ -125,11 +124,11 @@ int store_add_records(struct store *st, const char *id, int mode, const struct b
     if (store_exec(st, Q_BEGIN_WRITE, err, errlen, "adding records") != 0) goto out;
     /* The mode row holds the running count (progress without counting rows); it exists even
      * when the caller skipped store_mode_begin. */
-    if (step_id_mode(st, Q_MODE_ENSURE, id, mode, NULL, err, errlen, "adding records") != 0)
+    if (step_point(st, Q_MODE_ENSURE, id, mode, concurrency, NULL, err, errlen,
+                   "adding records") != 0)
         goto end;
     sqlite3_stmt *s = st->q[Q_REQ_INSERT];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, mode);
+    store_bind_point(s, id, mode, concurrency);
     for (size_t i = 0; i < n; i++) {
         bind_record(s, &recs[i]);
         if (sqlite3_step(s) != SQLITE_DONE) {
@@ -143,7 +142,8 @@ int store_add_records(struct store *st, const char *id, int mode, const struct b
     }
     store_done(s);
     int64_t added = (int64_t)n;
-    if (step_id_mode(st, Q_MODE_ADD_DONE, id, mode, &added, err, errlen, "adding records") != 0)
+    if (step_point(st, Q_MODE_ADD_DONE, id, mode, concurrency, &added, err, errlen,
+                   "adding records") != 0)
         goto end;
     rc = 0;
 end:
@@ -167,13 +167,13 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
     int rc = -1;
     char *charts_text = NULL;
     int64_t lanes; /* from mode_begin */
-    if (store_int_by_id_mode(st, Q_MODE_LANES, id, res->mode, &lanes, err, errlen,
-                             "finishing mode"))
+    if (store_int_by_point(st, Q_MODE_LANES, id, res->mode, res->concurrency, &lanes, err, errlen,
+                           "finishing mode"))
         goto out;
     /* The rows of a finished mode no longer change, so the aggregates are read outside the
      * write transaction: other writers are not held up while a million rows are scanned. */
-    cJSON *charts = store_charts_compute(st, id, res->mode, lanes > 0 ? lanes : res->lanes,
-                                         res->wall_ms, err, errlen);
+    cJSON *charts = store_charts_compute(st, id, res->mode, res->concurrency,
+                                         lanes > 0 ? lanes : res->lanes, res->wall_ms, err, errlen);
     if (!charts) goto out;
     charts_text = cJSON_PrintUnformatted(charts);
     cJSON_Delete(charts);
@@ -182,15 +182,15 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
         goto out;
     }
     if (store_exec(st, Q_BEGIN_WRITE, err, errlen, "finishing mode") != 0) goto out;
-    if (step_id_mode(st, Q_MODE_ENSURE, id, res->mode, NULL, err, errlen, "finishing mode") != 0)
+    if (step_point(st, Q_MODE_ENSURE, id, res->mode, res->concurrency, NULL, err, errlen,
+                   "finishing mode") != 0)
         goto end;
     sqlite3_stmt *s = st->q[Q_MODE_FINISH];
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, res->mode);
-    sqlite3_bind_int64(s, 3, wallclock_us());
-    sqlite3_bind_text(s, 4, result_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, charts_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 6, res->lanes);
+    store_bind_point(s, id, res->mode, res->concurrency);
+    sqlite3_bind_int64(s, 4, wallclock_us());
+    sqlite3_bind_text(s, 5, result_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, charts_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, res->lanes);
     int step = sqlite3_step(s);
     if (step != SQLITE_DONE) store_fail(st, err, errlen, "finishing mode");
     store_done(s);

@@ -1,10 +1,16 @@
 """The lab from the command line: concurrency sweeps (the knee of `conlab target --workers W`),
 CPU work per response (`--work-us`), and findings next to the numbers."""
+import csv
+import io
+import json
 import os
 import subprocess
+import tempfile
+import time
 import unittest
 
 from conlab_testlib import BIN, run, start_target, stop
+from serve_testlib import Serve
 
 LEVELS = "1,2,3,4,5,6,7,8"
 N = 15  # ⌈15 / C⌉ rounds give a clear step at every C up to W (see knee_of)
@@ -80,7 +86,7 @@ class Work(unittest.TestCase):
     def tearDownClass(cls):
         stop(cls.target)
 
-    def test_work_is_cpu_time_on_the_worker(self):
+    def work_run(self):
         code, doc, err = run("--url", self.url, "--requests", str(self.REQUESTS), "--concurrency", "4",
                              "--work-us", str(self.WORK_US), timeout=60)
         self.assertEqual(code, 0, err)
@@ -97,15 +103,27 @@ class Work(unittest.TestCase):
         self.assertGreaterEqual(res["async"]["wall_ms"], floor_ms)
         # Latency stays the transfer's own: sync's requests to a 0 ms target are far below the work.
         self.assertLess(res["sync"]["latency_ms"]["p50"], self.WORK_US / 1000)
-        if (os.cpu_count() or 1) >= 2:
-            # threads and processes spread the work over the cores.
-            for mode in ("threads", "processes"):
-                self.assertLess(res[mode]["wall_ms"], 0.8 * res["async"]["wall_ms"],
-                                (mode, res[mode]["wall_ms"], res["async"]["wall_ms"]))
         # The client, not the server, was the limit: Little's law says so for threads.
         little = findings_of(doc, "little", "threads")
         self.assertEqual(len(little), 1, doc["findings"])
         self.assertLess(little[0]["values"]["in_flight"], 4 * 0.8)
+        return res
+
+    def test_work_is_cpu_time_on_the_worker(self):
+        if (os.cpu_count() or 1) < 2:
+            self.work_run()
+            return
+        # threads and processes spread the work over the cores, async cannot. Other processes
+        # on a small shared machine can take a core away during one mode: the comparison gets
+        # three tries (each one a whole run; the checks of work_run hold in every one).
+        seen = []
+        for _ in range(3):
+            res = self.work_run()
+            walls = {m: res[m]["wall_ms"] for m in ("threads", "processes", "async")}
+            seen.append(walls)
+            if max(walls["threads"], walls["processes"]) < 0.8 * walls["async"]:
+                return
+        self.fail(f"threads or processes not faster than async with {os.cpu_count()} cores: {seen}")
 
 
 class Output(unittest.TestCase):
@@ -160,6 +178,128 @@ class Output(unittest.TestCase):
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertTrue(p.stderr.startswith(f"conlab run: {flag}"), (args, p.stderr))
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+
+class Api(unittest.TestCase):
+    """A sweep through the dashboard: stored per level, paged per level, findings in RUN, the
+    demo target's model filled in as `expect`."""
+
+    LEVELS = [1, 2, 4]
+    N = 6
+    DELAY = 40
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Serve(None, "--demo-workers", "3", "--demo-delay-ms", "1000")
+        spec = cls.s.spec(delay_ms=cls.DELAY, requests=cls.N, concurrency=cls.LEVELS,
+                          modes=["threads", "async"])
+        cls.id = cls.s.post_run(spec)
+        cls.sweep = cls.wait_done(cls.id)
+        cls.single = cls.wait_done(cls.s.post_run(cls.s.spec(delay_ms=0, requests=2, concurrency=2,
+                                                              modes=["sync"])))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    @classmethod
+    def wait_done(cls, run_id):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, run = cls.s.json("GET", f"/api/runs/{run_id}")
+            if run["status"] not in ("queued", "running"):
+                return run
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} did not end: {run}")
+
+    def page(self, query):
+        return self.s.json("GET", f"/api/runs/{self.id}/requests?{query}")
+
+    def test_sweep_is_stored_per_level(self):
+        run = self.sweep
+        self.assertEqual(run["status"], "done", run)
+        self.assertEqual(run["spec"]["concurrency"], self.LEVELS)
+        # Against the demo target the server's model is known: D from the URL's delay_ms.
+        self.assertEqual(run["spec"]["expect"], {"delay_ms": self.DELAY, "workers": 3})
+        order = [(r["concurrency"], r["mode"]) for r in run["results"]]
+        self.assertEqual(order, [(c, m) for c in self.LEVELS for m in ("threads", "async")])
+        for r in run["results"]:
+            self.assertEqual((r["ok"], r["errors"]), (self.N, 0), r)
+        total = self.N * 2 * len(self.LEVELS)
+        self.assertEqual((run["progress"]["done"], run["progress"]["total"]), (total, total))
+        self.assertEqual(run["progress"]["modes"]["threads"], {"done": 18, "total": 18})
+
+    def test_findings_in_run(self):
+        ideal = [f for f in self.sweep["findings"] if f["kind"] == "ideal"]
+        self.assertEqual(sorted(f["mode"] for f in ideal), ["async", "threads"], self.sweep["findings"])
+        for f in ideal:
+            v = f["values"]
+            # By hand: ⌈6 / min(C, 3)⌉ × 40 ms at the level the finding names.
+            self.assertEqual(v["ideal_ms"], -(-self.N // min(v["concurrency"], 3)) * self.DELAY, f)
+            wall = next(r["wall_ms"] for r in self.sweep["results"]
+                        if r["mode"] == f["mode"] and r["concurrency"] == v["concurrency"])
+            self.assertAlmostEqual(v["ratio"], wall / v["ideal_ms"], places=2)
+        # The same findings as the CLI computes: listed in the run, [] only while it runs.
+        status, listed = self.s.json("GET", "/api/runs?limit=10")
+        mine = next(r for r in listed["runs"] if r["id"] == self.id)
+        self.assertEqual(mine["findings"], self.sweep["findings"])
+
+    def test_requests_page_a_level(self):
+        status, doc = self.page("mode=threads")
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc.get("field"), "concurrency", doc)
+        self.assertTrue(doc["error"].startswith("concurrency:"), doc)
+        status, doc = self.page("mode=threads&concurrency=2")
+        self.assertEqual(status, 200, doc)
+        self.assertEqual((doc["mode"], doc["concurrency"], doc["total"]), ("threads", 2, self.N))
+        self.assertEqual([r["seq"] for r in doc["requests"]], list(range(self.N)))
+        self.assertEqual({r["lane"] for r in doc["requests"]}, {0, 1})
+        status, doc = self.page("mode=async&concurrency=4&limit=4&offset=4")
+        self.assertEqual(status, 200, doc)
+        self.assertEqual([r["seq"] for r in doc["requests"]], [4, 5])
+        for bad in ("concurrency=3", "concurrency=x", "concurrency=0", "concurrency=-1"):
+            status, doc = self.page(f"mode=threads&{bad}")
+            self.assertEqual((status, doc.get("field")), (400, "concurrency"), (bad, doc))
+        # One level: concurrency may be left out, or name that level.
+        sid = self.single["id"]
+        for q, want in (("mode=sync", 200), ("mode=sync&concurrency=2", 200), ("mode=sync&concurrency=3", 400)):
+            status, doc = self.s.json("GET", f"/api/runs/{sid}/requests?{q}")
+            self.assertEqual(status, want, (q, doc))
+        status, doc = self.s.json("GET", "/api/runs/nope00000000/requests?mode=sync")
+        self.assertEqual(status, 404)
+
+    def test_charts_and_exports_per_level(self):
+        status, charts = self.s.json("GET", f"/api/runs/{self.id}/charts?concurrency=4")
+        self.assertEqual(status, 200)
+        self.assertEqual([(m["mode"], m["concurrency"]) for m in charts["modes"]],
+                         [("threads", 4), ("async", 4)])
+        status, charts = self.s.json("GET", f"/api/runs/{self.id}/charts")
+        self.assertEqual(len(charts["modes"]), 6)
+        status, _, body = self.s.request("GET", f"/api/runs/{self.id}/export.csv")
+        rows = list(csv.DictReader(io.StringIO(body.decode())))
+        self.assertEqual(len(rows), self.N * 6)
+        self.assertEqual(sorted({(r["mode"], r["concurrency"]) for r in rows}),
+                         sorted((m, str(c)) for c in self.LEVELS for m in ("threads", "async")))
+        status, _, body = self.s.request("GET", f"/api/runs/{self.id}/export.json")
+        doc = json.loads(body)
+        self.assertEqual(sorted({r["concurrency"] for r in doc["requests"]["threads"]}), self.LEVELS)
+
+    def test_cli_db_stores_a_sweep(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = os.path.join(tmp, "cli.db")
+            code, doc, err = run("--url", f"{self.s.target}?delay_ms=0", "--requests", "3",
+                                 "--concurrency", "1,3", "--modes", "async", "--db", db)
+            self.assertEqual(code, 0, err)
+            s = Serve(db, demo=False, tmp=tmp)
+            try:
+                status, stored = s.json("GET", f"/api/runs/{doc['id']}")
+                self.assertEqual(status, 200)
+                self.assertEqual([r["concurrency"] for r in stored["results"]], [1, 3])
+                self.assertEqual(stored["findings"], doc["findings"])
+                status, page = s.json("GET", f"/api/runs/{doc['id']}/requests?mode=async&concurrency=3")
+                self.assertEqual((status, page["total"]), (200, 3))
+            finally:
+                s.stop()
 
 
 if __name__ == "__main__":

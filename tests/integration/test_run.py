@@ -259,7 +259,8 @@ class Failures(unittest.TestCase):
             with open(out, newline="") as f:
                 rows = list(csv.reader(f))
         self.assertEqual(rows[0], ["mode", "seq", "lane", "sched_us", "start_us", "connect_us",
-                                   "ttfb_us", "end_us", "status", "bytes", "error_kind", "error"])
+                                   "ttfb_us", "end_us", "status", "bytes", "error_kind", "error",
+                                   "concurrency"])
         self.assertEqual(len(rows), 3)
         for row in rows[1:]:
             rec = dict(zip(rows[0], row))

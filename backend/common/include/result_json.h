@@ -19,14 +19,16 @@ struct cJSON *record_to_json(const struct bench_record *r);
 
 /* The header line of the request CSV (newline included). */
 #define RECORD_CSV_HEADER                                                                      \
-    "mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error\n"
+    "mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error,"    \
+    "concurrency\n"
 
 /* Space record_to_csv needs at most. */
 #define RECORD_CSV_MAX (RECORD_ERROR_MAX * 2 + 256)
 
-/* One request as a CSV line (newline and NUL included) into `out` (RECORD_CSV_MAX bytes);
- * returns its length. Null times and a missing status are empty fields; the error text is
- * quoted, inner quotes doubled, line breaks turned into spaces. */
-size_t record_to_csv(const char *mode, const struct bench_record *r, char *out);
+/* One request of `mode` at level `concurrency` as a CSV line (newline and NUL included) into
+ * `out` (RECORD_CSV_MAX bytes); returns its length. Null times and a missing status are empty
+ * fields; the error text is quoted, inner quotes doubled, line breaks turned into spaces. */
+size_t record_to_csv(const char *mode, int64_t concurrency, const struct bench_record *r,
+                     char *out);
 
 #endif

@@ -37,32 +37,37 @@ int store_run_create(struct store *st, const char *id, const struct spec *s,
 int store_run_set_status(struct store *st, const char *id, const char *status, int64_t finished_us,
                          const char *message, char *err, size_t errlen);
 
-/* Marks a mode as started (total requests, lanes); its position in the run is the order of the
- * first call for it. */
-int store_mode_begin(struct store *st, const char *id, int mode, int64_t total, int64_t lanes,
-                     char *err, size_t errlen);
+/* A run's modes are stored per point: one mode at one concurrency level (a sweep has several
+ * levels; every other run one). The calls below name a point by (mode, concurrency). */
 
-/* Inserts n request rows of one mode in one transaction: all or nothing (a duplicate seq or an
- * unknown run stores none). Creates the mode's row when store_mode_begin was skipped. -1 times
+/* Marks a point as started (total requests, lanes); its position in the run is the order of
+ * the first call for it. */
+int store_mode_begin(struct store *st, const char *id, int mode, int64_t concurrency,
+                     int64_t total, int64_t lanes, char *err, size_t errlen);
+
+/* Inserts n request rows of one point in one transaction: all or nothing (a duplicate seq or an
+ * unknown run stores none). Creates the point's row when store_mode_begin was skipped. -1 times
  * are stored NULL, status 0 NULL, error "" NULL. */
-int store_add_records(struct store *st, const char *id, int mode, const struct bench_record *recs,
-                      size_t n, char *err, size_t errlen);
+int store_add_records(struct store *st, const char *id, int mode, int64_t concurrency,
+                      const struct bench_record *recs, size_t n, char *err, size_t errlen);
 
-/* Stores a mode's RESULT and computes its chart aggregates (histogram, CDF, throughput per
- * interval, sampled timeline) from the stored rows, once, streaming (bounded memory; ~0.4 s for
- * a million rows). Call it after the mode's last store_add_records. */
+/* Stores a point's RESULT (res->mode at res->concurrency) and computes its chart aggregates
+ * (histogram, CDF, throughput per interval, sampled timeline) from the stored rows, once,
+ * streaming (bounded memory; ~0.4 s for a million rows). Call it after the point's last
+ * store_add_records. */
 int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
                       size_t errlen);
 
 /* Runs left "running" or "queued" (by a crash) become "interrupted"; returns how many, or -1. */
 int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t errlen);
 
-/* One begun mode of a run, in run order. */
+/* One begun point of a run (a mode at one concurrency level), in run order. */
 struct store_mode {
     int mode;                 /* enum bench_mode */
     int64_t total, lanes;     /* as begun */
     int64_t done;             /* request rows stored so far */
     char *result_json;        /* its RESULT as stored (JSON text); NULL until the mode finished */
+    int64_t concurrency;      /* the level */
 };
 
 /* A stored run, as C data; the dashboard shapes it into the API's RUN. */
@@ -72,7 +77,7 @@ struct store_run {
     char *spec_json;          /* the canonical spec text it was created with */
     int64_t created_us;       /* wall-clock µs since the epoch */
     int64_t finished_us;      /* -1 while it has not ended */
-    struct store_mode *modes; /* the begun modes in run order */
+    struct store_mode *modes; /* the begun points in run order */
     int nmodes;
 };
 
@@ -112,40 +117,45 @@ int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char 
 /* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);
 
-/* {"mode", "total", "requests": [row...]} in seq order (rows as record_to_json); total is the
- * number of rows stored for that mode (0 for an unknown run). limit is capped at 100,000.
- * NULL with err for a mode out of range or a database error. */
-struct cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t limit,
-                                  int64_t offset, char *err, size_t errlen);
+/* {"mode", "concurrency", "total", "requests": [row...]} of one point in seq order (rows as
+ * record_to_json); total is the number of rows stored for that point (0 for an unknown run or
+ * level). limit is capped at 100,000. NULL with err for a mode out of range or a database
+ * error. */
+struct cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
+                                  int64_t limit, int64_t offset, char *err, size_t errlen);
 
 /* The same for the rows that overlap the window [from_us, to_us] (µs from the mode's start):
  * rows that started (or, never started, were due) at or before to_us and ended (or, never ended,
  * started or were due) at or after from_us. total counts every such row. */
-struct cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t from_us,
-                                    int64_t to_us, int64_t limit, int64_t offset, char *err,
-                                    size_t errlen);
+struct cJSON *store_requests_window(struct store *st, const char *id, int mode,
+                                    int64_t concurrency, int64_t from_us, int64_t to_us,
+                                    int64_t limit, int64_t offset, char *err, size_t errlen);
 
-/* {"failures": [{"mode", "kind", "message", "count", "first_us", "last_us"}...]}: the failed
- * rows of the run grouped by mode (in run order), error kind and message, most frequent first
- * within a mode; first_us/last_us are the earliest and latest time one was seen (its end_us,
- * else start_us, else sched_us). Modes whose RESULT counts no error are not scanned. NULL when
- * unknown (*found = false) or on error (err set, *found = true). */
+/* {"failures": [{"mode", "concurrency", "kind", "message", "count", "first_us", "last_us"}...]}:
+ * the failed rows of the run grouped by point (mode and level, in run order), error kind and
+ * message, most frequent first within a point; first_us/last_us are the earliest and latest
+ * time one was seen (its end_us, else start_us, else sched_us). Points whose RESULT counts no
+ * error are not scanned. NULL when unknown (*found = false) or on error (err set, *found =
+ * true). */
 struct cJSON *store_failures(struct store *st, const char *id, bool *found, char *err,
                              size_t errlen);
 
-/* Calls fn for every stored request of the run (mode < 0: all modes, in run order then seq),
- * streaming from SQLite without loading them all, from one consistent snapshot. fn returns
- * non-zero to stop. fn runs with the store's lock held: it must not call into the same store,
- * and other callers of this store wait until the stream ends (use a second store for exports).
- * Returns 0 (also when fn stopped it) or -1 with err. */
+/* Calls fn for every stored request of the run (mode < 0: every point, else every level of that
+ * mode; points in run order, then seq), streaming from SQLite without loading them all, from one
+ * consistent snapshot. fn returns non-zero to stop. fn runs with the store's lock held: it must
+ * not call into the same store, and other callers of this store wait until the stream ends (use
+ * a second store for exports). Returns 0 (also when fn stopped it) or -1 with err. */
 int store_each_request(struct store *st, const char *id, int mode,
-                       int (*fn)(void *ctx, int mode, const struct bench_record *r), void *ctx,
-                       char *err, size_t errlen);
+                       int (*fn)(void *ctx, int mode, int64_t concurrency,
+                                 const struct bench_record *r),
+                       void *ctx, char *err, size_t errlen);
 
-/* {"modes": [{"mode", "total", "ok", "wall_ms", "histogram", "cdf", "throughput", "timeline"}...]}
- * for the finished modes in run order, as computed by store_mode_finish (see docs/API.md); modes
- * finished before schema 2 get theirs computed (and kept) here. NULL when unknown (*found =
- * false) or on error (err set, *found = true). */
-struct cJSON *store_charts(struct store *st, const char *id, bool *found, char *err, size_t errlen);
+/* {"modes": [{"mode", "concurrency", "total", "ok", "wall_ms", "histogram", "cdf", "throughput",
+ * "timeline"}...]} for the finished points in run order, only those at `concurrency` when it is
+ * above 0, as computed by store_mode_finish (see docs/API.md); points finished before schema 2
+ * get theirs computed (and kept) here. NULL when unknown (*found = false) or on error (err set,
+ * *found = true). */
+struct cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found,
+                           char *err, size_t errlen);
 
 #endif
