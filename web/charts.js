@@ -23,6 +23,9 @@ function make(canvas, config) {
   return new Chart(canvas, config);
 }
 
+// A chart with the page's defaults, for the charts of other modules (sweepcharts.js).
+export { make as makeChart };
+
 const msTick = (v, _i, ticks) => fmtAxisMs(v, ticks);
 
 // Writes a text above each bar of dataset 0 (the speed-ups of the summary chart).

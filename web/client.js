@@ -62,7 +62,8 @@ const runPath = id => '/api/runs/' + encodeURIComponent(id);
 export const getConfig = () => call('GET', '/api/config');
 export const createRun = spec => call('POST', '/api/runs', spec);
 export const getRun = id => call('GET', runPath(id));
-export const getCharts = id => call('GET', runPath(id) + '/charts');
+// concurrency: only that level of a sweep.
+export const getCharts = (id, concurrency) => call('GET', runPath(id) + '/charts' + (concurrency ? '?concurrency=' + encodeURIComponent(concurrency) : ''));
 // {failures: [{mode, kind, message, count, first_us, last_us}]}
 export const getFailures = id => call('GET', runPath(id) + '/failures');
 export const cancelRun = id => call('POST', runPath(id) + '/cancel');

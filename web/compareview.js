@@ -9,6 +9,8 @@ import { comparable } from './model.js';
 import { failureLevel } from './health.js';
 import { workloadDiffs } from './workload.js';
 import { statusBadge, healthBadges } from './runrender.js';
+import { isSweep, levelsText } from './sweep.js';
+import { renderSweepCompare } from './sweepview.js';
 
 function runCard(tag, run) {
   const s = run.spec || {};
@@ -17,7 +19,7 @@ function runCard(tag, run) {
     run.label ? el('p', {class: 'run-label', text: run.label}) : null,
     el('dl', {class: 'facts'},
       [['target', `${(s.target && s.target.method) || 'GET'} ${(s.target && s.target.url) || ''}`],
-        ['requests', fmtInt(s.requests)], ['concurrency', fmtInt(s.concurrency)],
+        ['requests', fmtInt(s.requests)], ['concurrency', levelsText(s.concurrency)],
         ['keep-alive', s.keepalive === false ? 'off' : 'on'], ['started', fmtDate(run.created_at)]]
         .map(([k, v]) => el('div', {}, el('dt', {text: k}), el('dd', {text: v})))));
 }
@@ -92,6 +94,8 @@ export async function mountCompare(root, ctx) {
       el('p', {text: 'The deltas below compare different experiments, so none is coloured better or worse.'}))
     : null;
   const {box, canvas} = chartBox(280, {id: 'compare-chart', role: 'img', 'aria-label': 'Wall time per mode of both runs'});
+  // A sweep has one result per mode and level: it is compared point by point instead.
+  const points = isSweep(runA) || isSweep(runB) ? renderSweepCompare(runA, runB) : null;
   clear(root).append(
     el('h1', {text: 'Compare two runs'}),
     warning,
@@ -103,10 +107,16 @@ export async function mountCompare(root, ctx) {
       el('p', {class: 'scroll-hint', text: 'The table scrolls sideways for more columns →'}),
       el('div', {class: 'table-wrap'}, el('table', {class: 'data compare-table'}, el('thead', {}, head), body)),
       box));
-  chart = compareChart(canvas, modes, runA, runB);
+  if (points) {
+    root.querySelector('#deltas').replaceWith(points.node);
+    points.draw();
+  } else {
+    chart = compareChart(canvas, modes, runA, runB);
+  }
   exposed().compare = {a: runA.id, b: runB.id, modes, deltas, diffs};
   root.dataset.ready = 'true';
   return () => {
     if (chart) chart.destroy();
+    if (points) points.destroy();
   };
 }

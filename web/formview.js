@@ -4,8 +4,9 @@ import { el, clear } from './dom.js';
 import { createRun, getRun, getToken, setToken, ApiError } from './client.js';
 import { MODE_ORDER, fmtMs, fmtRate } from './format.js';
 import { targetModel, idealMs } from './model.js';
+import { parseLevels, levelsOf, levelsText } from './sweep.js';
 
-const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
+const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'work', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
 
 // The form field an API error names ("target.url", "modes[2]", "concurrency", ...).
 export function fieldFor(apiField) {
@@ -17,7 +18,7 @@ export function fieldFor(apiField) {
     'target.headers': 'headers', headers: 'headers', header: 'headers',
     'target.body': 'body', body: 'body',
     requests: 'requests', concurrency: 'concurrency', modes: 'modes',
-    timeout_ms: 'timeout', timeout: 'timeout', rate: 'rate', keepalive: 'keepalive', label: 'label',
+    timeout_ms: 'timeout', timeout: 'timeout', rate: 'rate', keepalive: 'keepalive', label: 'label', work_us: 'work',
     'thresholds.p99_ms': 'p99', 'thresholds.error_rate': 'errrate', 'thresholds.rps_min': 'rpsmin', thresholds: 'p99',
   };
   if (map[f]) return map[f];
@@ -39,6 +40,10 @@ function presets(demoUrl) {
       spec: {url: demoUrl, requests: 9, concurrency: 3, modes: MODE_ORDER}},
     {id: 'many', name: 'Many requests: 1,000 at 50', hint: '1,000 requests, 50 at a time, against the demo target answering in 10 ms (its 3 workers still cap it at 300 req/s).',
       spec: {url: demoWith({delay_ms: '10'}), requests: 1000, concurrency: 50, modes: MODE_ORDER}},
+    {id: 'sweep', name: "Sweep: find the server's capacity", hint: '12 requests at each concurrency from 1 to 8 against the demo target answering in 200 ms: req/s grows up to its 3 workers, then only the waiting grows (≈ 25 s).',
+      spec: {url: demoWith({delay_ms: '200'}), requests: 12, concurrency: [1, 2, 3, 4, 5, 6, 7, 8], modes: ['threads', 'async', 'processes']}},
+    {id: 'cpu', name: 'CPU-bound client', hint: '500 requests, 8 at a time, to a server that answers at once; each response costs its worker 2 ms of CPU: async computes on its one thread, threads and processes on every core.',
+      spec: {url: demoWith({delay_ms: '0'}), requests: 500, concurrency: 8, modes: MODE_ORDER, work_us: 2000}},
   ];
 }
 
@@ -116,12 +121,14 @@ export async function mountForm(root, ctx) {
       el('legend', {text: 'Workload'}),
       el('div', {class: 'row'},
         field('requests', 'Requests', num('requests', {min: 1, max: limits.max_requests})),
-        field('concurrency', 'Concurrency', num('concurrency', {min: 1}), 'Workers (threads, processes, async slots); sync uses one.')),
+        field('concurrency', 'Concurrency', el('input', {type: 'text', name: 'concurrency', inputmode: 'text', spellcheck: 'false', autocomplete: 'off'}),
+          'Workers (threads, processes, async slots); sync uses one. A list such as 1,2,4,8 runs a sweep: every mode at every level.')),
       el('div', {class: 'field field-modes'},
         el('span', {class: 'label', id: 'f-modes-legend', text: 'Modes'}), modeList, errorNode('modes')),
       el('div', {class: 'row'},
         field('timeout', 'Timeout (ms)', num('timeout_ms', {min: 1})),
         field('rate', 'Rate (requests/s, 0 = no limit)', num('rate', {min: 0, step: 'any', inputmode: 'decimal'}))),
+      field('work', 'Work per response (µs of CPU)', num('work_us', {min: 0, max: 1000000}), 'What the client computes over each response before its next request: 0 for none.'),
       el('div', {class: 'field field-keepalive'},
         el('label', {class: 'check', for: 'f-keepalive'}, keepalive, ' Keep connections alive'), errorNode('keepalive'))),
     el('fieldset', {class: 'thresholds'},
@@ -139,7 +146,7 @@ export async function mountForm(root, ctx) {
     return {
       url: demoUrl || '', method: (defaults.target && defaults.target.method) || 'GET', headers: {}, body: null,
       requests: defaults.requests ?? 3, concurrency: defaults.concurrency ?? 3, modes: defaults.modes || MODE_ORDER,
-      timeout_ms: defaults.timeout_ms ?? 30000, rate: defaults.rate ?? 0, keepalive: defaults.keepalive ?? true, label: '',
+      timeout_ms: defaults.timeout_ms ?? 30000, rate: defaults.rate ?? 0, keepalive: defaults.keepalive ?? true, label: '', work_us: 0,
     };
   }
 
@@ -149,10 +156,11 @@ export async function mountForm(root, ctx) {
     inputs.headers.value = Object.entries(v.headers || {}).map(([k, x]) => `${k}: ${x}`).join('\n');
     inputs.body.value = v.body ?? '';
     inputs.requests.value = v.requests;
-    inputs.concurrency.value = v.concurrency;
+    inputs.concurrency.value = levelsText(v.concurrency).replace(/ /g, '');
     for (const [m, box] of Object.entries(modeBoxes)) box.checked = (v.modes || []).includes(m);
     inputs.timeout.value = v.timeout_ms;
     inputs.rate.value = v.rate;
+    inputs.work.value = v.work_us || 0;
     keepalive.checked = v.keepalive !== false;
     inputs.label.value = v.label || '';
     const t = v.thresholds || {};
@@ -199,7 +207,9 @@ export async function mountForm(root, ctx) {
       keepalive: keepalive.checked,
       label: inputs.label.value,
     };
-    for (const [key, name] of [['requests', 'requests'], ['concurrency', 'concurrency'], ['timeout', 'timeout_ms'], ['rate', 'rate']]) {
+    const levels = parseLevels(inputs.concurrency.value);
+    if (levels !== undefined) spec.concurrency = levels;
+    for (const [key, name] of [['requests', 'requests'], ['timeout', 'timeout_ms'], ['rate', 'rate'], ['work', 'work_us']]) {
       const v = numberOf(inputs[key]);
       if (v !== undefined) spec[name] = Number.isNaN(v) ? inputs[key].value : v;
     }
@@ -221,7 +231,8 @@ export async function mountForm(root, ctx) {
       return;
     }
     const server = targetModel(spec, config);
-    if (!server || !(spec.requests >= 1) || !(spec.concurrency >= 1) || !spec.modes.length) {
+    const levels = levelsOf(spec);
+    if (!server || !(spec.requests >= 1) || !levels.length || !levels.every(c => c >= 1) || !spec.modes.length) {
       estimate.textContent = '';
       return;
     }
@@ -229,7 +240,8 @@ export async function mountForm(root, ctx) {
       estimate.textContent = `The demo target answers at once (${fmtMs(server.delay_ms)}): the time is the client's own, so there is no ideal time to estimate.`;
       return;
     }
-    const parts = spec.modes.map(m => [m, idealMs(m, spec, server)]);
+    // A sweep runs every mode at every level: its ideal is the sum over the levels.
+    const parts = spec.modes.map(m => [m, levels.reduce((a, c) => a + idealMs(m, Object.assign({}, spec, {concurrency: c}), server), 0)]);
     const total = parts.reduce((a, [, ms]) => a + ms, 0);
     estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each` +
       (spec.rate > 0 ? `, arrivals at ${fmtRate(spec.rate)}` : '') + '): ' +
@@ -270,7 +282,7 @@ export async function mountForm(root, ctx) {
       const run = await getRun(from);
       const s = run.spec || {};
       fill(Object.assign(base(), {url: s.target && s.target.url, method: s.target && s.target.method, headers: s.target && s.target.headers, body: s.target && s.target.body},
-        {requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || '', thresholds: s.thresholds}));
+        {requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || '', thresholds: s.thresholds, work_us: s.work_us}));
       markPreset(null);
     } catch (err) {
       formError.textContent = `Could not load run ${from}: ${err.message}`;

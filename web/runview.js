@@ -5,6 +5,9 @@ import { getRun, getCharts, getFailures, requestsPage, cancelRun, watchRun, expo
 import { renderRun, renderRunHeader, renderSummary, renderAlerts, statusBadge } from './runrender.js';
 import { livePanel } from './liveview.js';
 import { downloadReport } from './report.js';
+import { renderFindings } from './findings.js';
+import { isSweep } from './sweep.js';
+import { renderSweep } from './sweepview.js';
 
 const LIVE = new Set(['queued', 'running', 'cancelling']);
 
@@ -83,8 +86,10 @@ export async function mountRun(root, ctx) {
 
   async function showFinal(run) {
     if (gone) return;
+    const sweep = isSweep(run);
     const [charts, failures] = await Promise.all([
-      getCharts(run.id).catch(err => {
+      // A sweep loads the charts of one level at a time (renderSweep).
+      sweep ? {modes: []} : getCharts(run.id).catch(err => {
         if (err instanceof ApiError && err.status === 404) return {modes: []};
         throw err;
       }),
@@ -99,9 +104,15 @@ export async function mountRun(root, ctx) {
     live = null;
     const body = el('div', {class: 'run-body'});
     clear(root).append(body);
-    drawn = renderRun(body, run, charts, config, {failures, fetchWindow});
-    // Share and export sit right under the run's title.
-    body.insertBefore(actions(run, content, config, root), body.querySelector('.run-header').nextSibling);
+    drawn = sweep
+      ? renderSweep(body, run, config, {failures, fetchWindow, chartsAt: c => getCharts(run.id, c)})
+      : renderRun(body, run, charts, config, {failures, fetchWindow});
+    // Share and export sit right under the run's title, then what the numbers say.
+    const bar = actions(run, content, config, root);
+    body.insertBefore(bar, body.querySelector('.run-header').nextSibling);
+    const findings = sweep ? null : renderFindings(run);
+    if (findings) body.insertBefore(findings, bar.nextSibling);
+    if (sweep) await drawn.ready;
     root.dataset.state = run.status;
     finish();
   }
@@ -148,7 +159,8 @@ export async function mountRun(root, ctx) {
       },
       mode: d => {
         if (!d || !d.result) return;
-        run.results = (run.results || []).filter(r => r.mode !== d.mode).concat([d.result]);
+        const same = r => r.mode === d.mode && r.concurrency === d.result.concurrency;
+        run.results = (run.results || []).filter(r => !same(r)).concat([d.result]);
         redraw();
       },
       end: async d => {

@@ -1,0 +1,221 @@
+// The lab in the page: a sweep's run view draws throughput and p50/p99 against concurrency (one
+// line per mode, log₂ axis, the knee marked) from the API's numbers, and clicking a point opens
+// that level's timelines; findings are listed at the top next to their numbers; the two presets;
+// compare of two sweeps point by point. Screenshots: build/screenshots/sweep-run.png,
+// cpu-bound-run.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, runViaApi, api, until, canvasPixels } from './helpers.mjs';
+
+let server, browser, sweep;
+const LEVELS = [1, 2, 3, 4, 6];
+
+before(async () => {
+  server = await startServer(['--demo-workers', '3', '--demo-delay-ms', '1000']);
+  browser = await launchBrowser();
+  // 6 requests at 50 ms through 3 workers: 300, 150, 100 ms, then 100 ms at every level: the
+  // knee is 3.
+  sweep = await runViaApi(server.base, {target: {url: server.demo + '/?delay_ms=50'}, requests: 6,
+    concurrency: LEVELS, modes: ['threads', 'async'], label: 'sweep test'});
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+// What a chart draws, read from Chart.js itself: per dataset its label and points, and the x
+// axis' tick labels; plus the pixel of each point.
+async function chartData(page, selector) {
+  return page.$eval(selector, c => {
+    const chart = Chart.getChart(c);
+    return {
+      datasets: chart.data.datasets.map((d, i) => ({label: d.label, mode: d.mode, metric: d.metric,
+        points: d.data.map((p, j) => ({c: p.c, x: p.x, y: p.y, px: chart.getDatasetMeta(i).data[j].x, py: chart.getDatasetMeta(i).data[j].y}))})),
+      ticks: chart.scales.x.ticks.map(t => chart.scales.x.getLabelForValue ? String(Math.round(2 ** t.value)) : t.label),
+      tickLabels: chart.scales.x.ticks.map(t => t.label),
+      xType: chart.scales.x.type,
+      knees: chart.options.plugins.conlabKnees.knees,
+    };
+  });
+}
+
+test('a sweep run: scaling charts from the API numbers, the knee marked, a point opens its timelines', async () => {
+  assert.equal(sweep.status, 'done');
+  const knee = sweep.findings.find(f => f.kind === 'knee' && f.mode === 'threads');
+  assert.ok(knee, JSON.stringify(sweep.findings));
+  assert.equal(knee.values.concurrency, 3);
+  const {page, problems, context} = await openPage(browser);
+  try {
+    await page.goto(`${server.base}/runs/${sweep.id}`);
+    await waitRunEnded(page);
+    await page.waitForSelector('#sweep-point .timeline-mode');
+
+    // Throughput: one line per mode, every level, the API's req/s.
+    const rps = await chartData(page, '#sweep-rps');
+    assert.deepEqual(rps.datasets.map(d => d.mode), ['threads', 'async']);
+    for (const d of rps.datasets) {
+      const mine = sweep.results.filter(r => r.mode === d.mode);
+      assert.deepEqual(d.points.map(p => p.c), LEVELS, d.label);
+      for (const p of d.points) {
+        const r = mine.find(x => x.concurrency === p.c);
+        assert.equal(p.y, r.rps, `${d.mode} at C=${p.c}`);
+        assert.equal(p.x, Math.log2(p.c)); // log₂ axis
+      }
+      // Points sit left to right in level order, equal steps per doubling.
+      const px = d.points.map(p => p.px);
+      for (let i = 1; i < px.length; i++) assert.ok(px[i] > px[i - 1]);
+      const perDoubling = (px[1] - px[0]); // 1 → 2
+      assert.ok(Math.abs((px[3] - px[1]) - perDoubling) < 1, 'log₂: 2 → 4 as wide as 1 → 2');
+    }
+    assert.deepEqual(rps.tickLabels, LEVELS.map(String));
+    assert.deepEqual(rps.knees.map(k => [k.mode, k.concurrency]), sweep.findings.filter(f => f.kind === 'knee').map(f => [f.mode, f.values.concurrency]));
+
+    // Latency: p50 and p99 per mode, the API's numbers.
+    const lat = await chartData(page, '#sweep-latency');
+    assert.equal(lat.datasets.length, 4);
+    for (const d of lat.datasets) {
+      for (const p of d.points) {
+        const r = sweep.results.find(x => x.mode === d.mode && x.concurrency === p.c);
+        assert.equal(p.y, r.latency_ms[d.metric], `${d.label} at C=${p.c}`);
+      }
+    }
+
+    // The knee's dashed line is drawn where C=3 is, in a knee's mode colour (threads #2563eb,
+    // async #059669: both level off at 3 here, the later line over the earlier), and nowhere at
+    // C=2.
+    const g = await page.$eval('#sweep-rps', c => {
+      const ch = Chart.getChart(c);
+      return {x3: ch.scales.x.getPixelForValue(Math.log2(3)), x2: ch.scales.x.getPixelForValue(Math.log2(2)), top: ch.chartArea.top, bottom: ch.chartArea.bottom};
+    });
+    const kneeColour = ([r, gg, b, a]) => a > 200 && ((r === 37 && gg === 99 && b === 235) || (r === 5 && gg === 150 && b === 105));
+    const column = x => {
+      const pts = [];
+      for (let y = Math.round(g.top) + 30; y < g.bottom - 4; y += 2) pts.push({x, y});
+      return pts;
+    };
+    const at3 = (await canvasPixels(page, '#sweep-rps', column(g.x3))).filter(kneeColour);
+    const at2 = (await canvasPixels(page, '#sweep-rps', column(g.x2))).filter(kneeColour);
+    assert.ok(at3.length >= 20, `the knee line at x=${g.x3}: ${at3.length} pixels`);
+    assert.ok(at2.length < 5, `no line at C=2: ${at2.length} pixels`);
+
+    // The knee's level is open at first; the page says so.
+    let info = await page.evaluate(() => window.__conlab.sweep);
+    assert.equal(info.open.concurrency, 3);
+    assert.deepEqual(info.open.modes, ['threads', 'async']);
+
+    await screenshot(page, 'sweep-run');
+
+    // Click async's point at C=6: that level's timelines open, their rows the API's rows.
+    const asyncPts = rps.datasets.find(d => d.mode === 'async').points;
+    const p6 = asyncPts.find(p => p.c === 6);
+    await page.$eval('#sweep-rps', c => c.scrollIntoView({block: 'center'}));
+    const box = await (await page.$('#sweep-rps')).boundingBox();
+    await page.mouse.click(box.x + p6.px, box.y + p6.py);
+    await until(async () => (await page.evaluate(() => window.__conlab.sweep.open)).concurrency === 6, 10000, 'level 6 to open');
+    await page.waitForSelector('#sweep-point .timeline-mode[data-mode="async"]');
+    info = await page.evaluate(() => window.__conlab.sweep.open);
+    assert.equal(info.mode, 'async');
+    const {data: rows} = await api(server.base, `/api/runs/${sweep.id}/requests?mode=async&concurrency=6`);
+    const drawn = await page.evaluate(() => window.__conlab.timelines.async);
+    assert.equal(drawn.requests, rows.total);
+    assert.equal(drawn.lanes, 6);
+    assert.equal(await page.textContent('#sweep-point-title'), 'C = 6: the 2 modes at this level');
+
+    // The level table opens a level too (a keyboard's way in).
+    await page.click('#sweep .level-open[data-concurrency="1"]');
+    await until(async () => (await page.evaluate(() => window.__conlab.sweep.open)).concurrency === 1, 10000, 'level 1 to open');
+    assert.equal((await page.evaluate(() => window.__conlab.timelines.threads)).lanes, 1);
+
+    // Findings at the top, next to their numbers.
+    const f = await page.$$eval('#findings .finding', els => els.map(e => ({kind: e.dataset.kind, mode: e.dataset.mode, text: e.querySelector('.finding-text').textContent, keys: [...e.querySelectorAll('[data-key]')].map(d => d.dataset.key)})));
+    assert.equal(f.length, sweep.findings.length);
+    const k = f.find(x => x.kind === 'knee' && x.mode === 'threads');
+    assert.ok(k.text.includes(knee.text), k.text);
+    assert.ok(k.keys.includes('concurrency'));
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('findings of a CPU-bound run listed at the top of the run view', async () => {
+  const run = await runViaApi(server.base, {target: {url: server.demo + '/?delay_ms=0'}, requests: 200, concurrency: 4,
+    modes: ['sync', 'threads', 'async', 'processes'], work_us: 2000, label: 'CPU-bound client'});
+  assert.equal(run.status, 'done');
+  const {page, problems, context} = await openPage(browser);
+  try {
+    await page.goto(`${server.base}/runs/${run.id}`);
+    await waitRunEnded(page);
+    const shown = await page.$$eval('#findings .finding', els => els.map(e => e.dataset.kind + ':' + e.dataset.mode));
+    assert.deepEqual(shown, run.findings.map(f => f.kind + ':' + (f.mode || '')));
+    assert.ok(shown.some(s => s.startsWith('cost:')), shown.join(' '));
+    // The findings come first: right under the share bar, above the summary.
+    const order = await page.$$eval('.run-body > *', els => els.map(e => e.id || e.className));
+    assert.ok(order.indexOf('findings') < order.indexOf('summary'), order.join(' '));
+    assert.ok((await page.textContent('.run-header')).includes('work per response'));
+    await screenshot(page, 'cpu-bound-run');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the presets: a sweep of C = 1..8 at 200 ms and a CPU-bound client', async () => {
+  const {page, problems, context} = await openPage(browser);
+  try {
+    await page.goto(server.base + '/');
+    await waitView(page, 'form');
+    await page.click('button[data-preset="sweep"]');
+    assert.equal(await page.inputValue('#f-concurrency'), '1,2,3,4,5,6,7,8');
+    assert.ok((await page.inputValue('#f-url')).includes('delay_ms=200'));
+    assert.match(await page.textContent('#estimate'), /Ideal time/);
+    await page.click('button[data-preset="cpu"]');
+    assert.equal(await page.inputValue('#f-work'), '2000');
+    assert.ok((await page.inputValue('#f-url')).includes('delay_ms=0'));
+    // A list in the form is a sweep in the spec; a bad one is refused naming the field.
+    await page.click('button[data-preset="talk"]');
+    await page.fill('#f-concurrency', '4,2');
+    await page.click('#run-button');
+    await page.waitForSelector('#f-concurrency-error:not([hidden])');
+    assert.match(await page.textContent('#f-concurrency-error'), /^concurrency:/);
+    await page.fill('#f-concurrency', '1,3');
+    await page.fill('#f-requests', '3');
+    await page.fill('#f-url', server.demo + '/?delay_ms=0');
+    await page.click('#run-button');
+    await waitView(page, 'run');
+    await waitRunEnded(page);
+    const id = page.url().split('/runs/')[1];
+    const {data: run} = await api(server.base, '/api/runs/' + id);
+    assert.deepEqual(run.spec.concurrency, [1, 3]);
+    assert.ok(await page.$('#sweep-rps'));
+    assert.deepEqual(problems.filter(p => !/400/.test(p)), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('compare two sweeps point by point', async () => {
+  const other = await runViaApi(server.base, {target: {url: server.demo + '/?delay_ms=50'}, requests: 6,
+    concurrency: [2, 3, 4], modes: ['threads'], label: 'second sweep'});
+  const {page, problems, context} = await openPage(browser);
+  try {
+    await page.goto(`${server.base}/compare?a=${sweep.id}&b=${other.id}`);
+    await waitView(page, 'compare');
+    const got = await page.evaluate(() => window.__conlab.sweepCompare);
+    const want = [];
+    for (const mode of ['threads', 'async']) {
+      for (const c of [1, 2, 3, 4, 6]) {
+        const a = sweep.results.find(r => r.mode === mode && r.concurrency === c);
+        const b = other.results.find(r => r.mode === mode && r.concurrency === c);
+        if (a || b) want.push({mode, concurrency: c, rps_a: a ? a.rps : null, rps_b: b ? b.rps : null});
+      }
+    }
+    assert.deepEqual(got.points.map(p => ({mode: p.mode, concurrency: p.concurrency, rps_a: p.rps_a, rps_b: p.rps_b})), want);
+    assert.equal(await page.$$eval('#sweep-compare tbody tr', t => t.length), want.length);
+    assert.ok(await page.$('#sweep-compare-chart'));
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
