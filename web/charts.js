@@ -24,7 +24,9 @@ function make(canvas, config) {
 }
 
 // A chart with the page's defaults, for the charts of other modules (sweepcharts.js).
-export { make as makeChart };
+export function makeChart(canvas, config) {
+  return make(canvas, config);
+}
 
 const msTick = (v, _i, ticks) => fmtAxisMs(v, ticks);
 
