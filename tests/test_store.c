@@ -171,6 +171,20 @@ static int create_run(struct store *st, const char *id, const char *text, const 
     return rc;
 }
 
+/* The messages the records below refer to: "failure N" for request N < 62, then one more. */
+#define MSG_REFUSED 62
+static char msg_text[64][32];
+static const char *msg_ptrs[64];
+static struct record_msgs msgs = {64, msg_ptrs};
+
+static void msgs_init(void)
+{
+    for (int i = 0; i < 64; i++) {
+        snprintf(msg_text[i], sizeof msg_text[i], i == MSG_REFUSED ? "Connection refused" : "failure %d", i);
+        msg_ptrs[i] = msg_text[i];
+    }
+}
+
 static struct bench_record rec(int64_t seq, int64_t lane, int64_t start, int64_t end, int kind)
 {
     struct bench_record r;
@@ -185,7 +199,7 @@ static struct bench_record rec(int64_t seq, int64_t lane, int64_t start, int64_t
     r.bytes = kind == REQ_OK ? 22 : 0;
     r.status = kind == REQ_OK ? 200 : 0;
     r.err_kind = kind;
-    if (kind != REQ_OK) snprintf(r.error, sizeof r.error, "failure %lld", (long long)seq);
+    r.msg = kind != REQ_OK && seq < MSG_REFUSED ? (int32_t)seq : -1;
     return r;
 }
 
@@ -347,13 +361,13 @@ static void test_sweep_points(void)
         REQUIRE(store_mode_begin(st, id, MODE_THREADS, level, 3, level, err, sizeof err) == 0);
         for (int i = 0; i < 3; i++)
             r[i] = rec(i, i % level, i * 100 * level, i * 100 * level + 50 * level, REQ_OK);
-        REQUIRE(store_add_records(st, id, MODE_THREADS, level, r, 3, err, sizeof err) == 0);
+        REQUIRE(store_add_records(st, id, MODE_THREADS, level, r, 3, &msgs, err, sizeof err) == 0);
         struct mode_result res = {.mode = MODE_THREADS, .concurrency = level, .requests = 3,
                                   .ok = 3, .lanes = level, .wall_ms = 1.0 * level};
         REQUIRE(store_mode_finish(st, id, &res, err, sizeof err) == 0);
     }
     /* The same seq at the same level is a duplicate; at another level it was not. */
-    CHECK(store_add_records(st, id, MODE_THREADS, 1, r, 1, err, sizeof err) == -1);
+    CHECK(store_add_records(st, id, MODE_THREADS, 1, r, 1, &msgs, err, sizeof err) == -1);
     for (int level = 1; level <= 2; level++) {
         cJSON *page = store_requests_page(st, id, MODE_THREADS, level, 10, 0, err, sizeof err);
         CHECK(page && num(page, "total") == 3 && num(page, "concurrency") == level);
@@ -494,7 +508,7 @@ static void test_runs_round_trip(void)
     struct bench_record r[3] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK),
                                 rec(2, 0, 200, 300, REQ_ERR_RESET)};
     CHECK(store_mode_begin(st, "run000000001", MODE_SYNC, 3, 3, 1, err, sizeof err) == 0);
-    CHECK(store_add_records(st, "run000000001", MODE_SYNC, 3, r, 3, err, sizeof err) == 0);
+    CHECK(store_add_records(st, "run000000001", MODE_SYNC, 3, r, 3, &msgs, err, sizeof err) == 0);
     CHECK(query_int(path, "SELECT count(*) FROM requests") == 3);
     CHECK(store_run_delete(st, "run000000001", err, sizeof err) == 0);
     CHECK(store_run_delete(st, "run000000001", err, sizeof err) == 1);
@@ -510,8 +524,10 @@ struct counter {
     int order_ok;
 };
 
-static int count_fn(void *ctx, int mode, int64_t concurrency, const struct bench_record *r)
+static int count_fn(void *ctx, int mode, int64_t concurrency, const struct bench_record *r,
+                    const char *error)
 {
+    (void)error;
     struct counter *c = ctx;
     if (concurrency != 3) c->order_ok = 0; /* every point of these runs is at level 3 */
     if (mode >= 0 && mode < MODE_COUNT) c->by_mode[mode]++;
@@ -537,15 +553,15 @@ static void test_records(void)
     r[3].ttfb_us = -1;
     r[3].status = 0;
     r[3].err_kind = REQ_ERR_CONNECT;
-    snprintf(r[3].error, sizeof r[3].error, "Connection refused");
+    r[3].msg = MSG_REFUSED;
     r[7].ttfb_us = -1;
     r[7].status = 503;
     r[7].err_kind = REQ_ERR_STATUS;
-    r[7].error[0] = '\0'; /* empty message: stored NULL, shown as the kind */
+    r[7].msg = -1; /* no message: stored NULL, shown as the kind */
     /* out of order, in two batches, as threads finish */
     struct bench_record b1[5] = {r[4], r[0], r[2], r[1], r[3]};
     struct bench_record b2[5] = {r[9], r[5], r[8], r[6], r[7]};
-    CHECK(store_add_records(st, id, MODE_ASYNC, 3, b1, 5, err, sizeof err) == 0);
+    CHECK(store_add_records(st, id, MODE_ASYNC, 3, b1, 5, &msgs, err, sizeof err) == 0);
     cJSON *run = load_run(st, id, NULL, err, sizeof err);
     REQUIRE(run);
     CHECK(num(run, "done") == 5);
@@ -553,17 +569,17 @@ static void test_records(void)
     CHECK(num(get(get(run, "modes"), "async"), "done") == 5);
     CHECK(num(get(get(run, "modes"), "async"), "total") == 10);
     cJSON_Delete(run);
-    CHECK(store_add_records(st, id, MODE_ASYNC, 3, b2, 5, err, sizeof err) == 0);
+    CHECK(store_add_records(st, id, MODE_ASYNC, 3, b2, 5, &msgs, err, sizeof err) == 0);
 
     /* a duplicate seq fails the whole batch, leaving nothing of it behind */
     struct bench_record dup[2] = {rec(10, 0, 0, 1, REQ_OK), r[0]};
-    CHECK(store_add_records(st, id, MODE_ASYNC, 3, dup, 2, err, sizeof err) == -1);
+    CHECK(store_add_records(st, id, MODE_ASYNC, 3, dup, 2, &msgs, err, sizeof err) == -1);
     CHECK(strstr(err, "seq 0") != NULL);
     CHECK(query_int(path, "SELECT count(*) FROM requests") == 10);
     CHECK(query_int(path, "SELECT done FROM modes") == 10);
     /* an unknown run or mode is refused */
-    CHECK(store_add_records(st, "nope", MODE_ASYNC, 3, r, 1, err, sizeof err) == -1);
-    CHECK(store_add_records(st, id, 7, 3, r, 1, err, sizeof err) == -1);
+    CHECK(store_add_records(st, "nope", MODE_ASYNC, 3, r, 1, &msgs, err, sizeof err) == -1);
+    CHECK(store_add_records(st, id, 7, 3, r, 1, &msgs, err, sizeof err) == -1);
     CHECK(store_mode_begin(st, "nope", MODE_SYNC, 3, 1, 1, err, sizeof err) == -1);
 
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE connect_us IS NULL") == 1);
@@ -609,7 +625,7 @@ static void test_records(void)
     /* ... and on seqs with gaps (OFFSET) */
     struct bench_record gaps[4] = {rec(1, 0, 0, 10, REQ_OK), rec(5, 0, 10, 20, REQ_OK),
                                    rec(6, 0, 20, 30, REQ_OK), rec(9, 0, 30, 40, REQ_OK)};
-    CHECK(store_add_records(st, id, MODE_SYNC, 3, gaps, 4, err, sizeof err) == 0);
+    CHECK(store_add_records(st, id, MODE_SYNC, 3, gaps, 4, &msgs, err, sizeof err) == 0);
     page = store_requests_page(st, id, MODE_SYNC, 3, 2, 1, err, sizeof err);
     REQUIRE(page);
     rows = get(page, "requests");
@@ -664,7 +680,7 @@ static void fill_mode(struct store *st, const char *id, int mode, int64_t n, int
         else
             res->errors++;
         if (nb == 1000 || i == n - 1) {
-            REQUIRE(store_add_records(st, id, mode, 3, batch, nb, err, sizeof err) == 0);
+            REQUIRE(store_add_records(st, id, mode, 3, batch, nb, &msgs, err, sizeof err) == 0);
             nb = 0;
         }
     }
@@ -755,7 +771,7 @@ static void test_charts(void)
                                 rec(2, 0, 3000, 6000, REQ_OK), rec(3, 0, 6000, 10000, REQ_OK),
                                 rec(4, 0, 10000, 10500, REQ_ERR_RESET)};
     REQUIRE(store_mode_begin(st, id, MODE_SYNC, 3, 5, 1, err, sizeof err) == 0);
-    REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 5, err, sizeof err) == 0);
+    REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 5, &msgs, err, sizeof err) == 0);
     struct mode_result res = {.mode = MODE_SYNC, .concurrency = 3,
                               .requests = 5,
                               .ok = 4,
@@ -846,7 +862,7 @@ static void test_charts(void)
                                   rec(1, 1, 0, 60, REQ_ERR_CONNECT),
                                   rec(2, 2, 0, 70, REQ_ERR_CONNECT)};
     REQUIRE(store_mode_begin(st, id2, MODE_ASYNC, 3, 3, 3, err, sizeof err) == 0);
-    REQUIRE(store_add_records(st, id2, MODE_ASYNC, 3, bad, 3, err, sizeof err) == 0);
+    REQUIRE(store_add_records(st, id2, MODE_ASYNC, 3, bad, 3, &msgs, err, sizeof err) == 0);
     struct mode_result bres = {.mode = MODE_ASYNC, .concurrency = 3, .requests = 3, .errors = 3, .lanes = 3};
     CHECK(store_mode_finish(st, id2, &bres, err, sizeof err) == 0);
     charts = store_charts(st, id2, 0, &found, err, sizeof err);
@@ -904,7 +920,7 @@ static void *writer_main(void *arg)
     for (int k = 0; k < 20 && w->rc == 0; k++) {
         for (int i = 0; i < 100; i++)
             b[i] = rec(k * 100 + i, 0, i, i + 10, REQ_OK);
-        w->rc = store_add_records(w->st, "thr000000001", w->mode, 3, b, 100, err, sizeof err);
+        w->rc = store_add_records(w->st, "thr000000001", w->mode, 3, b, 100, &msgs, err, sizeof err);
     }
     return NULL;
 }
@@ -999,7 +1015,7 @@ static void test_read_errors_are_errors(void)
     REQUIRE(create_run(st, id, spec_text("http://a/", "", 2, "[\"sync\"]"), "running",
                              1700000000000000, err, sizeof err) == 0);
     struct bench_record r[2] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK)};
-    REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 2, err, sizeof err) == 0);
+    REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 2, &msgs, err, sizeof err) == 0);
     cJSON *page = store_requests_page(st, id, MODE_SYNC, 3, 10, 0, err, sizeof err);
     CHECK(page && num(page, "total") == 2);
     cJSON_Delete(page);
@@ -1026,6 +1042,7 @@ static void test_read_errors_are_errors(void)
 int main(void)
 {
     alarm(110); /* ctest's limit is 120 s: fail loudly rather than hang */
+    msgs_init();
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/conlab-test-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     REQUIRE(mkdtemp(dir) != NULL);

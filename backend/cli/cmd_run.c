@@ -58,38 +58,22 @@ struct run_out {
     const struct spec *spec;
     struct mode_result results[MODE_COUNT * SPEC_MAX_LEVELS];
     int nresults;
-    int64_t done, total;
-    enum bench_mode mode; /* the mode in progress */
-    int64_t concurrency;  /* and its level */
+    int64_t total;
+    int64_t concurrency; /* the level of the mode in progress */
     int progress; /* draw a progress line */
     FILE *reqs;   /* --requests-out */
     int reqs_csv;
     struct store *db;
     char run_id[16];
-    struct bench_record *batch;
-    size_t nbatch;
     int db_failed;
     char db_err[256];
 };
-
-enum { BATCH = 1000 };
-
-static void flush_batch(struct run_out *o)
-{
-    if (!o->db || o->nbatch == 0) return;
-    if (!o->db_failed && store_add_records(o->db, o->run_id, o->mode, o->concurrency, o->batch,
-                                           o->nbatch, o->db_err, sizeof o->db_err))
-        o->db_failed = 1;
-    o->nbatch = 0;
-}
 
 static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
                           int64_t lanes)
 {
     struct run_out *o = ctx;
-    o->mode = mode;
     o->concurrency = concurrency;
-    o->done = 0;
     o->total = total;
     if (o->db && !o->db_failed &&
         store_mode_begin(o->db, o->run_id, mode, concurrency, total, lanes, o->db_err,
@@ -98,30 +82,41 @@ static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, 
     if (o->progress) report_progress(stderr, mode_name(mode), 0, total, 1);
 }
 
-static void on_record(void *ctx, const struct bench_record *r)
+static void on_tick(void *ctx, const struct bench_tick *t)
 {
     struct run_out *o = ctx;
-    o->done++;
-    const char *name = mode_name(o->mode);
-    if (o->progress) report_progress(stderr, name, o->done, o->total, o->done == o->total);
-    if (o->reqs) {
-        if (o->reqs_csv) {
-            char line[RECORD_CSV_MAX];
-            fwrite(line, 1, record_to_csv(name, o->concurrency, r, line), o->reqs);
-        } else {
-            cJSON *j = record_to_json(r);
-            cJSON_AddStringToObject(j, "mode", name);
-            cJSON_AddNumberToObject(j, "concurrency", (double)o->concurrency);
-            char *text = cJSON_PrintUnformatted(j);
-            if (text) fprintf(o->reqs, "%s\n", text);
-            free(text);
-            cJSON_Delete(j);
-        }
+    if (o->progress) report_progress(stderr, mode_name(t->mode), t->done, o->total, 1);
+}
+
+/* One line of --requests-out: JSON Lines, or CSV (record_to_csv). */
+static void write_request(struct run_out *o, const char *mode, const struct bench_record *r,
+                          const char *error)
+{
+    if (o->reqs_csv) {
+        char line[RECORD_CSV_MAX];
+        fwrite(line, 1, record_to_csv(mode, o->concurrency, r, error, line), o->reqs);
+        return;
     }
-    if (o->db) {
-        o->batch[o->nbatch++] = *r;
-        if (o->nbatch == BATCH) flush_batch(o);
-    }
+    cJSON *j = record_to_json(r, error);
+    cJSON_AddStringToObject(j, "mode", mode);
+    cJSON_AddNumberToObject(j, "concurrency", (double)o->concurrency);
+    char *text = cJSON_PrintUnformatted(j);
+    if (text) fprintf(o->reqs, "%s\n", text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+/* The mode's clock has stopped: its records are written and stored now. */
+static void on_records(void *ctx, enum bench_mode mode, const struct bench_record *r, size_t n,
+                       const struct record_msgs *msgs)
+{
+    struct run_out *o = ctx;
+    if (o->reqs)
+        for (size_t i = 0; i < n; i++) write_request(o, mode_name(mode), &r[i], record_msg(&r[i], msgs));
+    if (o->db && !o->db_failed &&
+        store_add_records(o->db, o->run_id, mode, o->concurrency, r, n, msgs, o->db_err,
+                          sizeof o->db_err))
+        o->db_failed = 1;
 }
 
 static void on_mode_done(void *ctx, const struct mode_result *res)
@@ -129,7 +124,6 @@ static void on_mode_done(void *ctx, const struct mode_result *res)
     struct run_out *o = ctx;
     if (o->progress) report_progress_end(stderr);
     o->results[o->nresults++] = *res;
-    flush_batch(o);
     if (o->db && !o->db_failed &&
         store_mode_finish(o->db, o->run_id, res, o->db_err, sizeof o->db_err))
         o->db_failed = 1;
@@ -138,7 +132,7 @@ static void on_mode_done(void *ctx, const struct mode_result *res)
 static void on_interrupt(int sig)
 {
     (void)sig;
-    bench_cancel_flag = 1;
+    bench_cancel();
 }
 
 /* Rewrites a spec error "field: msg" as "--flag: msg" for the CLI. */
@@ -406,8 +400,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
             fputs(RECORD_CSV_HEADER, o.reqs);
     }
     if (a->db) {
-        o.batch = malloc(BATCH * sizeof *o.batch);
-        if (!o.batch || store_open(a->db, &o.db, err, errlen)) goto out;
+        if (store_open(a->db, &o.db, err, errlen)) goto out;
         random_id(o.run_id, 12);
         char *spec_text = spec_to_text(s);
         int c = store_run_create(o.db, o.run_id, s, spec_text, "running", wallclock_us(), err, errlen);
@@ -424,7 +417,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct bench_sink sink = {&o, on_mode_start, on_record, on_mode_done};
+    struct bench_sink sink = {&o, on_mode_start, on_tick, on_records, on_mode_done};
     int brc = bench_run(s, &sink, err, errlen);
     curl_global_cleanup();
     if (o.progress) report_progress_end(stderr);
@@ -465,6 +458,5 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
 out:
     if (o.reqs) fclose(o.reqs);
     if (o.db) store_close(o.db);
-    free(o.batch);
     return rc;
 }

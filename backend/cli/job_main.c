@@ -2,87 +2,99 @@
  * its own keeps the dashboard's threads out of the measured CPU time and memory, and a cancel or
  * a crash out of the dashboard. */
 #include <curl/curl.h>
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
 #include "bench.h"
 #include "commands.h"
 #include "util.h"
 #include "wire.h"
 
-/* Records are buffered and written in bulk, so that a million records cost few system calls;
- * a flusher thread writes whatever is buffered every 50 ms, so progress still flows when
- * requests finish in bursts. */
+/* Frames go straight to stdout from one thread at a time (the engine's sink calls never
+ * overlap). While a mode runs only ticks are written, without blocking: the pipe is put in
+ * non-blocking mode and a tick that does not fit is dropped (the next one carries the same
+ * cumulative counters). Everything else is written blocking, between modes. */
 struct job_out {
-    pthread_mutex_t mu;
-    pthread_cond_t wake;
-    char buf[64 * 1024];
-    size_t len;
+    int nonblocking;
     int broken; /* the dashboard went away */
-    int stop;
+    int msgs_sent; /* the current mode's messages went out */
 };
 
-/* Called with o->mu held. */
-static void flush_locked(struct job_out *o)
+static void out_blocking(struct job_out *o, int nonblocking)
 {
-    if (o->len && !o->broken && write_all(1, o->buf, o->len)) o->broken = 1;
-    o->len = 0;
+    if (o->nonblocking == nonblocking) return;
+    int fl = fcntl(1, F_GETFL);
+    if (fl >= 0) fcntl(1, F_SETFL, nonblocking ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+    o->nonblocking = nonblocking;
 }
 
-static void put_frame(struct job_out *o, uint32_t type, const void *payload, uint32_t len, int flush)
+static void put_frame(struct job_out *o, uint32_t type, const void *payload, uint32_t len)
 {
-    uint32_t h[2] = {type, len};
-    pthread_mutex_lock(&o->mu);
-    if (o->len + sizeof h + len > sizeof o->buf) flush_locked(o);
-    memcpy(o->buf + o->len, h, sizeof h);
-    memcpy(o->buf + o->len + sizeof h, payload, len);
-    o->len += sizeof h + len;
-    if (flush) flush_locked(o);
-    pthread_mutex_unlock(&o->mu);
-}
-
-static void *flusher(void *arg)
-{
-    struct job_out *o = arg;
-    pthread_mutex_lock(&o->mu);
-    while (!o->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&o->wake, &o->mu, &ts);
-        flush_locked(o);
-    }
-    pthread_mutex_unlock(&o->mu);
-    return NULL;
+    out_blocking(o, 0);
+    if (!o->broken && wire_write(1, type, payload, len)) o->broken = 1;
 }
 
 static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
                           int64_t lanes)
 {
+    struct job_out *o = ctx;
     struct wire_mode_start m = {(int32_t)mode, 0, concurrency, total, lanes};
-    put_frame(ctx, WIRE_MODE_START, &m, sizeof m, 1);
+    put_frame(o, WIRE_MODE_START, &m, sizeof m);
+    o->msgs_sent = 0;
+    out_blocking(o, 1);
 }
 
-static void on_record(void *ctx, const struct bench_record *r)
+static void on_tick(void *ctx, const struct bench_tick *t)
 {
-    put_frame(ctx, WIRE_RECORD, r, sizeof *r, 0);
+    struct job_out *o = ctx;
+    if (o->broken) return;
+    /* At most PIPE_BUF bytes: written whole or not at all. */
+    uint32_t len = (uint32_t)(offsetof(struct bench_tick, sample_us) + (size_t)t->nsample * sizeof t->sample_us[0]);
+    if (wire_write(1, WIRE_TICK, t, len) && errno != EAGAIN) o->broken = 1;
 }
 
+static void on_records(void *ctx, enum bench_mode mode, const struct bench_record *r, size_t n,
+                       const struct record_msgs *msgs)
+{
+    (void)mode;
+    struct job_out *o = ctx;
+    for (int32_t i = 0; !o->msgs_sent && i < msgs->n; i++) {
+        char buf[sizeof(int32_t) + RECORD_ERROR_MAX];
+        size_t len = strnlen(msgs->text[i], RECORD_ERROR_MAX - 1);
+        memcpy(buf, &i, sizeof i);
+        memcpy(buf + sizeof i, msgs->text[i], len);
+        put_frame(o, WIRE_MSG, buf, (uint32_t)(sizeof i + len));
+    }
+    o->msgs_sent = 1;
+    const size_t per_frame = WIRE_MAX_PAYLOAD / sizeof *r;
+    for (size_t at = 0; at < n; at += per_frame) {
+        size_t k = n - at < per_frame ? n - at : per_frame;
+        put_frame(o, WIRE_RECORDS, r + at, (uint32_t)(k * sizeof *r));
+    }
+}
+
+/* Sends the result, then waits until the dashboard stored the mode: the next mode starts only
+ * then, so that storing never competes with a measured mode. */
 static void on_mode_done(void *ctx, const struct mode_result *res)
 {
-    put_frame(ctx, WIRE_MODE_DONE, res, sizeof *res, 1);
+    struct job_out *o = ctx;
+    put_frame(o, WIRE_MODE_DONE, res, sizeof *res);
+    uint32_t type = 0, len = 0;
+    char ack[8];
+    if (!o->broken && (wire_read(0, &type, ack, sizeof ack, &len) != 1 || type != WIRE_ACK))
+        o->broken = 1;
 }
 
 static void on_term(int sig)
 {
     (void)sig;
-    bench_cancel_flag = 1;
+    bench_cancel();
 }
 
 static int fail(const char *msg)
@@ -114,51 +126,26 @@ int cmd_job(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     /* The dashboard validated the spec against its own (possibly raised) limits. */
-    size_t cap = 1 << 20, len = 0;
-    char *text = malloc(cap + 1);
-    if (!text) return fail("out of memory");
-    for (;;) {
-        ssize_t n = read(0, text + len, cap - len);
-        if (n < 0) {
-            free(text);
-            return fail("reading the spec from stdin failed");
-        }
-        if (n == 0) break;
-        len += (size_t)n;
-        if (len == cap) {
-            free(text);
-            return fail("the spec is larger than 1 MiB");
-        }
-    }
+    static char text[WIRE_MAX_PAYLOAD + 1];
+    uint32_t type = 0, len = 0;
+    if (wire_read(0, &type, text, WIRE_MAX_PAYLOAD, &len) != 1 || type != WIRE_SPEC)
+        return fail("no spec frame on stdin");
     text[len] = '\0';
     struct spec_limits lim;
     spec_limits_unbounded(&lim);
     struct spec s;
     char err[512];
     int rc = spec_from_text(text, &lim, &s, err, sizeof err);
-    free(text);
     if (rc) return fail(err);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         spec_free(&s);
         return fail("libcurl could not be initialised");
     }
-    static struct job_out out;
-    pthread_mutex_init(&out.mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&out.wake, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_t flush_thread;
-    int flushing = pthread_create(&flush_thread, NULL, flusher, &out) == 0;
-    struct bench_sink sink = {&out, on_mode_start, on_record, on_mode_done};
+    /* No thread of our own: the processes mode forks its workers from this process. */
+    struct job_out out = {0, 0, 0};
+    struct bench_sink sink = {&out, on_mode_start, on_tick, on_records, on_mode_done};
     rc = bench_run(&s, &sink, err, sizeof err);
-    pthread_mutex_lock(&out.mu);
-    out.stop = 1;
-    flush_locked(&out);
-    pthread_cond_signal(&out.wake);
-    pthread_mutex_unlock(&out.mu);
-    if (flushing) pthread_join(flush_thread, NULL);
+    out_blocking(&out, 0);
     curl_global_cleanup();
     spec_free(&s);
     return rc ? fail(err) : 0;

@@ -22,6 +22,28 @@ int req_error_from_name(const char *name)
     return -1;
 }
 
+const char *record_msg(const struct bench_record *r, const struct record_msgs *msgs)
+{
+    if (!msgs || r->msg < 0 || r->msg >= msgs->n || !msgs->text[r->msg]) return "";
+    return msgs->text[r->msg];
+}
+
+/* A latency_summary as {"min", "mean", "p50", "p90", "p99", "max"}, or null. */
+static void add_latency(cJSON *o, const char *key, int has, const struct latency_summary *s)
+{
+    if (!has) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    cJSON *l = cJSON_AddObjectToObject(o, key);
+    cJSON_AddNumberToObject(l, "min", round3(s->min));
+    cJSON_AddNumberToObject(l, "mean", round3(s->mean));
+    cJSON_AddNumberToObject(l, "p50", round3(s->p50));
+    cJSON_AddNumberToObject(l, "p90", round3(s->p90));
+    cJSON_AddNumberToObject(l, "p99", round3(s->p99));
+    cJSON_AddNumberToObject(l, "max", round3(s->max));
+}
+
 cJSON *result_to_json(const struct mode_result *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -32,21 +54,13 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
     cJSON_AddNumberToObject(o, "wall_ms", round3(r->wall_ms));
     cJSON_AddNumberToObject(o, "rps", round3(r->rps));
-    if (r->has_latency) {
-        cJSON *l = cJSON_AddObjectToObject(o, "latency_ms");
-        cJSON_AddNumberToObject(l, "min", round3(r->latency_ms.min));
-        cJSON_AddNumberToObject(l, "mean", round3(r->latency_ms.mean));
-        cJSON_AddNumberToObject(l, "p50", round3(r->latency_ms.p50));
-        cJSON_AddNumberToObject(l, "p90", round3(r->latency_ms.p90));
-        cJSON_AddNumberToObject(l, "p99", round3(r->latency_ms.p99));
-        cJSON_AddNumberToObject(l, "max", round3(r->latency_ms.max));
-    } else {
-        cJSON_AddNullToObject(o, "latency_ms");
-    }
+    add_latency(o, "latency_ms", r->has_latency, &r->latency_ms);
+    add_latency(o, "latency_from_due_ms", r->has_latency_from_due, &r->latency_from_due_ms);
     cJSON *c = cJSON_AddObjectToObject(o, "cpu_ms");
     cJSON_AddNumberToObject(c, "user", round3(r->cpu_user_ms));
     cJSON_AddNumberToObject(c, "sys", round3(r->cpu_sys_ms));
     cJSON_AddNumberToObject(o, "peak_rss_kb", (double)r->peak_rss_kb);
+    if (r->mode == MODE_PROCESSES) cJSON_AddNumberToObject(o, "workers_rss_kb", (double)r->workers_rss_kb);
     cJSON *k = cJSON_AddObjectToObject(o, "errors_by_kind");
     for (int i = 1; i < REQ_ERR_COUNT; i++)
         if (r->errors_by_kind[i]) cJSON_AddNumberToObject(k, error_names[i], (double)r->errors_by_kind[i]);
@@ -70,7 +84,7 @@ static void add_time(cJSON *o, const char *key, int64_t us)
     else cJSON_AddNumberToObject(o, key, (double)us);
 }
 
-cJSON *record_to_json(const struct bench_record *r)
+cJSON *record_to_json(const struct bench_record *r, const char *error)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "seq", (double)r->seq);
@@ -87,7 +101,7 @@ cJSON *record_to_json(const struct bench_record *r)
         cJSON_AddNullToObject(o, "error");
         cJSON_AddNullToObject(o, "error_kind");
     } else {
-        cJSON_AddStringToObject(o, "error", r->error[0] ? r->error : req_error_name(r->err_kind));
+        cJSON_AddStringToObject(o, "error", error && *error ? error : req_error_name(r->err_kind));
         cJSON_AddStringToObject(o, "error_kind", req_error_name(r->err_kind));
     }
     return o;
@@ -100,9 +114,9 @@ static size_t csv_num(char *out, int64_t v)
 }
 
 size_t record_to_csv(const char *mode, int64_t concurrency, const struct bench_record *r,
-                     char *out)
+                     const char *error, char *out)
 {
-    size_t n = (size_t)sprintf(out, "%s,%lld,%lld,", mode, (long long)r->seq, (long long)r->lane);
+    size_t n = (size_t)sprintf(out, "%s,%lld,%d,", mode, (long long)r->seq, r->lane);
     const int64_t times[] = {r->sched_us, r->start_us, r->connect_us, r->ttfb_us, r->end_us};
     for (int i = 0; i < 5; i++) {
         n += csv_num(out + n, times[i]);
@@ -111,7 +125,7 @@ size_t record_to_csv(const char *mode, int64_t concurrency, const struct bench_r
     if (r->status) n += (size_t)sprintf(out + n, "%d", r->status);
     n += (size_t)sprintf(out + n, ",%lld,", (long long)r->bytes);
     if (r->err_kind != REQ_OK) {
-        const char *e = r->error[0] ? r->error : req_error_name(r->err_kind);
+        const char *e = error && *error ? error : req_error_name(r->err_kind);
         n += (size_t)sprintf(out + n, "%s,\"", req_error_name(r->err_kind));
         for (size_t i = 0; i < RECORD_ERROR_MAX && e[i]; i++) {
             char ch = e[i] == '\n' || e[i] == '\r' ? ' ' : e[i];

@@ -256,11 +256,12 @@ static int export_end(struct http_export *x)
     return 200;
 }
 
-static int export_json_row(void *ctx, int mode, int64_t concurrency, const struct bench_record *r)
+static int export_json_row(void *ctx, int mode, int64_t concurrency, const struct bench_record *r,
+                           const char *error)
 {
     (void)mode;
     struct http_export *x = ctx;
-    cJSON *o = record_to_json(r);
+    cJSON *o = record_to_json(r, error);
     if (o) cJSON_AddNumberToObject(o, "concurrency", (double)concurrency);
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
@@ -316,11 +317,12 @@ int http_stream_export_json(struct mg_connection *c, struct http_api *api, const
     return export_end(&x);
 }
 
-static int export_csv_row(void *ctx, int mode, int64_t concurrency, const struct bench_record *r)
+static int export_csv_row(void *ctx, int mode, int64_t concurrency, const struct bench_record *r,
+                          const char *error)
 {
     struct http_export *x = ctx;
     char line[RECORD_CSV_MAX];
-    size_t n = record_to_csv(mode_name(mode), concurrency, r, line);
+    size_t n = record_to_csv(mode_name(mode), concurrency, r, error, line);
     export_put(x, line, n);
     return x->failed;
 }

@@ -16,9 +16,6 @@ void job_opts_default(struct job_opts *o)
 {
     o->queue_max = 16;
     o->exe = NULL;
-    o->flush_rows = 1000;
-    o->flush_ms = 200;
-    o->flush_idle_ms = 10;
     o->kill_grace_ms = 5000;
     o->max_run_ms = 0;
     o->max_runs = 0;
@@ -84,7 +81,6 @@ int job_start(struct store *runner_st, struct store *api_st, const struct job_op
     j->ast = api_st;
     j->o = *o;
     if (j->o.queue_max < 1) j->o.queue_max = 1;
-    if (j->o.flush_rows < 1) j->o.flush_rows = 1;
     if (!j->o.exe) j->o.exe = self_exe();
     j->queue = calloc((size_t)j->o.queue_max, sizeof *j->queue);
     if (!j->queue) {

@@ -1,7 +1,8 @@
 /* The dashboard's run queue and its runner thread. A handler never runs a benchmark: it queues
  * a run here and answers. One runner thread takes runs one at a time and, for each, spawns
- * `conlab __job`, hands it the spec on stdin and stores the wire frames it reads back (records
- * in batches, one result per mode). Live progress lives here, in memory, while a run is queued
+ * `conlab __job`, hands it the spec on stdin and stores what it reads back (wire.h's job
+ * protocol: ticks for live progress while a mode runs; the mode's records and result once its
+ * clock stopped, stored before the child may start the next mode). Live progress lives here, in memory, while a run is queued
  * or running; the store has the rest. */
 #ifndef CONLAB_JOB_H
 #define CONLAB_JOB_H

@@ -23,15 +23,13 @@ static double sorted_percentile(const double *v, int n, double p)
 }
 
 struct job_live_point job_live_point(int64_t t_ms, int64_t done, int64_t ok, int64_t errors,
-                                     const struct bench_record *sample, int n)
+                                     const int64_t *lat_us, int n)
 {
     struct job_live_point p = {t_ms, done, ok, errors, NAN, NAN};
     double lat[JOB_LIVE_SAMPLE];
     int k = 0;
     for (int i = 0; i < n && k < JOB_LIVE_SAMPLE; i++)
-        if (sample[i].err_kind == REQ_OK && sample[i].start_us >= 0 &&
-            sample[i].end_us >= sample[i].start_us)
-            lat[k++] = (double)(sample[i].end_us - sample[i].start_us) / 1000.0;
+        if (lat_us[i] >= 0) lat[k++] = (double)lat_us[i] / 1000.0;
     if (k) {
         qsort(lat, (size_t)k, sizeof *lat, cmp_double);
         p.p50_ms = sorted_percentile(lat, k, 50);
@@ -51,18 +49,6 @@ void job_live_begin(struct job_live *l, struct job_live_sampler *s, int mode, in
     s->next_ms = JOB_LIVE_TICK_MS;
 }
 
-void job_live_add(struct job_live_sampler *s, const struct bench_record *r)
-{
-    s->done++;
-    if (r->err_kind == REQ_OK)
-        s->ok++;
-    else
-        s->errors++;
-    s->sample[s->at] = *r;
-    s->at = (s->at + 1) % JOB_LIVE_SAMPLE;
-    if (s->nsample < JOB_LIVE_SAMPLE) s->nsample++;
-}
-
 void job_live_append(struct job_live *l, const struct job_live_point *p)
 {
     if (l->npoints == JOB_LIVE_POINTS) {
@@ -76,25 +62,27 @@ void job_live_append(struct job_live *l, const struct job_live_point *p)
     l->errors = p->errors;
 }
 
-int job_live_tick(struct job_live *l, struct job_live_sampler *s, int64_t now_us)
+int job_live_feed(struct job_live *l, struct job_live_sampler *s, const struct bench_tick *t)
 {
-    if (l->mode < 0 || (now_us - l->start_us) / 1000 < s->next_ms) return 0;
-    struct job_live_point p =
-        job_live_point(s->next_ms, s->done, s->ok, s->errors, s->sample, s->nsample);
+    if (l->mode < 0 || t->mode != l->mode) return 0;
+    l->done = t->done;
+    l->ok = t->ok;
+    l->errors = t->errors;
+    for (int i = 0; i < t->nsample && i < BENCH_TICK_SAMPLE; i++) {
+        s->lat_us[s->at] = t->sample_us[i];
+        s->at = (s->at + 1) % JOB_LIVE_SAMPLE;
+        if (s->nsample < JOB_LIVE_SAMPLE) s->nsample++;
+    }
+    int64_t elapsed_ms = t->elapsed_us / 1000;
+    if (elapsed_ms < s->next_ms) return 0;
+    struct job_live_point p = job_live_point(elapsed_ms, t->done, t->ok, t->errors, s->lat_us, s->nsample);
     bool halved = l->npoints == JOB_LIVE_POINTS;
     job_live_append(l, &p);
     if (halved) s->tick_ms *= 2;
     s->nsample = s->at = 0;
-    /* the next tick ends after now, even when the runner was late (no empty catch-up points) */
-    int64_t elapsed_ms = (now_us - l->start_us) / 1000;
-    while (s->next_ms <= elapsed_ms)
+    while (s->next_ms <= elapsed_ms) /* a late tick makes one point, not several */
         s->next_ms += s->tick_ms;
     return 1;
-}
-
-int64_t job_live_due_us(const struct job_live *l, const struct job_live_sampler *s)
-{
-    return l->mode < 0 ? INT64_MAX : l->start_us + s->next_ms * 1000;
 }
 
 static void add_ms(cJSON *o, const char *key, double v)

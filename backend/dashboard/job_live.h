@@ -1,8 +1,8 @@
 /* The running mode, live (RUN's progress.live and the SSE progress event): cumulative counters
  * and one point per tick (~250 ms) holding the counters then and the latency percentiles of that
- * tick's sample of records. Points are made by one function, job_live_point, from (counters,
- * sample of records): today the runner feeds it the records it reads one by one; a child that
- * sends counters and a sample a few times a second feeds it the same way. */
+ * tick's sample. Points are made by one function, job_live_point, from (counters, sample): the
+ * job child sends a tick (struct bench_tick: counters and a small sample of latencies) every
+ * 250 ms while a mode runs, and the runner feeds each to job_live_feed. */
 #ifndef CONLAB_JOB_LIVE_H
 #define CONLAB_JOB_LIVE_H
 
@@ -13,7 +13,7 @@ struct cJSON;
 
 #define JOB_LIVE_TICK_MS 250 /* a point per tick */
 #define JOB_LIVE_POINTS 200  /* then every other point is dropped and the tick doubles */
-#define JOB_LIVE_SAMPLE 256  /* records kept per tick for its percentiles: the most recent */
+#define JOB_LIVE_SAMPLE 256  /* latencies kept per point for its percentiles: the most recent */
 
 struct job_live_point {
     int64_t t_ms;             /* since the mode started (on the dashboard's clock) */
@@ -30,36 +30,31 @@ struct job_live {
     struct job_live_point points[JOB_LIVE_POINTS];
 };
 
-/* The runner thread's side: counters and the current tick's sample. */
+/* The runner thread's side: the sample of the point being made. */
 struct job_live_sampler {
-    int64_t tick_ms; /* the tick's width */
-    int64_t next_ms; /* when the current tick ends, ms since the mode started */
-    int64_t done, ok, errors;
-    struct bench_record sample[JOB_LIVE_SAMPLE]; /* a ring: the tick's latest records */
+    int64_t tick_ms; /* the points' spacing; doubles each time the points are halved */
+    int64_t next_ms; /* the next point is made by the first tick at or after this (ms since the
+                      * mode started, on the child's clock) */
+    int64_t lat_us[JOB_LIVE_SAMPLE]; /* a ring: the latest ok latencies since the last point */
     int nsample, at;
 };
 
-/* The point at t_ms for cumulative counters and a sample of n records (any order): p50/p99 over
- * the sample's ok records' latencies (end - start), numpy's linear interpolation. */
+/* The point at t_ms for cumulative counters and a sample of n latencies of ok requests (µs, any
+ * order): their p50/p99, numpy's linear interpolation. */
 struct job_live_point job_live_point(int64_t t_ms, int64_t done, int64_t ok, int64_t errors,
-                                     const struct bench_record *sample, int n);
+                                     const int64_t *lat_us, int n);
 
 /* A mode starts (mode >= 0) or none runs any more (mode -1): both sides restart. */
 void job_live_begin(struct job_live *l, struct job_live_sampler *s, int mode, int64_t now_us);
 
-/* One record of the running mode, as it arrives. */
-void job_live_add(struct job_live_sampler *s, const struct bench_record *r);
+/* A tick of the running mode from the child (call with the lock that guards l): its counters
+ * are shown at once, its sample joins the point being made, and the point is appended once the
+ * tick reaches next_ms. Returns 1 when a point was added, else 0. */
+int job_live_feed(struct job_live *l, struct job_live_sampler *s, const struct bench_tick *t);
 
 /* Appends a point, keeping at most JOB_LIVE_POINTS (then every other one is dropped: the
  * resolution halves) and the counters in l up to date. */
 void job_live_append(struct job_live *l, const struct job_live_point *p);
-
-/* Closes the current tick when now_us has passed its end: appends its point to l (call with the
- * lock that guards l) and starts the next. Returns 1 when a point was added, else 0. */
-int job_live_tick(struct job_live *l, struct job_live_sampler *s, int64_t now_us);
-
-/* When the current tick ends (clock_us() time), or INT64_MAX when no mode runs. */
-int64_t job_live_due_us(const struct job_live *l, const struct job_live_sampler *s);
 
 /* {"mode", "elapsed_ms", "done", "ok", "errors", "points": [{"t_ms", "done", "ok", "errors",
  * "p50_ms", "p99_ms"}]} (percentiles null when a tick had no ok request), or JSON null when no

@@ -2,6 +2,7 @@
  * in batches, and deciding how the run ended. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,38 +20,65 @@
 
 extern char **environ;
 
-/* Batching of records between the child's pipe and the store. */
+/* One run's frames: the payload buffer and the current mode's table of messages. */
 struct job_reader {
     void *frame; /* one frame's payload */
-    struct bench_record *batch;
-    size_t n;
+    char **msgs; /* the current mode's messages, by index (WIRE_MSG) */
+    int32_t nmsgs, capmsgs;
     int mode; /* enum bench_mode of the mode being read, -1 between modes */
     int64_t concurrency; /* and its level */
+    int64_t done_before; /* requests of this mode done at its earlier levels */
     int idx;  /* its index in the run's modes */
-    int64_t first_us;
     bool broken; /* the store failed: frames are read and dropped until the child is gone */
-    struct job_live_sampler live; /* counters and sample of the running mode */
+    struct job_live_sampler live; /* the running mode's sample for its next live point */
 };
 
 struct job_reader *job_reader_new(const struct job_opts *o)
 {
+    (void)o;
     struct job_reader *rd = calloc(1, sizeof *rd);
     if (!rd) return NULL;
     rd->frame = malloc(WIRE_MAX_PAYLOAD);
-    rd->batch = calloc((size_t)o->flush_rows, sizeof *rd->batch);
-    if (!rd->frame || !rd->batch) {
+    if (!rd->frame) {
         job_reader_free(rd);
         return NULL;
     }
     return rd;
 }
 
+static void job_msgs_clear(struct job_reader *rd)
+{
+    for (int32_t i = 0; i < rd->capmsgs; i++) free(rd->msgs[i]);
+    free(rd->msgs);
+    rd->msgs = NULL;
+    rd->nmsgs = rd->capmsgs = 0;
+}
+
 void job_reader_free(struct job_reader *rd)
 {
     if (!rd) return;
+    job_msgs_clear(rd);
     free(rd->frame);
-    free(rd->batch);
     free(rd);
+}
+
+/* Keeps message `i` of the current mode. Returns 0 or -1 (out of memory, absurd index). */
+static int job_msg_put(struct job_reader *rd, int32_t i, const char *text, size_t len)
+{
+    if (i < 0 || i > (1 << 24)) return -1;
+    if (i >= rd->capmsgs) {
+        int32_t cap = rd->capmsgs ? rd->capmsgs : 16;
+        while (cap <= i) cap *= 2;
+        char **m = realloc(rd->msgs, (size_t)cap * sizeof *m);
+        if (!m) return -1;
+        memset(m + rd->capmsgs, 0, (size_t)(cap - rd->capmsgs) * sizeof *m);
+        rd->msgs = m;
+        rd->capmsgs = cap;
+    }
+    free(rd->msgs[i]);
+    rd->msgs[i] = strndup(text, len);
+    if (i >= rd->nmsgs) rd->nmsgs = i + 1;
+    return rd->msgs[i] ? 0 : -1;
 }
 
 /* Spawns `exe __job` with pipes on its stdin and stdout, in a process group of its own (a ^C in
@@ -122,29 +150,6 @@ void job_term_locked(struct job *j)
     }
 }
 
-static int job_flush(struct job *j, struct job_reader *rd, char *fail, size_t faillen)
-{
-    if (!rd->n) return 0;
-    size_t n = rd->n;
-    rd->n = 0;
-    if (rd->broken) return 0;
-    char err[256];
-    if (store_add_records(j->rst, j->act.item.id, rd->mode, rd->concurrency, rd->batch, n, err,
-                          sizeof err)) {
-        errf(fail, faillen, "storing request records: %s", err);
-        rd->broken = true;
-        pthread_mutex_lock(&j->mu);
-        job_kill_locked(j);
-        pthread_mutex_unlock(&j->mu);
-        return -1;
-    }
-    pthread_mutex_lock(&j->mu);
-    j->act.done[rd->idx] += (int64_t)n;
-    job_changed(j);
-    pthread_mutex_unlock(&j->mu);
-    return 0;
-}
-
 static int job_mode_index(const struct job_item *it, int32_t mode)
 {
     for (int i = 0; i < it->nmodes; i++)
@@ -152,44 +157,78 @@ static int job_mode_index(const struct job_item *it, int32_t mode)
     return -1;
 }
 
-/* Handles one frame. Returns 0, or -1 when the stream makes no sense (fail filled). */
-static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32_t len,
-                     char *fail, size_t faillen)
+/* Stores a mode's records as they come (the child sends them once the mode's clock stopped). */
+static int job_records(struct job *j, struct job_reader *rd, uint32_t len, char *fail,
+                       size_t faillen)
+{
+    const size_t size = sizeof(struct bench_record);
+    if (len % size || rd->idx < 0) return errf(fail, faillen, "job protocol: unexpected records frame");
+    if (rd->broken) return 0;
+    const struct record_msgs msgs = {rd->nmsgs, (const char *const *)rd->msgs};
+    char err[256];
+    if (store_add_records(j->rst, j->act.item.id, rd->mode, rd->concurrency, rd->frame, len / size,
+                          &msgs, err, sizeof err)) {
+        errf(fail, faillen, "storing request records: %s", err);
+        rd->broken = true;
+        pthread_mutex_lock(&j->mu);
+        job_kill_locked(j);
+        pthread_mutex_unlock(&j->mu);
+    }
+    return 0;
+}
+
+/* Handles one frame; `ack_fd` is the child's stdin. Returns 0, or -1 when the stream makes no
+ * sense (fail filled). */
+static int job_frame(struct job *j, struct job_reader *rd, int ack_fd, uint32_t type,
+                     uint32_t len, char *fail, size_t faillen)
 {
     const struct job_item *it = &j->act.item;
     char err[256];
     switch (type) {
-    case WIRE_RECORD: {
-        if (len != sizeof(struct bench_record) || rd->idx < 0)
-            return errf(fail, faillen, "job protocol: unexpected record frame");
-        struct bench_record *r = &rd->batch[rd->n];
-        memcpy(r, rd->frame, sizeof *r);
-        r->error[RECORD_ERROR_MAX - 1] = '\0';
-        job_live_add(&rd->live, r);
-        if (rd->n++ == 0) rd->first_us = clock_us();
-        if ((int64_t)rd->n >= j->o.flush_rows ||
-            clock_us() - rd->first_us >= j->o.flush_ms * 1000)
-            job_flush(j, rd, fail, faillen);
+    case WIRE_TICK: {
+        struct bench_tick t;
+        const size_t head = offsetof(struct bench_tick, sample_us);
+        if (len < head || len > sizeof t || rd->idx < 0)
+            return errf(fail, faillen, "job protocol: unexpected tick frame");
+        memcpy(&t, rd->frame, len);
+        if (t.nsample < 0 || head + (size_t)t.nsample * sizeof t.sample_us[0] != len)
+            return errf(fail, faillen, "job protocol: bad tick frame");
+        pthread_mutex_lock(&j->mu);
+        j->act.done[rd->idx] = rd->done_before + t.done;
+        job_live_feed(&j->act.live, &rd->live, &t);
+        job_changed(j);
+        pthread_mutex_unlock(&j->mu);
         return 0;
     }
+    case WIRE_MSG: {
+        int32_t i;
+        if (len < sizeof i || rd->idx < 0) return errf(fail, faillen, "job protocol: unexpected message frame");
+        memcpy(&i, rd->frame, sizeof i);
+        if (job_msg_put(rd, i, (const char *)rd->frame + sizeof i, len - sizeof i))
+            return errf(fail, faillen, "job protocol: message %d could not be kept", i);
+        return 0;
+    }
+    case WIRE_RECORDS:
+        return job_records(j, rd, len, fail, faillen);
     case WIRE_MODE_START: {
         struct wire_mode_start ms;
         if (len != sizeof ms) return errf(fail, faillen, "job protocol: bad mode start frame");
         memcpy(&ms, rd->frame, sizeof ms);
         int idx = job_mode_index(it, ms.mode);
         if (idx < 0) return errf(fail, faillen, "job protocol: mode %d is not in the spec", ms.mode);
-        job_flush(j, rd, fail, faillen);
         if (!rd->broken &&
             store_mode_begin(j->rst, it->id, ms.mode, ms.concurrency, ms.total, ms.lanes, err,
                              sizeof err)) {
             errf(fail, faillen, "storing the start of a mode: %s", err);
             rd->broken = true;
         }
+        job_msgs_clear(rd);
         rd->mode = ms.mode;
         rd->concurrency = ms.concurrency;
         rd->idx = idx;
         pthread_mutex_lock(&j->mu);
         j->act.cur = idx;
+        rd->done_before = j->act.done[idx];
         job_live_begin(&j->act.live, &rd->live, ms.mode, clock_us());
         j->act.concurrency = ms.concurrency;
         job_changed(j);
@@ -203,18 +242,21 @@ static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32
         memcpy(&res, rd->frame, sizeof res);
         if (res.mode != rd->mode || res.concurrency != rd->concurrency)
             return errf(fail, faillen, "job protocol: a result for another mode or level");
-        job_flush(j, rd, fail, faillen);
         if (!rd->broken && store_mode_finish(j->rst, it->id, &res, err, sizeof err)) {
             errf(fail, faillen, "storing a mode's result: %s", err);
             rd->broken = true;
         }
         pthread_mutex_lock(&j->mu);
+        j->act.done[rd->idx] = rd->done_before + res.ok + res.errors;
         if (j->act.nresults < JOB_MAX_POINTS) j->act.results[j->act.nresults++] = res;
         job_live_begin(&j->act.live, &rd->live, -1, clock_us());
         job_changed(j);
         pthread_mutex_unlock(&j->mu);
         rd->mode = -1;
         rd->idx = -1;
+        job_msgs_clear(rd);
+        /* The mode is stored: the child may start the next one. */
+        wire_write(ack_fd, WIRE_ACK, NULL, 0);
         return 0;
     }
     case WIRE_FAIL:
@@ -225,33 +267,17 @@ static int job_frame(struct job *j, struct job_reader *rd, uint32_t type, uint32
     }
 }
 
-/* Reads frames until the child closes its stdout. Records are stored in batches of flush_rows
- * or every flush_ms, whichever comes first; a cancelled child that does not exit within the grace
- * time is killed. */
-static void job_read_frames(struct job *j, struct job_reader *rd, int fd, char *fail,
+/* Reads frames until the child closes its stdout; a cancelled child that does not exit within
+ * the grace time is killed. */
+static void job_read_frames(struct job *j, struct job_reader *rd, int fd, int ack_fd, char *fail,
                             size_t faillen)
 {
-    rd->n = 0;
     rd->mode = -1;
     rd->idx = -1;
     rd->broken = false;
+    job_msgs_clear(rd);
     for (;;) {
-        int64_t now = clock_us();
-        int64_t wake = INT64_MAX;
-        /* A batch is also stored once the pipe has been quiet for flush_idle_ms, so that a slow
-         * run's progress shows at once while a fast one's is stored in large batches. */
-        if (rd->n) wake = rd->first_us + j->o.flush_ms * 1000;
-        if (rd->n && now + j->o.flush_idle_ms * 1000 < wake) wake = now + j->o.flush_idle_ms * 1000;
-        /* Live points every tick, whether or not records came (only this thread writes
-         * act.live, so it reads it without the lock). */
-        int64_t due = job_live_due_us(&j->act.live, &rd->live);
-        if (now >= due) {
-            pthread_mutex_lock(&j->mu);
-            if (job_live_tick(&j->act.live, &rd->live, now)) job_changed(j);
-            pthread_mutex_unlock(&j->mu);
-            due = job_live_due_us(&j->act.live, &rd->live);
-        }
-        if (due < wake) wake = due;
+        int64_t now = clock_us(), wake = INT64_MAX;
         pthread_mutex_lock(&j->mu);
         /* A run that outlives max_run_ms is cancelled, so that one run against a target that
          * never answers does not hold the runner while later runs are refused. */
@@ -268,13 +294,9 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, char *
         if (j->act.term_us && !j->act.killed) {
             int64_t kill_at = j->act.term_us + j->o.kill_grace_ms * 1000;
             if (now >= kill_at) job_kill_locked(j);
-            else if (kill_at < wake) wake = kill_at;
+            else wake = kill_at;
         }
         pthread_mutex_unlock(&j->mu);
-        if (rd->n && now >= rd->first_us + j->o.flush_ms * 1000) {
-            job_flush(j, rd, fail, faillen);
-            continue;
-        }
         int timeout = wake == INT64_MAX ? -1 : (int)((wake - now + 999) / 1000);
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int pr = poll(&p, 1, timeout);
@@ -282,20 +304,17 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, char *
             errf(fail, faillen, "poll: %s", strerror(errno));
             break;
         }
-        if (pr == 0 && rd->n) job_flush(j, rd, fail, faillen);
         if (pr <= 0) continue;
         uint32_t type, len;
         int r = wire_read(fd, &type, rd->frame, WIRE_MAX_PAYLOAD, &len);
-        if (r == 0) break;
-        if (r < 0) break; /* a child killed mid-frame: its exit status tells why */
-        if (job_frame(j, rd, type, len, fail, faillen)) {
+        if (r <= 0) break; /* EOF; or a child killed mid-frame: its exit status tells why */
+        if (job_frame(j, rd, ack_fd, type, len, fail, faillen)) {
             pthread_mutex_lock(&j->mu);
             job_kill_locked(j);
             pthread_mutex_unlock(&j->mu);
             break;
         }
     }
-    job_flush(j, rd, fail, faillen);
 }
 
 /* Decides how a run ended. `msg` gets the message stored with it (or ""). Runs on the runner
@@ -348,11 +367,11 @@ void job_run(struct job *j, struct job_reader *rd)
         j->act.start_us = clock_us();
         if (j->act.cancel || j->stopping) job_term_locked(j);
         pthread_mutex_unlock(&j->mu);
-        /* The child reads its whole stdin before it writes anything; EPIPE means it died and
-         * its exit status tells why. */
-        write_all(in_fd, it->spec_text, strlen(it->spec_text));
+        /* The child reads the spec before it writes anything; EPIPE means it died and its exit
+         * status tells why. Its stdin stays open for the ACKs. */
+        wire_write(in_fd, WIRE_SPEC, it->spec_text, (uint32_t)strlen(it->spec_text));
+        job_read_frames(j, rd, out_fd, in_fd, fail, sizeof fail);
         close(in_fd);
-        job_read_frames(j, rd, out_fd, fail, sizeof fail);
         close(out_fd);
         pthread_mutex_lock(&j->mu);
         j->act.pid = 0; /* from here on nobody signals it: the pid may be reused once reaped */

@@ -1,13 +1,60 @@
-/* The engine's frame: one mode at a time, shared dispatch and accounting, the cost of a mode
- * (wall, CPU, peak RSS). How requests are scheduled is each mode's business (bench_<mode>.c). */
+/* The engine's frame: one mode at a time, dispatch, cancel, the ticker, the cost of a mode (wall,
+ * CPU, peak RSS). How requests are scheduled is each mode's business (bench_<mode>.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 #include "bench_internal.h"
 #include "util.h"
 
 volatile sig_atomic_t bench_cancel_flag;
+
+/* The cancel pipe: [0] is polled by every waiting worker (threads, forked processes, the exec'd
+ * starter's workers: they all share this one pipe), [1] gets one byte from bench_cancel. It is
+ * never drained: once cancelled, every later wait returns at once. */
+static int cancel_pipe[2] = {-1, -1};
+
+void bench_cancel(void)
+{
+    bench_cancel_flag = 1;
+    if (cancel_pipe[1] >= 0) {
+        int saved = errno;
+        ssize_t n = write(cancel_pipe[1], "x", 1);
+        (void)n;
+        errno = saved;
+    }
+}
+
+int bench_cancel_fd(void)
+{
+    return cancel_pipe[0];
+}
+
+void bench_cancel_adopt(int read_fd)
+{
+    cancel_pipe[0] = read_fd;
+    cancel_pipe[1] = -1;
+}
+
+/* Creates the cancel pipe once, before any worker or handler can use it; a cancel asked before
+ * it existed is still seen through the flag. */
+static int cancel_pipe_init(char *err, size_t errlen)
+{
+    if (cancel_pipe[0] >= 0) return 0;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
+        return errf(err, errlen, "creating the cancel pipe: %s", strerror(errno));
+    cancel_pipe[1] = p[1];
+    __atomic_store_n(&cancel_pipe[0], p[0], __ATOMIC_RELEASE);
+    if (bench_cancel_flag) bench_cancel();
+    return 0;
+}
 
 struct bench_mode_impl {
     enum bench_mode mode;
@@ -25,32 +72,26 @@ static const struct bench_mode_impl mode_table[MODE_COUNT] = {
  * overflow the cast nor t0 + due. */
 #define BENCH_DUE_MAX (INT64_MAX / 4)
 
-/* Due time of request seq: 0 without a rate, seq / rate with one. */
-static int64_t due_of(const struct bench_ctx *c, int64_t seq)
+int64_t bench_due(const struct bench_ctx *c, int64_t seq)
 {
     if (!(c->spec->rate > 0)) return 0;
     double due = (double)seq * 1e6 / c->spec->rate;
     return due < (double)BENCH_DUE_MAX ? (int64_t)due : BENCH_DUE_MAX;
 }
 
-/* Takes the next request out of the dispatcher; `force` takes it even when the mode was cut
- * short (to account for what never ran). */
-static bool take(struct bench_ctx *c, bool force, int64_t *seq, int64_t *due_us)
+bool bench_claim(struct bench_ctx *c, int64_t *seq, int64_t *due_us)
 {
-    bool ok = false;
-    pthread_mutex_lock(&c->mu);
-    if ((force || (!c->abort && !bench_cancel_flag)) && c->next_seq < c->spec->requests) {
-        *seq = c->next_seq++;
-        *due_us = due_of(c, *seq);
-        ok = true;
-    }
-    pthread_mutex_unlock(&c->mu);
-    return ok;
+    if (bench_cancel_flag || __atomic_load_n(&c->sh->abort, __ATOMIC_RELAXED)) return false;
+    int64_t s = __atomic_fetch_add(&c->sh->next_seq, 1, __ATOMIC_RELAXED);
+    if (s >= c->spec->requests) return false;
+    *seq = s;
+    *due_us = bench_due(c, s);
+    return true;
 }
 
-bool bench_next(struct bench_ctx *c, int64_t *seq, int64_t *due_us)
+void bench_abort(struct bench_ctx *c)
 {
-    return take(c, false, seq, due_us);
+    __atomic_store_n(&c->sh->abort, 1, __ATOMIC_RELAXED);
 }
 
 bool bench_wait_due(const struct bench_ctx *c, int64_t due_us)
@@ -58,64 +99,12 @@ bool bench_wait_due(const struct bench_ctx *c, int64_t due_us)
     int64_t when = c->t0 + due_us;
     for (;;) {
         if (bench_cancel_flag) return false;
-        int64_t now = clock_us();
-        if (now >= when) return true;
-        clock_sleep_until(now + (when - now < 50000 ? when - now : 50000));
+        int64_t left = when - clock_us();
+        if (left <= 0) return true;
+        struct pollfd p = {.fd = bench_cancel_fd(), .events = POLLIN};
+        struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = (left % 1000000) * 1000};
+        if (ppoll(&p, 1, &ts, NULL) > 0 && (p.revents & POLLIN)) bench_cancel_flag = 1;
     }
-}
-
-/* Counts an error message among the first RESULT_ERROR_MESSAGES distinct ones (a short scan:
- * errors only, and a mode rarely fails in more than a few ways). Called with c->mu held. */
-static void tally_error(struct bench_ctx *c, const struct bench_record *r)
-{
-    const char *msg = r->error[0] ? r->error : req_error_name(r->err_kind);
-    for (int i = 0; i < c->ntally; i++) {
-        if (c->tally[i].kind == r->err_kind && !strcmp(c->tally[i].msg, msg)) {
-            c->tally[i].n++;
-            return;
-        }
-    }
-    if (c->ntally == RESULT_ERROR_MESSAGES) return;
-    struct bench_error_tally *t = &c->tally[c->ntally++];
-    t->kind = r->err_kind;
-    t->n = 1;
-    snprintf(t->msg, sizeof t->msg, "%s", msg);
-}
-
-/* Called with c->mu held. */
-static void account(struct bench_ctx *c, const struct bench_record *r)
-{
-    struct mode_result *res = c->res;
-    if (r->err_kind == REQ_OK) {
-        res->ok++;
-        stats_add(&c->stats, r->end_us - r->start_us);
-    } else {
-        res->errors++;
-        if (r->err_kind > 0 && r->err_kind < REQ_ERR_COUNT) res->errors_by_kind[r->err_kind]++;
-        tally_error(c, r);
-    }
-    res->bytes += r->bytes;
-    if (c->sink && c->sink->record) c->sink->record(c->sink->ctx, r);
-}
-
-void bench_emit(struct bench_ctx *c, const struct bench_record *r)
-{
-    pthread_mutex_lock(&c->mu);
-    account(c, r);
-    pthread_mutex_unlock(&c->mu);
-}
-
-void bench_emit_unrun(struct bench_ctx *c, int64_t seq, enum req_error kind, const char *why)
-{
-    struct bench_record r;
-    memset(&r, 0, sizeof r);
-    r.seq = seq;
-    r.lane = -1;
-    r.sched_us = due_of(c, seq);
-    r.start_us = r.connect_us = r.ttfb_us = r.end_us = -1;
-    r.err_kind = kind;
-    snprintf(r.error, sizeof r.error, "%s", why);
-    bench_emit(c, &r);
 }
 
 /* Peak RSS is a process-wide high-water mark: reset it at the start of a mode (Linux 4.0+:
@@ -146,12 +135,71 @@ static double tv_ms(struct timeval tv)
     return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
 }
 
+/* The ticker: a thread of the engine's own (never a worker) that reports progress every
+ * BENCH_TICK_US while sync, threads or async run. `processes` ticks from its coordinator, which
+ * must stay single-threaded to fork. */
+struct ticker {
+    struct bench_ctx *c;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, started;
+};
+
+static void *ticker_main(void *arg)
+{
+    struct ticker *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        int64_t when = t->c->last_tick_us + BENCH_TICK_US;
+        struct timespec ts = {.tv_sec = when / 1000000, .tv_nsec = (when % 1000000) * 1000};
+        if (pthread_cond_timedwait(&t->cv, &t->mu, &ts) == ETIMEDOUT && !t->stop) bench_tick(t->c);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+static void ticker_start(struct ticker *t, struct bench_ctx *c)
+{
+    memset(t, 0, sizeof *t);
+    t->c = c;
+    if (!c->sink || !c->sink->tick || c->mode == MODE_PROCESSES) return;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    t->started = pthread_create(&t->thread, &attr, ticker_main, t) == 0;
+    pthread_attr_destroy(&attr);
+    if (!t->started) {
+        pthread_cond_destroy(&t->cv);
+        pthread_mutex_destroy(&t->mu);
+    }
+}
+
+static void ticker_stop(struct ticker *t)
+{
+    if (!t->started) return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+}
+
 int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurrency,
                    const struct bench_sink *sink, struct mode_result *res, char *err,
                    size_t errlen)
 {
     if ((int)mode < 0 || mode >= MODE_COUNT) return errf(err, errlen, "unknown mode %d", (int)mode);
     if (concurrency < 1) return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);
+    if (cancel_pipe_init(err, errlen)) return -1;
     memset(res, 0, sizeof *res);
     res->mode = mode;
     res->concurrency = concurrency;
@@ -162,49 +210,45 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
     c.spec = s;
     c.mode = mode;
     c.sink = sink;
-    c.res = res;
+    c.sh_fd = c.spill_fd = -1;
     c.lanes = mode == MODE_SYNC ? 1 : (concurrency < s->requests ? concurrency : s->requests);
     res->lanes = c.lanes;
-    pthread_mutex_init(&c.mu, NULL);
-    stats_init(&c.stats);
+    /* One log per worker that records: the loop of sync and async, each thread or process. */
+    int64_t nlogs = mode == MODE_THREADS || mode == MODE_PROCESSES ? c.lanes : 1;
+    if (bench_shared_init(&c, nlogs, mode == MODE_PROCESSES, err, errlen)) return -1;
     c.headers = bench_curl_headers(s);
 
     if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, concurrency, s->requests, c.lanes);
 
     /* The engine runs in a process of its own (`conlab run` or the dashboard's `conlab __job`),
-     * so the process's own usage is the mode's cost; the workers of `processes` add theirs. */
+     * so the process's own usage is the mode's cost; the workers of `processes` add theirs
+     * (reaped children: RUSAGE_CHILDREN). */
     rss_reset_peak();
-    struct rusage ru0, ru1;
+    struct rusage ru0, ru1, ch0, ch1;
     getrusage(RUSAGE_SELF, &ru0);
-    c.t0 = clock_us();
+    getrusage(RUSAGE_CHILDREN, &ch0);
+    c.t0 = c.last_tick_us = clock_us();
+    struct ticker tk;
+    ticker_start(&tk, &c);
     int rc = mode_table[mode].run(&c, err, errlen);
-
-    /* Every request is accounted for: what was never handed out is cancelled. */
-    int64_t seq, due;
-    bool cancelled = bench_cancel_flag != 0;
-    while (take(&c, true, &seq, &due))
-        bench_emit_unrun(&c, seq, REQ_ERR_CANCELLED, rc ? "not run: the mode failed" : "cancelled before it started");
-
     res->wall_ms = (double)(clock_us() - c.t0) / 1000.0;
+    ticker_stop(&tk);
     getrusage(RUSAGE_SELF, &ru1);
-    res->cpu_user_ms = tv_ms(ru1.ru_utime) - tv_ms(ru0.ru_utime) + c.child_user_ms;
-    res->cpu_sys_ms = tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_stime) + c.child_sys_ms;
-    res->peak_rss_kb = rss_peak_kb() + c.child_rss_kb;
+    getrusage(RUSAGE_CHILDREN, &ch1);
+    res->cpu_user_ms = tv_ms(ru1.ru_utime) - tv_ms(ru0.ru_utime) + tv_ms(ch1.ru_utime) - tv_ms(ch0.ru_utime);
+    res->cpu_sys_ms = tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_stime) + tv_ms(ch1.ru_stime) - tv_ms(ch0.ru_stime);
+    res->peak_rss_kb = rss_peak_kb() + c.workers_pss_kb;
+    res->workers_rss_kb = c.workers_rss_kb;
     res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
-    res->has_latency = stats_summary(&c.stats, &res->latency_ms) == 0;
-    res->cancelled = cancelled;
-    for (int i = 0; i < c.ntally; i++) {
-        if (c.tally[i].n <= res->top_error_count) continue;
-        res->top_error_count = c.tally[i].n;
-        res->top_error_kind = c.tally[i].kind;
-        memcpy(res->top_error, c.tally[i].msg, sizeof res->top_error);
-    }
+    res->cancelled = bench_cancel_flag != 0;
 
-    if (rc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
-    stats_free(&c.stats);
+    /* The clock has stopped: from here on, storing costs no measured time. */
+    if (sink && sink->tick) bench_tick(&c);
+    int crc = bench_collect(&c, rc != 0, res, rc ? NULL : err, errlen);
+    if (rc == 0 && crc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
     curl_slist_free_all(c.headers);
-    pthread_mutex_destroy(&c.mu);
-    return rc;
+    bench_shared_free(&c);
+    return rc ? rc : crc;
 }
 
 int bench_run(const struct spec *s, const struct bench_sink *sink, char *err, size_t errlen)

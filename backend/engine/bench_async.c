@@ -1,102 +1,126 @@
 /* `async`: one thread, one libcurl multi handle, at most C transfers in flight; a slot is refilled
- * as soon as its transfer finishes (curl's 10-at-a-time pattern). The slot is the lane. */
+ * as soon as its transfer finishes (curl's 10-at-a-time pattern). The slot is the lane.
+ *
+ * The loop never sleeps while work is ready: a freed slot is refilled before the next wait, a
+ * request not yet due bounds the wait, the last transfer's end ends the loop, and the cancel
+ * pipe wakes it (no polling tick). */
 #include <stdlib.h>
 #include "bench_internal.h"
 #include "util.h"
 
+struct async_loop {
+    struct bench_ctx *c;
+    CURLM *multi;
+    struct bench_xfer *slots;
+    int64_t *free_slots; /* a stack of idle slots */
+    bool *busy;
+    int64_t nfree, inflight;
+    struct bench_log *log;
+};
+
+static void finish(struct async_loop *a, struct bench_xfer *x, CURLcode result)
+{
+    curl_multi_remove_handle(a->multi, x->easy);
+    bench_xfer_end(x, result);
+    bench_log_put(a->c, a->log, &x->rec, x->error);
+    bench_xfer_work(x); /* on the loop's one thread: every transfer waits for it */
+    a->free_slots[a->nfree++] = x - a->slots;
+    a->busy[x - a->slots] = false;
+    a->inflight--;
+}
+
+/* Starts request seq in a free slot. */
+static void start(struct async_loop *a, int64_t seq, int64_t due)
+{
+    struct bench_xfer *x = &a->slots[a->free_slots[--a->nfree]];
+    bench_xfer_begin(x, seq, x - a->slots, due);
+    a->busy[x - a->slots] = true;
+    a->inflight++;
+    if (curl_multi_add_handle(a->multi, x->easy) != CURLM_OK) finish(a, x, CURLE_FAILED_INIT);
+}
+
+/* Records every finished transfer; returns how many. */
+static int64_t reap(struct async_loop *a)
+{
+    int64_t n = 0;
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(a->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        struct bench_xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        finish(a, x, msg->data.result);
+        n++;
+    }
+    return n;
+}
+
+static int run_loop(struct async_loop *a, char *err, size_t errlen)
+{
+    struct bench_ctx *c = a->c;
+    int64_t pending = -1, pending_due = 0; /* handed out, not yet due */
+    bool more = true;
+    struct curl_waitfd cw = {.fd = bench_cancel_fd(), .events = CURL_WAIT_POLLIN};
+    for (;;) {
+        while (a->nfree > 0 && !bench_cancel_flag) {
+            if (pending < 0 && !(more && (more = bench_claim(c, &pending, &pending_due)))) {
+                pending = -1;
+                break;
+            }
+            if (c->t0 + pending_due > clock_us()) break;
+            start(a, pending, pending_due);
+            pending = -1;
+        }
+        if (bench_cancel_flag || (a->inflight == 0 && pending < 0)) return 0;
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(a->multi, &running);
+        if (mc != CURLM_OK)
+            return errf(err, errlen, "async: curl_multi_perform: %s", curl_multi_strerror(mc));
+        if (reap(a) > 0) continue; /* refill the freed slots before any wait */
+        int timeout_ms = 60000;    /* libcurl shortens it to its own next timer */
+        if (pending >= 0 && a->nfree > 0) {
+            int64_t us = c->t0 + pending_due - clock_us();
+            timeout_ms = us <= 0 ? 0 : (int)((us + 999) / 1000);
+        }
+        cw.revents = 0;
+        curl_multi_poll(a->multi, &cw, cw.fd >= 0 ? 1 : 0, timeout_ms, NULL);
+        if (cw.revents) bench_cancel_flag = 1;
+    }
+}
+
 int bench_async_run(struct bench_ctx *c, char *err, size_t errlen)
 {
-    CURLM *multi = curl_multi_init();
-    struct bench_xfer *slots = calloc((size_t)c->lanes, sizeof *slots);
-    int64_t *free_slots = calloc((size_t)c->lanes, sizeof *free_slots);
+    struct async_loop a = {.c = c, .log = &c->sh->logs[0]};
+    a.multi = curl_multi_init();
+    a.slots = calloc((size_t)c->lanes, sizeof *a.slots);
+    a.free_slots = calloc((size_t)c->lanes, sizeof *a.free_slots);
+    a.busy = calloc((size_t)c->lanes, sizeof *a.busy);
     int rc = 0;
-    if (!multi || !slots || !free_slots) {
+    if (!a.multi || !a.slots || !a.free_slots || !a.busy) {
         rc = errf(err, errlen, "async: out of memory for %lld slots", (long long)c->lanes);
         goto out;
     }
     raise_fd_limit();
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)c->lanes);
-    int64_t nfree = 0;
+    curl_multi_setopt(a.multi, CURLMOPT_MAXCONNECTS, (long)c->lanes);
     for (int64_t i = 0; i < c->lanes; i++) {
-        if (bench_xfer_init(&slots[i], c->spec, c->headers, c->t0, err, errlen)) {
+        if (bench_xfer_init(&a.slots[i], c->spec, c->headers, c->t0, err, errlen)) {
             rc = -1;
             goto out;
         }
-        free_slots[nfree++] = c->lanes - 1 - i; /* a stack: slot 0 is used first */
+        a.free_slots[a.nfree++] = c->lanes - 1 - i; /* slot 0 is used first */
     }
-
-    int64_t pending_seq = -1, pending_due = 0; /* handed out but not yet due */
-    int64_t inflight = 0;
-    bool more = true;
-    for (;;) {
-        /* Fill free slots with due requests. */
-        while (nfree > 0 && !bench_cancel_flag) {
-            if (pending_seq < 0) {
-                if (!more || !bench_next(c, &pending_seq, &pending_due)) {
-                    more = false;
-                    pending_seq = -1;
-                    break;
-                }
-            }
-            if (c->t0 + pending_due > clock_us()) break;
-            struct bench_xfer *x = &slots[free_slots[--nfree]];
-            bench_xfer_begin(x, pending_seq, x - slots, pending_due);
-            CURLMcode mc = curl_multi_add_handle(multi, x->easy);
-            if (mc != CURLM_OK) {
-                bench_xfer_end(x, CURLE_FAILED_INIT);
-                bench_emit(c, &x->rec);
-                free_slots[nfree++] = x - slots;
-            } else {
-                inflight++;
-            }
-            pending_seq = -1;
-        }
-        if (bench_cancel_flag && pending_seq >= 0) {
-            bench_emit_unrun(c, pending_seq, REQ_ERR_CANCELLED, "cancelled before it started");
-            pending_seq = -1;
-        }
-        if (inflight == 0 && (pending_seq < 0) && (!more || bench_cancel_flag)) break;
-
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(multi, &running);
-        if (mc != CURLM_OK) {
-            rc = errf(err, errlen, "async: curl_multi_perform: %s", curl_multi_strerror(mc));
-            break;
-        }
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(multi, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            struct bench_xfer *x = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            CURLcode result = msg->data.result;
-            curl_multi_remove_handle(multi, msg->easy_handle);
-            bench_xfer_end(x, result);
-            bench_emit(c, &x->rec);
-            bench_xfer_work(x); /* on the loop's one thread: every transfer waits for it */
-            free_slots[nfree++] = x - slots;
-            inflight--;
-        }
-        /* Wake for curl's sockets, the next due request, or at least every 50 ms to notice a
-         * cancel. */
-        int64_t wait_ms = 50;
-        if (pending_seq >= 0 && nfree > 0) {
-            int64_t until = (c->t0 + pending_due - clock_us()) / 1000;
-            if (until < wait_ms) wait_ms = until < 0 ? 0 : until;
-        }
-        if (nfree > 0 && pending_seq < 0 && more && !bench_cancel_flag) wait_ms = 0;
-        if (wait_ms > 0 || inflight > 0) curl_multi_poll(multi, NULL, 0, (int)wait_ms, NULL);
-    }
-
+    rc = run_loop(&a, err, errlen);
+    /* Cancelled (or failed): what is still in flight is aborted where it stands. */
+    for (int64_t i = 0; i < c->lanes && a.inflight > 0; i++)
+        if (a.busy[i]) finish(&a, &a.slots[i], CURLE_ABORTED_BY_CALLBACK);
+    bench_log_flush(c, a.log);
 out:
-    if (slots) {
-        for (int64_t i = 0; i < c->lanes; i++) {
-            if (slots[i].easy) curl_multi_remove_handle(multi, slots[i].easy);
-            bench_xfer_cleanup(&slots[i]);
-        }
+    if (a.slots) {
+        for (int64_t i = 0; i < c->lanes; i++) bench_xfer_cleanup(&a.slots[i]);
     }
-    if (multi) curl_multi_cleanup(multi);
-    free(slots);
-    free(free_slots);
+    if (a.multi) curl_multi_cleanup(a.multi);
+    free(a.slots);
+    free(a.free_slots);
+    free(a.busy);
     return rc;
 }

@@ -29,13 +29,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-/* Aborts a transfer in flight when the run is cancelled. */
-static int on_progress(void *userp, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    (void)userp, (void)dt, (void)dn, (void)ut, (void)un;
-    return bench_cancel_flag ? 1 : 0;
-}
-
 struct curl_slist *bench_curl_headers(const struct spec *s)
 {
     struct curl_slist *list = NULL;
@@ -74,8 +67,7 @@ int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slis
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)s->timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, x);
-    SET(CURLOPT_NOPROGRESS, 0L);
-    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_NOPROGRESS, 1L); /* a cancel wakes the waits instead (the cancel pipe) */
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PRIVATE, x);
     SET(CURLOPT_USERAGENT, "conlab/" CONLAB_VERSION);
@@ -113,8 +105,10 @@ void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t s
 {
     memset(&x->rec, 0, sizeof x->rec);
     x->errbuf[0] = '\0';
+    x->error = "";
     x->rec.seq = seq;
-    x->rec.lane = lane;
+    x->rec.lane = (int32_t)lane;
+    x->rec.msg = -1;
     x->rec.sched_us = sched_us;
     x->rec.start_us = clock_us() - x->t0;
     x->rec.connect_us = x->rec.ttfb_us = -1;
@@ -194,13 +188,14 @@ void bench_xfer_end(struct bench_xfer *x, CURLcode rc)
     }
     if (r->ttfb_us > r->end_us) r->ttfb_us = r->end_us;
     if (r->connect_us > r->end_us) r->connect_us = r->end_us;
+    x->error = "";
     if (rc != CURLE_OK) {
         r->err_kind = classify(rc);
-        snprintf(r->error, sizeof r->error, "%.*s", (int)sizeof r->error - 1,
-                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+        x->error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
     } else if (status < 200 || status >= 400) {
         r->err_kind = REQ_ERR_STATUS;
-        snprintf(r->error, sizeof r->error, "HTTP %ld", status);
+        snprintf(x->errbuf, sizeof x->errbuf, "HTTP %ld", status);
+        x->error = x->errbuf;
     } else {
         r->err_kind = REQ_OK;
     }
@@ -208,6 +203,7 @@ void bench_xfer_end(struct bench_xfer *x, CURLcode rc)
 
 CURLcode bench_xfer_perform(struct bench_xfer *x)
 {
+    if (bench_cancel_flag) return CURLE_ABORTED_BY_CALLBACK;
     if (!x->solo && !(x->solo = curl_multi_init())) return curl_easy_perform(x->easy);
     if (curl_multi_add_handle(x->solo, x->easy) != CURLM_OK) return CURLE_FAILED_INIT;
     CURLcode result = CURLE_OK;
@@ -223,7 +219,16 @@ CURLcode bench_xfer_perform(struct bench_xfer *x)
                 result = m->data.result;
                 done = true;
             }
-        if (!done) curl_multi_poll(x->solo, NULL, 0, 50, NULL);
+        if (done) break;
+        /* libcurl caps the wait by its own timers (timeouts included); the cancel pipe ends it
+         * at once, and then the transfer is abandoned where it stands. */
+        struct curl_waitfd cw = {.fd = bench_cancel_fd(), .events = CURL_WAIT_POLLIN};
+        curl_multi_poll(x->solo, &cw, cw.fd >= 0 ? 1 : 0, 60000, NULL);
+        if (cw.revents || bench_cancel_flag) {
+            bench_cancel_flag = 1; /* a worker process learns of the cancel here */
+            result = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
     }
     curl_multi_remove_handle(x->solo, x->easy);
     return result;

@@ -1,5 +1,6 @@
 /* `threads`: C POSIX threads, each with its own easy handle, each taking the next request as it
  * becomes free. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench_internal.h"
@@ -20,22 +21,18 @@ static void *lane_main(void *arg)
     struct bench_xfer x;
     if (bench_xfer_init(&x, c->spec, c->headers, c->t0, l->err, sizeof l->err)) {
         l->failed = 1;
-        pthread_mutex_lock(&c->mu);
-        c->abort = true;
-        pthread_mutex_unlock(&c->mu);
+        bench_abort(c);
         return NULL;
     }
+    struct bench_log *log = &c->sh->logs[l->id];
     int64_t seq, due;
-    while (bench_next(c, &seq, &due)) {
-        if (!bench_wait_due(c, due)) {
-            bench_emit_unrun(c, seq, REQ_ERR_CANCELLED, "cancelled before it started");
-            break;
-        }
+    while (bench_claim(c, &seq, &due) && bench_wait_due(c, due)) {
         bench_xfer_begin(&x, seq, l->id, due);
         bench_xfer_end(&x, bench_xfer_perform(&x));
-        bench_emit(c, &x.rec);
+        bench_log_put(c, log, &x.rec, x.error);
         bench_xfer_work(&x);
     }
+    bench_log_flush(c, log);
     bench_xfer_cleanup(&x);
     return NULL;
 }
@@ -56,9 +53,7 @@ int bench_threads_run(struct bench_ctx *c, char *err, size_t errlen)
         if (e) {
             errf(err, errlen, "threads: could not start thread %lld of %lld: %s",
                  (long long)started + 1, (long long)c->lanes, strerror(e));
-            pthread_mutex_lock(&c->mu);
-            c->abort = true;
-            pthread_mutex_unlock(&c->mu);
+            bench_abort(c);
             rc = -1;
             break;
         }

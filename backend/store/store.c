@@ -130,10 +130,10 @@ static int64_t col_time(sqlite3_stmt *s, int i)
     return sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i);
 }
 
-void store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r)
+const char *store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r)
 {
     r->seq = sqlite3_column_int64(s, first);
-    r->lane = sqlite3_column_int64(s, first + 1);
+    r->lane = sqlite3_column_int(s, first + 1);
     r->sched_us = col_time(s, first + 2);
     r->start_us = col_time(s, first + 3);
     r->connect_us = col_time(s, first + 4);
@@ -142,8 +142,9 @@ void store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r)
     r->status = sqlite3_column_int(s, first + 7); /* NULL reads as 0: no response */
     r->bytes = sqlite3_column_int64(s, first + 8);
     r->err_kind = sqlite3_column_int(s, first + 9);
+    r->msg = -1;
     const unsigned char *e = sqlite3_column_text(s, first + 10);
-    snprintf(r->error, sizeof r->error, "%s", e ? (const char *)e : "");
+    return e ? (const char *)e : "";
 }
 
 int store_schema_latest(void)

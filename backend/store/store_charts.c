@@ -311,8 +311,8 @@ static cJSON *timeline_json(struct store *st, const struct charts *c, char *err,
         sqlite3_stmt *s = st->q[Q_REQ_ALL];
         store_bind_point(s, c->id, c->mode, c->concurrency);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            store_row_to_record(s, 0, &r);
-            cJSON_AddItemToArray(rows, record_to_json(&r));
+            const char *e = store_row_to_record(s, 0, &r);
+            cJSON_AddItemToArray(rows, record_to_json(&r, e));
         }
         if (rc != SQLITE_DONE) store_fail(st, err, errlen, "computing timeline");
         store_done(s);
@@ -332,8 +332,8 @@ static cJSON *timeline_json(struct store *st, const struct charts *c, char *err,
             sqlite3_bind_int64(s, 4, seqs[i]);
             rc = sqlite3_step(s);
             if (rc == SQLITE_ROW) {
-                store_row_to_record(s, 0, &r);
-                cJSON_AddItemToArray(rows, record_to_json(&r));
+                const char *e = store_row_to_record(s, 0, &r);
+                cJSON_AddItemToArray(rows, record_to_json(&r, e));
                 rc = SQLITE_DONE;
             } else if (rc != SQLITE_DONE) {
                 store_fail(st, err, errlen, "computing timeline");

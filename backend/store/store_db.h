@@ -61,8 +61,9 @@ struct store {
 };
 
 /* Columns of a request row as every Q_REQ_* statement returns them, from column `first` on:
- * seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error. */
-void store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r);
+ * seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error.
+ * Returns the error's text ("" when none), valid until the statement steps again. */
+const char *store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r);
 
 /* Fills err with "what: <sqlite's message>" and returns -1. */
 int store_fail(struct store *st, char *err, size_t errlen, const char *what);

@@ -203,8 +203,8 @@ static int append_rows(struct store *st, sqlite3_stmt *s, const char *id, int mo
     int rc;
     struct bench_record r;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        store_row_to_record(s, 0, &r);
-        cJSON_AddItemToArray(arr, record_to_json(&r));
+        const char *e = store_row_to_record(s, 0, &r);
+        cJSON_AddItemToArray(arr, record_to_json(&r, e));
     }
     if (rc != SQLITE_DONE) store_fail(st, err, errlen, "reading requests");
     store_done(s);
@@ -397,7 +397,7 @@ unlock:
 
 int store_each_request(struct store *st, const char *id, int mode,
                        int (*fn)(void *ctx, int mode, int64_t concurrency,
-                                 const struct bench_record *r),
+                                 const struct bench_record *r, const char *error),
                        void *ctx, char *err, size_t errlen)
 {
     if (mode >= 0 && !mode_name(mode))
@@ -416,8 +416,8 @@ int store_each_request(struct store *st, const char *id, int mode,
         store_bind_point(s, id, points[i].mode, points[i].concurrency);
         int step;
         while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
-            store_row_to_record(s, 0, &r);
-            stop = fn(ctx, points[i].mode, points[i].concurrency, &r) != 0;
+            const char *e = store_row_to_record(s, 0, &r);
+            stop = fn(ctx, points[i].mode, points[i].concurrency, &r, e) != 0;
         }
         if (!stop && step != SQLITE_DONE) {
             store_fail(st, err, errlen, "reading requests");

@@ -79,7 +79,8 @@ static void bind_time(sqlite3_stmt *s, int i, int64_t us)
 }
 
 /* Binds one record to Q_REQ_INSERT (parameters 4..14; 1 to 3 are the point). */
-static void bind_record(sqlite3_stmt *s, const struct bench_record *r)
+static void bind_record(sqlite3_stmt *s, const struct bench_record *r,
+                        const struct record_msgs *msgs)
 {
     sqlite3_bind_int64(s, 4, r->seq);
     sqlite3_bind_int64(s, 5, r->lane);
@@ -94,9 +95,9 @@ static void bind_record(sqlite3_stmt *s, const struct bench_record *r)
         sqlite3_bind_null(s, 11);
     sqlite3_bind_int64(s, 12, r->bytes);
     sqlite3_bind_int(s, 13, r->err_kind);
-    size_t elen = strnlen(r->error, sizeof r->error);
-    if (elen)
-        sqlite3_bind_text(s, 14, r->error, (int)elen, SQLITE_STATIC);
+    const char *e = record_msg(r, msgs);
+    if (*e)
+        sqlite3_bind_text(s, 14, e, (int)strnlen(e, RECORD_ERROR_MAX - 1), SQLITE_STATIC);
     else
         sqlite3_bind_null(s, 14);
 }
@@ -115,7 +116,8 @@ static int step_point(struct store *st, enum store_stmt q, const char *id, int m
 }
 
 int store_add_records(struct store *st, const char *id, int mode, int64_t concurrency,
-                      const struct bench_record *recs, size_t n, char *err, size_t errlen)
+                      const struct bench_record *recs, size_t n, const struct record_msgs *msgs,
+                      char *err, size_t errlen)
 {
     if (!valid_mode(mode)) return errf(err, errlen, "adding records: no such mode %d", mode);
     if (n == 0) return 0;
@@ -130,7 +132,7 @@ int store_add_records(struct store *st, const char *id, int mode, int64_t concur
     sqlite3_stmt *s = st->q[Q_REQ_INSERT];
     store_bind_point(s, id, mode, concurrency);
     for (size_t i = 0; i < n; i++) {
-        bind_record(s, &recs[i]);
+        bind_record(s, &recs[i], msgs);
         if (sqlite3_step(s) != SQLITE_DONE) {
             char what[96];
             snprintf(what, sizeof what, "adding record seq %lld", (long long)recs[i].seq);

@@ -16,6 +16,14 @@ from conlab_testlib import BIN, free_port, read_jsonl, run, start_target, stop
 CONCURRENT = ("threads", "async", "processes")
 
 
+def percentile(sorted_values, p):
+    """numpy's default: linear interpolation between closest ranks."""
+    rank = p / 100 * (len(sorted_values) - 1)
+    lo = int(rank)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (rank - lo)
+
+
 class TalkScenario(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -124,6 +132,53 @@ class TalkScenario(unittest.TestCase):
             self.assertEqual(row["sched_us"], row["seq"] * 100_000)
             self.assertGreaterEqual(row["start_us"], row["sched_us"])
 
+    def test_rate_reports_latency_from_due(self):
+        """With a rate, latency_from_due_ms is over end - sched of the ok requests (the latency
+        corrected for coordinated omission); without one it is null."""
+        out = os.path.join(self.tmp.name, "due.jsonl")
+        code, doc, err = run("--url", self.url + "?delay_ms=50", "--requests", "8", "--concurrency",
+                             "2", "--rate", "40", "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        rows = read_jsonl(out)
+        for r in doc["results"]:
+            mine = [x for x in rows if x["mode"] == r["mode"] and x["error"] is None]
+            self.assertEqual(len(mine), r["ok"])
+            for key, start in (("latency_ms", "start_us"), ("latency_from_due_ms", "sched_us")):
+                lat = sorted((x["end_us"] - x[start]) / 1000 for x in mine)
+                for p in (50, 90, 99):
+                    self.assertAlmostEqual(r[key][f"p{p}"], percentile(lat, p), delta=0.002,
+                                           msg=(r["mode"], key, p))
+                self.assertAlmostEqual(r[key]["max"], lat[-1], delta=0.002)
+            # 8 requests due every 25 ms, 50 ms each, 2 at a time: sync falls behind its schedule.
+            self.assertGreaterEqual(r["latency_from_due_ms"]["max"], r["latency_ms"]["max"])
+        sync = self.by_mode(doc)["sync"]
+        self.assertGreater(sync["latency_from_due_ms"]["max"], sync["latency_ms"]["max"] + 100)
+        code, doc, err = run("--url", self.url + "?delay_ms=0", "--requests", "2", "--modes", "sync")
+        self.assertEqual(code, 0, err)
+        self.assertIsNone(doc["results"][0]["latency_from_due_ms"])
+
+    def test_no_idle_waits(self):
+        """A mode never sleeps while a request could start or has ended. Compared between modes
+        of one run, not against the clock: async's small runs take as long as threads' (an idle
+        50 ms wait once made them 50 ms slower), and every mode ends when its last transfer
+        does."""
+        gaps = []
+        for _ in range(5):
+            code, doc, err = run("--url", self.url + "?delay_ms=0", "--requests", "5",
+                                 "--concurrency", "2", "--modes", "threads,async")
+            self.assertEqual(code, 0, err)
+            m = self.by_mode(doc)
+            gaps.append(m["async"]["wall_ms"] - m["threads"]["wall_ms"])
+        self.assertLess(sorted(gaps)[2], 10, gaps)
+        out = os.path.join(self.tmp.name, "idle.jsonl")
+        code, doc, err = run("--url", self.url + "?delay_ms=0", "--requests", "10", "--concurrency",
+                             "2", "--rate", "100", "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        rows = read_jsonl(out)
+        for r in doc["results"]:
+            last_end = max(x["end_us"] for x in rows if x["mode"] == r["mode"]) / 1000
+            self.assertLess(r["wall_ms"] - last_end, 10, r["mode"])
+
     def test_method_headers_body(self):
         code, doc, err = run("--url", self.url + "?delay_ms=0", "--method", "post", "--header",
                              "X-Test: 1", "--body", "hello", "--requests", "2", "--modes", "sync,async")
@@ -175,7 +230,8 @@ class TalkScenario(unittest.TestCase):
         self.assertIn("x.db", err)
 
     def test_worker_process_killed(self):
-        """A worker that dies mid-run: its request becomes an error, the others go on, no zombies."""
+        """A worker that dies mid-run: its request becomes an error, the others go on, no zombies.
+        conlab run is single-threaded when the mode starts: it forks the workers itself."""
         out = os.path.join(self.tmp.name, "kill.jsonl")
         p = subprocess.Popen([BIN, "run", "--url", self.url + "?delay_ms=1500", "--requests", "6",
                               "--concurrency", "3", "--modes", "processes", "--json",
@@ -188,19 +244,18 @@ class TalkScenario(unittest.TestCase):
             except OSError:
                 return []
 
-        # conlab run -> the exec'd worker starter (`conlab __workers`) -> 3 forked workers.
-        victim, starter = None, None
+        # conlab run is single-threaded when the mode starts, so it forks the 3 workers itself.
+        victim, workers = None, []
         deadline = time.monotonic() + 10
         while victim is None and time.monotonic() < deadline:
-            kids = children(p.pid)
-            workers = children(kids[0]) if len(kids) == 1 else []
+            workers = children(p.pid)
             if len(workers) == 3:
-                starter, victim = kids[0], workers[1]
+                victim = workers[1]
             else:
                 time.sleep(0.05)
-        with open(f"/proc/{starter}/cmdline") as f:
-            self.assertIn("__workers", f.read())
         self.assertIsNotNone(victim, "no worker processes appeared")
+        with open(f"/proc/{victim}/cmdline") as f:
+            self.assertNotIn("__workers", f.read())
         time.sleep(0.5)
         os.kill(victim, signal.SIGKILL)
         stdout, stderr = p.communicate(timeout=30)
@@ -214,7 +269,7 @@ class TalkScenario(unittest.TestCase):
         dead = [x for x in rows if x["error_kind"] == "worker"]
         self.assertIn("signal 9", dead[0]["error"])
         # Nothing is left behind: the starter and its workers are gone, none a zombie.
-        for pid in (starter, victim):
+        for pid in workers:
             self.assertFalse(os.path.exists(f"/proc/{pid}"), pid)
 
 

@@ -241,16 +241,22 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(s.stop(), 0)
 
     def test_job_child_killed_fails_the_run(self):
+        """A mode's records are stored once its clock stops: a child killed during the second
+        mode leaves the first mode whole, and the run failed with the reason."""
         s = self.serve()
         try:
-            run_id = self.long_run(s)
+            run_id = s.post_run(s.spec(delay_ms=300, requests=3, concurrency=1,
+                                       modes=["sync", "async"]))
+            s.wait_mode(run_id, "async", done_at_least=1, timeout=30)
             children = pids_with_parent(s.proc.pid)
             self.assertEqual(len(children), 1, children)
             os.kill(children[0], signal.SIGKILL)
             run = s.wait_status(run_id, timeout=20)
             self.assertEqual(run["status"], "failed")
             self.assertIn("signal 9", run["message"])
-            self.assertGreaterEqual(run["progress"]["done"], 1)
+            self.assertEqual(run["progress"]["modes"]["sync"]["done"], 3)
+            self.assertEqual([r["mode"] for r in run["results"]], ["sync"])
+            self.assertEqual(db_rows_per_mode(self.db, run_id).get("sync"), 3)
             # The runner goes on with the next run.
             nxt = s.post_run(s.spec(delay_ms=1, requests=2, modes=["sync"]))
             self.assertEqual(s.wait_status(nxt, timeout=30)["status"], "done")

@@ -10,10 +10,11 @@ int cmd_serve(int argc, char **argv); /* cmd_serve.c */
  * [--idle-timeout-ms T]`: runs the demo server until SIGINT/SIGTERM. */
 int cmd_target(int argc, char **argv); /* cmd_target.c */
 
-/* `conlab __job` (internal): the dashboard's job child. Reads a spec (JSON) on stdin until EOF,
- * runs it with bench_run and writes wire frames to stdout: per mode WIRE_MODE_START, one
- * WIRE_RECORD per request, WIRE_MODE_DONE; WIRE_FAIL with a message (and exit 1) when conlab
- * itself cannot run it. SIGTERM cancels (the current mode ends with cancelled records and
+/* `conlab __job` (internal): the dashboard's job child. Reads a WIRE_SPEC frame on stdin, runs
+ * the spec with bench_run and speaks the job protocol of wire.h: per mode WIRE_MODE_START,
+ * WIRE_TICKs, then its WIRE_MSGs and WIRE_RECORDS, WIRE_MODE_DONE, and it waits for the
+ * dashboard's WIRE_ACK on stdin before the next mode; WIRE_FAIL with a message (and exit 1) when
+ * conlab itself cannot run it. SIGTERM cancels (the current mode ends with cancelled records and
  * `cancelled = 1`, later modes are skipped, exit 0). It dies with its parent. */
 int cmd_job(int argc, char **argv); /* job_main.c */
 

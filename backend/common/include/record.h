@@ -21,23 +21,45 @@ enum req_error {
 const char *req_error_name(enum req_error e);
 int req_error_from_name(const char *name); /* -1 when unknown */
 
-#define RECORD_ERROR_MAX 200
-#define RESULT_ERROR_MESSAGES 16
+#define RECORD_ERROR_MAX 200 /* longest error message kept, NUL included */
 
-/* All times are microseconds from the mode's start on the monotonic clock; -1 means null
- * (not reached). */
+/* One request, 72 bytes. All times are microseconds from the mode's start on the monotonic
+ * clock; -1 means null (not reached). The error's text is kept once per mode in a table of
+ * distinct messages (struct record_msgs) and referred to by index, so that a million failed
+ * requests cost a million small records and a few messages. */
 struct bench_record {
     int64_t seq;
-    int64_t lane;
     int64_t sched_us;   /* when the request became due: 0 without --rate, seq/rate with it */
     int64_t start_us;   /* when the transfer started */
     int64_t connect_us; /* connection established (== start_us on a reused connection) */
     int64_t ttfb_us;    /* first response byte */
     int64_t end_us;     /* transfer finished (or failed) */
     int64_t bytes;      /* response body bytes received */
-    int32_t status;     /* HTTP status, 0 when no response */
-    int32_t err_kind;   /* enum req_error */
-    char error[RECORD_ERROR_MAX]; /* "" when ok; otherwise kind-specific text (curl's message) */
+    int32_t lane;
+    int32_t status;   /* HTTP status, 0 when no response */
+    int32_t err_kind; /* enum req_error */
+    int32_t msg;      /* the error's message: an index into the mode's record_msgs, -1 none */
+};
+
+/* The distinct error messages of one mode; bench_record.msg indexes `text`. */
+struct record_msgs {
+    int32_t n;
+    const char *const *text;
+};
+
+/* The message of r: its text from msgs, "" when it has none (or msgs is NULL). */
+const char *record_msg(const struct bench_record *r, const struct record_msgs *msgs);
+
+#define BENCH_TICK_SAMPLE 128 /* latencies at most in one tick's sample */
+
+/* A look at a running mode, a few times a second: cumulative counters, and a sample of the
+ * latencies (µs, ok requests) of requests that ended since the previous tick. */
+struct bench_tick {
+    int32_t mode; /* enum bench_mode */
+    int32_t nsample;
+    int64_t elapsed_us; /* since the mode's start */
+    int64_t done, ok, errors;
+    int64_t sample_us[BENCH_TICK_SAMPLE];
 };
 
 struct latency_summary {
@@ -51,8 +73,8 @@ struct mode_result {
     int64_t concurrency; /* the level this mode ran at (the spec's, or one level of a sweep) */
     int64_t requests, ok, errors;
     int64_t errors_by_kind[REQ_ERR_COUNT]; /* index REQ_OK unused */
-    /* The most common error message of the mode and how many requests failed with it (counted
-     * among the first RESULT_ERROR_MESSAGES distinct messages); count 0 when nothing failed. */
+    /* The most common error message of the mode (a failed request without a message counts as
+     * its kind's name) and how many requests failed with it; count 0 when nothing failed. */
     int64_t top_error_count;
     int32_t top_error_kind;
     char top_error[RECORD_ERROR_MAX];
@@ -60,8 +82,12 @@ struct mode_result {
     int64_t lanes; /* workers actually used: min(concurrency, requests) */
     double wall_ms, rps;
     struct latency_summary latency_ms;
+    int32_t has_latency_from_due; /* 1 with a rate and at least one ok request */
+    int32_t pad;
+    struct latency_summary latency_from_due_ms; /* end - sched of the ok requests (with a rate) */
     double cpu_user_ms, cpu_sys_ms;
-    int64_t peak_rss_kb;
+    int64_t peak_rss_kb;    /* processes: the coordinator's peak RSS + the workers' Pss */
+    int64_t workers_rss_kb; /* processes: the sum of the workers' peak RSS (0 otherwise) */
     int32_t cancelled; /* 1 when the mode was cut short by a cancel */
 };
 

@@ -8,14 +8,16 @@
 struct cJSON;
 
 /* RESULT: {"mode","concurrency","requests","ok","errors","wall_ms","rps","latency_ms"{...}|null,
- * "cpu_ms"{user,sys},"peak_rss_kb"} plus extensions "errors_by_kind" {kind: n}, "top_error"
- * {"kind","message","count"}|null (the most common error message), "bytes", "lanes",
- * "cancelled". */
+ * "latency_from_due_ms"{...}|null,"cpu_ms"{user,sys},"peak_rss_kb"} plus extensions
+ * "errors_by_kind" {kind: n}, "top_error" {"kind","message","count"}|null (the most common error
+ * message), "bytes", "lanes", "cancelled", and for processes "workers_rss_kb" (the workers'
+ * summed peak RSS; peak_rss_kb counts their Pss). */
 struct cJSON *result_to_json(const struct mode_result *r);
 
 /* A request row: {"seq","lane","sched_us","start_us","connect_us","ttfb_us","end_us","status",
- * "bytes","error","error_kind"}; -1 times become null, "" error becomes null, status 0 null. */
-struct cJSON *record_to_json(const struct bench_record *r);
+ * "bytes","error","error_kind"}; -1 times become null, status 0 null; `error` is the request's
+ * message (NULL or "" for none: then a failed request shows its kind's name, an ok one null). */
+struct cJSON *record_to_json(const struct bench_record *r, const char *error);
 
 /* The header line of the request CSV (newline included). */
 #define RECORD_CSV_HEADER                                                                      \
@@ -26,9 +28,10 @@ struct cJSON *record_to_json(const struct bench_record *r);
 #define RECORD_CSV_MAX (RECORD_ERROR_MAX * 2 + 256)
 
 /* One request of `mode` at level `concurrency` as a CSV line (newline and NUL included) into
- * `out` (RECORD_CSV_MAX bytes); returns its length. Null times and a missing status are empty
- * fields; the error text is quoted, inner quotes doubled, line breaks turned into spaces. */
+ * `out` (RECORD_CSV_MAX bytes); `error` is its message as for record_to_json. Returns its length.
+ * Null times and a missing status are empty fields; the error text is quoted, inner quotes
+ * doubled, line breaks turned into spaces. */
 size_t record_to_csv(const char *mode, int64_t concurrency, const struct bench_record *r,
-                     char *out);
+                     const char *error, char *out);
 
 #endif

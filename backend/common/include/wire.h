@@ -8,13 +8,21 @@
 #include <stdint.h>
 
 enum wire_type {
-    WIRE_MODE_START = 1, /* struct wire_mode_start */
-    WIRE_RECORD = 2,     /* struct bench_record */
-    WIRE_MODE_DONE = 3,  /* struct mode_result */
-    WIRE_FAIL = 4,       /* text: why conlab could not run (the job ends, status failed) */
+    WIRE_MODE_START = 1, /* child -> dashboard: struct wire_mode_start */
+    WIRE_RECORDS = 2,    /* child -> dashboard: n x struct bench_record, ascending seq */
+    WIRE_MODE_DONE = 3,  /* child -> dashboard: struct mode_result; the child then waits for WIRE_ACK */
+    WIRE_FAIL = 4,       /* child -> dashboard: text: why conlab could not run (status failed) */
     WIRE_INIT = 5,       /* worker setup: struct wire_worker_init followed by the spec JSON text */
-    WIRE_SEQ = 6,        /* struct wire_seq: the next request for a worker */
+    WIRE_SPEC = 6,       /* dashboard -> child: the spec's JSON text */
+    WIRE_TICK = 7,       /* child -> dashboard: struct bench_tick cut after its nsample latencies */
+    WIRE_MSG = 8,        /* child -> dashboard: int32 index, then the text of a mode's message */
+    WIRE_ACK = 9,        /* dashboard -> child: the mode is stored; the next one may start */
 };
+
+/* The job protocol, per mode: MODE_START, TICKs while the mode runs (a few a second, dropped
+ * when the pipe is full), then, the mode's clock stopped: its MSGs, its RECORDS (every request,
+ * in seq order, the error's text by index into the MSGs), MODE_DONE; then the child waits for
+ * the dashboard's ACK, so that storing never overlaps a measured mode. */
 
 struct wire_mode_start {
     int32_t mode;
@@ -25,13 +33,9 @@ struct wire_mode_start {
 };
 
 struct wire_worker_init {
-    int64_t t0_us; /* the mode's start on the monotonic clock */
-    int64_t lanes; /* workers to start */
-};
-
-struct wire_seq {
-    int64_t seq;
-    int64_t sched_us;
+    int64_t t0_us;        /* the mode's start on the monotonic clock */
+    int64_t lanes;        /* workers to start */
+    int64_t shared_bytes; /* size of the shared logs (fd 3) */
 };
 
 #define WIRE_MAX_PAYLOAD (1u << 20)

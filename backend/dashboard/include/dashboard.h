@@ -15,9 +15,6 @@ struct dashboard;
 struct job_opts {
     int queue_max;         /* runs waiting (the running one not counted); 16 */
     const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
-    int64_t flush_rows;    /* store a batch of records at this many rows ... 1000 */
-    int64_t flush_ms;      /* ... or this long after its first row, whichever comes first; 200 */
-    int64_t flush_idle_ms; /* ... or when no frame came for this long; 10 */
     int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
     int64_t max_run_ms;    /* a run still running after this long is cancelled; 0: no limit */
     int64_t max_runs;      /* after each run, the oldest ended runs beyond this are deleted; 0: no limit */

@@ -1,26 +1,43 @@
-/* The engine: runs a spec's workload once per mode and streams what it measures to a sink.
- * The four modes sit behind one table (bench.c); they differ only in scheduling. */
+/* The engine: runs a spec's workload once per mode and reports what it measures to a sink.
+ * The four modes sit behind one table (bench.c); they differ only in scheduling.
+ *
+ * Measuring without disturbing: while a mode runs, its workers record into logs of their own
+ * (no lock, no system call but one write per 64 records, never a wait for the sink); the sink
+ * only sees counters and a small sample a few times a second (`tick`). Every record reaches
+ * the sink after the mode's clock stopped and before the next mode starts (`records`). */
 #ifndef CONLAB_BENCH_H
 #define CONLAB_BENCH_H
 
 #include <signal.h>
+#include <stddef.h>
 #include "record.h"
 #include "spec.h"
 
-/* Where measurements go. Calls are serialized by the engine (never two at once) but may come
- * from any of its threads. */
+#define BENCH_TICK_US 250000 /* a tick every 250 ms while a mode runs */
+
+/* Where measurements go. Calls never overlap; `tick` may come from a thread of the engine's
+ * own (never a worker), everything else from the thread that called bench_run. Per mode:
+ * mode_start, ticks, then (the mode's clock stopped) one last tick, records in batches of
+ * ascending seq covering every request of the mode, mode_done. */
 struct bench_sink {
     void *ctx;
     void (*mode_start)(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
                        int64_t lanes);
-    void (*record)(void *ctx, const struct bench_record *r);
+    void (*tick)(void *ctx, const struct bench_tick *t);
+    /* msgs is the mode's whole table of messages, the same in every call of the mode. */
+    void (*records)(void *ctx, enum bench_mode mode, const struct bench_record *r, size_t n,
+                    const struct record_msgs *msgs);
     void (*mode_done)(void *ctx, const struct mode_result *res);
 };
 
-/* Set to non-zero (e.g. from a signal handler) to cancel: no new request starts, transfers in
- * flight are aborted, unstarted requests are recorded as REQ_ERR_CANCELLED, the current mode
- * reports `cancelled = 1` and later modes are skipped. */
+/* Non-zero once a cancel was asked: no new request starts, transfers in flight are aborted,
+ * unstarted requests are recorded as REQ_ERR_CANCELLED, the current mode reports
+ * `cancelled = 1` and later modes are skipped. Set it with bench_cancel. */
 extern volatile sig_atomic_t bench_cancel_flag;
+
+/* Asks the engine to cancel, waking every worker that waits (for a socket, a due time, its
+ * workers) at once. Async-signal-safe: call it from a signal handler. */
+void bench_cancel(void);
 
 /* Runs every mode of `s` at every concurrency level, one after another: levels outer, modes
  * inner (so that no mode always meets a cold or a warm server first). Returns 0 (also when
@@ -32,8 +49,8 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
                    const struct bench_sink *sink, struct mode_result *res, char *err,
                    size_t errlen);
 
-/* Entry point of the `processes` mode's worker starter (`conlab __workers`), exec'd by the
- * coordinator; it forks the workers. */
+/* Entry point of `conlab __workers`: the `processes` mode's worker starter, exec'd by a
+ * coordinator that has other threads (a fork of it would be unsafe); it forks the workers. */
 int bench_worker_main(void);
 
 #endif

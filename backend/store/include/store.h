@@ -47,9 +47,11 @@ int store_mode_begin(struct store *st, const char *id, int mode, int64_t concurr
 
 /* Inserts n request rows of one point in one transaction: all or nothing (a duplicate seq or an
  * unknown run stores none). Creates the point's row when store_mode_begin was skipped. -1 times
- * are stored NULL, status 0 NULL, error "" NULL. */
+ * are stored NULL, status 0 NULL; the error is the record's message in msgs (may be NULL), NULL
+ * when it has none. */
 int store_add_records(struct store *st, const char *id, int mode, int64_t concurrency,
-                      const struct bench_record *recs, size_t n, char *err, size_t errlen);
+                      const struct bench_record *recs, size_t n, const struct record_msgs *msgs,
+                      char *err, size_t errlen);
 
 /* Stores a point's RESULT (res->mode at res->concurrency) and computes its chart aggregates
  * (histogram, CDF, throughput per interval, sampled timeline) from the stored rows, once,
@@ -147,7 +149,7 @@ struct cJSON *store_failures(struct store *st, const char *id, bool *found, char
  * a second store for exports). Returns 0 (also when fn stopped it) or -1 with err. */
 int store_each_request(struct store *st, const char *id, int mode,
                        int (*fn)(void *ctx, int mode, int64_t concurrency,
-                                 const struct bench_record *r),
+                                 const struct bench_record *r, const char *error),
                        void *ctx, char *err, size_t errlen);
 
 /* {"modes": [{"mode", "concurrency", "total", "ok", "wall_ms", "histogram", "cdf", "throughput",
