@@ -194,11 +194,11 @@ static void ticker_stop(struct ticker *t)
 }
 
 int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurrency,
-                   const struct bench_sink *sink, struct mode_result *res, char *err,
-                   size_t errlen)
+                   const struct bench_sink *sink, struct mode_result *res, char *err, size_t errlen)
 {
     if ((int)mode < 0 || mode >= MODE_COUNT) return errf(err, errlen, "unknown mode %d", (int)mode);
-    if (concurrency < 1) return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);
+    if (concurrency < 1)
+        return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);
     if (cancel_pipe_init(err, errlen)) return -1;
     memset(res, 0, sizeof *res);
     res->mode = mode;
@@ -218,7 +218,8 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
     if (bench_shared_init(&c, nlogs, mode == MODE_PROCESSES, err, errlen)) return -1;
     c.headers = bench_curl_headers(s);
 
-    if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, concurrency, s->requests, c.lanes);
+    if (sink && sink->mode_start)
+        sink->mode_start(sink->ctx, mode, concurrency, s->requests, c.lanes);
 
     /* The engine runs in a process of its own (`conlab run` or the dashboard's `conlab __job`),
      * so the process's own usage is the mode's cost; the workers of `processes` add theirs
@@ -235,8 +236,10 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
     ticker_stop(&tk);
     getrusage(RUSAGE_SELF, &ru1);
     getrusage(RUSAGE_CHILDREN, &ch1);
-    res->cpu_user_ms = tv_ms(ru1.ru_utime) - tv_ms(ru0.ru_utime) + tv_ms(ch1.ru_utime) - tv_ms(ch0.ru_utime);
-    res->cpu_sys_ms = tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_stime) + tv_ms(ch1.ru_stime) - tv_ms(ch0.ru_stime);
+    res->cpu_user_ms =
+        tv_ms(ru1.ru_utime) - tv_ms(ru0.ru_utime) + tv_ms(ch1.ru_utime) - tv_ms(ch0.ru_utime);
+    res->cpu_sys_ms =
+        tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_stime) + tv_ms(ch1.ru_stime) - tv_ms(ch0.ru_stime);
     res->peak_rss_kb = rss_peak_kb() + c.workers_pss_kb;
     res->workers_rss_kb = c.workers_rss_kb;
     res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;

@@ -116,7 +116,8 @@ int bench_async_run(struct bench_ctx *c, char *err, size_t errlen)
     bench_log_flush(c, a.log);
 out:
     if (a.slots) {
-        for (int64_t i = 0; i < c->lanes; i++) bench_xfer_cleanup(&a.slots[i]);
+        for (int64_t i = 0; i < c->lanes; i++)
+            bench_xfer_cleanup(&a.slots[i]);
     }
     if (a.multi) curl_multi_cleanup(a.multi);
     free(a.slots);

@@ -11,8 +11,8 @@
 #include "stats.h"
 #include "util.h"
 
-#define WINDOW (1 << 18)     /* seqs placed per pass over the spill (18 MiB of records) */
-#define READ_CHUNK 16384     /* records read from the spill at once (1.1 MiB) */
+#define WINDOW (1 << 18) /* seqs placed per pass over the spill (18 MiB of records) */
+#define READ_CHUNK 16384 /* records read from the spill at once (1.1 MiB) */
 
 /* The mode's distinct messages: the logs' tables merged (an open-addressing hash over the
  * texts), plus the messages of requests that never ran. */
@@ -26,7 +26,8 @@ struct msg_table {
 static uint32_t msg_hash(const char *s)
 {
     uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
     return h;
 }
 
@@ -35,7 +36,8 @@ static int msg_table_init(struct msg_table *t, int32_t cap)
     memset(t, 0, sizeof *t);
     t->cap = cap;
     t->nslots = 16;
-    while (t->nslots < 2 * cap) t->nslots *= 2;
+    while (t->nslots < 2 * cap)
+        t->nslots *= 2;
     t->text = calloc((size_t)cap, sizeof *t->text);
     t->slots = malloc((size_t)t->nslots * sizeof *t->slots);
     if (!t->text || !t->slots) return -1;
@@ -140,14 +142,17 @@ static int collect_window(struct collect *k, int64_t lo, int64_t n, struct bench
                           struct bench_record *chunk, char *err, size_t errlen)
 {
     struct bench_ctx *c = k->c;
-    for (int64_t i = 0; i < n; i++) win[i].seq = -1;
+    for (int64_t i = 0; i < n; i++)
+        win[i].seq = -1;
     int64_t total = __atomic_load_n(&c->sh->spill_end, __ATOMIC_ACQUIRE) / (int64_t)sizeof *chunk;
     for (int64_t at = 0; at < total;) {
         int64_t want = total - at < READ_CHUNK ? total - at : READ_CHUNK;
-        ssize_t got = pread(c->spill_fd, chunk, (size_t)want * sizeof *chunk, (off_t)(at * (int64_t)sizeof *chunk));
+        ssize_t got = pread(c->spill_fd, chunk, (size_t)want * sizeof *chunk,
+                            (off_t)(at * (int64_t)sizeof *chunk));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0 || got % (ssize_t)sizeof *chunk)
-            return errf(err, errlen, "reading the record spill: %s", got < 0 ? strerror(errno) : "short read");
+            return errf(err, errlen, "reading the record spill: %s",
+                        got < 0 ? strerror(errno) : "short read");
         int64_t m = got / (ssize_t)sizeof *chunk;
         for (int64_t i = 0; i < m; i++) {
             const struct bench_record *r = &chunk[i];
@@ -173,7 +178,8 @@ static int collect_msgs(struct collect *k, bool failed)
     struct bench_ctx *c = k->c;
     int32_t nlogs = c->sh->nlogs;
     int32_t cap = 2 + (int32_t)c->nlost;
-    for (int32_t i = 0; i < nlogs; i++) cap += __atomic_load_n(&c->sh->logs[i].nmsg, __ATOMIC_ACQUIRE);
+    for (int32_t i = 0; i < nlogs; i++)
+        cap += __atomic_load_n(&c->sh->logs[i].nmsg, __ATOMIC_ACQUIRE);
     k->map = malloc((size_t)nlogs * LOG_MSGS * sizeof *k->map);
     k->msg_count = calloc((size_t)cap, sizeof *k->msg_count);
     k->msg_kind = calloc((size_t)cap, sizeof *k->msg_kind);
@@ -198,9 +204,11 @@ static int collect_msgs(struct collect *k, bool failed)
         why = "no worker process left";
         k->hole_kind = REQ_ERR_WORKER;
     }
-    int64_t recorded = __atomic_load_n(&c->sh->spill_end, __ATOMIC_ACQUIRE) / (int64_t)sizeof(struct bench_record);
+    int64_t recorded =
+        __atomic_load_n(&c->sh->spill_end, __ATOMIC_ACQUIRE) / (int64_t)sizeof(struct bench_record);
     k->hole_msg = recorded < c->spec->requests ? msg_table_add(&k->msgs, why) : -1;
-    for (int64_t i = 0; i < c->nlost; i++) msg_table_add(&k->msgs, c->lost[i].why);
+    for (int64_t i = 0; i < c->nlost; i++)
+        msg_table_add(&k->msgs, c->lost[i].why);
     return 0;
 }
 

@@ -16,7 +16,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         size_t take = len < BENCH_BODY_KEEP - x->body_len ? len : BENCH_BODY_KEEP - x->body_len;
         if (x->body_len + take > x->body_cap) {
             size_t cap = x->body_cap ? x->body_cap : 1024;
-            while (cap < x->body_len + take) cap *= 2;
+            while (cap < x->body_len + take)
+                cap *= 2;
             if (cap > BENCH_BODY_KEEP) cap = BENCH_BODY_KEEP;
             unsigned char *p = realloc(x->body, cap);
             if (!p) return len; /* the work then runs over what was kept */
@@ -143,7 +144,8 @@ void bench_xfer_work(struct bench_xfer *x)
     /* The clock is read about every 4 KiB hashed (a few µs), so the work ends within that of
      * its due; a cancel ends it early. */
     do {
-        for (size_t done = 0; done < 4096; done += n) h = fnv1a(h, p, n);
+        for (size_t done = 0; done < 4096; done += n)
+            h = fnv1a(h, p, n);
     } while (thread_cpu_us() < until && !bench_cancel_flag);
     x->digest = h;
 }

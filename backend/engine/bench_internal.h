@@ -52,8 +52,8 @@ struct bench_ctx {
     const struct spec *spec;
     enum bench_mode mode;
     const struct bench_sink *sink;
-    int64_t t0;    /* the mode's start, monotonic µs */
-    int64_t lanes; /* workers to start: min(level, requests); 1 for sync */
+    int64_t t0;                 /* the mode's start, monotonic µs */
+    int64_t lanes;              /* workers to start: min(level, requests); 1 for sync */
     struct curl_slist *headers; /* shared, read-only during the mode */
     struct bench_shared *sh;
     size_t sh_size;

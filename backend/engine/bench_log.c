@@ -97,7 +97,8 @@ void bench_log_put(struct bench_ctx *c, struct bench_log *l, const struct bench_
      * complete records only. */
     __atomic_store_n(&l->n, l->n + 1, __ATOMIC_RELEASE);
     if (r->err_kind == REQ_OK) {
-        __atomic_store_n(&l->sample[l->nsample % LOG_SAMPLE], r->end_us - r->start_us, __ATOMIC_RELAXED);
+        __atomic_store_n(&l->sample[l->nsample % LOG_SAMPLE], r->end_us - r->start_us,
+                         __ATOMIC_RELAXED);
         __atomic_store_n(&l->nsample, l->nsample + 1, __ATOMIC_RELEASE);
         __atomic_store_n(&l->ok, l->ok + 1, __ATOMIC_RELAXED);
     } else {
@@ -130,7 +131,8 @@ void bench_tick(struct bench_ctx *c)
         fresh += n - c->seen[i] < LOG_SAMPLE ? n - c->seen[i] : LOG_SAMPLE;
     }
     /* Take every k-th fresh latency so that the sample spreads over all logs. */
-    int64_t step = fresh > BENCH_TICK_SAMPLE ? (fresh + BENCH_TICK_SAMPLE - 1) / BENCH_TICK_SAMPLE : 1;
+    int64_t step =
+        fresh > BENCH_TICK_SAMPLE ? (fresh + BENCH_TICK_SAMPLE - 1) / BENCH_TICK_SAMPLE : 1;
     int64_t k = 0;
     for (int32_t i = 0; i < c->sh->nlogs; i++) {
         struct bench_log *l = &c->sh->logs[i];
@@ -138,7 +140,8 @@ void bench_tick(struct bench_ctx *c)
         int64_t from = n - c->seen[i] < LOG_SAMPLE ? c->seen[i] : n - LOG_SAMPLE;
         for (int64_t j = from; j < n; j++, k++)
             if (k % step == 0 && t.nsample < BENCH_TICK_SAMPLE)
-                t.sample_us[t.nsample++] = __atomic_load_n(&l->sample[j % LOG_SAMPLE], __ATOMIC_RELAXED);
+                t.sample_us[t.nsample++] =
+                    __atomic_load_n(&l->sample[j % LOG_SAMPLE], __ATOMIC_RELAXED);
         c->seen[i] = n;
     }
     if (c->sink && c->sink->tick) c->sink->tick(c->sink->ctx, &t);

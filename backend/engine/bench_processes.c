@@ -138,7 +138,8 @@ static int spawn_starter(struct bench_ctx *c, pid_t *pid, char *err, size_t errl
     close(in[0]);
     if (e) {
         close(in[1]);
-        return errf(err, errlen, "processes: could not start %s __workers: %s", self_exe(), strerror(e));
+        return errf(err, errlen, "processes: could not start %s __workers: %s", self_exe(),
+                    strerror(e));
     }
     char *text = spec_to_text(c->spec);
     size_t len = text ? strlen(text) : 0;
@@ -160,8 +161,8 @@ static int spawn_starter(struct bench_ctx *c, pid_t *pid, char *err, size_t errl
 }
 
 /* Waits for the watched processes (workers, or the starter) to end, ticking meanwhile. */
-static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, int64_t n,
-                 char *err, size_t errlen)
+static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, int64_t n, char *err,
+                 size_t errlen)
 {
     struct pollfd *pf = calloc((size_t)n + 1, sizeof *pf);
     int64_t *idx = calloc((size_t)n + 1, sizeof *idx);
@@ -175,8 +176,10 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
     int64_t live = 0;
     for (int64_t i = 0; pidfds && i < n; i++) {
         pidfds[i] = pidfd_open(pids[i], 0);
-        if (pidfds[i] < 0) rc = errf(err, errlen, "processes: pidfd_open: %s", strerror(errno));
-        else live++;
+        if (pidfds[i] < 0)
+            rc = errf(err, errlen, "processes: pidfd_open: %s", strerror(errno));
+        else
+            live++;
     }
     while (rc == 0 && live > 0) {
         nfds_t np = 0;
@@ -209,7 +212,8 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
             pidfds[i] = -1;
             live--;
         }
-        if (clock_us() >= c->last_tick_us + BENCH_TICK_US && c->sink && c->sink->tick) bench_tick(c);
+        if (clock_us() >= c->last_tick_us + BENCH_TICK_US && c->sink && c->sink->tick)
+            bench_tick(c);
     }
     for (int64_t i = 0; pidfds && i < n; i++) {
         if (pidfds[i] < 0) continue;
@@ -303,7 +307,8 @@ int bench_worker_main(void)
     uint32_t type = 0, len = 0;
     if (wire_read(0, &type, buf, WIRE_MAX_PAYLOAD, &len) != 1 || type != WIRE_INIT ||
         len < sizeof(struct wire_worker_init)) {
-        fprintf(stderr, "conlab __workers: internal command of the processes mode (no setup on stdin)\n");
+        fprintf(stderr,
+                "conlab __workers: internal command of the processes mode (no setup on stdin)\n");
         return 2;
     }
     buf[len] = '\0';

@@ -40,7 +40,8 @@ static void *lane_main(void *arg)
 int bench_threads_run(struct bench_ctx *c, char *err, size_t errlen)
 {
     struct lane *lanes = calloc((size_t)c->lanes, sizeof *lanes);
-    if (!lanes) return errf(err, errlen, "threads: out of memory for %lld lanes", (long long)c->lanes);
+    if (!lanes)
+        return errf(err, errlen, "threads: out of memory for %lld lanes", (long long)c->lanes);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024); /* 1,000 threads must not reserve 8 GiB */

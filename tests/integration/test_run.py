@@ -38,6 +38,13 @@ class TalkScenario(unittest.TestCase):
     def by_mode(self, doc):
         return {r["mode"]: r for r in doc["results"]}
 
+    def run_rows(self, name, *args):
+        """`conlab run ARGS --json --requests-out FILE`: (the JSON document, the request rows)."""
+        out = os.path.join(self.tmp.name, name)
+        code, doc, err = run(*args, "--requests-out", out)
+        self.assertEqual(code, 0, err)
+        return doc, read_jsonl(out)
+
     def test_three_requests(self):
         out = os.path.join(self.tmp.name, "three.jsonl")
         code, doc, err = run("--url", self.url, "--requests", "3", "--concurrency", "3",
@@ -135,11 +142,8 @@ class TalkScenario(unittest.TestCase):
     def test_rate_reports_latency_from_due(self):
         """With a rate, latency_from_due_ms is over end - sched of the ok requests (the latency
         corrected for coordinated omission); without one it is null."""
-        out = os.path.join(self.tmp.name, "due.jsonl")
-        code, doc, err = run("--url", self.url + "?delay_ms=50", "--requests", "8", "--concurrency",
-                             "2", "--rate", "40", "--requests-out", out)
-        self.assertEqual(code, 0, err)
-        rows = read_jsonl(out)
+        doc, rows = self.run_rows("due.jsonl", "--url", self.url + "?delay_ms=50", "--requests", "8",
+                                  "--concurrency", "2", "--rate", "40")
         for r in doc["results"]:
             mine = [x for x in rows if x["mode"] == r["mode"] and x["error"] is None]
             self.assertEqual(len(mine), r["ok"])
@@ -170,11 +174,8 @@ class TalkScenario(unittest.TestCase):
             m = self.by_mode(doc)
             gaps.append(m["async"]["wall_ms"] - m["threads"]["wall_ms"])
         self.assertLess(sorted(gaps)[2], 10, gaps)
-        out = os.path.join(self.tmp.name, "idle.jsonl")
-        code, doc, err = run("--url", self.url + "?delay_ms=0", "--requests", "10", "--concurrency",
-                             "2", "--rate", "100", "--requests-out", out)
-        self.assertEqual(code, 0, err)
-        rows = read_jsonl(out)
+        doc, rows = self.run_rows("idle.jsonl", "--url", self.url + "?delay_ms=0", "--requests", "10",
+                                  "--concurrency", "2", "--rate", "100")
         for r in doc["results"]:
             last_end = max(x["end_us"] for x in rows if x["mode"] == r["mode"]) / 1000
             self.assertLess(r["wall_ms"] - last_end, 10, r["mode"])
