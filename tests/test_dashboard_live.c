@@ -48,19 +48,19 @@ static void test_ticks(void)
     CHECK(l.npoints == 0 && l.done == 2 && l.ok == 2);
     t = tick(1, 251, 3, 2, 1, NULL, 0);
     CHECK(job_live_feed(&l, &s, &t) == 1);
-    CHECK(l.npoints == 1 && l.points[0].t_ms == 251 && l.points[0].done == 3 &&
+    CHECK(l.npoints == 1 && l.points[0].t_ms == 250 && l.points[0].done == 3 &&
           l.points[0].ok == 2 && l.points[0].errors == 1);
     CHECK_NEAR(l.points[0].p50_ms, 100.0, 1e-9);
     CHECK(l.done == 3 && l.ok == 2 && l.errors == 1);
     /* a tick without an ended request still makes a point: nothing ended then */
     t = tick(1, 501, 3, 2, 1, NULL, 0);
     CHECK(job_live_feed(&l, &s, &t) == 1);
-    CHECK(l.npoints == 2 && l.points[1].t_ms == 501 && l.points[1].done == 3 &&
+    CHECK(l.npoints == 2 && l.points[1].t_ms == 500 && l.points[1].done == 3 &&
           isnan(l.points[1].p50_ms));
-    /* a late tick makes one point, and the next is due after it */
+    /* a late tick makes one point (at the tick it closes), and the next is due after it */
     t = tick(1, 1600, 4, 3, 1, NULL, 0);
     CHECK(job_live_feed(&l, &s, &t) == 1);
-    CHECK(l.npoints == 3 && l.points[2].t_ms == 1600 && s.next_ms == 1750);
+    CHECK(l.npoints == 3 && l.points[2].t_ms == 750 && s.next_ms == 1750);
     /* a tick of another mode is not this one's */
     t = tick(2, 1800, 99, 99, 0, NULL, 0);
     CHECK(job_live_feed(&l, &s, &t) == 0 && l.done == 4);

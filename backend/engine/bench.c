@@ -151,7 +151,7 @@ static void *ticker_main(void *arg)
     struct ticker *t = arg;
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {
-        int64_t when = t->c->last_tick_us + BENCH_TICK_US;
+        int64_t when = t->c->next_tick_us;
         struct timespec ts = {.tv_sec = when / 1000000, .tv_nsec = (when % 1000000) * 1000};
         if (pthread_cond_timedwait(&t->cv, &t->mu, &ts) == ETIMEDOUT && !t->stop) bench_tick(t->c);
     }
@@ -228,7 +228,8 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
     struct rusage ru0, ru1, ch0, ch1;
     getrusage(RUSAGE_SELF, &ru0);
     getrusage(RUSAGE_CHILDREN, &ch0);
-    c.t0 = c.last_tick_us = clock_us();
+    c.t0 = clock_us();
+    c.next_tick_us = c.t0 + BENCH_TICK_US;
     struct ticker tk;
     ticker_start(&tk, &c);
     int rc = mode_table[mode].run(&c, err, errlen);

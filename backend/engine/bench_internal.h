@@ -66,7 +66,7 @@ struct bench_ctx {
     int64_t workers_pss_kb, workers_rss_kb;
     /* the ticker's view */
     int64_t *seen; /* per log: sample entries already taken */
-    int64_t last_tick_us;
+    int64_t next_tick_us; /* ticks fall on t0 + k × BENCH_TICK_US */
 };
 
 /* The engine's cancel pipe: readable once a cancel was asked (bench_cancel). Created by

@@ -120,7 +120,7 @@ void bench_tick(struct bench_ctx *c)
     t.mode = c->mode;
     int64_t now = clock_us();
     t.elapsed_us = now - c->t0;
-    c->last_tick_us = now;
+    c->next_tick_us = c->t0 + ((now - c->t0) / BENCH_TICK_US + 1) * BENCH_TICK_US; /* no drift */
     int64_t fresh = 0;
     for (int32_t i = 0; i < c->sh->nlogs; i++) {
         struct bench_log *l = &c->sh->logs[i];

@@ -192,7 +192,7 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
             idx[np] = -1;
             pf[np++] = (struct pollfd){.fd = bench_cancel_fd(), .events = POLLIN};
         }
-        int64_t wait = c->last_tick_us + BENCH_TICK_US - clock_us();
+        int64_t wait = c->next_tick_us - clock_us();
         int pr = poll(pf, np, wait <= 0 ? 0 : (int)((wait + 999) / 1000));
         if (pr < 0 && errno != EINTR) {
             rc = errf(err, errlen, "processes: poll: %s", strerror(errno));
@@ -212,7 +212,7 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
             pidfds[i] = -1;
             live--;
         }
-        if (clock_us() >= c->last_tick_us + BENCH_TICK_US && c->sink && c->sink->tick)
+        if (clock_us() >= c->next_tick_us && c->sink && c->sink->tick)
             bench_tick(c);
     }
     for (int64_t i = 0; pidfds && i < n; i++) {
