@@ -192,8 +192,9 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
             idx[np] = -1;
             pf[np++] = (struct pollfd){.fd = bench_cancel_fd(), .events = POLLIN};
         }
-        int64_t wait = c->next_tick_us - clock_us();
-        int pr = poll(pf, np, wait <= 0 ? 0 : (int)((wait + 999) / 1000));
+        bool ticks = c->sink && c->sink->tick;
+        int64_t wait = ticks ? c->next_tick_us - clock_us() : -1;
+        int pr = poll(pf, np, !ticks ? -1 : wait <= 0 ? 0 : (int)((wait + 999) / 1000));
         if (pr < 0 && errno != EINTR) {
             rc = errf(err, errlen, "processes: poll: %s", strerror(errno));
             break;
@@ -212,8 +213,7 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
             pidfds[i] = -1;
             live--;
         }
-        if (clock_us() >= c->next_tick_us && c->sink && c->sink->tick)
-            bench_tick(c);
+        if (ticks && clock_us() >= c->next_tick_us) bench_tick(c);
     }
     for (int64_t i = 0; pidfds && i < n; i++) {
         if (pidfds[i] < 0) continue;
