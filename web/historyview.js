@@ -8,6 +8,7 @@ import { trendChart, TREND_METRICS } from './charts.js';
 import { statusBadge, healthBadges } from './runrender.js';
 import { failureLevel } from './health.js';
 import { workloadKey, workloadText } from './workload.js';
+import { isSweep, levelsText } from './sweep.js';
 
 export async function mountHistory(root, ctx) {
   const {navigate, query} = ctx;
@@ -72,6 +73,11 @@ export async function mountHistory(root, ctx) {
       const wall = m => {
         const x = (r.results || []).find(y => y.mode === m);
         if (!x) return el('td', {class: 'num'});
+        // A sweep's mode ran at every level: its time in the run is the sum.
+        if (isSweep(r)) {
+          const all = r.results.filter(y => y.mode === m);
+          return el('td', {class: 'num', dataset: {mode: m}, title: `over ${all.length} levels`, text: 'Σ ' + fmtMs(all.reduce((a, y) => a + y.wall_ms, 0))});
+        }
         const failed = failureLevel(x) === 'all';
         return el('td', {class: 'num' + (failed ? ' bad' : ''), dataset: {mode: m}, text: failed ? 'all failed' : fmtMs(x.wall_ms)});
       };
@@ -91,7 +97,7 @@ export async function mountHistory(root, ctx) {
         el('td', {class: 'status-cell'}, statusBadge(r.status), ' ', healthBadges(r)),
         el('td', {class: 'label-cell', text: r.label || (s.label || '')}),
         el('td', {class: 'url-cell', text: s.target ? s.target.url : ''}),
-        el('td', {class: 'num', text: `${fmtInt(s.requests)} × ${fmtInt(s.concurrency)}`}),
+        el('td', {class: 'num', text: `${fmtInt(s.requests)} × ${isSweep(s) ? '[' + levelsText(s.concurrency) + ']' : fmtInt(s.concurrency)}`}),
         MODE_ORDER.map(wall)));
     }
     updatePick();
@@ -111,7 +117,9 @@ export async function mountHistory(root, ctx) {
   function drawTrend(runs) {
     if (chart) chart.destroy();
     chart = null;
-    const groups = workloads(runs.filter(r => (r.results || []).length));
+    // A sweep has one result per mode and level: sweeps are compared point by point instead.
+    const sweeps = runs.filter(r => isSweep(r) && (r.results || []).length).length;
+    const groups = workloads(runs.filter(r => (r.results || []).length && !isSweep(r)));
     const want = workloadSelect.value || query.get('workload');
     clear(workloadSelect).append(groups.map(g => el('option', {value: g.key, text: `${g.text} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`})));
     const group = groups.find(g => g.key === want) || groups[0];
@@ -122,8 +130,9 @@ export async function mountHistory(root, ctx) {
     trendNote.textContent = group
       ? `${same.length} run${same.length === 1 ? '' : 's'} of one workload, oldest first: ${group.text}.` +
         (groups.length > 1 ? ` The list holds ${groups.length} workloads; a trend never mixes them (pick another above).` : '') +
-        ' Modes whose requests all failed are left out. Click a point to open its run.'
-      : 'No finished runs yet.';
+        ' Modes whose requests all failed are left out. Click a point to open its run.' +
+        (sweeps ? ` Sweeps (${sweeps}) are left out of trends: pick two and compare them point by point.` : '')
+      : sweeps ? 'Only sweeps here: pick two and compare them point by point.' : 'No finished runs yet.';
     exposed().history = {target: group && group.runs[0].spec.target.url, workload: group ? group.text : null, workloads: groups.length,
       metric: metric.value, trendIds: same.map(r => r.id), listed: runs.map(r => r.id)};
     if (same.length) chart = trendChart(canvas, same, metric.value, run => navigate('/runs/' + encodeURIComponent(run.id)));
