@@ -20,7 +20,8 @@ static void levels_text(char *buf, size_t len, const struct spec *s)
         at += (size_t)snprintf(buf + at, len - at, "%s%lld", k ? "," : "", (long long)s->levels[k]);
 }
 
-static void row(FILE *f, const struct mode_result *r, bool sweep)
+/* With a rate, two more columns: p50 and p99 of end - sched (latency_from_due_ms). */
+static void row(FILE *f, const struct mode_result *r, bool sweep, bool due)
 {
     char p50[32], p90[32], p99[32], max[32];
     cell_ms(p50, sizeof p50, r->has_latency, r->latency_ms.p50);
@@ -34,9 +35,14 @@ static void row(FILE *f, const struct mode_result *r, bool sweep)
     else snprintf(rps, sizeof rps, "%.2f", r->rps);
     fprintf(f, "%-10s ", mode_name(r->mode));
     if (sweep) fprintf(f, "%6lld ", (long long)r->concurrency);
-    fprintf(f, "%8lld %8lld %7lld %9.3f %10s %9s %9s %9s %9s %9.1f %9.1f%s%s\n",
-            (long long)r->requests, (long long)r->ok, (long long)r->errors, r->wall_ms / 1000.0,
-            rps, p50, p90, p99, max, r->cpu_user_ms + r->cpu_sys_ms,
+    fprintf(f, "%8lld %8lld %7lld %9.3f %10s %9s %9s %9s %9s ", (long long)r->requests,
+            (long long)r->ok, (long long)r->errors, r->wall_ms / 1000.0, rps, p50, p90, p99, max);
+    if (due) {
+        cell_ms(p50, sizeof p50, r->has_latency_from_due, r->latency_from_due_ms.p50);
+        cell_ms(p99, sizeof p99, r->has_latency_from_due, r->latency_from_due_ms.p99);
+        fprintf(f, "%9s %9s ", p50, p99);
+    }
+    fprintf(f, "%9.1f %9.1f%s%s\n", r->cpu_user_ms + r->cpu_sys_ms,
             (double)r->peak_rss_kb / 1024.0, all_failed ? "  all failed" : "",
             r->cancelled ? "  (cancelled)" : "");
 }
@@ -53,12 +59,16 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
     bool sweep = s->nlevels > 1;
     fprintf(f, "%-10s ", "mode");
     if (sweep) fprintf(f, "%6s ", "conc");
-    fprintf(f, "%8s %8s %7s %9s %10s %9s %9s %9s %9s %9s %9s\n", "requests", "ok", "errors",
-            "wall s", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "cpu ms", "peak MiB");
+    bool due = s->rate > 0;
+    fprintf(f, "%8s %8s %7s %9s %10s %9s %9s %9s %9s ", "requests", "ok", "errors", "wall s",
+            "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms");
+    /* The latency from each request's due time, corrected for coordinated omission. */
+    if (due) fprintf(f, "%9s %9s ", "due p50", "due p99");
+    fprintf(f, "%9s %9s\n", "cpu ms", "peak MiB");
     /* A sweep reads best mode by mode, its levels in order (the run interleaved them). */
     for (int m = 0; m < (sweep ? s->nmodes : 1); m++)
         for (int i = 0; i < n; i++)
-            if (!sweep || res[i].mode == (int32_t)s->modes[m]) row(f, &res[i], sweep);
+            if (!sweep || res[i].mode == (int32_t)s->modes[m]) row(f, &res[i], sweep, due);
     for (int i = 0; i < n; i++) {
         const struct mode_result *r = &res[i];
         if (!r->errors) continue;

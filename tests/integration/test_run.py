@@ -197,6 +197,19 @@ class TalkScenario(unittest.TestCase):
         self.assertIn("mode", lines[1])
         self.assertIn("req/s", lines[1])
         self.assertEqual([l.split()[0] for l in lines[2:6]], ["sync", "threads", "async", "processes"])
+        self.assertNotIn("due p99", lines[1])
+        # With a rate, the latency from the due time stands beside the transfer's.
+        p = subprocess.run([BIN, "run", "--url", self.url + "?delay_ms=0", "--requests", "2",
+                            "--rate", "100", "--modes", "async"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        head, row = p.stdout.splitlines()[1:3]
+        for two_words in ("wall s", "p50 ms", "p90 ms", "p99 ms", "max ms", "due p50", "due p99",
+                          "cpu ms", "peak MiB"):
+            head = head.replace(two_words, two_words.replace(" ", "_"))
+        cols = head.split()
+        self.assertIn("due_p99", cols)
+        self.assertEqual(len(row.split()), len(cols), (head, row))
 
     def test_db_stores_every_request(self):
         db = os.path.join(self.tmp.name, "sub", "conlab.db")  # the folder is created too
@@ -222,6 +235,53 @@ class TalkScenario(unittest.TestCase):
             self.assertEqual(con.execute("SELECT count(*) FROM runs").fetchone()[0], 2)
         finally:
             con.close()
+
+    def test_db_json_and_requests_out_agree(self):
+        """One run written three ways (--db, --json, --requests-out) tells one story: the same
+        rows, the same ok/errors, and percentiles that the rows reproduce. Some requests time
+        out (3 workers of 200 ms, 9 at once, a 500 ms timeout), so errors and their messages are
+        compared too."""
+        db = os.path.join(self.tmp.name, "agree.db")
+        doc, rows = self.run_rows("agree.jsonl", "--url", self.url + "?delay_ms=200", "--requests",
+                                  "9", "--concurrency", "9", "--timeout-ms", "500", "--rate", "200",
+                                  "--db", db)
+        con = sqlite3.connect(db)
+        con.row_factory = sqlite3.Row
+        try:
+            names = dict(con.execute("SELECT mode, name FROM mode_names").fetchall())
+            stored = {}
+            for r in con.execute("SELECT * FROM requests WHERE run_id = ?", (doc["id"],)):
+                stored[(names[r["mode"]], r["seq"])] = r
+            results = {names[m["mode"]]: json.loads(m["result_json"]) for m in
+                       con.execute("SELECT mode, result_json FROM modes WHERE run_id = ?", (doc["id"],))}
+        finally:
+            con.close()
+        fields = ("lane", "sched_us", "start_us", "connect_us", "ttfb_us", "end_us", "status",
+                  "bytes", "error")
+        kinds = ["ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker"]
+        self.assertEqual(len(rows), len(stored))
+        for row in rows:
+            db_row = stored[(row["mode"], row["seq"])]
+            for f in fields:
+                self.assertEqual(row[f], db_row[f], (row, f))
+            self.assertEqual(row["error_kind"] or "ok", kinds[db_row["error_kind"]], row)
+        errors = 0
+        for r in doc["results"]:
+            mine = [x for x in rows if x["mode"] == r["mode"]]
+            self.assertEqual(sorted(x["seq"] for x in mine), list(range(9)))
+            ok = [x for x in mine if x["error"] is None]
+            self.assertEqual((r["ok"], r["errors"]), (len(ok), len(mine) - len(ok)), r["mode"])
+            errors += r["errors"]
+            self.assertEqual(results[r["mode"]]["ok"], r["ok"])
+            self.assertEqual(results[r["mode"]]["errors"], r["errors"])
+            for key, start in (("latency_ms", "start_us"), ("latency_from_due_ms", "sched_us")):
+                self.assertEqual(results[r["mode"]][key], r[key], (r["mode"], key))
+                lat = sorted((x["end_us"] - x[start]) / 1000 for x in ok)
+                for p in (50, 90, 99):
+                    self.assertAlmostEqual(r[key][f"p{p}"], percentile(lat, p), delta=0.002)
+                self.assertAlmostEqual(r[key]["min"], lat[0], delta=0.002)
+                self.assertAlmostEqual(r[key]["max"], lat[-1], delta=0.002)
+        self.assertGreater(errors, 0, "no request timed out: the errors went untested")
 
     def test_db_unwritable_is_a_runtime_error(self):
         blocker = os.path.join(self.tmp.name, "file")
