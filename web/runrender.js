@@ -95,7 +95,10 @@ function verdictCell(run, mode) {
 }
 
 function summaryTable(run, rows) {
-  const head = ['mode', 'ok', 'errors', 'wall time', 'ideal', 'speed-up', 'req/s', 'p50', 'p90', 'p99', 'max', 'CPU time', 'peak memory'];
+  // With a rate, the latency from each request's due time (corrected for coordinated omission).
+  const due = !!(run.spec && run.spec.rate > 0);
+  const head = ['mode', 'ok', 'errors', 'wall time', 'ideal', 'speed-up', 'req/s', 'p50', 'p90', 'p99', 'max',
+    ...(due ? ['p50 from due', 'p99 from due'] : []), 'CPU time', 'peak memory'];
   if (run.verdict) head.push('thresholds');
   const tbody = el('tbody');
   for (const row of rows) {
@@ -117,6 +120,8 @@ function summaryTable(run, rows) {
       td('p90', fmtMs(lat.p90)),
       td('p99', fmtMs(lat.p99)),
       td('max', fmtMs(lat.max)),
+      ...(due ? [td('p50 from due', fmtMs((r.latency_from_due_ms || {}).p50)),
+        td('p99 from due', fmtMs((r.latency_from_due_ms || {}).p99))] : []),
       td('CPU time', cpu === null ? '–' : fmtMs(cpu), {title: r.cpu_ms ? `user ${fmtMs(r.cpu_ms.user)}, sys ${fmtMs(r.cpu_ms.sys)}` : null}),
       td('peak memory', fmtKb(r.peak_rss_kb)),
       verdictCell(run, r.mode)));

@@ -252,6 +252,11 @@ describe('the page tells the truth', {timeout: 420000}, () => {
     assert.ok(tp.interval >= 500 && Math.abs((tp.interval / 50) - Math.round(tp.interval / 50)) < 1e-6, `interval ${tp.interval} ms`);
     for (const p of tp.points) assert.ok(p.y >= 18 && p.y <= 22.5, JSON.stringify(tp.points));
     assert.match(await page.textContent('#ideal-caption'), /\(N−1\)\/R \+ D when the rate of 20 req\/s/);
+    // With a rate, the latency from each request's due time stands beside the transfer's.
+    const due = run.results[0].latency_from_due_ms;
+    const cell = await page.textContent('.summary-table tr[data-mode="threads"] td[data-label="p99 from due"]');
+    const shown = parseFloat(cell) * (/ s$/.test(cell) ? 1000 : 1);
+    assert.ok(Math.abs(shown - due.p99) <= 0.01 * due.p99 + 0.01, `${cell} for ${due.p99} ms`);
     const x = () => page.evaluate(() => {
       const s = Chart.getChart(document.querySelector('#latency-chart')).scales.x;
       const ctx = s.ctx;
