@@ -41,6 +41,12 @@ export function chartBox(height, attrs) {
   return {box, canvas};
 }
 
+// Whether the device has a mouse that hovers: the page says "hover" and "click" then, "tap"
+// otherwise.
+export function hasHover() {
+  return !(window.matchMedia && window.matchMedia('(hover: none), (pointer: coarse)').matches);
+}
+
 // What the page drew, for tests and for the curious: window.__conlab (reset per view by app.js).
 export function exposed() {
   window.__conlab = window.__conlab || {};

@@ -1,7 +1,7 @@
 // History (`/history`): runs newest first, filtered by target and label, failed runs marked; a
 // trend chart of each mode across the runs of one workload (never mixing workloads; click a
 // point to open that run); pick two to compare.
-import { el, clear, chartBox, exposed } from './dom.js';
+import { el, clear, chartBox, exposed, hasHover } from './dom.js';
 import { listRuns } from './client.js';
 import { fmtMs, fmtDate, fmtInt, MODE_ORDER } from './format.js';
 import { trendChart, TREND_METRICS } from './charts.js';
@@ -130,7 +130,7 @@ export async function mountHistory(root, ctx) {
     trendNote.textContent = group
       ? `${same.length} run${same.length === 1 ? '' : 's'} of one workload, oldest first: ${group.text}.` +
         (groups.length > 1 ? ` The list holds ${groups.length} workloads; a trend never mixes them (pick another above).` : '') +
-        ' Modes whose requests all failed are left out. Click a point to open its run.' +
+        ` Modes whose requests all failed are left out. ${hasHover() ? 'Click' : 'Tap'} a point to open its run.` +
         (sweeps ? ` Sweeps (${sweeps}) are left out of trends: pick two and compare them point by point.` : '')
       : sweeps ? 'Only sweeps here: pick two and compare them point by point.' : 'No finished runs yet.';
     exposed().history = {target: group && group.runs[0].spec.target.url, workload: group ? group.text : null, workloads: groups.length,

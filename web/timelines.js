@@ -4,18 +4,13 @@
 // mode shares one time axis; zooming (inputs, or a drag on desktop) loads every request in the
 // window when the drawn rows are a sample; a picked request's details are written under its
 // chart, never in a tooltip the canvas could clip.
-import { el, chartBox, exposed } from './dom.js';
+import { el, chartBox, exposed, hasHover } from './dom.js';
 import { fmtMs, fmtInt, isNum, modeColor } from './format.js';
 import { PHASES, PHASE_COLORS, laneBars, requestBars, canQueue, requestDetails } from './model.js';
 import { timelineChart } from './timeline.js';
 
 // Up to this many requests a mode also gets the per-request view.
 export const PER_REQUEST_MAX = 300;
-
-// Whether the device has a mouse that hovers (the page's words depend on it).
-export function hasHover() {
-  return !(window.matchMedia && window.matchMedia('(hover: none), (pointer: coarse)').matches);
-}
 
 function legend() {
   return el('ul', {class: 'legend', 'aria-label': 'Timeline phases'},

@@ -259,9 +259,9 @@ static int h_charts(struct mg_connection *c, struct http_api *api, const char *i
     /* ?concurrency=C: only that level's points (a sweep's page draws one level at a time). */
     if (http_query_int(c, "concurrency", 0, 1, INT64_MAX / 2, &level, err, sizeof err))
         return http_reply_field_error(c, 400, err, "concurrency");
-    cJSON *charts = store_charts(api->st, id, level, &found, err, sizeof err);
+    char *charts = store_charts_text(api->st, id, level, &found, err, sizeof err);
     if (!charts) return found ? http_store_error(c, err) : http_no_run(c, id);
-    return http_reply_json(c, 200, charts);
+    return http_reply_json_text(c, 200, charts);
 }
 
 static int h_failures(struct mg_connection *c, struct http_api *api, const char *id)

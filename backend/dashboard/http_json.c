@@ -188,6 +188,11 @@ int http_reply_json(struct mg_connection *c, int status, cJSON *json)
 {
     char *text = json ? cJSON_PrintUnformatted(json) : NULL;
     cJSON_Delete(json);
+    return http_reply_json_text(c, status, text);
+}
+
+int http_reply_json_text(struct mg_connection *c, int status, char *text)
+{
     if (!text) {
         static const char oom[] = "{\"error\":\"out of memory\"}";
         return http_reply(c, 500, "application/json", oom, sizeof oom - 1, NULL);

@@ -64,8 +64,12 @@ void http_drain_body(struct mg_connection *c);
 int http_reply(struct mg_connection *c, int status, const char *ctype, const char *body,
                size_t len, const char *extra);
 
-/* Sends `json` (owned: it is freed) as the reply. NULL answers 500 "out of memory". */
+/* Sends `json` (owned: it is freed) as the reply, gzip-compressed when it is 1 KiB or more and
+ * the client accepts gzip (http_gzip.h). NULL answers 500 "out of memory". */
 int http_reply_json(struct mg_connection *c, int status, struct cJSON *json);
+
+/* The same for JSON text (owned: malloc'd, it is freed). */
+int http_reply_json_text(struct mg_connection *c, int status, char *text);
 
 /* {"error": message}. */
 int http_reply_error(struct mg_connection *c, int status, const char *fmt, ...)

@@ -436,45 +436,73 @@ unlock:
     return rc;
 }
 
-cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found, char *err,
-                    size_t errlen)
+/* A finished point's charts as JSON text (malloc'd): the stored text, or, for a point finished
+ * before migration 0002 (or whose text is not an object), computed now and kept (best effort: a
+ * failure to keep only means computing again next time). NULL with err. Caller holds the lock. */
+static char *mode_charts_text(struct store *st, const char *id, const struct mode_row *m, char *err,
+                              size_t errlen)
+{
+    size_t n = m->charts_json ? strlen(m->charts_json) : 0;
+    if (n >= 2 && m->charts_json[0] == '{' && m->charts_json[n - 1] == '}')
+        return strdup(m->charts_json);
+    cJSON *c = store_charts_compute(st, id, m->mode, m->concurrency, m->lanes,
+                                    result_number(m->result_json, "wall_ms", 0), err, errlen);
+    char *text = c ? cJSON_PrintUnformatted(c) : NULL;
+    cJSON_Delete(c);
+    if (!text) return c ? errf(err, errlen, "charts: out of memory"), NULL : NULL;
+    sqlite3_stmt *u = st->q[Q_MODE_SET_CHARTS];
+    store_bind_point(u, id, m->mode, m->concurrency);
+    sqlite3_bind_text(u, 4, text, -1, SQLITE_STATIC);
+    sqlite3_step(u);
+    store_done(u);
+    return text;
+}
+
+char *store_charts_text(struct store *st, const char *id, int64_t concurrency, bool *found,
+                        char *err, size_t errlen)
 {
     bool dummy;
     if (!found) found = &dummy;
     *found = true;
     pthread_mutex_lock(&st->lock);
-    cJSON *out = NULL;
+    char *out = NULL;
     struct mode_row modes[MAX_MODES];
     int n = read_run_modes(st, id, modes, found, err, errlen, "reading charts");
     if (n < 0) goto unlock;
-    out = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(out, "modes");
-    for (int i = 0; i < n; i++) {
-        struct mode_row *m = &modes[i];
-        if (!m->result_json) continue; /* not finished: no aggregates yet */
-        if (concurrency > 0 && m->concurrency != concurrency) continue;
-        cJSON *c = m->charts_json ? cJSON_Parse(m->charts_json) : NULL;
-        if (!c) {
-            /* Finished before migration 0002 (or unreadable): compute now and keep them. */
-            c = store_charts_compute(st, id, m->mode, m->concurrency, m->lanes,
-                                     result_number(m->result_json, "wall_ms", 0), err, errlen);
-            if (!c) {
-                cJSON_Delete(out);
-                out = NULL;
-                break;
-            }
-            char *text = cJSON_PrintUnformatted(c);
-            sqlite3_stmt *u = st->q[Q_MODE_SET_CHARTS];
-            store_bind_point(u, id, m->mode, m->concurrency);
-            sqlite3_bind_text(u, 4, text, -1, SQLITE_STATIC);
-            sqlite3_step(u); /* best effort: a failure only means computing again next time */
-            store_done(u);
-            free(text);
-        }
-        cJSON_AddItemToArray(arr, c);
+    /* The stored texts side by side: no parsing and printing megabytes again. */
+    char *parts[MAX_MODES];
+    size_t total = sizeof "{\"modes\":[]}", k = 0;
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        if (!modes[i].result_json) continue; /* not finished: no aggregates yet */
+        if (concurrency > 0 && modes[i].concurrency != concurrency) continue;
+        parts[k] = mode_charts_text(st, id, &modes[i], err, errlen);
+        ok = parts[k] != NULL;
+        if (ok) total += strlen(parts[k++]) + 1;
     }
+    out = ok ? malloc(total) : NULL;
+    if (ok && !out) errf(err, errlen, "charts: out of memory");
+    if (out) {
+        size_t at = (size_t)sprintf(out, "{\"modes\":[");
+        for (size_t i = 0; i < k; i++)
+            at += (size_t)sprintf(out + at, "%s%s", i ? "," : "", parts[i]);
+        strcpy(out + at, "]}");
+    }
+    for (size_t i = 0; i < k; i++)
+        free(parts[i]);
     free_modes(modes, n);
 unlock:
     pthread_mutex_unlock(&st->lock);
+    return out;
+}
+
+cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found, char *err,
+                    size_t errlen)
+{
+    char *text = store_charts_text(st, id, concurrency, found, err, errlen);
+    if (!text) return NULL;
+    cJSON *out = cJSON_Parse(text);
+    free(text);
+    if (!out) errf(err, errlen, "reading charts: stored charts are not JSON");
     return out;
 }

@@ -201,7 +201,12 @@ describe('the page tells the truth', {timeout: 420000}, () => {
     assert.ok(seen.chart.rps.some(p => p.y > 5));
     for (const p of seen.chart.p50) assert.ok(p.y >= 140 && p.y < 1000, JSON.stringify(p));
     assert.match(seen.clock, /^threads: [\d.]+ (ms|s) elapsed, \d+ of 40 ended, about [\d.]+ (ms|s) left in this mode/);
-    await screenshot(page, 'run-live-charts');
+    // A picture with a few seconds drawn (or the whole mode, on a slow machine).
+    await page.waitForFunction(id => {
+      const c = Chart.getChart(document.querySelector('#live-chart'));
+      return !c || c.data.datasets[0].data.length >= 8 || document.querySelector('#app > .view').dataset.state === 'done';
+    }, data.id, {timeout: 20000});
+    if (await page.$('#live-chart')) await screenshot(page, 'run-live-charts');
     await waitRunEnded(page, 30000);
     assert.deepEqual(problems, []);
   });

@@ -160,4 +160,9 @@ int store_each_request(struct store *st, const char *id, int mode,
 struct cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found,
                            char *err, size_t errlen);
 
+/* The same document as JSON text (malloc'd; free with free()), made from the stored texts
+ * without parsing them: what the API serves. NULL as store_charts. */
+char *store_charts_text(struct store *st, const char *id, int64_t concurrency, bool *found,
+                        char *err, size_t errlen);
+
 #endif
