@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what conlab needs and is missing (Debian 12). Idempotent: quick when all is there.
 #   scripts/setup.sh          build and run the dashboard
-#   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python)
+#   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python, clang
+#                             with libFuzzer for the fuzzers)
 #   scripts/setup.sh --bench  also the talk's Python clients, the peers of bench/overhead.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ if [[ ${1:-} == --bench ]]; then
   pkgs+=(python3-requests python3-aiohttp)
 fi
 if [[ ${1:-} == --test ]]; then
-  pkgs+=(chromium docker-compose procps)
+  pkgs+=(chromium docker-compose procps clang libfuzzer-14-dev binutils)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -1,3 +1,19 @@
+# The ThreadSanitizer build (-DCONLAB_TSAN=ON) runs only what has threads: the C tests of the
+# store and the target, and the integration tests of the dashboard (civetweb's threads, the
+# runner, streams, stops) and of conlab run (the threads mode). Every conlab process writes its
+# reports under tsan-reports/ and exits 66 on the first one; tsan_reports, last, fails when any
+# report was written (also by a job child or a worker, whose exit status a test may not see).
+set(CONLAB_TSAN_ONLY test_store test_target it_test_serve_lifecycle it_test_serve_queue it_test_api
+    it_test_dashboard_limits it_test_browser_safety it_test_run it_test_faults)
+if(CONLAB_TSAN)
+  set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan-reports)
+  set(CONLAB_TSAN_ENV "TSAN_OPTIONS=halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=${CMAKE_SOURCE_DIR}/tests/tsan.supp log_path=${TSAN_DIR}/report")
+  add_test(NAME tsan_clean COMMAND ${CMAKE_COMMAND} -E rm -rf ${TSAN_DIR})
+  add_test(NAME tsan_reports COMMAND sh -c "if ls ${TSAN_DIR}/report* >/dev/null 2>&1; then cat ${TSAN_DIR}/report*; exit 1; fi")
+  set_tests_properties(tsan_clean PROPERTIES FIXTURES_SETUP tsan)
+  set_tests_properties(tsan_reports PROPERTIES FIXTURES_CLEANUP tsan)
+endif()
+
 # C unit tests: tests/test_*.c, one executable and one ctest entry each.
 file(GLOB CONLAB_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
 foreach(src ${CONLAB_UNIT_TESTS})
@@ -13,8 +29,14 @@ foreach(src ${CONLAB_UNIT_TESTS})
   endif()
   target_link_libraries(${name} PRIVATE conlab_${layer})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/backend/${layer})
+  if(CONLAB_TSAN AND NOT name IN_LIST CONLAB_TSAN_ONLY)
+    continue()
+  endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES TIMEOUT 120)
+  if(CONLAB_TSAN)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${CONLAB_TSAN_ENV}" FIXTURES_REQUIRED tsan)
+  endif()
 endforeach()
 
 # Integration tests: tests/integration/test_*.py (Python's unittest) start the real binary on
@@ -23,14 +45,20 @@ find_package(Python3 COMPONENTS Interpreter REQUIRED)
 file(GLOB CONLAB_PY_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.py)
 foreach(src ${CONLAB_PY_TESTS})
   get_filename_component(name ${src} NAME_WE)
+  if(CONLAB_TSAN AND NOT it_${name} IN_LIST CONLAB_TSAN_ONLY)
+    continue()
+  endif()
   add_test(NAME it_${name} COMMAND ${Python3_EXECUTABLE} -m unittest -v ${name}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/integration)
   set_tests_properties(it_${name} PROPERTIES TIMEOUT 600
-    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_SANITIZED=$<BOOL:${CONLAB_SANITIZE}>")
+    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_SANITIZED=$<OR:$<BOOL:${CONLAB_SANITIZE}>,$<BOOL:${CONLAB_TSAN}>>;${CONLAB_TSAN_ENV}")
+  if(CONLAB_TSAN)
+    set_tests_properties(it_${name} PROPERTIES FIXTURES_REQUIRED tsan)
+  endif()
 endforeach()
 
 # Browser tests: tests/browser/*.test.mjs, node's test runner driving Debian's Chromium.
-if(CONLAB_BROWSER_TESTS AND CONLAB_WEB)
+if(CONLAB_BROWSER_TESTS AND CONLAB_WEB AND NOT CONLAB_TSAN)
   find_program(NODE_EXECUTABLE node REQUIRED)
   file(GLOB CONLAB_BROWSER_TEST_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/browser/*.test.mjs)
   foreach(src ${CONLAB_BROWSER_TEST_FILES})
@@ -45,9 +73,15 @@ endif()
 
 # The compose file (dashboard + demo target) must stay valid: docker-compose (v1, Debian's)
 # validates it without a Docker engine.
+if(CONLAB_TSAN)
+  return()
+endif()
 find_program(DOCKER_COMPOSE docker-compose)
 if(DOCKER_COMPOSE)
+  # With a token set, as `docker-compose up` needs one (it_test_container checks the refusal
+  # without it).
   add_test(NAME compose_config COMMAND ${DOCKER_COMPOSE} -f ${CMAKE_SOURCE_DIR}/docker-compose.yml config -q)
+  set_tests_properties(compose_config PROPERTIES ENVIRONMENT "CONLAB_TOKEN=ci-token")
 else()
   add_test(NAME compose_config COMMAND ${CMAKE_COMMAND} -E echo "docker-compose is missing: run scripts/setup.sh --test")
   set_tests_properties(compose_config PROPERTIES WILL_FAIL ON)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +125,12 @@ static int http_begin(struct mg_connection *c)
         return http_refuse(c, 405, "Allow: GET, HEAD, POST, DELETE, OPTIONS\r\n",
                            "this method is not allowed (allowed: GET, HEAD, POST, DELETE, "
                            "OPTIONS)");
+    }
+    int hosts = 0;
+    for (int i = 0; i < ri->num_headers; i++) hosts += !strcasecmp(ri->http_headers[i].name, "Host");
+    if (hosts > 1) {
+        http_close_after(c);
+        return http_refuse(c, 400, NULL, "more than one Host header");
     }
     const char *host = mg_get_header(c, "Host");
     if (!http_host_allowed(host, s->allow, s->nallow)) {

@@ -13,7 +13,7 @@
 #include "bench_internal.h"
 #include "util.h"
 
-volatile sig_atomic_t bench_cancel_flag;
+_Atomic int bench_cancel_flag;
 
 /* The cancel pipe: [0] is polled by every waiting worker (threads, forked processes, the exec'd
  * starter's workers: they all share this one pipe), [1] gets one byte from bench_cancel. It is

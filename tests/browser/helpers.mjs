@@ -88,13 +88,13 @@ export async function startServer(extraArgs = []) {
   };
 }
 
-export function launchBrowser() {
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CONLAB_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     timeout: 30000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
 

@@ -49,7 +49,8 @@ class Serve:
             self.target = self.json("GET", "/api/config")[1]["demo_target"]
 
     def errors(self):
-        self.stderr.flush()
+        if not self.stderr.closed:
+            self.stderr.flush()
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 

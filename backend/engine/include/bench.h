@@ -32,8 +32,10 @@ struct bench_sink {
 
 /* Non-zero once a cancel was asked: no new request starts, transfers in flight are aborted,
  * unstarted requests are recorded as REQ_ERR_CANCELLED, the current mode reports
- * `cancelled = 1` and later modes are skipped. Set it with bench_cancel. */
-extern volatile sig_atomic_t bench_cancel_flag;
+ * `cancelled = 1` and later modes are skipped. Set it with bench_cancel. Atomic (lock-free, so
+ * safe in a signal handler): written on one thread and read on the workers' (volatile
+ * sig_atomic_t is only for a handler and the thread it interrupts). */
+extern _Atomic int bench_cancel_flag;
 
 /* Asks the engine to cancel, waking every worker that waits (for a socket, a due time, its
  * workers) at once. Async-signal-safe: call it from a signal handler. */
