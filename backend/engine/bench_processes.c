@@ -124,17 +124,25 @@ static int spawn_starter(struct bench_ctx *c, pid_t *pid, char *err, size_t errl
 {
     int in[2];
     if (pipe2(in, O_CLOEXEC)) return errf(err, errlen, "processes: pipe: %s", strerror(errno));
+    /* The dup2s below run in order in the child: a source that is itself one of the targets
+     * (the cancel pipe made by an earlier mode is often fd 3) would be overwritten before it is
+     * copied. Copies at 10 and above cannot be. */
+    int src[4] = {in[0], c->sh_fd, c->spill_fd, bench_cancel_fd()};
+    const int dst[4] = {0, FD_SHARED, FD_SPILL, FD_CANCEL};
+    for (int i = 0; i < 4; i++) src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, c->sh_fd, FD_SHARED);
-    posix_spawn_file_actions_adddup2(&fa, c->spill_fd, FD_SPILL);
-    posix_spawn_file_actions_adddup2(&fa, bench_cancel_fd(), FD_CANCEL);
+    for (int i = 0; i < 4; i++)
+        if (src[i] >= 0) posix_spawn_file_actions_adddup2(&fa, src[i], dst[i]);
     /* stdout may be the dashboard's frame pipe (conlab __job): keep workers off it. */
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     char *argv[] = {(char *)"conlab", (char *)"__workers", NULL};
-    int e = posix_spawn(pid, self_exe(), &fa, NULL, argv, environ);
+    int e = src[0] < 0 || src[1] < 0 || src[2] < 0 || src[3] < 0
+                ? errno
+                : posix_spawn(pid, self_exe(), &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 4; i++)
+        if (src[i] >= 0) close(src[i]);
     close(in[0]);
     if (e) {
         close(in[1]);
