@@ -107,9 +107,11 @@ export async function mountRun(root, ctx) {
     drawn = sweep
       ? renderSweep(body, run, config, {failures, fetchWindow, chartsAt: c => getCharts(run.id, c)})
       : renderRun(body, run, charts, config, {failures, fetchWindow});
-    // Share and export sit right under the run's title, then what the numbers say.
+    // What went wrong (in words) right under the run's title, then share and export, then what
+    // the numbers say.
     const bar = actions(run, content, config, root);
-    body.insertBefore(bar, body.querySelector('.run-header').nextSibling);
+    const top = body.querySelector('.run-header + #alerts') || body.querySelector('.run-header');
+    body.insertBefore(bar, top.nextSibling);
     const findings = sweep ? null : renderFindings(run);
     if (findings) body.insertBefore(findings, bar.nextSibling);
     if (sweep) await drawn.ready;
