@@ -6,6 +6,7 @@ import { fmtInt, fmtMs, fmtNum, isNum, runModes } from './format.js';
 import { targetModel, idealMs } from './model.js';
 import { liveSeries, etaMs } from './series.js';
 import { liveChart } from './charts.js';
+import { isSweep } from './sweep.js';
 
 // Per-mode {done, total} from a RUN's progress, filling gaps when the server sends only totals.
 export function modeProgress(run, progress) {
@@ -20,13 +21,15 @@ export function modeProgress(run, progress) {
     else out[m] = {done: Math.min(left, per), total: per};
     left = Math.max(0, left - out[m].done);
   }
-  for (const r of run.results || []) if (out[r.mode]) out[r.mode].done = out[r.mode].total;
+  // A finished mode is complete, unless the run is a sweep: then it comes back at the next level.
+  if (!isSweep(run)) for (const r of run.results || []) if (out[r.mode]) out[r.mode].done = out[r.mode].total;
   return out;
 }
 
 // The time the modes not started yet should take, when the server is known; else null.
 function remainingIdeal(run, config, current) {
   const server = targetModel(run.spec, config);
+  if (isSweep(run)) return null; /* the modes run again at every level */
   const done = new Set((run.results || []).map(r => r.mode));
   let ms = 0;
   for (const m of runModes(run)) {
@@ -86,7 +89,7 @@ export function livePanel(run, config) {
     }
     if (status === 'cancelling') current.textContent = 'Cancelling…';
     else if (status === 'queued') current.textContent = 'Queued: waiting for the runs before it.';
-    else current.textContent = p && p.mode ? `Running ${p.mode}…` : 'Starting…';
+    else current.textContent = p && p.mode ? `Running ${p.mode}${isSweep(run) && isNum(p.concurrency) ? ` at C=${p.concurrency}` : ''}…` : 'Starting…';
     const live = p && p.live;
     let eta = null;
     if (live && live.mode) {

@@ -20,27 +20,30 @@ function levelAxis(levels) {
   };
 }
 
-// Draws a dashed vertical line at each knee, in its mode's colour, labelled "knee C=3".
+// Draws a dashed vertical line at each level where a mode's knee is, in the colour of its
+// first mode, labelled "knee C=3 (threads, async)".
 const kneeLines = {
   id: 'conlabKnees',
   afterDatasetsDraw(chart, _args, opts) {
     const knees = (opts && opts.knees) || [];
     const {ctx, chartArea: area, scales} = chart;
     if (!area || !scales.x) return;
+    const byLevel = new Map();
+    for (const k of knees) byLevel.set(k.concurrency, (byLevel.get(k.concurrency) || []).concat([k.mode]));
     ctx.save();
     ctx.font = '600 11px ' + Chart.defaults.font.family;
     ctx.textBaseline = 'top';
-    knees.forEach((k, i) => {
-      const x = scales.x.getPixelForValue(log2(k.concurrency));
-      ctx.strokeStyle = modeColor(k.mode);
-      ctx.fillStyle = modeColor(k.mode);
+    [...byLevel].forEach(([level, modes], i) => {
+      const x = scales.x.getPixelForValue(log2(level));
+      ctx.strokeStyle = modeColor(modes[0]);
+      ctx.fillStyle = modeColor(modes[0]);
       ctx.setLineDash([6, 4]);
       ctx.lineWidth = 1.5;
       ctx.beginPath();
       ctx.moveTo(x, area.top);
       ctx.lineTo(x, area.bottom);
       ctx.stroke();
-      const label = `knee C=${k.concurrency}` + (knees.length > 1 ? ` (${k.mode})` : '');
+      const label = `knee C=${level} (${modes.join(', ')})`;
       const w = ctx.measureText(label).width;
       const tx = x + 4 + w > area.right ? x - 4 - w : x + 4;
       ctx.fillText(label, tx, area.top + 2 + i * 14);

@@ -15,7 +15,7 @@ before(async () => {
   browser = await launchBrowser();
   // 6 requests at 100 ms through 3 workers: 600, 300, 200 ms, then 200 ms at every level: the
   // knee is 3.
-  sweep = await runViaApi(server.base, {target: {url: server.demo + '/?delay_ms=100'}, requests: 6,
+  sweep = await runViaApi(server.base, {target: {url: server.demo + '?delay_ms=100'}, requests: 6,
     concurrency: LEVELS, modes: ['threads', 'async'], label: 'sweep test'});
 });
 
@@ -143,7 +143,7 @@ test('a sweep run: scaling charts from the API numbers, the knee marked, a point
 });
 
 test('findings of a CPU-bound run listed at the top of the run view', async () => {
-  const run = await runViaApi(server.base, {target: {url: server.demo + '/?delay_ms=0'}, requests: 200, concurrency: 4,
+  const run = await runViaApi(server.base, {target: {url: server.demo + '?delay_ms=0'}, requests: 200, concurrency: 4,
     modes: ['sync', 'threads', 'async', 'processes'], work_us: 2000, label: 'CPU-bound client'});
   assert.equal(run.status, 'done');
   const {page, problems, context} = await openPage(browser);
@@ -158,6 +158,27 @@ test('findings of a CPU-bound run listed at the top of the run view', async () =
     assert.ok(order.indexOf('findings') < order.indexOf('summary'), order.join(' '));
     assert.ok((await page.textContent('.run-header')).includes('work per response'));
     await screenshot(page, 'cpu-bound-run');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('live progress of a sweep counts every level of a mode', async () => {
+  const {page, problems, context} = await openPage(browser);
+  try {
+    await page.goto(server.base + '/');
+    await waitView(page, 'form');
+    // After the first of 5 levels, threads has done 6 of its 30 requests: a finished first
+    // level does not fill its bar.
+    const got = await page.evaluate(async () => {
+      const {modeProgress} = await import('/liveview.js');
+      const run = {spec: {requests: 6, concurrency: [1, 2, 3, 4, 6], modes: ['threads', 'async']},
+        results: [{mode: 'threads', concurrency: 1}, {mode: 'async', concurrency: 1}]};
+      return modeProgress(run, {done: 14, total: 60, mode: 'threads', concurrency: 2,
+        modes: {threads: {done: 8, total: 30}, async: {done: 6, total: 30}}});
+    });
+    assert.deepEqual(got, {threads: {done: 8, total: 30}, async: {done: 6, total: 30}});
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -184,7 +205,7 @@ test('the presets: a sweep of C = 1..8 at 200 ms and a CPU-bound client', async 
     assert.match(await page.textContent('#f-concurrency-error'), /^concurrency:/);
     await page.fill('#f-concurrency', '1,3');
     await page.fill('#f-requests', '3');
-    await page.fill('#f-url', server.demo + '/?delay_ms=0');
+    await page.fill('#f-url', server.demo + '?delay_ms=0');
     await page.click('#run-button');
     await waitView(page, 'run');
     await waitRunEnded(page);
@@ -199,7 +220,7 @@ test('the presets: a sweep of C = 1..8 at 200 ms and a CPU-bound client', async 
 });
 
 test('history lists sweeps; compare two sweeps point by point', async () => {
-  const other = await runViaApi(server.base, {target: {url: server.demo + '/?delay_ms=100'}, requests: 6,
+  const other = await runViaApi(server.base, {target: {url: server.demo + '?delay_ms=100'}, requests: 6,
     concurrency: [2, 3, 4], modes: ['threads'], label: 'second sweep'});
   const {page, problems, context} = await openPage(browser);
   try {
