@@ -210,6 +210,26 @@ static void knee(void)
     cJSON_Delete(rs);
     cJSON_Delete(s);
 
+    /* The ideal of a sweep: the worst level and the range of ratios; equal ratios said once. */
+    s = cJSON_Parse("{\"requests\":30,\"concurrency\":[1,2,3],\"rate\":0,"
+                    "\"expect\":{\"delay_ms\":100,\"workers\":3}}");
+    const double exact[] = {10, 20, 30}; /* 30 requests: 3000, 1500, 1000 ms, each its ideal */
+    rs = sweep_results("async", lv, exact, 3);
+    fs = findings_compute(s, rs);
+    k = find(fs, "ideal", "async");
+    CHECK(k && text_has(k, "1.00× the ideal at each of 3 levels"));
+    CHECK_NEAR(val(k, "ratio"), 1, 1e-9);
+    cJSON_Delete(fs);
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(rs, 1), "wall_ms", cJSON_CreateNumber(1650));
+    fs = findings_compute(s, rs);
+    k = find(fs, "ideal", "async");
+    /* C=2: 1650 ms against ⌈30 / 2⌉ × 100 ms = 1500 ms: 1.10×, the worst */
+    CHECK(k && text_has(k, "1.00–1.10× the ideal over 3 levels (the worst at C=2: 1.65 s against"));
+    CHECK(val(k, "concurrency") == 2 && val(k, "ideal_ms") == 1500);
+    cJSON_Delete(fs);
+    cJSON_Delete(rs);
+    cJSON_Delete(s);
+
     /* Exactly +10 % beyond is growth: the knee moves on to 4. */
     const double edge[] = {10, 20, 30, 33, 33, 32};
     CHECK(knee_at(six, edge, 6, -1) == 4);

@@ -309,9 +309,13 @@ static void find_ideal(cJSON *out, const struct run_facts *f, const struct point
     if (f->nlevels > 1) {
         put(v, "ratio_min", best_ratio);
         cJSON_AddNumberToObject(v, "levels", used);
-        snprintf(text, sizeof text,
-                 "%s: %.2f–%.2f× the ideal over %d levels (the worst at C=%lld: %s against %s = %s)",
-                 mode_name(worst->mode), best_ratio, worst_ratio, used, (long long)worst->conc,
+        char range[64];
+        if (round(best_ratio * 100) == round(worst_ratio * 100))
+            snprintf(range, sizeof range, "%.2f× the ideal at each of", worst_ratio);
+        else
+            snprintf(range, sizeof range, "%.2f–%.2f× the ideal over", best_ratio, worst_ratio);
+        snprintf(text, sizeof text, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s)",
+                 mode_name(worst->mode), range, used, (long long)worst->conc,
                  fmt_ms(w, sizeof w, worst->wall_ms), formula, fmt_ms(i, sizeof i, ideal));
         add(out, "ideal", worst->mode, text, v);
         return;
