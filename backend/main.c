@@ -24,6 +24,9 @@ int main(int argc, char **argv)
      * job child's dashboard, a client): a failed write is an error to handle, not a reason to
      * be killed. And resolve our own path while there is one thread, before anyone spawns. */
     signal(SIGPIPE, SIG_IGN);
+    /* A file that may not grow (a full disk under a quota, RLIMIT_FSIZE) is a failed write for
+     * SQLite to report, not a signal that kills the dashboard and every run with it. */
+    signal(SIGXFSZ, SIG_IGN);
     self_exe();
     if (argc < 2) {
         usage(stderr);

@@ -403,9 +403,14 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
         if (store_open(a->db, &o.db, err, errlen)) goto out;
         random_id(o.run_id, 12);
         char *spec_text = spec_to_text(s);
-        int c = store_run_create(o.db, o.run_id, s, spec_text, "running", wallclock_us(), err, errlen);
+        char serr[300];
+        int c = store_run_create(o.db, o.run_id, s, spec_text, "running", wallclock_us(), serr,
+                                 sizeof serr);
         free(spec_text);
-        if (c) goto out;
+        if (c) {
+            errf(err, errlen, "--db %s: %s", a->db, serr);
+            goto out;
+        }
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         errf(err, errlen, "libcurl could not be initialised");

@@ -78,13 +78,15 @@ struct collect {
     struct mode_result *res;
 };
 
-static void account(struct collect *k, const struct bench_record *r)
+/* Counts one record into the result. Returns 0, or -1 when a latency could not be kept (out of
+ * memory): percentiles over part of the sample would be wrong, so the mode fails instead. */
+static int account(struct collect *k, const struct bench_record *r)
 {
     struct mode_result *res = k->res;
     if (r->err_kind == REQ_OK) {
         res->ok++;
-        stats_add(&k->lat, r->end_us - r->start_us);
-        if (k->c->spec->rate > 0) stats_add(&k->due, r->end_us - r->sched_us);
+        if (stats_add(&k->lat, r->end_us - r->start_us)) return -1;
+        if (k->c->spec->rate > 0 && stats_add(&k->due, r->end_us - r->sched_us)) return -1;
     } else {
         res->errors++;
         int kind = r->err_kind > 0 && r->err_kind < REQ_ERR_COUNT ? r->err_kind : REQ_ERR_OTHER;
@@ -96,6 +98,7 @@ static void account(struct collect *k, const struct bench_record *r)
         }
     }
     res->bytes += r->bytes;
+    return 0;
 }
 
 /* The most common error message (a failed request without one counts as its kind's name). */
@@ -165,7 +168,9 @@ static int collect_window(struct collect *k, int64_t lo, int64_t n, struct bench
     }
     for (int64_t i = 0; i < n; i++) {
         if (win[i].seq < 0) fill_hole(k, lo + i, &win[i]);
-        account(k, &win[i]);
+        if (account(k, &win[i]))
+            return errf(err, errlen, "keeping the latencies of %lld requests: out of memory",
+                        (long long)c->spec->requests);
     }
     const struct record_msgs m = {k->msgs.n, k->msgs.text};
     if (c->sink && c->sink->records) c->sink->records(c->sink->ctx, c->mode, win, (size_t)n, &m);

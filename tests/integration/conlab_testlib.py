@@ -60,3 +60,63 @@ def run(*args, timeout=120, check_json=True):
 def read_jsonl(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def wait_until(cond, timeout, what):
+    """Polls cond() every 10 ms until it is true; fails the test after `timeout` seconds. The
+    condition is what a fixed sleep would only hope for."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {timeout}s")
+        time.sleep(0.01)
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _tcp_table():
+    """[(local port, state, rx_queue, inode)] of every TCP socket, from /proc/net/tcp{,6}."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    p = line.split()
+                    out.append((int(p[1].split(":")[1], 16), p[3], int(p[4].split(":")[1], 16),
+                                p[9]))
+        except OSError:
+            pass
+    return out
+
+
+def open_sockets(pid):
+    """Established TCP connections held by pid and its descendants (a transfer in flight holds
+    one; libcurl's own socketpairs are not counted)."""
+    inodes, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        todo += _children(p)
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{p}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            pass
+    return sum(1 for _, state, _, inode in _tcp_table() if state == "01" and inode in inodes)
+
+
+def server_read_all(port):
+    """How many established connections to local `port` the server has read everything from
+    (its receive queue is empty)."""
+    return sum(1 for lport, state, rx, _ in _tcp_table() if lport == port and state == "01" and rx == 0)

@@ -112,8 +112,9 @@ class Serve:
             time.sleep(0.02)
         raise AssertionError(f"run {run_id} never reached {mode} with {done_at_least} done")
 
-    def events(self, run_id, timeout=60):
-        """Reads /api/runs/ID/events to its end: [(event, data)...]."""
+    def events(self, run_id, timeout=60, on_first=None):
+        """Reads /api/runs/ID/events to its end: [(event, data)...]; on_first() is called once
+        the first event has arrived (the stream is open)."""
         c = self.conn(timeout)
         out = []
         try:
@@ -136,6 +137,8 @@ class Serve:
                 elif line == "" and event:
                     out.append((event, json.loads("\n".join(data))))
                     event, data = None, []
+                    if on_first and len(out) == 1:
+                        on_first()
         finally:
             c.close()
         return out

@@ -11,7 +11,8 @@ import threading
 import time
 import unittest
 
-from conlab_testlib import BIN, free_port, read_jsonl, run, start_target, stop
+from conlab_testlib import (BIN, free_port, open_sockets, read_jsonl, run, start_target, stop,
+                            wait_until)
 
 CONCURRENT = ("threads", "async", "processes")
 
@@ -317,7 +318,8 @@ class TalkScenario(unittest.TestCase):
         self.assertIsNotNone(victim, "no worker processes appeared")
         with open(f"/proc/{victim}/cmdline") as f:
             self.assertNotIn("__workers", f.read())
-        time.sleep(0.5)
+        # Killed while it holds a request: it has its connection to the target open.
+        wait_until(lambda: open_sockets(victim) > 0, 10, "the worker to start a request")
         os.kill(victim, signal.SIGKILL)
         stdout, stderr = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 0, stderr)
@@ -340,7 +342,9 @@ class TalkScenario(unittest.TestCase):
             p = subprocess.Popen([BIN, "run", "--url", self.url + "?delay_ms=3000", "--requests", "6",
                                   "--concurrency", "2", "--modes", mode, "--json"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(0.6)
+            # Interrupted with its transfers in flight: both lanes hold a connection.
+            wait_until(lambda: open_sockets(p.pid) >= (1 if mode == "sync" else 2), 10,
+                       f"{mode}: transfers in flight")
             start = time.monotonic()
             p.send_signal(signal.SIGINT)
             stdout, stderr = p.communicate(timeout=20)

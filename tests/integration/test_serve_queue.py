@@ -102,9 +102,11 @@ class QueueTokenTest(unittest.TestCase):
         t0 = time.monotonic()
         import threading
         got = {}
-        reader = threading.Thread(target=lambda: got.update(ev=self.s.events(run_id, timeout=30)))
+        opened = threading.Event()
+        reader = threading.Thread(target=lambda: got.update(
+            ev=self.s.events(run_id, timeout=30, on_first=opened.set)))
         reader.start()
-        time.sleep(0.3)
+        self.assertTrue(opened.wait(10), "the stream never sent its first event")
         self.assertEqual(self.s.json("POST", f"/api/runs/{run_id}/cancel", headers=AUTH)[0], 202)
         reader.join(30)
         self.assertFalse(reader.is_alive())

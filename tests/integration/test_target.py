@@ -9,6 +9,8 @@ import threading
 import time
 import unittest
 
+from conlab_testlib import server_read_all, wait_until
+
 BIN = os.environ.get("CONLAB_BIN", "")
 BODY = b"This is a slow web api"
 
@@ -179,7 +181,7 @@ class TargetCommandLine(unittest.TestCase):
         # A request in progress must not keep the server from stopping.
         conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         conn.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        time.sleep(0.1)
+        wait_until(lambda: server_read_all(server.port) >= 1, 10, "the target to read the request")
         t0 = time.monotonic()
         self.assertEqual(server.stop(signal.SIGINT), 0)
         self.assertLess(time.monotonic() - t0, 3)
