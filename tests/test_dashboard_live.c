@@ -17,7 +17,8 @@ static struct bench_tick tick(int mode, int64_t elapsed_ms, int64_t done, int64_
     t.done = done;
     t.ok = ok;
     t.errors = errors;
-    for (int i = 0; i < n; i++) t.sample_us[t.nsample++] = (int64_t)(lat_ms[i] * 1000);
+    for (int i = 0; i < n; i++)
+        t.sample_us[t.nsample++] = (int64_t)(lat_ms[i] * 1000);
     return t;
 }
 

@@ -77,7 +77,8 @@ int job_live_feed(struct job_live *l, struct job_live_sampler *s, const struct b
     if (elapsed_ms < s->next_ms) return 0;
     /* The point's time is the tick it closes (on the 250 ms grid), as the child's ticks fall on
      * it up to scheduling delays. */
-    struct job_live_point p = job_live_point(s->next_ms, t->done, t->ok, t->errors, s->lat_us, s->nsample);
+    struct job_live_point p =
+        job_live_point(s->next_ms, t->done, t->ok, t->errors, s->lat_us, s->nsample);
     bool halved = l->npoints == JOB_LIVE_POINTS;
     job_live_append(l, &p);
     if (halved) s->tick_ms *= 2;
