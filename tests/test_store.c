@@ -2,6 +2,7 @@
  * CONLAB_STORE_BENCH=N (e.g. 1000000) also times inserting N records in batches of 1000 and
  * store_mode_finish over them. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1004,6 +1005,71 @@ static void remove_tree(const char *d)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", d);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The throughput chart's per-interval p50 and p99, checked against the stored rows themselves:
+ * each interval's latencies are gathered from the rows that ended in it, and the chart's value
+ * must lie between the two ranks around p (within 1 %: its histogram's bucket width). */
+static void test_chart_percentiles_from_rows(void)
+{
+    const char *path = path_in("pct.db");
+    struct store *st = open_ok(path);
+    char err[256] = "";
+    const char *id = "pct000000001";
+    enum { N = 2000 };
+    REQUIRE(create_run(st, id, spec_text("http://a/", "", N, "[\"async\"]"), "running",
+                       1700000000000000, err, sizeof err) == 0);
+    static struct bench_record r[N];
+    for (int i = 0; i < N; i++) {
+        int64_t end = 100000 + (int64_t)i * 100, lat = ((int64_t)i * 37 % 50 + 1) * 1000;
+        r[i] = rec(i, i % 8, end - lat, end, REQ_OK);
+    }
+    REQUIRE(store_mode_begin(st, id, MODE_ASYNC, 8, N, 8, err, sizeof err) == 0);
+    REQUIRE(store_add_records(st, id, MODE_ASYNC, 8, r, N, &msgs, err, sizeof err) == 0);
+    struct mode_result res = {.mode = MODE_ASYNC, .concurrency = 8, .requests = N, .ok = N,
+                              .wall_ms = 300, .lanes = 8, .has_latency = 1};
+    REQUIRE(store_mode_finish(st, id, &res, err, sizeof err) == 0);
+    bool found;
+    cJSON *charts = store_charts(st, id, 0, &found, err, sizeof err);
+    REQUIRE(charts);
+    const cJSON *tp = get(cJSON_GetArrayItem(get(charts, "modes"), 0), "throughput");
+    int64_t interval = (int64_t)(num(tp, "interval_ms") * 1000);
+    REQUIRE(interval > 0);
+    int checked = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, get(tp, "points"))
+    {
+        int64_t t = (int64_t)(num(p, "t_ms") * 1000), lat[N];
+        int n = 0;
+        for (int i = 0; i < N; i++)
+            if (r[i].end_us >= t && r[i].end_us < t + interval) lat[n++] = r[i].end_us - r[i].start_us;
+        CHECK(num(p, "ok") == n);
+        if (n < 10) continue;
+        qsort(lat, (size_t)n, sizeof *lat, cmp_i64);
+        const struct {
+            const char *key;
+            double pct;
+        } want[] = {{"p50_ms", 50}, {"p99_ms", 99}};
+        for (size_t k = 0; k < 2; k++) {
+            double rank = want[k].pct / 100.0 * (n - 1);
+            double lo = lat[(int)rank] / 1000.0, hi = lat[(int)ceil(rank)] / 1000.0;
+            double got = num(p, want[k].key);
+            if (!(got >= lo * 0.99 && got <= hi * 1.01))
+                fprintf(stderr, "interval at %lld ms: %s %.3f, rows say %.3f..%.3f\n",
+                        (long long)(t / 1000), want[k].key, got, lo, hi);
+            CHECK(got >= lo * 0.99 && got <= hi * 1.01);
+        }
+        checked++;
+    }
+    CHECK(checked >= 10);
+    cJSON_Delete(charts);
+    store_close(st);
+}
+
 /* A read that fails in SQLite is an error, never a zero: the requests page of a mode whose
  * counter cannot be read must fail instead of saying "total: 0" next to its rows. */
 static void test_read_errors_are_errors(void)
@@ -1059,6 +1125,7 @@ int main(void)
     test_mark_interrupted();
     test_threads();
     test_read_errors_are_errors();
+    test_chart_percentiles_from_rows();
     const char *b = getenv("CONLAB_STORE_BENCH");
     if (b && atoll(b) > 0) {
         alarm(0);
