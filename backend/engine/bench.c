@@ -2,6 +2,7 @@
  * CPU, peak RSS). How requests are scheduled is each mode's business (bench_<mode>.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -224,6 +225,7 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
     /* The engine runs in a process of its own (`conlab run` or the dashboard's `conlab __job`),
      * so the process's own usage is the mode's cost; the workers of `processes` add theirs
      * (reaped children: RUSAGE_CHILDREN). */
+    malloc_trim(0); /* what earlier modes freed is not the next one's to fork or to count */
     rss_reset_peak();
     struct rusage ru0, ru1, ch0, ch1;
     getrusage(RUSAGE_SELF, &ru0);
