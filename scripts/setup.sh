@@ -3,14 +3,15 @@
 #   scripts/setup.sh          build and run the dashboard
 #   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python, clang
 #                             with libFuzzer for the fuzzers)
-#   scripts/setup.sh --bench  also the talk's Python clients, the peers of bench/overhead.py
+#   scripts/setup.sh --bench  also the peers of the bench suite (bench/suite.py): nginx, wrk,
+#                             h2load, hey, Locust, the talk's Python clients; perf for profiles
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libcurl4-openssl-dev
       libsqlite3-dev zlib1g-dev ca-certificates python3)
 if [[ ${1:-} == --bench ]]; then
-  pkgs+=(python3-requests python3-aiohttp)
+  pkgs+=(python3-requests python3-aiohttp nginx wrk nghttp2-client hey python3-locust linux-perf)
 fi
 if [[ ${1:-} == --test ]]; then
   pkgs+=(chromium docker-compose procps clang libfuzzer-14-dev binutils)
