@@ -72,7 +72,8 @@ def wait_until(cond, timeout, what):
         time.sleep(0.01)
 
 
-def _children(pid):
+def children(pid):
+    """The pids of pid's children."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return [int(x) for x in f.read().split()]
@@ -102,7 +103,7 @@ def open_sockets(pid):
     inodes, todo = set(), [pid]
     while todo:
         p = todo.pop()
-        todo += _children(p)
+        todo += children(p)
         try:
             for fd in os.listdir(f"/proc/{p}/fd"):
                 try:

@@ -11,8 +11,8 @@ import threading
 import time
 import unittest
 
-from conlab_testlib import (BIN, free_port, open_sockets, read_jsonl, run, start_target, stop,
-                            wait_until)
+from conlab_testlib import (BIN, children, free_port, open_sockets, read_jsonl, run, start_target,
+                            stop, wait_until)
 
 CONCURRENT = ("threads", "async", "processes")
 
@@ -299,13 +299,6 @@ class TalkScenario(unittest.TestCase):
                               "--concurrency", "3", "--modes", "processes", "--json",
                               "--requests-out", out],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        def children(pid):
-            try:
-                with open(f"/proc/{pid}/task/{pid}/children") as f:
-                    return [int(x) for x in f.read().split()]
-            except OSError:
-                return []
-
         # conlab run is single-threaded when the mode starts, so it forks the 3 workers itself.
         victim, workers = None, []
         deadline = time.monotonic() + 10
