@@ -34,14 +34,20 @@ class RunPromises(unittest.TestCase):
                             "2", "--rate", "20", "--json", "--requests-out", out, "--no-progress"],
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
-        late_ms = 50 if SANITIZED else 15
         rows = read_jsonl(out)
         self.assertEqual(len(rows), 80)
-        for row in rows:
-            self.assertEqual(row["sched_us"], row["seq"] * 50_000)
-            late = (row["start_us"] - row["sched_us"]) / 1000
-            self.assertGreaterEqual(late, 0, row)
-            self.assertLess(late, late_ms, (row["mode"], row["seq"], late))
+        for mode in ("sync", "threads", "async", "processes"):
+            late = []
+            for row in (r for r in rows if r["mode"] == mode):
+                self.assertEqual(row["sched_us"], row["seq"] * 50_000)
+                late.append((row["start_us"] - row["sched_us"]) / 1000)
+                self.assertGreaterEqual(late[-1], 0, row)
+            late.sort()
+            # The typical request starts within a few ms of its due time; none is held back
+            # by more than a busy machine's hiccup (a wait of twice the due time would put the
+            # median near 500 ms).
+            self.assertLess(late[len(late) // 2], 30 if SANITIZED else 10, (mode, late))
+            self.assertLess(late[-1], 400 if SANITIZED else 200, (mode, late))
         for r in json.loads(p.stdout)["results"]:
             self.assertEqual(r["ok"], 20, r)
             self.assertGreater(r["wall_ms"], 950, r["mode"])
