@@ -157,6 +157,9 @@ class BrowserSafetyTest(unittest.TestCase):
 
     def test_pages_carry_csp_and_no_framing(self):
         for path in PAGES:
+            # Even its own origin gets no CORS header: the page never needs one.
+            for headers in ({}, {"Origin": f"http://{self.hostport}", "Host": self.hostport}):
+                self.assert_no_cors(self.get(path, headers)[1])
             status, resp, _ = self.get(path)
             self.assertIn(status, (200, 404), path)
             csp = resp.getheader("Content-Security-Policy") or ""

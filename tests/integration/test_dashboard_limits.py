@@ -137,14 +137,34 @@ class LoadTest(unittest.TestCase):
         self.assertLess(times[10], 0.02 if not SANITIZED else 0.05, times)
 
     def test_event_streams_with_four_threads(self):
-        """--threads 4 once refused every event stream (a cap of threads - 8 = -4)."""
+        """--threads 4 once refused every event stream (a cap of threads - 8 = -4): half the
+        threads may stream, two here, and the third is told to poll."""
         s = Serve(None, "--threads", "4")
+        conns = []
         try:
-            run_id = s.post_run(s.spec(delay_ms=1, requests=2, modes=["sync"]))
+            run_id = s.post_run(s.spec(delay_ms=3000, requests=2, concurrency=1, modes=["sync"]))
+            s.wait_status(run_id, ("running",))
+            statuses = []
+            for _ in range(3):
+                c = s.conn(10)
+                c.request("GET", f"/api/runs/{run_id}/events")
+                r = c.getresponse()
+                statuses.append(r.status)
+                if r.status == 200:
+                    r.fp.readline()
+                else:
+                    r.read()
+                conns.append(c)
+            self.assertEqual(statuses, [200, 200, 503])
+            for c in conns:
+                c.close()
+            conns = []
+            s.json("POST", f"/api/runs/{run_id}/cancel")
             s.wait_status(run_id)
-            events = s.events(run_id)
-            self.assertEqual(events[-1][0], "end")
+            self.assertEqual(s.events(run_id)[-1][0], "end")
         finally:
+            for c in conns:
+                c.close()
             self.assertEqual(s.stop(), 0)
 
 
