@@ -207,7 +207,7 @@ static void test_processes_from_threads(void)
 int main(int argc, char **argv)
 {
     self_exe();
-    if (argc > 1 && !strcmp(argv[1], "__workers")) return bench_worker_main();
+    if (argc > 1 && !strcmp(argv[1], "__workers")) return bench_starter_main();
     alarm(100);
     if (start_server()) {
         fprintf(stderr, "could not start the test server\n");

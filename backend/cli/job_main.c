@@ -106,7 +106,7 @@ static int fail(const char *msg)
 
 int cmd_workers(void)
 {
-    return bench_worker_main();
+    return bench_starter_main();
 }
 
 int cmd_job(int argc, char **argv)

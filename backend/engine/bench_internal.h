@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include "bench.h"
 
 #define LOG_CHUNK 64  /* records a log holds before it writes them to the spill */
@@ -164,5 +165,15 @@ int bench_sync_run(struct bench_ctx *c, char *err, size_t errlen);
 int bench_threads_run(struct bench_ctx *c, char *err, size_t errlen);
 int bench_async_run(struct bench_ctx *c, char *err, size_t errlen);
 int bench_processes_run(struct bench_ctx *c, char *err, size_t errlen);
+
+/* Where the exec'd starter (bench_starter.c) finds what it shares with its coordinator. */
+enum { BENCH_FD_SHARED = 3, BENCH_FD_SPILL = 4, BENCH_FD_CANCEL = 5 };
+
+/* Forks the `processes` worker of `lane`; in the child it never returns. The caller is
+ * single-threaded (the engine's own process, or the starter). */
+pid_t bench_processes_fork(struct bench_ctx *c, int64_t lane);
+
+/* Leaves in the worker's log how it ended (a wait status), for its request in flight. */
+void bench_processes_ended(struct bench_ctx *c, int64_t lane, int status);
 
 #endif

@@ -28,8 +28,6 @@
 
 extern char **environ;
 
-/* Where the starter finds what it shares with its coordinator. */
-enum { FD_SHARED = 3, FD_SPILL = 4, FD_CANCEL = 5 };
 
 static int threads_in_process(void)
 {
@@ -92,8 +90,7 @@ static int worker_main(struct bench_ctx *c, int64_t lane)
     return 0;
 }
 
-/* Forks the worker of `lane`; in the child it never returns. The caller is single-threaded. */
-static pid_t fork_worker(struct bench_ctx *c, int64_t lane)
+pid_t bench_processes_fork(struct bench_ctx *c, int64_t lane)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -110,8 +107,7 @@ static pid_t fork_worker(struct bench_ctx *c, int64_t lane)
     _exit(worker_main(c, lane));
 }
 
-/* How a worker ended, for its request in flight. */
-static void worker_ended(struct bench_ctx *c, int64_t lane, int status)
+void bench_processes_ended(struct bench_ctx *c, int64_t lane, int status)
 {
     struct bench_log *log = &c->sh->logs[lane];
     log->status = status;
@@ -128,7 +124,7 @@ static int spawn_starter(struct bench_ctx *c, pid_t *pid, char *err, size_t errl
      * (the cancel pipe made by an earlier mode is often fd 3) would be overwritten before it is
      * copied. Copies at 10 and above cannot be. */
     int src[4] = {in[0], c->sh_fd, c->spill_fd, bench_cancel_fd()};
-    const int dst[4] = {0, FD_SHARED, FD_SPILL, FD_CANCEL};
+    const int dst[4] = {0, BENCH_FD_SHARED, BENCH_FD_SPILL, BENCH_FD_CANCEL};
     for (int i = 0; i < 4; i++) src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -216,7 +212,7 @@ static int watch(struct bench_ctx *c, const pid_t *pids, const int64_t *lanes, i
             int64_t i = idx[k];
             int status = 0;
             if (waitpid(pids[i], &status, WNOHANG) != pids[i]) continue;
-            if (lanes) worker_ended(c, lanes[i], status);
+            if (lanes) bench_processes_ended(c, lanes[i], status);
             close(pidfds[i]);
             pidfds[i] = -1;
             live--;
@@ -285,7 +281,7 @@ int bench_processes_run(struct bench_ctx *c, char *err, size_t errlen)
     if (threads_in_process() == 1) {
         int64_t started = 0;
         for (; started < n; started++) {
-            pids[started] = fork_worker(c, started);
+            pids[started] = bench_processes_fork(c, started);
             if (pids[started] < 0) {
                 rc = errf(err, errlen, "processes: fork: %s", strerror(errno));
                 bench_abort(c);
@@ -304,74 +300,4 @@ int bench_processes_run(struct bench_ctx *c, char *err, size_t errlen)
     free(lanes);
     int src = settle(c, rc ? NULL : err, errlen);
     return rc ? rc : src;
-}
-
-int bench_worker_main(void)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the coordinator */
-    signal(SIGINT, SIG_IGN);          /* the workers handle a cancel; the starter only reaps */
-    signal(SIGTERM, SIG_IGN);
-    static char buf[WIRE_MAX_PAYLOAD + 1];
-    uint32_t type = 0, len = 0;
-    if (wire_read(0, &type, buf, WIRE_MAX_PAYLOAD, &len) != 1 || type != WIRE_INIT ||
-        len < sizeof(struct wire_worker_init)) {
-        fprintf(stderr,
-                "conlab __workers: internal command of the processes mode (no setup on stdin)\n");
-        return 2;
-    }
-    buf[len] = '\0';
-    close(0);
-    struct wire_worker_init wi;
-    memcpy(&wi, buf, sizeof wi);
-    struct spec_limits lim;
-    spec_limits_unbounded(&lim);
-    struct spec s;
-    char err[256];
-    if (spec_from_text(buf + sizeof wi, &lim, &s, err, sizeof err)) {
-        fprintf(stderr, "conlab __workers: %s\n", err);
-        return 1;
-    }
-    struct bench_ctx c;
-    memset(&c, 0, sizeof c);
-    c.spec = &s;
-    c.mode = MODE_PROCESSES;
-    c.t0 = wi.t0_us;
-    c.lanes = wi.lanes;
-    c.sh_size = (size_t)wi.shared_bytes;
-    c.sh_fd = FD_SHARED;
-    c.spill_fd = FD_SPILL;
-    c.sh = mmap(NULL, c.sh_size, PROT_READ | PROT_WRITE, MAP_SHARED, FD_SHARED, 0);
-    if (c.sh == MAP_FAILED) {
-        fprintf(stderr, "conlab __workers: mapping the shared logs: %s\n", strerror(errno));
-        return 1;
-    }
-    bench_cancel_adopt(FD_CANCEL);
-    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any fork: the workers inherit it */
-    c.headers = bench_curl_headers(&s);
-    pid_t *pids = calloc((size_t)c.lanes, sizeof *pids);
-    int64_t started = 0;
-    for (; pids && started < c.lanes; started++) {
-        pids[started] = fork_worker(&c, started);
-        if (pids[started] < 0) {
-            fprintf(stderr, "conlab __workers: fork: %s\n", strerror(errno));
-            bench_abort(&c);
-            break;
-        }
-    }
-    /* Reap every worker and leave how it ended in its log. */
-    for (int64_t left = started; left > 0;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int64_t lane = 0; lane < started; lane++)
-            if (pids[lane] == pid) {
-                worker_ended(&c, lane, status);
-                left--;
-            }
-    }
-    fflush(stderr);
-    _exit(pids ? 0 : 1); /* as the workers: the coordinator waits for this exit */
 }

@@ -53,6 +53,6 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
 
 /* Entry point of `conlab __workers`: the `processes` mode's worker starter, exec'd by a
  * coordinator that has other threads (a fork of it would be unsafe); it forks the workers. */
-int bench_worker_main(void);
+int bench_starter_main(void);
 
 #endif
