@@ -41,7 +41,8 @@ int main(void)
     const char *brackets = "{\"a\":\"[[[[[[[[\\\"{{{{\"}";
     CHECK(json_guard_text(brackets, strlen(brackets), 2, "spec", err, sizeof err) == 0);
     /* Paths: two levels at most, keys that do not read plainly show as '?'. */
-    CHECK(text_refused("{\"target\":{\"headers\":{\"X\":\"\\u0000\"}}}", 8, "target.headers: the value contains a NUL"));
+    CHECK(text_refused("{\"target\":{\"headers\":{\"X\":\"\\u0000\"}}}", 8,
+                       "target.headers: the value contains a NUL"));
     CHECK(text_refused("{\"a b\":\"\\u0000\"}", 8, "?: the value contains a NUL"));
     CHECK(text_refused("{\"k\\u0000\":1}", 8, "spec: a key contains a NUL"));
     CHECK(text_refused("[\"\\u0000\"]", 8, "spec: the value contains a NUL"));
@@ -62,9 +63,10 @@ int main(void)
     cJSON_Delete(ok);
 
     /* UTF-8: every class of malformed sequence (Unicode table 3-7). */
-    const char *bad[] = {"\x80", "\xc0\x80", "\xc1\xbf", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
-                         "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xe2\x82",
-                         "\xf0\x9f\x98"};
+    const char *bad[] = {
+        "\x80",         "\xc0\x80",         "\xc1\xbf",         "\xe0\x9f\xbf",     "\xed\xa0\x80",
+        "\xed\xbf\xbf", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",
+        "\xe2\x82",     "\xf0\x9f\x98"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(!utf8_valid(bad[i], strlen(bad[i])));
         char buf[8];
@@ -73,7 +75,8 @@ int main(void)
         CHECK(utf8_valid(buf, strlen(buf)));
         CHECK(strchr(buf, '?') != NULL);
     }
-    const char *good = "a\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80\xf4\x8f\xbf\xbf";
+    const char *good =
+        "a\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80\xf4\x8f\xbf\xbf";
     CHECK(utf8_valid(good, strlen(good)));
     char copy[64];
     snprintf(copy, sizeof copy, "%s", good);

@@ -19,7 +19,8 @@ int http_route_key(const char *uri, char *pattern, size_t plen, char *id, size_t
     if (n > 5 && !strncmp(p, "runs/", 5)) {
         const char *s = p + 5;
         size_t il = 0;
-        while (5 + il < n && s[il] != '/') il++;
+        while (5 + il < n && s[il] != '/')
+            il++;
         /* An id too long for the buffer stays too long to be valid: the reply is 404. */
         size_t keep = il < idlen ? il : idlen - 1;
         memcpy(id, s, keep);
@@ -152,11 +153,13 @@ bool http_origin_allowed(const char *origin, const char *host)
 bool http_content_type_json(const char *ctype)
 {
     if (!ctype) return false;
-    while (*ctype == ' ' || *ctype == '\t') ctype++;
+    while (*ctype == ' ' || *ctype == '\t')
+        ctype++;
     static const char want[] = "application/json";
     if (strncasecmp(ctype, want, sizeof want - 1)) return false;
     const char *rest = ctype + sizeof want - 1;
-    while (*rest == ' ' || *rest == '\t') rest++;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
     return *rest == '\0' || *rest == ';';
 }
 
@@ -172,9 +175,11 @@ bool http_bearer_matches(const char *h, const char *token)
 {
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) return false;
     h += 7;
-    while (*h == ' ') h++;
+    while (*h == ' ')
+        h++;
     size_t hl = strlen(h), tl = strlen(token);
     unsigned char diff = hl != tl;
-    for (size_t i = 0; i < tl; i++) diff |= (unsigned char)(token[i] ^ (i < hl ? h[i] : 0));
+    for (size_t i = 0; i < tl; i++)
+        diff |= (unsigned char)(token[i] ^ (i < hl ? h[i] : 0));
     return diff == 0;
 }
