@@ -119,11 +119,16 @@ static int points_of(const struct point *pts, int n, int mode, const struct poin
 static const char *fmt_ms(char *buf, size_t len, double ms)
 {
     double a = fabs(ms);
-    if (a >= 1000) snprintf(buf, len, "%.*f s", a >= 100000 ? 0 : a >= 10000 ? 1 : 2, ms / 1000);
-    else if (a >= 100) snprintf(buf, len, "%.0f ms", ms);
-    else if (a >= 10) snprintf(buf, len, "%.1f ms", ms);
-    else if (a >= 1) snprintf(buf, len, "%.2f ms", ms);
-    else snprintf(buf, len, "%.3f ms", ms);
+    if (a >= 1000)
+        snprintf(buf, len, "%.*f s", a >= 100000 ? 0 : a >= 10000 ? 1 : 2, ms / 1000);
+    else if (a >= 100)
+        snprintf(buf, len, "%.0f ms", ms);
+    else if (a >= 10)
+        snprintf(buf, len, "%.1f ms", ms);
+    else if (a >= 1)
+        snprintf(buf, len, "%.2f ms", ms);
+    else
+        snprintf(buf, len, "%.3f ms", ms);
     return buf;
 }
 
@@ -139,8 +144,10 @@ static void add(cJSON *out, const char *kind, int mode, const char *text, cJSON 
 {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "kind", kind);
-    if (mode >= 0) cJSON_AddStringToObject(f, "mode", mode_name(mode));
-    else cJSON_AddNullToObject(f, "mode");
+    if (mode >= 0)
+        cJSON_AddStringToObject(f, "mode", mode_name(mode));
+    else
+        cJSON_AddNullToObject(f, "mode");
     cJSON_AddStringToObject(f, "text", text);
     cJSON_AddItemToObject(f, "values", values);
     cJSON_AddItemToArray(out, f);
@@ -161,7 +168,8 @@ static void find_errors(cJSON *out, const struct point *const *p, int n)
     int64_t requests = 0, by_kind[REQ_ERR_COUNT] = {0};
     for (int i = 0; i < n; i++) {
         requests += p[i]->requests;
-        for (int k = 1; k < REQ_ERR_COUNT; k++) by_kind[k] += p[i]->by_kind[k];
+        for (int k = 1; k < REQ_ERR_COUNT; k++)
+            by_kind[k] += p[i]->by_kind[k];
     }
     int64_t failed = 0;
     for (int k = 1; k < REQ_ERR_COUNT; k++)
@@ -183,9 +191,9 @@ static void find_errors(cJSON *out, const struct point *const *p, int n)
     cJSON *kinds = cJSON_AddObjectToObject(v, "by_kind");
     char text[900], part[300];
     int mode = p[0]->mode;
-    int len = snprintf(text, sizeof text, "%s: %lld of %lld requests failed (%.1f %%):",
-                       mode_name(mode), (long long)failed, (long long)requests,
-                       100.0 * (double)failed / (double)requests);
+    int len =
+        snprintf(text, sizeof text, "%s: %lld of %lld requests failed (%.1f %%):", mode_name(mode),
+                 (long long)failed, (long long)requests, 100.0 * (double)failed / (double)requests);
     const char *sep = " ";
     for (int k = 1; k < REQ_ERR_COUNT; k++) {
         if (k == REQ_ERR_CANCELLED || !by_kind[k]) continue;
@@ -193,7 +201,8 @@ static void find_errors(cJSON *out, const struct point *const *p, int n)
         snprintf(part, sizeof part, "%s%s %.0f %%", sep, req_error_name((enum req_error)k),
                  100.0 * (double)by_kind[k] / (double)failed);
         sep = ", ";
-        if (len < (int)sizeof text) len += snprintf(text + len, sizeof text - (size_t)len, "%s", part);
+        if (len < (int)sizeof text)
+            len += snprintf(text + len, sizeof text - (size_t)len, "%s", part);
     }
     if (msg) {
         cJSON_AddStringToObject(v, "message", msg);
@@ -272,8 +281,8 @@ static double ideal_ms(const struct run_facts *f, int mode, int64_t conc, int64_
 }
 
 /* "⌈9 / min(3, 3)⌉ × 1000 ms" or "9 × 1000 ms". */
-static void ideal_formula(char *buf, size_t len, const struct run_facts *f, int mode,
-                          int64_t conc, int64_t requests)
+static void ideal_formula(char *buf, size_t len, const struct run_facts *f, int mode, int64_t conc,
+                          int64_t requests)
 {
     if (mode == MODE_SYNC)
         snprintf(buf, len, "%lld × %lld ms", (long long)requests, (long long)f->delay_ms);
@@ -394,7 +403,8 @@ static void find_cost(cJSON *out, const struct point *pts, int n, const int *mod
     for (int i = 0; i < nmodes; i++) {
         double ratio = per_k[i] / per_k[cheapest];
         if (i == cheapest)
-            snprintf(text, sizeof text, "%s used %s of CPU per 1,000 requests, the cheapest of %d modes",
+            snprintf(text, sizeof text,
+                     "%s used %s of CPU per 1,000 requests, the cheapest of %d modes",
                      mode_name(modes[i]), fmt_ms(a, sizeof a, per_k[i]), counted);
         else
             snprintf(text, sizeof text, "%s used %s of CPU per 1,000 requests, %s %s's %s",
@@ -421,18 +431,24 @@ cJSON *findings_compute(const cJSON *spec, const cJSON *results)
     int modes[MODE_COUNT], nmodes = 0;
     for (int i = 0; i < n; i++) {
         bool seen = false;
-        for (int k = 0; k < nmodes; k++) seen = seen || modes[k] == pts[i].mode;
+        for (int k = 0; k < nmodes; k++)
+            seen = seen || modes[k] == pts[i].mode;
         if (!seen) modes[nmodes++] = pts[i].mode;
     }
     /* Per mode, kind by kind, so that the list reads errors first, then the knees, ... */
     const struct point *of[MODE_COUNT][MAX_POINTS];
     int nof[MODE_COUNT];
-    for (int i = 0; i < nmodes; i++) nof[i] = points_of(pts, n, modes[i], of[i]);
-    for (int i = 0; i < nmodes; i++) find_errors(out, of[i], nof[i]);
+    for (int i = 0; i < nmodes; i++)
+        nof[i] = points_of(pts, n, modes[i], of[i]);
+    for (int i = 0; i < nmodes; i++)
+        find_errors(out, of[i], nof[i]);
     if (f.nlevels > 1)
-        for (int i = 0; i < nmodes; i++) find_knee(out, &f, of[i], nof[i]);
-    for (int i = 0; i < nmodes; i++) find_ideal(out, &f, of[i], nof[i]);
-    for (int i = 0; i < nmodes; i++) find_little(out, &f, of[i], nof[i]);
+        for (int i = 0; i < nmodes; i++)
+            find_knee(out, &f, of[i], nof[i]);
+    for (int i = 0; i < nmodes; i++)
+        find_ideal(out, &f, of[i], nof[i]);
+    for (int i = 0; i < nmodes; i++)
+        find_little(out, &f, of[i], nof[i]);
     find_cost(out, pts, n, modes, nmodes);
     return out;
 }

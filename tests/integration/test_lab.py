@@ -46,30 +46,33 @@ class Knee(unittest.TestCase):
             self.assertEqual((r["requests"], r["ok"], r["errors"]), (N, N, 0), r)
             self.assertEqual(r["lanes"], min(r["concurrency"], N))
 
-    def knee_sweep(self, workers, modes):
-        """The sweep, whose every mode must find its knee at `workers`. A busy machine can slow
-        one level by the 10 % that moves a knee: a second sweep is made then, and both are
-        reported if it misses too."""
+    def knee_sweep(self, workers, modes, also=None):
+        """The sweep, whose every mode must find its knee at `workers` (and satisfy `also(doc)`,
+        which returns what it missed or None). A busy machine can slow one level by the 10 %
+        that moves a knee: a second sweep is made then, and both are reported if it misses too."""
         seen = []
         for _ in range(2):
             doc = self.sweep(workers, ",".join(modes))
             self.check_sweep_shape(doc, modes)
             knees = {m: [f["values"]["concurrency"] for f in findings_of(doc, "knee", m)] for m in modes}
-            seen.append(knees)
-            if all(k == [workers] for k in knees.values()):
+            missed = also(doc) if also else None
+            seen.append((knees, missed))
+            if all(k == [workers] for k in knees.values()) and not missed:
                 return doc
-        self.fail(f"knees not at {workers} in two sweeps: {seen}")
+        self.fail(f"knees not at {workers} (or missed) in two sweeps: {seen}")
 
     def test_knee_at_three_workers(self):
-        doc = self.knee_sweep(3, ["threads"])
+        def ideal_close(doc):
+            # The ideal at the worst level, by hand: ⌈15 / min(C, 3)⌉ × D; beyond C=3, 5 rounds.
+            ideal = findings_of(doc, "ideal", "threads")[0]["values"]
+            c = ideal["concurrency"]
+            self.assertEqual(ideal["ideal_ms"], -(-N // min(c, 3)) * DELAY_MS)
+            wall = next(r["wall_ms"] for r in doc["results"] if r["concurrency"] == c)
+            self.assertAlmostEqual(ideal["ratio"], wall / ideal["ideal_ms"], places=2)
+            return None if ideal["ratio"] < 1.15 else f"ideal ratio {ideal['ratio']} at C={c}"
+
+        doc = self.knee_sweep(3, ["threads"], ideal_close)
         self.assertIn("C=3", findings_of(doc, "knee", "threads")[0]["text"])
-        # The ideal at the worst level, by hand: ⌈15 / min(C, 3)⌉ × D; beyond C=3, 5 rounds.
-        ideal = findings_of(doc, "ideal", "threads")[0]["values"]
-        c = ideal["concurrency"]
-        self.assertEqual(ideal["ideal_ms"], -(-N // min(c, 3)) * DELAY_MS)
-        wall = next(r["wall_ms"] for r in doc["results"] if r["concurrency"] == c)
-        self.assertAlmostEqual(ideal["ratio"], wall / ideal["ideal_ms"], places=2)
-        self.assertLess(ideal["ratio"], 1.15)
 
     def test_knee_at_five_workers(self):
         # processes counts its workers' start in each level's wall time: on a busy machine that
