@@ -29,7 +29,10 @@ function actions(run, content, config, root) {
     report.disabled = true;
     note.textContent = 'Building the report…';
     try {
-      await downloadReport(run, content.charts, config, content.failures);
+      // A sweep's report is of the level open below its charts (the one whose charts are loaded).
+      const level = content.level ? content.level() : null;
+      if (level) await downloadReport(level.run, level.charts, config, level.failures);
+      else await downloadReport(run, content.charts, config, content.failures);
       note.textContent = 'Report downloaded: it opens offline.';
     } catch (err) {
       note.textContent = 'Could not build the report: ' + err.message;
@@ -114,7 +117,10 @@ export async function mountRun(root, ctx) {
     body.insertBefore(bar, top.nextSibling);
     const findings = sweep ? null : renderFindings(run);
     if (findings) body.insertBefore(findings, bar.nextSibling);
-    if (sweep) await drawn.ready;
+    if (sweep) {
+      await drawn.ready;
+      content.level = drawn.current;
+    }
     root.dataset.state = run.status;
     finish();
   }

@@ -32,7 +32,7 @@ function pointsTable(series, levels, open) {
 
 // Renders a sweep into root (cleared first). extra: {failures (rows of /failures or undefined),
 // chartsAt(level) → Promise<charts of that level>, fetchWindow (zoom detail)}. Returns
-// {destroy(), open(level, mode)}.
+// {ready (the first level drawn), open(level, mode), current(), destroy()}.
 export function renderSweep(root, run, config, extra = {}) {
   clear(root);
   const levels = levelsOf(run.spec);
@@ -59,6 +59,7 @@ export function renderSweep(root, run, config, extra = {}) {
 
   const charts = [];
   let drawn = null;
+  let opened = null; // {run, charts, failures} of the level open below
   let token = 0;
   const info = {levels, knees, series: series.map(s => ({mode: s.mode, points: s.points.map(p => ({concurrency: p.concurrency, rps: p.rps, p50: p.p50, p99: p.p99}))})), open: null};
   exposed().sweep = info;
@@ -84,9 +85,10 @@ export function renderSweep(root, run, config, extra = {}) {
     clear(point).append(
       el('div', {class: 'sweep-point-head'},
         el('h2', {id: 'sweep-point-title', text: `C = ${level}: the ${resultsAt(run, level).length} modes at this level`}),
-        el('button', {type: 'button', id: 'sweep-point-close', text: 'Close', onclick: () => { if (drawn) drawn.destroy(); drawn = null; point.hidden = true; info.open = null; }})),
+        el('button', {type: 'button', id: 'sweep-point-close', text: 'Close', onclick: () => { if (drawn) drawn.destroy(); drawn = null; opened = null; point.hidden = true; info.open = null; }})),
       body);
     drawn = renderRun(body, sub, levelCharts, config, {failures, fetchWindow: extra.fetchWindow});
+    opened = {run: sub, charts: levelCharts, failures};
     const header = body.querySelector('.run-header');
     if (header) header.remove(); // the run's own header is above
     exposed().sweep = Object.assign(info, {open: {concurrency: level, mode, modes: (levelCharts.modes || []).map(m => m.mode)}});
@@ -103,6 +105,9 @@ export function renderSweep(root, run, config, extra = {}) {
   return {
     ready,
     open,
+    // The level open below the charts, as a run of its own (its RESULTs, its charts and failures),
+    // or null: what the offline report of a sweep holds.
+    current: () => opened,
     destroy() {
       for (const c of charts) c.destroy();
       if (drawn) drawn.destroy();

@@ -5,6 +5,10 @@
 // cpu-bound-run.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, runViaApi, api, until, canvasPixels } from './helpers.mjs';
 
 let server, browser, sweep;
@@ -142,6 +146,39 @@ test('a sweep run: scaling charts from the API numbers, the knee marked, a point
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
+  }
+});
+
+test("a sweep's offline report holds the level open below its charts", async () => {
+  const {page, problems, context} = await openPage(browser, {acceptDownloads: true});
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conlab-lab-report-'));
+  try {
+    await page.goto(`${server.base}/runs/${sweep.id}`);
+    await waitRunEnded(page);
+    await page.waitForSelector('#sweep-point .timeline-mode');
+    await page.click('#sweep .level-open[data-concurrency="2"]');
+    await until(async () => (await page.evaluate(() => window.__conlab.sweep.open)).concurrency === 2, 10000, 'level 2 to open');
+    const [download] = await Promise.all([page.waitForEvent('download', {timeout: 15000}), page.click('#download-report')]);
+    const file = path.join(tmp, download.suggestedFilename());
+    await download.saveAs(file);
+    const off = await openPage(browser, {offline: true});
+    try {
+      await off.page.goto(pathToFileURL(file).href);
+      await off.page.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
+      const got = await off.page.evaluate(() => ({rows: window.__conlab.summary.rows.map(r => [r.mode, r.wall_ms]),
+        lanes: Object.fromEntries(Object.entries(window.__conlab.timelines).map(([m, t]) => [m, t.lanes]))}));
+      const at2 = sweep.results.filter(r => r.concurrency === 2);
+      assert.deepEqual(got.rows, at2.map(r => [r.mode, r.wall_ms]));
+      assert.deepEqual(got.lanes, {threads: 2, async: 2});
+      assert.match(await off.page.textContent('.run-header'), /concurrency\s*2/);
+      assert.deepEqual(off.problems, []);
+    } finally {
+      await off.context.close();
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    fs.rmSync(tmp, {recursive: true, force: true});
   }
 });
 
