@@ -250,6 +250,10 @@ class StopTest(unittest.TestCase):
 
 
 class RetentionTest(unittest.TestCase):
+    @staticmethod
+    def run_ids(s):
+        return [r["id"] for r in s.json("GET", "/api/runs?limit=100")[1]["runs"]]
+
     def test_max_runs_keeps_the_newest(self):
         s = Serve(None, "--max-runs", "2")
         try:
@@ -293,6 +297,19 @@ class RetentionTest(unittest.TestCase):
             self.assertLessEqual((pages - free) * size, 1 << 20)
             self.assertIn(ids[2], left)
             self.assertNotIn(ids[0], left)
+            # A run that alone takes more than the limit is kept: it is the one just shown.
+            big = s.post_run(s.spec(delay_ms=0, requests=15000, concurrency=20, modes=["async"]))
+            self.assertEqual(s.wait_status(big, timeout=120)["status"], "done")
+            deadline = time.monotonic() + 10
+            while ids[2] in self.run_ids(s) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(self.run_ids(s), [big])
+            con = sqlite3.connect(f"file:{s.db}?mode=ro", uri=True)
+            self.assertGreater(con.execute("SELECT count(*) FROM requests").fetchone()[0], 14999)
+            used = con.execute("SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
+                               "freelist_count FROM pragma_freelist_count())").fetchone()[0]
+            con.close()
+            self.assertGreater(used * size, 1 << 20, "the big run should be over the limit")
         finally:
             self.assertEqual(s.stop(), 0)
         self.assertEqual(db_integrity(s.db), "ok")
