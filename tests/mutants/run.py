@@ -37,7 +37,7 @@ def load(names):
     for f in sorted(os.listdir(HERE)):
         if not f.endswith(".patch"):
             continue
-        if names and not any(f.startswith(n) or n in f for n in names):
+        if names and not any(f.startswith(n + "-") or f[:-6] == n for n in names):
             continue
         with open(os.path.join(HERE, f)) as fh:
             text = fh.read()
