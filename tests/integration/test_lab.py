@@ -123,17 +123,45 @@ class Work(unittest.TestCase):
         if (os.cpu_count() or 1) < 2:
             self.work_run()
             return
-        # threads and processes spread the work over the cores, async cannot. Other processes
-        # on a small shared machine can take a core away during one mode: the comparison gets
-        # three tries (each one a whole run; the checks of work_run hold in every one).
+        # threads and processes spread the work over the cores, async cannot. That shows only
+        # when this test's processes get two cores at once: on a shared machine other sessions
+        # can leave them one. So each try first measures what two CPU-bound processes of ours
+        # get; a try without two cores does not count, and with none the comparison is skipped
+        # (the checks of work_run hold in every try).
         seen = []
         for _ in range(3):
+            cores = parallel_cores()
             res = self.work_run()
             walls = {m: res[m]["wall_ms"] for m in ("threads", "processes", "async")}
-            seen.append(walls)
+            seen.append((round(cores, 2), walls))
+            if cores < 1.6:
+                continue
             if max(walls["threads"], walls["processes"]) < 0.8 * walls["async"]:
                 return
-        self.fail(f"threads or processes not faster than async with {os.cpu_count()} cores: {seen}")
+        if all(c < 1.6 for c, _ in seen):
+            self.skipTest(f"this machine gave our processes less than two cores at once: {seen}")
+        self.fail(f"threads or processes not faster than async with two cores free: {seen}")
+
+
+def parallel_cores(seconds=0.25):
+    """How many cores two CPU-bound processes of this session got at once just now: their CPU
+    time over the wall time both took (about 2 on an idle 2-core machine, 1 when other sessions
+    take the rest)."""
+    t0 = time.monotonic()
+    pids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            end = time.process_time() + seconds
+            while time.process_time() < end:
+                pass
+            os._exit(0)
+        pids.append(pid)
+    cpu = 0.0
+    for pid in pids:
+        _, _, ru = os.wait4(pid, 0)
+        cpu += ru.ru_utime + ru.ru_stime
+    return cpu / (time.monotonic() - t0)
 
 
 class Output(unittest.TestCase):
