@@ -73,7 +73,8 @@ def sh(cmd, timeout=600, env=None):
 
 
 def wait4_rss(cmd, timeout=900):
-    """Runs cmd; returns (stdout, wall seconds, its own peak RSS in MiB) from wait4."""
+    """Runs cmd; returns (stdout, wall seconds, its own peak RSS in MiB, its CPU seconds), the
+    last two from wait4."""
     t0 = time.monotonic()
     with tempfile.TemporaryFile("w+") as out:
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
@@ -84,7 +85,7 @@ def wait4_rss(cmd, timeout=900):
         text = out.read()
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[:3]} exited {p.returncode}")
-    return text, wall, ru.ru_maxrss / 1024
+    return text, wall, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
 class Nginx:
@@ -227,45 +228,63 @@ def build_curl_loop():
 
 
 def run_curl_loop(exe, url, n):
-    out = sh([exe, url, str(n), str(C)])
-    return row(float(re.search(r"rps ([\d.]+)", out).group(1)))
+    """The loop's req/s, and its CPU per request (from wait4) to compare with conlab's."""
+    out, _, _, cpu_s = wait4_rss([exe, url, str(n), str(C)])
+    return row(float(re.search(r"rps ([\d.]+)", out).group(1)), extra={"cpu_us": cpu_s * 1e6 / n})
 
 
 def result_row(r):
     lat = r.get("latency_ms") or {}
-    return row(r["rps"], lat.get("p99"), lat.get("max"), {"wall_ms": r["wall_ms"]})
+    cpu_us = (r["cpu_ms"]["user"] + r["cpu_ms"]["sys"]) * 1000 / r["requests"]
+    return row(r["rps"], lat.get("p99"), lat.get("max"), {"wall_ms": r["wall_ms"], "cpu_us": cpu_us})
 
 
 # --- the sections ----------------------------------------------------------------------------
 
 def peers_section(a, nginx, tmp, serve):
+    """Every tool once per round. The figures compared by a target run next to each other: the
+    libcurl loop just before conlab's async, and each conlab mode plain, --db and through the
+    dashboard in a row; a ratio is taken within a round, and the median of the rounds' ratios
+    is what counts (the machine's load drifts between rounds)."""
     n, n_sync, n_py = (50_000, 10_000, 2_000) if a.quick else (200_000, 40_000, 5_000)
     wrk_s, locust_s = (2, 4) if a.quick else (5, 8)
     curl_loop = build_curl_loop()
     url = nginx.url
-    samples = {}
+    samples, rounds = {}, []
 
     def add(name, r):
         samples.setdefault(name, []).append(r)
+        rounds[-1][name] = r
 
     for rnd in range(a.rounds):
         log(f"[peers] round {rnd + 1}/{a.rounds}")
+        rounds.append({})
         add("wrk -t1", run_wrk(url, wrk_s))
         add("h2load --h1", run_h2load(url, n))
         add("hey", run_hey(url, n))
         add("Locust FastHttpUser", run_locust(url, locust_s, tmp))
         for m, r in run_python(url, n_py).items():
             add(f"python {m}", r)
-        add("libcurl loop", run_curl_loop(curl_loop, url, n))
-        for m in MODES:
+        for m in ("async", "threads", "processes", "sync"):
             nn = n_sync if m == "sync" else n
+            if m == "async":
+                add("libcurl loop", run_curl_loop(curl_loop, url, n))
             add(f"conlab {m}", result_row(conlab_run(a.bin, url, nn, [m])[m]))
             db = os.path.join(tmp, f"stored-{rnd}-{m}.db")
             add(f"conlab {m} --db", result_row(conlab_run(a.bin, url, nn, [m], ["--db", db])[m]))
             run = serve.wait(serve.start({"target": {"url": url}, "requests": nn, "concurrency": C,
                                           "modes": [m]}))
             add(f"conlab {m} dashboard", result_row(run["results"][0]))
-    return {k: {f: med([x[f] for x in v]) for f in ("rps", "p99", "max")} for k, v in samples.items()}
+    table = {k: {f: med([x.get(f) for x in v]) for f in ("rps", "p99", "max", "cpu_us")}
+             for k, v in samples.items()}
+    return table, rounds
+
+
+def round_ratio(rounds, num, den, field="rps"):
+    """Median over the rounds of num's field / den's field, measured in the same round."""
+    rs = [r[num][field] / r[den][field] for r in rounds
+          if r.get(num, {}).get(field) and r.get(den, {}).get(field)]
+    return statistics.median(rs) if rs else None
 
 
 def med(xs):
@@ -303,7 +322,7 @@ def million_section(a, nginx, tmp):
     for rnd in range(a.big_rounds):
         log(f"[{n} stored] round {rnd + 1}/{a.big_rounds}")
         for label, extra in (("plain", []), ("stored", ["--db", os.path.join(tmp, f"big-{rnd}.db")])):
-            text, wall, rss = wait4_rss([a.bin, "run", "--url", nginx.url, "--requests", str(n),
+            text, wall, rss, _ = wait4_rss([a.bin, "run", "--url", nginx.url, "--requests", str(n),
                                          "--concurrency", str(C), "--modes", "async", "--json",
                                          "--no-progress", *extra])
             r = json.loads(text)["results"][0]
@@ -371,17 +390,31 @@ async def api_load(host, port, path, conns, secs):
 
 
 def api_section(a, serve, nginx):
+    """GET /api/runs/ID from 100 keep-alive connections while that run executes: a run like the
+    dashboard's own (the demo target's kind: 50 workers x 50 ms, ~1,000 req/s), and one that
+    takes both cores (async against nginx)."""
     secs = 5 if a.quick else 10
-    spec = {"target": {"url": nginx.url}, "requests": 1_000_000, "concurrency": C, "modes": ["async"]}
-    run_id = serve.start(spec)
-    time.sleep(1)
+    port = free_port()
+    target = subprocess.Popen([a.bin, "target", "--listen", f"127.0.0.1:{port}", "--workers", "50",
+                               "--delay-ms", "50"], stderr=subprocess.DEVNULL)
+    wait_port(port)
+    out = {}
     try:
-        res = asyncio.run(api_load("127.0.0.1", serve.port, f"/api/runs/{run_id}", 100, secs))
-        res["run_status"] = serve.api("GET", f"/api/runs/{run_id}")["status"]
+        for name, url in (("moderate", f"http://127.0.0.1:{port}/"), ("saturating", nginx.url)):
+            run_id = serve.start({"target": {"url": url}, "requests": 1_000_000, "concurrency": C,
+                                  "modes": ["async"]})
+            time.sleep(1)
+            try:
+                res = asyncio.run(api_load("127.0.0.1", serve.port, f"/api/runs/{run_id}", 100, secs))
+                res["run_status"] = serve.api("GET", f"/api/runs/{run_id}")["status"]
+            finally:
+                serve.api("POST", f"/api/runs/{run_id}/cancel")
+                serve.wait(run_id)
+            out[name] = res
     finally:
-        serve.api("POST", f"/api/runs/{run_id}/cancel")
-        serve.wait(run_id)
-    return res
+        target.terminate()
+        target.wait(10)
+    return out
 
 
 def idle_section(a):
@@ -416,29 +449,32 @@ def fmt(v, digits=1):
 
 
 def report(a, peers, talk, big, ten, api, idle):
+    peers, rounds = peers
     lines = []
     p = lines.append
     wrk = peers["wrk -t1"]["rps"]
     p(f"## Against nginx (1 worker, return 200) at {C} connections: medians of {a.rounds} round(s)\n")
-    p("| client | req/s | vs wrk | p99 ms | max ms |")
-    p("|---|---:|---:|---:|---:|")
+    p("| client | req/s | vs wrk | p99 ms | max ms | CPU µs/request |")
+    p("|---|---:|---:|---:|---:|---:|")
     for k, v in peers.items():
-        p(f"| {k} | {fmt(v['rps'], 0)} | {v['rps'] / wrk:.3f} | {fmt(v['p99'], 2)} | {fmt(v['max'], 2)} |")
+        p(f"| {k} | {fmt(v['rps'], 0)} | {v['rps'] / wrk:.3f} | {fmt(v['p99'], 2)} | {fmt(v['max'], 2)} | {fmt(v['cpu_us'], 1)} |")
     p("")
     p("## Ratios (targets of issue 9)\n")
     p("| figure | mode | value | target |")
     p("|---|---|---:|---|")
+    p("(each ratio is the median over the rounds of the two figures measured side by side)\n")
     for m in MODES:
-        base = peers[f"conlab {m}"]
         for how in ("--db", "dashboard"):
-            s = peers[f"conlab {m} {how}"]
-            p(f"| stored ({how}) vs plain, req/s | {m} | {s['rps'] / base['rps']:.3f} | >= 0.97 |")
-            if base["p99"] and s["p99"]:
-                p(f"| stored ({how}) vs plain, p99 | {m} | {s['p99'] / base['p99']:.2f} | <= 1.1 |")
-            if base["max"] and s["max"]:
-                p(f"| stored ({how}) vs plain, max latency | {m} | {s['max'] / base['max']:.2f} | <= 2 |")
-    p(f"| processes vs threads, req/s | C={C} | {peers['conlab processes']['rps'] / peers['conlab threads']['rps']:.3f} | >= 0.9 |")
-    p(f"| async vs the libcurl loop, req/s | C={C} | {peers['conlab async']['rps'] / peers['libcurl loop']['rps']:.3f} | >= 0.95 |")
+            s, b = f"conlab {m} {how}", f"conlab {m}"
+            for field, name, target in (("rps", "req/s", ">= 0.97"), ("p99", "p99", "<= 1.1"),
+                                        ("max", "max latency", "<= 2")):
+                v = round_ratio(rounds, s, b, field)
+                p(f"| stored ({how}) vs plain, {name} | {m} | {fmt(v, 3)} | {target} |")
+    pt = statistics.median([v for v in (round_ratio(rounds, f"conlab processes{h}", f"conlab threads{h}")
+                                        for h in ("", " --db", " dashboard")) if v])
+    p(f"| processes vs threads, req/s (plain, --db and dashboard runs) | C={C} | {pt:.3f} | >= 0.9 |")
+    p(f"| async vs the libcurl loop, req/s | C={C} | {fmt(round_ratio(rounds, 'conlab async', 'libcurl loop'), 3)} | >= 0.95 |")
+    p(f"| async vs the libcurl loop, CPU per request | C={C} | {fmt(round_ratio(rounds, 'conlab async', 'libcurl loop', 'cpu_us'), 3)} | (lower is better) |")
     for m in MODES:
         py = peers[f"python {m}"]["rps"]
         p(f"| conlab vs its Python twin, req/s | {m} | {peers[f'conlab {m}']['rps'] / py:.1f}x | ahead |")
@@ -453,7 +489,9 @@ def report(a, peers, talk, big, ten, api, idle):
     p(f"| {n:,} async stored vs not, the whole command | ratio | {b['stored']['command_s'] / b['plain']['command_s']:.3f} ({b['stored']['command_s']:.2f} s vs {b['plain']['command_s']:.2f} s) | - |")
     p(f"| {n:,} async stored, peak RSS of conlab run | MiB | {b['stored']['rss_mib']:.1f} (not stored {b['plain']['rss_mib']:.1f}; the mode's own {b['stored']['mode_rss_mib']:.1f}) | <= 128 |")
     p(f"| 10,000 concurrent against a 1 s target | s | {ten:.3f} | <= 1.5 |")
-    p(f"| dashboard API, 100 keep-alive connections during a run | p50 / p99 ms | {fmt(api['p50'], 2)} / {fmt(api['p99'], 2)} ({api['rps']:.0f} req/s, {api['served']}/{api['conns']} connections served, {api['errors']} errors) | p99 <= 10, all served |")
+    for name, what in (("moderate", "a run at ~1,000 req/s"), ("saturating", "a run taking both cores")):
+        x = api[name]
+        p(f"| dashboard API, 100 keep-alive connections during {what} | p50 / p99 ms | {fmt(x['p50'], 2)} / {fmt(x['p99'], 2)} ({x['rps']:.0f} req/s, {x['served']}/{x['conns']} connections served, {x['errors']} errors) | p99 <= 10, all served |")
     p("")
     p("## The talk's scenario: time over the ideal (3 workers x 1000 ms, 3 requests at 3), ms\n")
     p("| mode | conlab | Python | Python / conlab |")
