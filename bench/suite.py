@@ -166,14 +166,17 @@ def row(rps, p99=None, mx=None, extra=None):
 def run_wrk(url, secs):
     out = sh(["wrk", "-t1", f"-c{C}", f"-d{secs}s", "--latency", url])
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = parse_dur(re.search(r"99%\s+(\S+)", out).group(1))
-    return row(rps, p99)
+    m = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    return row(rps, parse_dur(m.group(1)) if m else None)
 
 
 def parse_dur(s):
-    m = re.match(r"([\d.]+)(us|ms|s)", s)
-    v = float(m.group(1))
-    return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+    """wrk's and h2load's durations ("598.00us", "5.70ms", "1.02s", "2.10m") in ms."""
+    m = re.match(r"([\d.]+)(us|ms|s|m)\b", s)
+    if not m:
+        return None
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[m.group(2)]
+    return float(m.group(1)) * scale
 
 
 def run_h2load(url, n):

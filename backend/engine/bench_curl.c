@@ -64,8 +64,7 @@ int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slis
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)s->timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, (long)s->timeout_ms); /* the whole transfer, connecting included */
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, x);
     SET(CURLOPT_NOPROGRESS, 1L); /* a cancel wakes the waits instead (the cancel pipe) */
