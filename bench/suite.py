@@ -396,7 +396,7 @@ def api_section(a, serve, nginx):
     """GET /api/runs/ID from 100 keep-alive connections while that run executes: a run like the
     dashboard's own (the demo target's kind: 50 workers x 50 ms, ~1,000 req/s), and one that
     takes both cores (async against nginx)."""
-    secs = 5 if a.quick else 10
+    secs = 3 if a.quick else 10
     port = free_port()
     target = subprocess.Popen([a.bin, "target", "--listen", f"127.0.0.1:{port}", "--workers", "50",
                                "--delay-ms", "50"], stderr=subprocess.DEVNULL)

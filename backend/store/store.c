@@ -61,11 +61,19 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_MODE_ADD_DONE] = "UPDATE modes SET done = done + ?4" POINT,
     [Q_MODE_DONE] = "SELECT done FROM modes" POINT,
     [Q_MODE_LANES] = "SELECT lanes FROM modes" POINT,
-    [Q_MODE_FINISH] = "UPDATE modes SET finished_us = ?4, result_json = ?5, charts_json = ?6, "
-                      "lanes = CASE WHEN lanes > 0 THEN lanes ELSE ?7 END" POINT,
-    [Q_MODE_SET_CHARTS] = "UPDATE modes SET charts_json = ?4" POINT,
-    [Q_MODES_OF_RUN] = "SELECT mode, concurrency, total, lanes, done, result_json, charts_json "
+    [Q_MODE_FINISH] = "UPDATE modes SET finished_us = ?4, result_json = ?5, "
+                      "lanes = CASE WHEN lanes > 0 THEN lanes ELSE ?6 END" POINT,
+    /* A point's charts live apart (migration 0004): reading a run never touches them. */
+    [Q_MODE_SET_CHARTS] = "INSERT INTO charts (run_id, mode, concurrency, charts_json) "
+                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (run_id, mode, concurrency) "
+                          "DO UPDATE SET charts_json = excluded.charts_json",
+    [Q_MODES_OF_RUN] = "SELECT mode, concurrency, total, lanes, done, result_json, NULL "
                        "FROM modes WHERE run_id = ?1 ORDER BY position",
+    [Q_MODES_OF_RUN_CHARTS] = "SELECT m.mode, m.concurrency, m.total, m.lanes, m.done, "
+                              "m.result_json, c.charts_json FROM modes m LEFT JOIN charts c "
+                              "ON c.run_id = m.run_id AND c.mode = m.mode "
+                              "AND c.concurrency = m.concurrency "
+                              "WHERE m.run_id = ?1 ORDER BY m.position",
     [Q_REQ_INSERT] = "INSERT INTO requests (run_id, mode, concurrency, " REQ_COLS ") "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [Q_REQ_ALL] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq",

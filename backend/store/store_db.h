@@ -36,6 +36,7 @@ enum store_stmt {
     Q_MODE_FINISH,
     Q_MODE_SET_CHARTS,
     Q_MODES_OF_RUN,
+    Q_MODES_OF_RUN_CHARTS,
     Q_REQ_INSERT,
     Q_REQ_ALL,
     Q_REQ_PAGE_OFFSET,

@@ -36,10 +36,11 @@ static void free_modes(struct mode_row *m, int n)
 }
 
 /* The run's modes in run order. Returns how many, or -1 with err. */
-static int read_modes(struct store *st, const char *id, struct mode_row *out, char *err,
-                      size_t errlen)
+/* The run's points in run order; their charts_json only `with_charts` (else NULL). */
+static int read_modes(struct store *st, const char *id, struct mode_row *out, bool with_charts,
+                      char *err, size_t errlen)
 {
-    sqlite3_stmt *s = st->q[Q_MODES_OF_RUN];
+    sqlite3_stmt *s = st->q[with_charts ? Q_MODES_OF_RUN_CHARTS : Q_MODES_OF_RUN];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
     int n = 0, rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < MAX_MODES) {
@@ -81,7 +82,7 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
         return errf(err, errlen, "out of memory");
     }
     struct mode_row modes[MAX_MODES];
-    int n = read_modes(st, out->id, modes, err, errlen);
+    int n = read_modes(st, out->id, modes, false, err, errlen);
     if (n < 0) {
         store_run_free(out);
         return -1;
@@ -349,14 +350,14 @@ static double result_number(const char *result_json, const char *key, double mis
 
 /* The modes of a run that must exist: how many, or -1 with *found = false (no such run) or with
  * err (found stays true). */
-static int read_run_modes(struct store *st, const char *id, struct mode_row *out, bool *found,
-                          char *err, size_t errlen, const char *what)
+static int read_run_modes(struct store *st, const char *id, struct mode_row *out, bool with_charts,
+                          bool *found, char *err, size_t errlen, const char *what)
 {
     sqlite3_stmt *s = st->q[Q_RUN_STATUS];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     store_done(s);
-    if (rc == SQLITE_ROW) return read_modes(st, id, out, err, errlen);
+    if (rc == SQLITE_ROW) return read_modes(st, id, out, with_charts, err, errlen);
     if (rc == SQLITE_DONE)
         *found = false;
     else
@@ -373,7 +374,7 @@ cJSON *store_failures(struct store *st, const char *id, bool *found, char *err, 
     cJSON *out = NULL;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading failures") != 0) goto unlock;
     struct mode_row modes[MAX_MODES];
-    int n = read_run_modes(st, id, modes, found, err, errlen, "reading failures");
+    int n = read_run_modes(st, id, modes, false, found, err, errlen, "reading failures");
     if (n < 0) goto end;
     out = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(out, "failures");
@@ -406,7 +407,7 @@ int store_each_request(struct store *st, const char *id, int mode,
     int rc = -1;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
     struct mode_row points[MAX_MODES];
-    int n = read_modes(st, id, points, err, errlen);
+    int n = read_modes(st, id, points, false, err, errlen);
     if (n < 0) goto end;
     sqlite3_stmt *s = st->q[Q_REQ_ALL];
     bool stop = false;
@@ -467,7 +468,7 @@ char *store_charts_text(struct store *st, const char *id, int64_t concurrency, b
     pthread_mutex_lock(&st->lock);
     char *out = NULL;
     struct mode_row modes[MAX_MODES];
-    int n = read_run_modes(st, id, modes, found, err, errlen, "reading charts");
+    int n = read_run_modes(st, id, modes, true, found, err, errlen, "reading charts");
     if (n < 0) goto unlock;
     /* The stored texts side by side: no parsing and printing megabytes again. */
     char *parts[MAX_MODES];

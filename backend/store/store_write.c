@@ -191,10 +191,16 @@ int store_mode_finish(struct store *st, const char *id, const struct mode_result
     store_bind_point(s, id, res->mode, res->concurrency);
     sqlite3_bind_int64(s, 4, wallclock_us());
     sqlite3_bind_text(s, 5, result_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, charts_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, res->lanes);
+    sqlite3_bind_int64(s, 6, res->lanes);
     int step = sqlite3_step(s);
     if (step != SQLITE_DONE) store_fail(st, err, errlen, "finishing mode");
+    store_done(s);
+    if (step != SQLITE_DONE) goto end;
+    s = st->q[Q_MODE_SET_CHARTS];
+    store_bind_point(s, id, res->mode, res->concurrency);
+    sqlite3_bind_text(s, 4, charts_text, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    if (step != SQLITE_DONE) store_fail(st, err, errlen, "finishing mode: its charts");
     store_done(s);
     if (step != SQLITE_DONE) goto end;
     rc = 0;
