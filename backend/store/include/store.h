@@ -109,13 +109,6 @@ void store_runs_free(struct store_run *runs, int n);
 int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char *err,
                     size_t errlen);
 
-/* Retention: deletes the oldest ended runs (never a queued or running one) beyond max_runs, then
- * while the stored data takes more than max_bytes, keeping the newest ended run whatever its size
- * (0: no limit for either). The file keeps its
- * size: SQLite reuses the freed pages. Returns how many runs were deleted, or -1 with err. */
-int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char *err,
-                    size_t errlen);
-
 /* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);
 
