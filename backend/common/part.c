@@ -1,0 +1,198 @@
+/* Shards' arithmetic and a part's writing (part.h); part_read.c reads, part_merge.c merges. */
+#include "part.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+int64_t part_share(int64_t total, int64_t i, int64_t n)
+{
+    if (n <= 0 || i < 0 || i >= n || total <= 0) return 0;
+    return total / n + (i < total % n ? 1 : 0);
+}
+
+int64_t part_lane_offset(int64_t c, int64_t i, int64_t n)
+{
+    if (n <= 0 || i <= 0) return 0;
+    return i * (c / n) + (i < c % n ? i : c % n);
+}
+
+int part_parse_shard(const char *text, const char *what, int64_t *i, int64_t *n, char *err,
+                     size_t errlen)
+{
+    const char *slash = text ? strchr(text, '/') : NULL;
+    if (!slash || slash == text || !slash[1])
+        return errf(err, errlen, "%s: expected i/n (shard i of n, 0 ≤ i < n), got '%.40s'", what,
+                    text ? text : "");
+    char a[32];
+    if ((size_t)(slash - text) >= sizeof a)
+        return errf(err, errlen, "%s: '%.40s' is not i/n", what, text);
+    snprintf(a, sizeof a, "%.*s", (int)(slash - text), text);
+    if (parse_int64(slash + 1, what, 1, PART_MAX_SHARDS, n, err, errlen)) return -1;
+    if (parse_int64(a, what, 0, PART_MAX_SHARDS, i, err, errlen)) return -1;
+    if (*i >= *n)
+        return errf(err, errlen, "%s: shard %" PRId64 " of %" PRId64 " does not exist (0 ≤ i < n)",
+                    what, *i, *n);
+    return 0;
+}
+
+int part_check_split(const struct spec *s, int64_t n, const char *what, char *err, size_t errlen)
+{
+    if (n > s->requests)
+        return errf(err, errlen,
+                    "%s: %" PRId64 " shards for %" PRId64 " requests: a shard would get none "
+                    "(at most as many shards as requests)", what, n, s->requests);
+    for (int k = 0; k < s->nlevels; k++)
+        if (n > s->levels[k])
+            return errf(err, errlen,
+                        "%s: %" PRId64 " shards exceed the concurrency %" PRId64
+                        ": each shard needs at least one lane (at most as many shards as the "
+                        "smallest concurrency level)", what, n, s->levels[k]);
+    return 0;
+}
+
+void part_spec_hash(const char *spec_text, char out[17])
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)spec_text; p && *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+int part_init(struct part *p, const struct spec *s, int64_t i, int64_t n, bool rows)
+{
+    memset(p, 0, sizeof *p);
+    spec_init(&p->spec);
+    if (spec_copy(&p->spec, s)) return -1;
+    p->spec_text = spec_to_text(&p->spec);
+    if (!p->spec_text) return -1;
+    part_spec_hash(p->spec_text, p->spec_hash);
+    p->shard = i;
+    p->shards = n;
+    p->rows = rows;
+    return 0;
+}
+
+struct part_point *part_add_point(struct part *p)
+{
+    struct part_point *pts = realloc(p->points, (size_t)(p->npoints + 1) * sizeof *pts);
+    if (!pts) return NULL;
+    p->points = pts;
+    struct part_point *pt = &pts[p->npoints++];
+    memset(pt, 0, sizeof *pt);
+    pt->slot_wall_us = -1;
+    return pt;
+}
+
+void part_free(struct part *p)
+{
+    for (int k = 0; k < p->npoints; k++) {
+        struct part_point *pt = &p->points[k];
+        for (int32_t j = 0; j < pt->nmsgs; j++) free(pt->msgs[j]);
+        free(pt->msgs);
+        free(pt->recs);
+    }
+    free(p->points);
+    free(p->spec_text);
+    spec_free(&p->spec);
+    memset(p, 0, sizeof *p);
+}
+
+/* Writes a cJSON item unformatted; returns 0 or -1. */
+static int put_json(FILE *f, cJSON *j)
+{
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (!text) return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    free(text);
+    return rc;
+}
+
+/* The point without its records, as an object. */
+static cJSON *point_json(const struct part_point *pt)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "mode", mode_name(pt->mode));
+    cJSON_AddNumberToObject(o, "concurrency", (double)pt->level);
+    cJSON_AddNumberToObject(o, "shard_concurrency", (double)pt->shard_concurrency);
+    cJSON_AddNumberToObject(o, "lane_offset", (double)pt->lane_offset);
+    cJSON_AddNumberToObject(o, "requests", (double)pt->requests);
+    cJSON_AddNumberToObject(o, "ok", (double)pt->ok);
+    cJSON_AddNumberToObject(o, "errors", (double)pt->errors);
+    cJSON_AddNumberToObject(o, "bytes", (double)pt->bytes);
+    cJSON *k = cJSON_AddObjectToObject(o, "errors_by_kind");
+    for (int e = 1; e < REQ_ERR_COUNT; e++)
+        if (pt->errors_by_kind[e])
+            cJSON_AddNumberToObject(k, req_error_name(e), (double)pt->errors_by_kind[e]);
+    cJSON_AddNumberToObject(o, "lanes", (double)pt->lanes);
+    cJSON_AddNumberToObject(o, "wall_ms", round3(pt->wall_ms));
+    cJSON *c = cJSON_AddObjectToObject(o, "cpu_ms");
+    cJSON_AddNumberToObject(c, "user", round3(pt->cpu_user_ms));
+    cJSON_AddNumberToObject(c, "sys", round3(pt->cpu_sys_ms));
+    cJSON_AddNumberToObject(o, "peak_rss_kb", (double)pt->peak_rss_kb);
+    cJSON_AddNumberToObject(o, "workers_rss_kb", (double)pt->workers_rss_kb);
+    cJSON_AddBoolToObject(o, "cancelled", pt->cancelled);
+    cJSON_AddNumberToObject(o, "started_wall_us", (double)pt->started_wall_us);
+    if (pt->slot_wall_us >= 0) {
+        cJSON_AddNumberToObject(o, "slot_wall_us", (double)pt->slot_wall_us);
+        cJSON_AddNumberToObject(o, "skew_us", (double)(pt->started_wall_us - pt->slot_wall_us));
+    } else {
+        cJSON_AddNullToObject(o, "slot_wall_us");
+        cJSON_AddNullToObject(o, "skew_us");
+    }
+    cJSON *m = cJSON_AddArrayToObject(o, "messages");
+    for (int32_t j = 0; j < pt->nmsgs; j++) cJSON_AddItemToArray(m, cJSON_CreateString(pt->msgs[j]));
+    return o;
+}
+
+/* The point: its object with a "records" array streamed in before the closing brace. */
+static int write_point(FILE *f, const struct part_point *pt, bool rows)
+{
+    cJSON *o = point_json(pt);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) return -1;
+    size_t len = strlen(text);
+    text[len - 1] = '\0'; /* drop the closing brace */
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    free(text);
+    if (rc) return -1;
+    if (rows) {
+        fputs(",\"records\":[", f);
+        for (int64_t i = 0; i < pt->nrecs; i++) {
+            const struct bench_record *r = &pt->recs[i];
+            fprintf(f,
+                    "%s\n[%" PRId64 ",%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                    ",%d,%" PRId64 ",%d,%d]",
+                    i ? "," : "", r->seq, r->lane, r->sched_us, r->start_us, r->connect_us,
+                    r->ttfb_us, r->end_us, r->status, r->bytes, r->err_kind, r->msg);
+        }
+        fputs("]", f);
+    }
+    return fputs("}", f) < 0 ? -1 : 0;
+}
+
+int part_write(FILE *f, const struct part *p, char *err, size_t errlen)
+{
+    cJSON *spec = spec_to_json(&p->spec);
+    int rc = fprintf(f, "{\"conlab_part\":%d,\"spec\":", PART_FORMAT) < 0 ? -1 : 0;
+    if (!rc) rc = put_json(f, spec);
+    if (!rc)
+        rc = fprintf(f, ",\"spec_hash\":\"%s\",\"shard\":%" PRId64 ",\"shards\":%" PRId64
+                        ",\"rows\":%s,\"points\":[",
+                     p->spec_hash, p->shard, p->shards, p->rows ? "true" : "false") < 0 ? -1 : 0;
+    for (int k = 0; !rc && k < p->npoints; k++) {
+        if (k) fputc(',', f);
+        fputc('\n', f);
+        rc = write_point(f, &p->points[k], p->rows);
+    }
+    if (!rc) rc = fputs("]}\n", f) < 0 ? -1 : 0;
+    if (!rc) rc = fflush(f) ? -1 : 0;
+    if (rc || ferror(f))
+        return errf(err, errlen, "writing the part: %s", errno ? strerror(errno) : "write error");
+    return 0;
+}
