@@ -264,7 +264,9 @@ static int read_doc(struct rd *r, const cJSON *doc, struct part *p)
 {
     int64_t fmt;
     if (!cJSON_IsObject(doc)) return bad(r, "%s: %s", "part", "must be a JSON object");
-    if (json_guard_unique_keys(doc, "part", r->err, r->errlen)) return -1;
+    char gerr[256];
+    if (json_guard_unique_keys(doc, "part", gerr, sizeof gerr))
+        return errf(r->err, r->errlen, "%s: %s", r->path, gerr);
     if (get_i64(r, doc, "conlab_part", "", PART_FORMAT, PART_FORMAT, &fmt)) return -1;
     struct spec_limits lim;
     spec_limits_unbounded(&lim);
