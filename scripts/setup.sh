@@ -2,7 +2,8 @@
 # Installs what conlab needs and is missing (Debian 12). Idempotent: quick when all is there.
 #   scripts/setup.sh          build and run the dashboard
 #   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python, clang
-#                             with libFuzzer for the fuzzers)
+#                             with libFuzzer for the fuzzers, Slurm and munge for the sharded
+#                             runs on a real cluster engine)
 #   scripts/setup.sh --bench  also the peers of the bench suite (bench/suite.py): nginx, wrk,
 #                             h2load, hey, Locust, the talk's Python clients; perf for profiles
 set -euo pipefail
@@ -14,7 +15,8 @@ if [[ ${1:-} == --bench ]]; then
   pkgs+=(python3-requests python3-aiohttp nginx wrk nghttp2-client hey python3-locust linux-perf)
 fi
 if [[ ${1:-} == --test ]]; then
-  pkgs+=(chromium docker-compose procps clang libfuzzer-14-dev binutils)
+  pkgs+=(chromium docker-compose procps clang libfuzzer-14-dev binutils
+         slurmctld slurmd slurm-client munge)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
