@@ -186,6 +186,7 @@ int cmd_merge(int argc, char **argv)
         print_shards(stdout, &m);
         report_findings(stdout, findings);
         report_verdict(stdout, &m.spec, verdict);
+        fflush(stdout);
         if (db) fprintf(stderr, "stored as run %s in %s\n", id, db);
     }
     free(res);
