@@ -138,6 +138,32 @@ class MergeTest(unittest.TestCase):
                 self.assertIn(lane, range([0, 2, 4, 6][s], [0, 2, 4, 6][s] + [2, 2, 2, 1][s]))
         con.close()
 
+    def test_rate_interleaves_due_times(self):
+        """With a rate, seq s is due at s / rate in whichever shard runs it: together the shards
+        keep the spec's rate."""
+        d = tempfile.mkdtemp(prefix="conlab-merge-rate-", dir=self.dir)
+        parts = [os.path.join(d, f"p{i}.json") for i in range(3)]
+        start = int(time.time() * 1000) + 500
+        procs = [subprocess.Popen([BIN, "run", "--url", self.url, "--shard", f"{i}/3", "--out",
+                                   parts[i], "--no-progress", "--requests", "30", "--concurrency",
+                                   "3", "--modes", "async", "--rate", "100", "--start-at",
+                                   str(start)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True) for i in range(3)]
+        for p in procs:
+            _, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, err)
+        for i, path in enumerate(parts):
+            for r in self.load(path)["points"][0]["records"]:
+                self.assertEqual(r[2], r[0] * 10000)  # sched_us = seq / 100 per s
+                self.assertGreaterEqual(r[3], r[2])   # started no earlier than due
+        m = merge(*parts, "--json")
+        self.assertEqual(m.returncode, 0, m.stderr)
+        res = json.loads(m.stdout)["results"][0]
+        self.assertEqual(res["requests"], 30)
+        # 30 requests at 100/s: the last is due at 290 ms from the common start
+        self.assertGreaterEqual(res["wall_ms"], 290)
+        self.assertIsNotNone(res["latency_from_due_ms"])
+
     def test_threshold_crossed_exits_3(self):
         d = tempfile.mkdtemp(prefix="conlab-merge-thr-", dir=self.dir)
         parts = [os.path.join(d, f"p{i}.json") for i in range(2)]
