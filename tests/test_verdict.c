@@ -20,9 +20,9 @@ static cJSON *result(const char *mode, double requests, double ok, double wall_m
     cJSON_AddNumberToObject(r, "wall_ms", wall_ms);
     cJSON_AddNumberToObject(r, "rps", requests * 1000.0 / wall_ms);
     if (isnan(p99)) {
-        cJSON_AddNullToObject(r, "latency_ms");
+        cJSON_AddNullToObject(r, "latency_all_ms");
     } else {
-        cJSON *l = cJSON_AddObjectToObject(r, "latency_ms");
+        cJSON *l = cJSON_AddObjectToObject(r, "latency_all_ms");
         cJSON_AddNumberToObject(l, "p99", p99);
     }
     return r;

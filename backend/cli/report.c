@@ -100,6 +100,38 @@ void report_findings(FILE *f, const cJSON *findings)
     }
 }
 
+/* "100", "1", "33.3": a number with at most `decimals` decimals, no trailing zeros. */
+static const char *fmt_num(char *buf, size_t len, double v, int decimals)
+{
+    snprintf(buf, len, "%.*f", decimals, v);
+    char *dot = strchr(buf, '.');
+    if (dot) {
+        char *end = buf + strlen(buf) - 1;
+        while (end > dot && *end == '0') *end-- = '\0';
+        if (end == dot) *end = '\0';
+    }
+    return buf;
+}
+
+/* One crossed threshold in the page's words and units: "p99 1000.3 ms > 300 ms",
+ * "error_rate 100 % > 1 %", "rps_min 9.97 req/s < 40 req/s". */
+static void verdict_line(FILE *f, const char *name, bool has_value, double value, double limit)
+{
+    char v[48], l[48];
+    if (!strcmp(name, "p99_ms")) {
+        if (!has_value) {
+            fprintf(f, " p99: no request to measure (limit %s ms)\n", fmt_num(l, sizeof l, limit, 3));
+            return;
+        }
+        fprintf(f, " p99 %.1f ms > %s ms\n", value, fmt_num(l, sizeof l, limit, 3));
+    } else if (!strcmp(name, "error_rate")) {
+        fprintf(f, " error_rate %s %% > %s %%\n", fmt_num(v, sizeof v, value * 100, 1),
+                fmt_num(l, sizeof l, limit * 100, 3));
+    } else {
+        fprintf(f, " %s %.2f req/s < %s req/s\n", name, value, fmt_num(l, sizeof l, limit, 3));
+    }
+}
+
 void report_verdict(FILE *f, const struct spec *s, const cJSON *verdict)
 {
     if (!cJSON_IsObject(verdict)) return;
@@ -118,15 +150,10 @@ void report_verdict(FILE *f, const struct spec *s, const cJSON *verdict)
         const cJSON *value = cJSON_GetObjectItemCaseSensitive(x, "value");
         const cJSON *level = cJSON_GetObjectItemCaseSensitive(x, "concurrency");
         if (!cJSON_IsString(mode) || !cJSON_IsString(name) || !cJSON_IsNumber(limit)) continue;
-        bool rps = !strcmp(name->valuestring, "rps_min");
         fprintf(f, "  %-10s", mode->valuestring);
         if (s->nlevels > 1 && cJSON_IsNumber(level)) fprintf(f, " at %lld", (long long)level->valuedouble);
-        if (cJSON_IsNumber(value))
-            fprintf(f, " %s %g %s %g\n", name->valuestring, value->valuedouble, rps ? "<" : ">",
-                    limit->valuedouble);
-        else
-            fprintf(f, " %s: no ok request to measure (limit %g)\n", name->valuestring,
-                    limit->valuedouble);
+        verdict_line(f, name->valuestring, cJSON_IsNumber(value),
+                     cJSON_IsNumber(value) ? value->valuedouble : 0, limit->valuedouble);
     }
 }
 

@@ -16,7 +16,9 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
 void report_findings(FILE *f, const struct cJSON *findings);
 
 /* Prints the thresholds' verdict (verdict.h) under the table: "thresholds: passed ..." or
- * "thresholds: FAILED" and one line per crossed threshold; nothing without thresholds. */
+ * "thresholds: FAILED" and one line per crossed threshold in the page's units ("p99 1000.3 ms >
+ * 300 ms", "error_rate 100 % > 1 %", "rps_min 9.97 req/s < 40 req/s"); nothing without
+ * thresholds. */
 void report_verdict(FILE *f, const struct spec *s, const struct cJSON *verdict);
 
 /* Redraws "\r  threads  [#####.....]  5/9" on f, at most every 100 ms unless force. */

@@ -54,7 +54,9 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
     cJSON_AddNumberToObject(o, "wall_ms", round3(r->wall_ms));
     cJSON_AddNumberToObject(o, "rps", round3(r->rps));
+    cJSON_AddNumberToObject(o, "attempts_per_s", round3(r->attempts_per_s));
     add_latency(o, "latency_ms", r->has_latency, &r->latency_ms);
+    add_latency(o, "latency_all_ms", r->has_latency_all, &r->latency_all_ms);
     add_latency(o, "latency_from_due_ms", r->has_latency_from_due, &r->latency_from_due_ms);
     cJSON *c = cJSON_AddObjectToObject(o, "cpu_ms");
     cJSON_AddNumberToObject(c, "user", round3(r->cpu_user_ms));

@@ -37,7 +37,7 @@ cJSON *verdict_json(const struct spec_thresholds *t, const cJSON *results)
         double requests = num(r, "requests", 0), ok = num(r, "ok", 0);
         double errors = num(r, "errors", 0), wall_ms = num(r, "wall_ms", 0);
         if (!isnan(t->p99_ms)) {
-            double p99 = num(cJSON_GetObjectItemCaseSensitive(r, "latency_ms"), "p99", NAN);
+            double p99 = num(cJSON_GetObjectItemCaseSensitive(r, "latency_all_ms"), "p99", NAN);
             if (isnan(p99) || p99 > t->p99_ms) add_failed(failed, r, "p99_ms", t->p99_ms, p99);
         }
         if (!isnan(t->error_rate) && requests > 0 && errors / requests > t->error_rate)

@@ -7,8 +7,9 @@
 
 struct cJSON;
 
-/* RESULT: {"mode","concurrency","requests","ok","errors","wall_ms","rps","latency_ms"{...}|null,
- * "latency_from_due_ms"{...}|null,"cpu_ms"{user,sys},"peak_rss_kb"} plus extensions
+/* RESULT: {"mode","concurrency","requests","ok","errors","wall_ms","rps" (ok requests / wall),
+ * "attempts_per_s" (requests / wall),"latency_ms"{...}|null (ok requests),"latency_all_ms"{...}|null
+ * (every request, a failed one at its elapsed time), "latency_from_due_ms"{...}|null,"cpu_ms"{user,sys},"peak_rss_kb"} plus extensions
  * "errors_by_kind" {kind: n}, "top_error" {"kind","message","count"}|null (the most common error
  * message), "bytes", "lanes", "cancelled", and for processes "workers_rss_kb" (the workers'
  * summed peak RSS; peak_rss_kb counts their Pss). */

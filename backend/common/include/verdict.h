@@ -12,7 +12,9 @@ struct spec_thresholds;
 /* {"pass": bool, "failed": [{"mode", "concurrency", "threshold", "limit", "value"}...]} over the
  * RESULT array `results`, in its order, thresholds in the order p99_ms, error_rate, rps_min;
  * JSON null when no threshold is set. What is compared, per RESULT:
- * - p99_ms: latency_ms.p99; a mode without an ok request (null latency) crosses it (value null);
+ * - p99_ms: latency_all_ms.p99 (every request: a failed one at its elapsed time, a timeout at
+ *   least timeout_ms, so that failures cannot pass it); a mode without a request crosses it
+ *   (value null);
  * - error_rate: errors / requests (a mode without requests is not judged);
  * - rps_min: ok requests per second of wall time (failed requests are not throughput).
  * A value equal to its limit passes. Caller frees with cJSON_Delete. */
