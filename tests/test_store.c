@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "migrations.h"
 #include "record.h"
+#include "result_json.h"
 #include "spec.h"
 #include "store.h"
 #include "util.h"
@@ -109,7 +110,7 @@ static cJSON *load_run(struct store *st, const char *id, bool *found, char *err,
     else cJSON_AddNullToObject(o, "message");
     cJSON_AddNumberToObject(o, "created_us", (double)r.created_us);
     cJSON_AddNumberToObject(o, "finished_us", (double)r.finished_us);
-    cJSON_AddItemToObject(o, "spec", cJSON_Parse(r.spec_json));
+    cJSON_AddItemToObject(o, "spec", r.has_spec ? spec_to_json(&r.spec) : cJSON_CreateNull());
     int64_t done = 0;
     cJSON *modes = cJSON_AddObjectToObject(o, "modes");
     cJSON *results = cJSON_AddArrayToObject(o, "results");
@@ -121,8 +122,8 @@ static cJSON *load_run(struct store *st, const char *id, bool *found, char *err,
         cJSON *m = cJSON_AddObjectToObject(modes, mode_name(r.modes[i].mode));
         cJSON_AddNumberToObject(m, "done", (double)r.modes[i].done);
         cJSON_AddNumberToObject(m, "total", (double)r.modes[i].total);
-        if (r.modes[i].result_json)
-            cJSON_AddItemToArray(results, cJSON_Parse(r.modes[i].result_json));
+        if (r.modes[i].finished)
+            cJSON_AddItemToArray(results, result_to_json(&r.modes[i].result));
     }
     cJSON_AddNumberToObject(o, "done", (double)done);
     if (r.nmodes) cJSON_AddStringToObject(o, "mode", mode_name(r.modes[r.nmodes - 1].mode));

@@ -435,25 +435,30 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
             fprintf(stderr, "conlab run: storing the run's status failed: %s\n", serr);
         if (!a->json) fprintf(stderr, "stored as run %s in %s\n", o.run_id, a->db);
     }
-    cJSON *doc = cJSON_CreateObject();
-    if (o.db && a->json) cJSON_AddStringToObject(doc, "id", o.run_id);
-    cJSON *spec_json = spec_to_json(s);
-    cJSON_AddItemToObject(doc, "spec", spec_json);
-    cJSON *list = cJSON_AddArrayToObject(doc, "results");
-    for (int i = 0; i < o.nresults; i++) cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
-    cJSON *findings = findings_compute(spec_json, list);
-    if (findings) cJSON_AddItemToObject(doc, "findings", findings);
-    cJSON *verdict = verdict_json(&s->thresholds, list);
-    bool crossed = verdict_failed(verdict);
-    cJSON_AddItemToObject(doc, "verdict", verdict);
+    /* Findings and verdict on the results as they are, C data; JSON only for --json. */
+    static struct findings findings;
+    static struct verdict verdict;
+    findings_compute(s, o.results, (size_t)o.nresults, &findings);
+    verdict_compute(s, o.results, (size_t)o.nresults, &verdict);
+    bool crossed = verdict.judged && !verdict.pass;
+    cJSON *doc = NULL;
     if (a->json) {
+        doc = cJSON_CreateObject();
+        if (o.db) cJSON_AddStringToObject(doc, "id", o.run_id);
+        cJSON_AddItemToObject(doc, "spec", spec_to_json(s));
+        cJSON *list = cJSON_AddArrayToObject(doc, "results");
+        for (int i = 0; i < o.nresults; i++)
+            cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
+        cJSON *fj = findings_to_json(&findings);
+        if (fj) cJSON_AddItemToObject(doc, "findings", fj);
+        cJSON_AddItemToObject(doc, "verdict", verdict_to_json(&verdict));
         char *text = cJSON_Print(doc);
         if (text) printf("%s\n", text);
         free(text);
     } else {
         report_table(stdout, s, o.results, o.nresults);
-        report_findings(stdout, findings);
-        report_verdict(stdout, s, verdict);
+        report_findings(stdout, &findings);
+        report_verdict(stdout, s, &verdict);
     }
     cJSON_Delete(doc);
     fflush(stdout);

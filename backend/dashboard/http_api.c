@@ -175,16 +175,11 @@ static int http_run_levels(struct http_api *api, const char *id, int64_t *levels
     int rc = store_run_get(api->st, id, &r, err, errlen);
     *found = rc != 1;
     if (rc) return rc == 1 ? 0 : -1;
-    cJSON *spec = cJSON_Parse(r.spec_json);
-    store_run_free(&r);
-    const cJSON *conc = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
     int n = 0;
-    if (cJSON_IsNumber(conc)) levels[n++] = (int64_t)conc->valuedouble;
-    for (const cJSON *e = cJSON_IsArray(conc) ? conc->child : NULL; e && n < SPEC_MAX_LEVELS;
-         e = e->next)
-        if (cJSON_IsNumber(e)) levels[n++] = (int64_t)e->valuedouble;
-    cJSON_Delete(spec);
-    if (n == 0) return errf(err, errlen, "run '%s' has no concurrency in its spec", id);
+    for (int k = 0; r.has_spec && k < r.spec.nlevels && k < SPEC_MAX_LEVELS; k++)
+        levels[n++] = r.spec.levels[k];
+    store_run_free(&r);
+    if (n == 0) return errf(err, errlen, "run '%s' has no readable spec", id);
     return n;
 }
 

@@ -12,13 +12,14 @@
 #define MAX_MODES (MODE_COUNT * SPEC_MAX_LEVELS) /* rows of modes per run: (mode, level) points */
 #define MAX_PAGE 100000
 
-/* One row of modes, its texts copied out of the statement. */
+/* One row of modes: its RESULT parsed, its charts text copied out of the statement. */
 struct mode_row {
     int mode;
     int64_t concurrency;
     int64_t total, lanes, done;
-    char *result_json; /* NULL until the mode finished */
-    char *charts_json; /* NULL until computed */
+    bool finished;            /* a RESULT is stored and could be read */
+    struct mode_result result; /* valid when finished */
+    char *charts_json;        /* NULL until computed */
 };
 
 static char *col_dup(sqlite3_stmt *s, int i)
@@ -29,10 +30,23 @@ static char *col_dup(sqlite3_stmt *s, int i)
 
 static void free_modes(struct mode_row *m, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free(m[i].result_json);
+    for (int i = 0; i < n; i++)
         free(m[i].charts_json);
+}
+
+/* The store boundary of a RESULT: its stored text parsed once into m->result (the point's level
+ * when it does not say its own). A text that cannot be read leaves the point unfinished, as a
+ * point without a RESULT. */
+static void read_result(const unsigned char *text, struct mode_row *m)
+{
+    m->finished = false;
+    cJSON *j = text ? cJSON_Parse((const char *)text) : NULL;
+    char err[128];
+    if (j && result_from_json(j, &m->result, err, sizeof err) == 0) {
+        m->finished = true;
+        if (m->result.concurrency <= 0) m->result.concurrency = m->concurrency;
     }
+    cJSON_Delete(j);
 }
 
 /* The run's modes in run order. Returns how many, or -1 with err. */
@@ -50,7 +64,7 @@ static int read_modes(struct store *st, const char *id, struct mode_row *out, bo
         m->total = sqlite3_column_int64(s, 2);
         m->lanes = sqlite3_column_int64(s, 3);
         m->done = sqlite3_column_int64(s, 4);
-        m->result_json = col_dup(s, 5);
+        read_result(sqlite3_column_text(s, 5), m);
         m->charts_json = col_dup(s, 6);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -73,11 +87,19 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
     out->created_us = sqlite3_column_int64(row, 2);
     out->finished_us =
         sqlite3_column_type(row, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(row, 3);
-    out->spec_json = col_dup(row, 4);
     out->label = col_dup(row, 5);
     out->message = col_dup(row, 6);
     if (!out->label) out->label = strdup("");
-    if (!out->id || !out->status || !out->spec_json || !out->label) {
+    /* The store boundary of a spec: its canonical text, validated when it was created, parsed
+     * once (without limits: a dashboard may have raised them). */
+    const unsigned char *spec_text = sqlite3_column_text(row, 4);
+    struct spec_limits lim;
+    spec_limits_unbounded(&lim);
+    char serr[256];
+    out->has_spec =
+        spec_text && spec_from_text((const char *)spec_text, &lim, &out->spec, serr, sizeof serr) == 0;
+    if (!out->has_spec) spec_init(&out->spec);
+    if (!out->id || !out->status || !out->label) {
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
@@ -93,15 +115,14 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         out->modes[i] = (struct store_mode){.mode = modes[i].mode,
                                             .concurrency = modes[i].concurrency,
                                             .total = modes[i].total,
                                             .lanes = modes[i].lanes,
                                             .done = modes[i].done,
-                                            .result_json = modes[i].result_json};
-        modes[i].result_json = NULL; /* moved */
-    }
+                                            .finished = modes[i].finished,
+                                            .result = modes[i].result};
     out->nmodes = n;
     free_modes(modes, n);
     return 0;
@@ -110,12 +131,10 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
 void store_run_free(struct store_run *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->nmodes; i++)
-        free(r->modes[i].result_json);
     free(r->modes);
     free(r->id);
     free(r->status);
-    free(r->spec_json);
+    spec_free(&r->spec);
     free(r->label);
     free(r->message);
     memset(r, 0, sizeof *r);
@@ -338,16 +357,6 @@ static int append_failures(struct store *st, const char *id, int mode, int64_t c
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* A number of a stored RESULT, `missing` when absent or unreadable. */
-static double result_number(const char *result_json, const char *key, double missing)
-{
-    cJSON *r = result_json ? cJSON_Parse(result_json) : NULL;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
-    double out = cJSON_IsNumber(v) ? v->valuedouble : missing;
-    cJSON_Delete(r);
-    return out;
-}
-
 /* The modes of a run that must exist: how many, or -1 with *found = false (no such run) or with
  * err (found stays true). */
 static int read_run_modes(struct store *st, const char *id, struct mode_row *out, bool with_charts,
@@ -381,7 +390,7 @@ cJSON *store_failures(struct store *st, const char *id, bool *found, char *err, 
     for (int i = 0; i < n; i++) {
         /* A finished mode without errors is not scanned: a clean million-row run answers at
          * once. */
-        if (modes[i].result_json && result_number(modes[i].result_json, "errors", 1) <= 0) continue;
+        if (modes[i].finished && modes[i].result.errors <= 0) continue;
         if (append_failures(st, id, modes[i].mode, modes[i].concurrency, arr, err, errlen) != 0) {
             cJSON_Delete(out);
             out = NULL;
@@ -447,7 +456,7 @@ static char *mode_charts_text(struct store *st, const char *id, const struct mod
     if (n >= 2 && m->charts_json[0] == '{' && m->charts_json[n - 1] == '}')
         return strdup(m->charts_json);
     cJSON *c = store_charts_compute(st, id, m->mode, m->concurrency, m->lanes,
-                                    result_number(m->result_json, "wall_ms", 0), err, errlen);
+                                    m->finished ? m->result.wall_ms : 0, err, errlen);
     char *text = c ? cJSON_PrintUnformatted(c) : NULL;
     cJSON_Delete(c);
     if (!text) return c ? errf(err, errlen, "charts: out of memory"), NULL : NULL;
@@ -475,7 +484,7 @@ char *store_charts_text(struct store *st, const char *id, int64_t concurrency, b
     size_t total = sizeof "{\"modes\":[]}", k = 0;
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
-        if (!modes[i].result_json) continue; /* not finished: no aggregates yet */
+        if (!modes[i].finished) continue; /* not finished: no aggregates yet */
         if (concurrency > 0 && modes[i].concurrency != concurrency) continue;
         parts[k] = mode_charts_text(st, id, &modes[i], err, errlen);
         ok = parts[k] != NULL;

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "record.h"
+#include "spec.h"
 
 struct cJSON;
-struct spec;
 struct store;
 
 /* Opens (creating the file and its parent folder) and migrates to the newest schema known to
@@ -68,15 +68,22 @@ struct store_mode {
     int mode;                 /* enum bench_mode */
     int64_t total, lanes;     /* as begun */
     int64_t done;             /* request rows stored so far */
-    char *result_json;        /* its RESULT as stored (JSON text); NULL until the mode finished */
     int64_t concurrency;      /* the level */
+    bool finished;            /* its RESULT is stored (and could be read) */
+    struct mode_result result; /* that RESULT, parsed once when read (result_from_json), its
+                                * concurrency the point's when it did not say; valid when
+                                * finished */
 };
 
-/* A stored run, as C data; the dashboard shapes it into the API's RUN. */
+/* A stored run, as C data; the dashboard shapes it into the API's RUN. Nothing in it is JSON:
+ * the texts stored are parsed once, here, when read. */
 struct store_run {
     char *id, *status, *label;
     char *message;            /* NULL when none */
-    char *spec_json;          /* the canonical spec text it was created with */
+    bool has_spec;            /* the stored spec could be read (always, unless the row was
+                               * written by hand or by an incompatible conlab) */
+    struct spec spec;         /* the spec it was created with (secrets in clear: redact where it
+                               * leaves); defaults when !has_spec */
     int64_t created_us;       /* wall-clock µs since the epoch */
     int64_t finished_us;      /* -1 while it has not ended */
     struct store_mode *modes; /* the begun points in run order */
