@@ -78,7 +78,8 @@ static void end_states(struct store *st)
     new_run(st, id);
     CHECK(recorder_start(&r, st, id, 2, err, sizeof err) == 0);
     char status[32];
-    CHECK(store_run_status(st, id, status, sizeof status) == 0 && !strcmp(status, "running"));
+    CHECK(store_run_status(st, id, status, sizeof status, err, sizeof err) == 0 &&
+          !strcmp(status, "running"));
     CHECK(point(&r, MODE_SYNC, false) == 0 && point(&r, MODE_ASYNC, false) == 0);
     struct recorder_end ran = {RECORDER_RAN, NULL, NULL};
     CHECK(!strcmp(recorder_finish(&r, &ran, err, sizeof err), "done") && !err[0]);

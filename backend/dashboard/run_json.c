@@ -157,16 +157,16 @@ static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
     return run;
 }
 
-cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,
-                    char *err, size_t errlen)
+int run_json_get(struct http_api *api, struct store *st, const char *id, cJSON **out, char *err,
+                 size_t errlen)
 {
     struct store_run r;
+    *out = NULL;
     int rc = store_run_get(st, id, &r, err, errlen);
-    *found = rc != 1;
-    if (rc) return NULL;
-    cJSON *run = run_json_live(api, &r);
+    if (rc) return rc;
+    *out = run_json_live(api, &r);
     store_run_free(&r);
-    return run;
+    return *out ? 0 : errf(err, errlen, "out of memory");
 }
 
 cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,

@@ -15,7 +15,7 @@ int recorder_start(struct recorder *r, struct store *st, const char *id, int exp
     snprintf(r->id, sizeof r->id, "%s", id);
     r->expected = expected_points;
     int rc = store_run_set_status(st, r->id, "running", -1, NULL, err, errlen);
-    if (rc == 1) return errf(err, errlen, "run %s: not in the store", r->id);
+    if (rc == STORE_NOT_FOUND) return errf(err, errlen, "run %s: not in the store", r->id);
     return rc == 0 ? 0 : -1;
 }
 
@@ -96,7 +96,7 @@ const char *recorder_finish(struct recorder *r, const struct recorder_end *e, ch
     for (int attempt = 0, wait_ms = 20; attempt < 10; attempt++, wait_ms *= 2) {
         int rc = store_run_set_status(r->st, r->id, status, finished_us, msg[0] ? msg : NULL, err,
                                       sizeof err);
-        if (rc != -1) {
+        if (rc != -1) { /* written, or the run was deleted meanwhile */
             err[0] = '\0';
             break;
         }

@@ -156,7 +156,7 @@ int store_run_get(struct store *st, const char *id, struct store_run *out, char 
     if (rc == SQLITE_ROW)
         rc = fill_run(st, s, out, err, errlen);
     else if (rc == SQLITE_DONE)
-        rc = 1;
+        rc = STORE_NOT_FOUND;
     else
         rc = store_fail(st, err, errlen, "reading run");
     store_done(s);
@@ -164,7 +164,8 @@ int store_run_get(struct store *st, const char *id, struct store_run *out, char 
     return rc;
 }
 
-int store_run_status(struct store *st, const char *id, char *buf, size_t buflen)
+int store_run_status(struct store *st, const char *id, char *buf, size_t buflen, char *err,
+                     size_t errlen)
 {
     if (buflen) buf[0] = '\0';
     pthread_mutex_lock(&st->lock);
@@ -175,7 +176,7 @@ int store_run_status(struct store *st, const char *id, char *buf, size_t buflen)
         snprintf(buf, buflen, "%s", (const char *)sqlite3_column_text(s, 0));
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? 1 : -1;
+        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_fail(st, err, errlen, "reading run");
     }
     store_done(s);
     pthread_mutex_unlock(&st->lock);
@@ -312,7 +313,7 @@ static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t 
     }
     out = rows_page(st, s, id, mode, concurrency, total, err, errlen);
 end:
-    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+    store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
     return out;
@@ -357,52 +358,48 @@ static int append_failures(struct store *st, const char *id, int mode, int64_t c
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The modes of a run that must exist: how many, or -1 with *found = false (no such run) or with
- * err (found stays true). */
+/* The modes of a run that must exist: 0 with *n of them, STORE_NOT_FOUND, or -1 with err. */
 static int read_run_modes(struct store *st, const char *id, struct mode_row *out, bool with_charts,
-                          bool *found, char *err, size_t errlen, const char *what)
+                          int *n, char *err, size_t errlen, const char *what)
 {
     sqlite3_stmt *s = st->q[Q_RUN_STATUS];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) store_fail(st, err, errlen, what);
     store_done(s);
-    if (rc == SQLITE_ROW) return read_modes(st, id, out, with_charts, err, errlen);
-    if (rc == SQLITE_DONE)
-        *found = false;
-    else
-        store_fail(st, err, errlen, what);
-    return -1;
+    if (rc == SQLITE_DONE) return STORE_NOT_FOUND;
+    if (rc != SQLITE_ROW) return -1;
+    *n = read_modes(st, id, out, with_charts, err, errlen);
+    return *n < 0 ? -1 : 0;
 }
 
-cJSON *store_failures(struct store *st, const char *id, bool *found, char *err, size_t errlen)
+int store_failures(struct store *st, const char *id, cJSON **out, char *err, size_t errlen)
 {
-    bool dummy;
-    if (!found) found = &dummy;
-    *found = true;
+    *out = NULL;
     pthread_mutex_lock(&st->lock);
-    cJSON *out = NULL;
+    int rc = -1, n = 0;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading failures") != 0) goto unlock;
     struct mode_row modes[MAX_MODES];
-    int n = read_run_modes(st, id, modes, false, found, err, errlen, "reading failures");
-    if (n < 0) goto end;
-    out = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(out, "failures");
-    for (int i = 0; i < n; i++) {
+    rc = read_run_modes(st, id, modes, false, &n, err, errlen, "reading failures");
+    if (rc) goto end;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(doc, "failures");
+    for (int i = 0; i < n && rc == 0; i++) {
         /* A finished mode without errors is not scanned: a clean million-row run answers at
          * once. */
         if (modes[i].finished && modes[i].result.errors <= 0) continue;
-        if (append_failures(st, id, modes[i].mode, modes[i].concurrency, arr, err, errlen) != 0) {
-            cJSON_Delete(out);
-            out = NULL;
-            break;
-        }
+        rc = append_failures(st, id, modes[i].mode, modes[i].concurrency, arr, err, errlen);
     }
+    if (rc == 0)
+        *out = doc;
+    else
+        cJSON_Delete(doc);
     free_modes(modes, n);
 end:
-    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+    store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
-    return out;
+    return rc;
 }
 
 int store_each_request(struct store *st, const char *id, int mode,
@@ -440,7 +437,7 @@ int store_each_request(struct store *st, const char *id, int mode,
     free_modes(points, n);
     rc = 0;
 end:
-    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+    store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -468,17 +465,15 @@ static char *mode_charts_text(struct store *st, const char *id, const struct mod
     return text;
 }
 
-char *store_charts_text(struct store *st, const char *id, int64_t concurrency, bool *found,
-                        char *err, size_t errlen)
+int store_charts_text(struct store *st, const char *id, int64_t concurrency, char **text,
+                      char *err, size_t errlen)
 {
-    bool dummy;
-    if (!found) found = &dummy;
-    *found = true;
+    *text = NULL;
     pthread_mutex_lock(&st->lock);
     char *out = NULL;
     struct mode_row modes[MAX_MODES];
-    int n = read_run_modes(st, id, modes, true, found, err, errlen, "reading charts");
-    if (n < 0) goto unlock;
+    int n = 0, rc = read_run_modes(st, id, modes, true, &n, err, errlen, "reading charts");
+    if (rc) goto unlock;
     /* The stored texts side by side: no parsing and printing megabytes again. */
     char *parts[MAX_MODES];
     size_t total = sizeof "{\"modes\":[]}", k = 0;
@@ -501,18 +496,21 @@ char *store_charts_text(struct store *st, const char *id, int64_t concurrency, b
     for (size_t i = 0; i < k; i++)
         free(parts[i]);
     free_modes(modes, n);
+    *text = out;
+    rc = out ? 0 : -1;
 unlock:
     pthread_mutex_unlock(&st->lock);
-    return out;
+    return rc;
 }
 
-cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found, char *err,
-                    size_t errlen)
+int store_charts(struct store *st, const char *id, int64_t concurrency, cJSON **out, char *err,
+                 size_t errlen)
 {
-    char *text = store_charts_text(st, id, concurrency, found, err, errlen);
-    if (!text) return NULL;
-    cJSON *out = cJSON_Parse(text);
+    char *text;
+    *out = NULL;
+    int rc = store_charts_text(st, id, concurrency, &text, err, errlen);
+    if (rc) return rc;
+    *out = cJSON_Parse(text);
     free(text);
-    if (!out) errf(err, errlen, "reading charts: stored charts are not JSON");
-    return out;
+    return *out ? 0 : errf(err, errlen, "reading charts: stored charts are not JSON");
 }
