@@ -61,9 +61,14 @@ static int http_page(struct mg_connection *c, void *cbdata)
 /* A path that is neither a page, a file nor an API route would get civetweb's bare "Error 404"
  * page: it gets the dashboard's page instead, still with status 404, so that its "Not found"
  * view (with links to a new run and the history) shows. Other errors keep civetweb's page. */
+/* Set when civetweb answered the current connection's request with an error of its own (one
+ * connection at a time per civetweb thread). */
+static __thread bool http_civetweb_answered;
+
 static int http_error_page(struct mg_connection *c, int status, const char *errmsg)
 {
     (void)errmsg;
+    http_civetweb_answered = true;
     const struct mg_request_info *ri = mg_get_request_info(c);
     struct http_server *s = mg_get_user_data(mg_get_context(c));
     if (status != 404 || !s || !ri || strcmp(ri->request_method, "GET") ||
@@ -167,7 +172,9 @@ static int http_check_framing(struct mg_connection *c, const struct mg_request_i
 static void http_connection_close(const struct mg_connection *cc)
 {
     const struct mg_request_info *ri = mg_get_request_info(cc);
-    if (!ri || !ri->request_uri || ri->local_uri || ri->num_headers < 0 || !ri->http_version ||
+    bool answered = http_civetweb_answered;
+    http_civetweb_answered = false;
+    if (answered || !ri || !ri->request_uri || ri->local_uri || ri->num_headers < 0 || !ri->http_version ||
         (strcmp(ri->http_version, "1.0") && strcmp(ri->http_version, "1.1")) || !ri->request_method)
         return;
     struct mg_connection *c = (struct mg_connection *)cc;
@@ -192,6 +199,7 @@ static int http_begin(struct mg_connection *c)
     struct http_server *s = mg_get_user_data(mg_get_context(c));
     const struct mg_request_info *ri = mg_get_request_info(c);
     http_request_begin();
+    http_civetweb_answered = false;
     if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         http_close_after(c);
         return http_refuse(c, 503, NULL, "the dashboard is shutting down");

@@ -57,6 +57,8 @@ CASES = [
     ("absolute-form, https", b"GET https://evil.example/ HTTP/1.1\r\n" + H + b"\r\n", {400}),
     ("options star", b"OPTIONS * HTTP/1.1\r\n" + H + b"\r\n", {200, 204}),
     ("get star", b"GET * HTTP/1.1\r\n" + H + b"\r\n", {400}),
+    ("not a target", b"GET x HTTP/1.1\r\n" + H + b"\r\n", {400}),
+    ("absolute-form, bad port", b"GET http://h:abc/ HTTP/1.1\r\n" + H + b"\r\n", {400}),
     ("websocket upgrade",
      b"GET /api/health HTTP/1.1\r\n" + H + b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
