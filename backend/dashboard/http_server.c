@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "http_api.h"
+#include "http_guard.h"
 #include "http_json.h"
 #include "http_rules.h"
 #include "util.h"
@@ -27,6 +28,7 @@ struct http_server {
     const char **allow; /* names a Host header may give besides loopback and localhost */
     int nallow;
     int stopping; /* atomic: new requests are answered 503 and their connection closed */
+    struct http_guard *guard; /* deadlines and budgets of the connections */
 };
 
 /* GET /, /runs/ID, /history, /compare: the one page, which routes on location.pathname. */
@@ -171,6 +173,8 @@ static int http_check_framing(struct mg_connection *c, const struct mg_request_i
  * ordinary close leaves both NULL (civetweb resets them before reading each head). */
 static void http_connection_close(const struct mg_connection *cc)
 {
+    struct http_server *s = mg_get_user_data(mg_get_context(cc));
+    if (s) http_guard_close(s->guard, mg_get_user_connection_data(cc));
     const struct mg_request_info *ri = mg_get_request_info(cc);
     bool answered = http_civetweb_answered;
     http_civetweb_answered = false;
@@ -206,6 +210,12 @@ static int http_begin(struct mg_connection *c)
     }
     int framing = http_check_framing(c, ri);
     if (framing) return framing;
+    bool body = ri->content_length > 0 || mg_get_header(c, "Transfer-Encoding");
+    if (!http_guard_request(s->guard, mg_get_user_connection_data(c), body)) {
+        http_close_after(c);
+        return http_refuse_as(c, false, 503, "Retry-After: 1\r\n",
+                              "too many requests are sending a body at once; retry");
+    }
     const char *m = ri->request_method;
     if (!http_method_allowed(m)) {
         http_close_after(c);
@@ -251,6 +261,20 @@ static int http_begin(struct mg_connection *c)
         mg_write(c, cont, sizeof cont - 1);
     }
     return 0;
+}
+
+static int http_init_connection(const struct mg_connection *c, void **data)
+{
+    struct http_server *s = mg_get_user_data(mg_get_context(c));
+    *data = s ? http_guard_open(s->guard, c) : NULL;
+    return 0;
+}
+
+static void http_end_request(const struct mg_connection *c, int status)
+{
+    (void)status;
+    struct http_server *s = mg_get_user_data(mg_get_context(c));
+    if (s) http_guard_idle(s->guard, mg_get_user_connection_data(c));
 }
 
 /* civetweb's messages while it starts explain a failed start (e.g. "cannot bind to ...: 98
@@ -352,6 +376,8 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     cb.http_error = http_error_page;
     cb.begin_request = http_begin;
     cb.connection_close = http_connection_close;
+    cb.init_connection = http_init_connection;
+    cb.end_request = http_end_request;
     struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = options};
     unsigned code = 0;
     char text[256] = "";
@@ -359,8 +385,26 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     mg_init_library(0);
     http_start_msg[0] = '\0';
     http_started = 0;
+    int request_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms
+                                               : HTTP_REQUEST_TIMEOUT_MS_DEFAULT;
+    /* civetweb closes idle and slow heads itself when its reads notice; the guard does it from
+     * outside a moment later, whatever the reads do. */
+    struct http_guard_opts go = {
+        .port = o->port,
+        .threads = o->threads > 0 ? o->threads : HTTP_THREADS_DEFAULT,
+        .head_ms = (ka > request_ms ? ka : request_ms) + 500,
+        .body_ms = request_ms,
+        .per_client = o->per_client,
+    };
+    s->guard = http_guard_start(&go);
+    if (!s->guard) {
+        free(s->allow);
+        free(s);
+        return errf(err, errlen, "out of memory");
+    }
     s->ctx = mg_start2(&init, &error);
     if (!s->ctx) {
+        http_guard_stop(s->guard);
         free(s->allow);
         free(s);
         mg_exit_library();
@@ -384,6 +428,7 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     int np = mg_get_server_ports(s->ctx, 4, sp);
     int port = np > 0 ? sp[0].port : o->port;
     s->port = port;
+    http_guard_set_port(s->guard, port);
     const char *host = o->host[0] && strcmp(o->host, "0.0.0.0") ? o->host : "0.0.0.0";
     snprintf(url, urllen, "http://%s:%d/", host, port);
     *out = s;
@@ -450,6 +495,7 @@ void http_server_stop(struct http_server *s)
         mg_stop(s->ctx);
     }
     mg_exit_library();
+    http_guard_stop(s->guard);
     free(s->allow);
     free(s);
 }
