@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct serve_opts {
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
     const char *secret_headers[64];
     int nsecret_headers;
+    bool demo_max_conns_set;
 };
 
 static void serve_usage(FILE *f)
@@ -74,7 +76,12 @@ static void serve_usage(FILE *f)
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
           "  --max-concurrency-processes N\n"
-          "  --max-timeout-ms N\n",
+          "  --max-timeout-ms N\n"
+          "  --max-total-requests N  requests x levels x modes of one run (default 10000000)\n"
+          "  --max-work-s S         work_us x all its requests, in CPU seconds, of one run\n"
+          "                         (default 3600)\n"
+          "  --demo-max-conns N     connections the demo target holds (default a quarter of\n"
+          "                         the descriptor limit, at most 20000)\n",
           f);
 }
 
@@ -101,6 +108,7 @@ enum {
     OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
+    OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS,
 };
 
 static const struct option serve_options[] = {
@@ -126,6 +134,9 @@ static const struct option serve_options[] = {
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"max-total-requests", required_argument, NULL, OPT_MAX_TOTAL},
+    {"max-work-s", required_argument, NULL, OPT_MAX_WORK},
+    {"demo-max-conns", required_argument, NULL, OPT_DEMO_MAX_CONNS},
     {0},
 };
 
@@ -199,6 +210,15 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_MAX_ASYNC:
         return parse_int64(v, flag, 1, 1000000, &o->limits.max_concurrency[MODE_ASYNC], err,
                            errlen);
+    case OPT_MAX_TOTAL:
+        return parse_int64(v, flag, 1, INT64_MAX / 4, &o->limits.max_total_requests, err, errlen);
+    case OPT_MAX_WORK:
+        return parse_int64(v, flag, 1, INT64_MAX / 4 / 1000000, &o->limits.max_work_s, err,
+                           errlen);
+    case OPT_DEMO_MAX_CONNS:
+        if (parse_int64(v, flag, 1, 1000000, &o->target.max_conns, err, errlen)) return -1;
+        o->demo_max_conns_set = true;
+        return 0;
     case OPT_MAX_PROCESSES:
         return parse_int64(v, flag, 1, 10000, &o->limits.max_concurrency[MODE_PROCESSES], err,
                            errlen);
@@ -270,6 +290,12 @@ int cmd_serve(int argc, char **argv)
     }
     serve_std_fds();
     raise_fd_limit();
+    /* The demo target lives in this process: held to a quarter of its descriptors, so that a
+     * flood of connections to it leaves the dashboard, its database and its jobs theirs. */
+    struct rlimit rl;
+    if (!o.demo_max_conns_set && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY && o.target.max_conns > (int64_t)rl.rlim_cur / 4)
+        o.target.max_conns = (int64_t)rl.rlim_cur / 4 > 64 ? (int64_t)rl.rlim_cur / 4 : 64;
     /* Every thread started from here on inherits this mask; main takes the signals with sigwait. */
     sigset_t stop;
     sigemptyset(&stop);
