@@ -80,3 +80,10 @@ void redact_spec_json(cJSON *spec, const char *const *extra, int n)
         if (cJSON_IsString(h) && h->string && redact_header_is_secret(h->string, extra, n))
             cJSON_SetValuestring(h, REDACTED);
 }
+
+void redact_spec_body(cJSON *spec)
+{
+    cJSON *body = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "target"),
+                                                   "body");
+    if (cJSON_IsString(body) && body->valuestring[0]) cJSON_SetValuestring(body, REDACTED);
+}

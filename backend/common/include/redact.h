@@ -26,4 +26,8 @@ bool redact_header_is_secret(const char *name, const char *const *extra, int n);
  * secret headers become "***". Anything else is left alone; a malformed spec is no error. */
 void redact_spec_json(struct cJSON *spec, const char *const *extra, int n);
 
+/* target.body of a spec object (in place) becomes "***" when it is a non-empty string: for
+ * bodies that carry credentials (--secret-body). */
+void redact_spec_body(struct cJSON *spec);
+
 #endif
