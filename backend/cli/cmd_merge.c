@@ -10,6 +10,7 @@
 #include "part.h"
 #include "report.h"
 #include "result_json.h"
+#include "recorder.h"
 #include "store.h"
 #include "util.h"
 #include "verdict.h"
@@ -86,29 +87,43 @@ static void print_shards(FILE *f, const struct merged *m)
     }
 }
 
-/* Stores the merged run as `conlab run --db` stores a run: the same calls, in the same order. */
+/* Stores the merged run through the recorder, as `conlab run --db` stores a run: per point a
+ * begin, its rows in seq order, its result; then how it ended. */
 static int store_merged(const char *path, const struct merged *m, char *id, char *err,
                         size_t errlen)
 {
     struct store *st;
     if (store_open(path, &st, err, errlen)) return -1;
     random_id(id, 12);
-    char serr[300];
-    int rc = store_run_create(st, id, &m->spec, m->spec_text, "running", wallclock_us(), serr,
-                              sizeof serr);
-    for (int k = 0; !rc && k < m->npoints; k++) {
+    char serr[RECORDER_ERROR_MAX + 64];
+    if (store_run_create(st, id, &m->spec, m->spec_text, "running", wallclock_us(), serr,
+                         sizeof serr)) {
+        store_close(st);
+        return errf(err, errlen, "--db %s: %s", path, serr);
+    }
+    struct recorder rec;
+    if (recorder_start(&rec, st, id, m->npoints, serr, sizeof serr))
+        fprintf(stderr, "conlab merge: storing the run failed: %s\n", serr);
+    for (int k = 0; k < m->npoints; k++) {
         const struct merged_point *mp = &m->points[k];
         const struct record_msgs msgs = {mp->nmsgs, mp->msgs};
-        rc = store_mode_begin(st, id, mp->res.mode, mp->res.concurrency, mp->res.requests,
-                              mp->res.lanes, serr, sizeof serr);
-        if (!rc && mp->nrecs)
-            rc = store_add_records(st, id, mp->res.mode, mp->res.concurrency, mp->recs,
-                                   (size_t)mp->nrecs, &msgs, serr, sizeof serr);
-        if (!rc) rc = store_mode_finish(st, id, &mp->res, serr, sizeof serr);
+        if (recorder_begin(&rec, mp->res.mode, mp->res.concurrency, mp->res.requests,
+                           mp->res.lanes) ||
+            (mp->nrecs && recorder_records(&rec, mp->res.mode, mp->res.concurrency, mp->recs,
+                                           (size_t)mp->nrecs, &msgs)) ||
+            recorder_result(&rec, &mp->res))
+            break;
     }
-    if (!rc) rc = store_run_set_status(st, id, "done", wallclock_us(), NULL, serr, sizeof serr);
+    struct recorder_end end = {.stop = RECORDER_RAN};
+    const char *status = recorder_finish(&rec, &end, serr, sizeof serr);
+    int rc = 0;
+    if (recorder_error(&rec)[0])
+        rc = errf(err, errlen, "--db %s: %s", path, recorder_error(&rec));
+    else if (serr[0])
+        rc = errf(err, errlen, "--db %s: storing the run's status (%s) failed: %s", path, status,
+                  serr);
     store_close(st);
-    return rc ? errf(err, errlen, "--db %s: %s", path, serr) : 0;
+    return rc;
 }
 
 int cmd_merge(int argc, char **argv)
@@ -162,19 +177,26 @@ int cmd_merge(int argc, char **argv)
     }
     cJSON *doc = cJSON_CreateObject();
     if (db && json) cJSON_AddStringToObject(doc, "id", id);
-    cJSON *spec_json = spec_to_json(&m.spec);
-    cJSON_AddItemToObject(doc, "spec", spec_json);
+    cJSON_AddItemToObject(doc, "spec", spec_to_json(&m.spec));
     cJSON *list = cJSON_AddArrayToObject(doc, "results");
     struct mode_result *res = calloc((size_t)m.npoints + 1, sizeof *res);
+    static struct findings findings;
+    static struct verdict verdict;
+    if (!res) {
+        cJSON_Delete(doc);
+        code = 1;
+        goto out;
+    }
     for (int k = 0; k < m.npoints; k++) {
         cJSON_AddItemToArray(list, result_to_json(&m.points[k].res));
-        if (res) res[k] = m.points[k].res;
+        res[k] = m.points[k].res;
     }
-    cJSON *findings = findings_compute(spec_json, list);
-    if (findings) cJSON_AddItemToObject(doc, "findings", findings);
-    cJSON *verdict = verdict_json(&m.spec.thresholds, list);
-    bool crossed = verdict_failed(verdict);
-    cJSON_AddItemToObject(doc, "verdict", verdict);
+    findings_compute(&m.spec, res, (size_t)m.npoints, &findings);
+    verdict_compute(&m.spec, res, (size_t)m.npoints, &verdict);
+    bool crossed = verdict.judged && !verdict.pass;
+    cJSON *fj = findings_to_json(&findings);
+    if (fj) cJSON_AddItemToObject(doc, "findings", fj);
+    cJSON_AddItemToObject(doc, "verdict", verdict_to_json(&verdict));
     cJSON_AddItemToObject(doc, "shards", shards_json(&m));
     if (json) {
         char *text = cJSON_Print(doc);
@@ -182,10 +204,10 @@ int cmd_merge(int argc, char **argv)
         free(text);
     } else {
         printf("merged %" PRId64 " shards: ", m.shards);
-        if (res) report_table(stdout, &m.spec, res, m.npoints);
+        report_table(stdout, &m.spec, res, m.npoints);
         print_shards(stdout, &m);
-        report_findings(stdout, findings);
-        report_verdict(stdout, &m.spec, verdict);
+        report_findings(stdout, &findings);
+        report_verdict(stdout, &m.spec, &verdict);
         fflush(stdout);
         if (db) fprintf(stderr, "stored as run %s in %s\n", id, db);
     }
