@@ -25,9 +25,8 @@ static void make_part(struct part *p, const struct spec *s, int64_t i, int64_t n
             pt->cpu_user_ms = 1;
             pt->peak_rss_kb = 1000;
             pt->started_wall_us = 1700000000000000 + i * 250;
-            pt->msgs = calloc(2, sizeof *pt->msgs);
-            pt->msgs[pt->nmsgs++] = strdup("boom");
-            pt->msgs[pt->nmsgs++] = strdup(i % 2 ? "bang" : "boom");
+            const char *texts[2] = {"boom", i % 2 ? "bang" : "boom"};
+            CHECK(part_point_set_msgs(pt, texts, 2) == 0);
             pt->recs = calloc((size_t)pt->requests, sizeof *pt->recs);
             for (int64_t k = 0; k < pt->requests; k++) {
                 struct bench_record *r = &pt->recs[pt->nrecs++];
@@ -49,6 +48,7 @@ static void make_part(struct part *p, const struct spec *s, int64_t i, int64_t n
                     pt->ok++;
                 }
                 pt->bytes += r->bytes;
+                part_point_count(pt, r, s->timeout_ms, s->rate);
             }
         }
 }
@@ -131,6 +131,43 @@ int main(void)
     CHECK(!strcmp(a.points[0].res.top_error, "boom"));
     merged_free(&a);
     merged_free(&b);
+
+    /* without rows: the merged histograms, within their precision (here every latency is below
+     * 2048 µs: exact); counts and the top error the same */
+    struct part bare[3];
+    for (int k = 0; k < 3; k++) {
+        make_part(&bare[k], &s, k, 3);
+        bare[k].rows = false;
+    }
+    struct merged h;
+    CHECK(part_merge(bare, 3, &h, err, sizeof err) == 0);
+    CHECK(part_merge(order_a, 3, &a, err, sizeof err) == 0);
+    for (int k = 0; k < 4; k++) {
+        struct mode_result *rh = &h.points[k].res, *ra = &a.points[k].res;
+        CHECK(rh->ok == ra->ok && rh->errors == ra->errors && h.points[k].nrecs == 0);
+        CHECK_NEAR(rh->latency_ms.p50, ra->latency_ms.p50, 1e-9);
+        CHECK_NEAR(rh->latency_ms.p99, ra->latency_ms.p99, 1e-9);
+        CHECK_NEAR(rh->latency_all_ms.p90, ra->latency_all_ms.p90, 1e-9);
+        CHECK_NEAR(rh->latency_ms.mean, ra->latency_ms.mean, 1e-9);
+        CHECK(!strcmp(rh->top_error, ra->top_error) && rh->top_error_count == ra->top_error_count);
+    }
+    merged_free(&h);
+    merged_free(&a);
+    for (int k = 0; k < 3; k++) part_free(&bare[k]);
+    /* a union of histograms is the histogram of the union, whatever the grouping */
+    struct histogram *u = calloc(4, sizeof *u);
+    for (int k = 0; k < 3; k++) histogram_merge(&u[0], parts[k].points[1].hist_ok);
+    histogram_merge(&u[1], parts[2].points[1].hist_ok);
+    histogram_merge(&u[2], parts[0].points[1].hist_ok);
+    histogram_merge(&u[2], parts[1].points[1].hist_ok);
+    histogram_merge(&u[1], &u[2]);
+    for (int k = 0; k < 3; k++)
+        for (int64_t j = 0; j < parts[k].points[1].nrecs; j++) {
+            const struct bench_record *r = &parts[k].points[1].recs[j];
+            if (r->err_kind == REQ_OK) histogram_add(&u[3], r->end_us - r->start_us);
+        }
+    CHECK(!memcmp(&u[0], &u[1], sizeof u[0]) && !memcmp(&u[0], &u[3], sizeof u[0]));
+    free(u);
 
     /* refusals */
     struct part dup[3] = {parts[0], parts[0], parts[2]};

@@ -72,6 +72,7 @@ static void on_interrupt(int sig)
 /* What the sink fills while the shard runs. */
 struct shard_sink {
     const struct shard_opts *o;
+    const struct spec *spec;
     struct part_point *pt;
     int64_t t0_mono; /* the mode's start, from its last tick */
     int failed;
@@ -91,12 +92,10 @@ static void on_records(void *ctx, enum bench_mode mode, const struct bench_recor
     struct shard_sink *k = ctx;
     struct part_point *pt = k->pt;
     if (k->failed) return;
-    if (!pt->msgs && msgs && msgs->n > 0) {
-        pt->msgs = calloc((size_t)msgs->n, sizeof *pt->msgs);
-        if (!pt->msgs) goto oom;
-        for (int32_t j = 0; j < msgs->n; j++, pt->nmsgs++)
-            if (!(pt->msgs[j] = strdup(msgs->text[j] ? msgs->text[j] : ""))) goto oom;
-    }
+    if (!pt->msgs && part_point_set_msgs(pt, msgs ? msgs->text : NULL, msgs ? msgs->n : 0))
+        goto oom;
+    for (size_t j = 0; j < n; j++)
+        part_point_count(pt, &r[j], k->spec->timeout_ms, k->spec->rate);
     if (k->o->no_rows) return;
     struct bench_record *recs = realloc(pt->recs, (size_t)(pt->nrecs + (int64_t)n) * sizeof *recs);
     if (!recs) goto oom;
@@ -140,7 +139,7 @@ static int run_points(const struct spec *s, struct spec *local, const struct sha
                       struct part *p, struct mode_result *results, int *nresults, char *err,
                       size_t errlen)
 {
-    struct shard_sink k = {.o = o};
+    struct shard_sink k = {.o = o, .spec = s};
     struct bench_sink sink = {&k, NULL, on_tick, on_records, NULL};
     int idx = 0;
     for (int l = 0; l < s->nlevels && !bench_cancel_flag; l++) {

@@ -84,7 +84,47 @@ struct part_point *part_add_point(struct part *p)
     struct part_point *pt = &pts[p->npoints++];
     memset(pt, 0, sizeof *pt);
     pt->slot_wall_us = -1;
+    /* zero-filled blocks are empty histograms */
+    pt->hist_ok = calloc(1, sizeof *pt->hist_ok);
+    pt->hist_all = calloc(1, sizeof *pt->hist_all);
+    pt->hist_due = calloc(1, sizeof *pt->hist_due);
+    if (!pt->hist_ok || !pt->hist_all || !pt->hist_due) return NULL;
     return pt;
+}
+
+int part_point_set_msgs(struct part_point *pt, const char *const *text, int32_t n)
+{
+    pt->msgs = calloc((size_t)n + 1, sizeof *pt->msgs);
+    pt->msg_count = calloc((size_t)n + 1, sizeof *pt->msg_count);
+    pt->msg_kind = calloc((size_t)n + 1, sizeof *pt->msg_kind);
+    if (!pt->msgs || !pt->msg_count || !pt->msg_kind) return -1;
+    for (; pt->nmsgs < n; pt->nmsgs++)
+        if (!(pt->msgs[pt->nmsgs] = strdup(text[pt->nmsgs] ? text[pt->nmsgs] : ""))) return -1;
+    return 0;
+}
+
+int64_t part_elapsed_all(const struct bench_record *r, int64_t timeout_ms)
+{
+    int64_t elapsed = r->start_us >= 0 && r->end_us >= r->start_us ? r->end_us - r->start_us : 0;
+    if (r->err_kind == REQ_ERR_TIMEOUT && elapsed < timeout_ms * 1000) elapsed = timeout_ms * 1000;
+    return elapsed;
+}
+
+void part_point_count(struct part_point *pt, const struct bench_record *r, int64_t timeout_ms,
+                      double rate)
+{
+    histogram_add(pt->hist_all, part_elapsed_all(r, timeout_ms));
+    if (r->err_kind == REQ_OK) {
+        histogram_add(pt->hist_ok, r->end_us - r->start_us);
+        if (rate > 0) histogram_add(pt->hist_due, r->end_us - r->sched_us);
+        return;
+    }
+    int kind = r->err_kind > 0 && r->err_kind < REQ_ERR_COUNT ? r->err_kind : REQ_ERR_OTHER;
+    if (r->msg >= 0 && r->msg < pt->nmsgs) {
+        if (pt->msg_count[r->msg]++ == 0) pt->msg_kind[r->msg] = kind;
+    } else {
+        pt->unmessaged[kind]++;
+    }
 }
 
 void part_free(struct part *p)
@@ -93,7 +133,12 @@ void part_free(struct part *p)
         struct part_point *pt = &p->points[k];
         for (int32_t j = 0; j < pt->nmsgs; j++) free(pt->msgs[j]);
         free(pt->msgs);
+        free(pt->msg_count);
+        free(pt->msg_kind);
         free(pt->recs);
+        free(pt->hist_ok);
+        free(pt->hist_all);
+        free(pt->hist_due);
     }
     free(p->points);
     free(p->spec_text);
@@ -144,8 +189,29 @@ static cJSON *point_json(const struct part_point *pt)
         cJSON_AddNullToObject(o, "slot_wall_us");
         cJSON_AddNullToObject(o, "skew_us");
     }
+    cJSON *h = cJSON_AddObjectToObject(o, "histograms");
+    const struct histogram *hs[] = {pt->hist_ok, pt->hist_all, pt->hist_due};
+    const char *names[] = {"ok", "all", "due"};
+    for (int i = 0; i < 3; i++) {
+        char *text = histogram_encode(hs[i]);
+        if (!text) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        cJSON_AddStringToObject(h, names[i], text);
+        free(text);
+    }
     cJSON *m = cJSON_AddArrayToObject(o, "messages");
-    for (int32_t j = 0; j < pt->nmsgs; j++) cJSON_AddItemToArray(m, cJSON_CreateString(pt->msgs[j]));
+    cJSON *mc = cJSON_AddArrayToObject(o, "message_counts");
+    cJSON *mk = cJSON_AddArrayToObject(o, "message_kinds");
+    for (int32_t j = 0; j < pt->nmsgs; j++) {
+        cJSON_AddItemToArray(m, cJSON_CreateString(pt->msgs[j]));
+        cJSON_AddItemToArray(mc, cJSON_CreateNumber((double)pt->msg_count[j]));
+        cJSON_AddItemToArray(mk, cJSON_CreateString(req_error_name(pt->msg_kind[j])));
+    }
+    cJSON *u = cJSON_AddObjectToObject(o, "unmessaged_by_kind");
+    for (int e = 1; e < REQ_ERR_COUNT; e++)
+        if (pt->unmessaged[e]) cJSON_AddNumberToObject(u, req_error_name(e), (double)pt->unmessaged[e]);
     return o;
 }
 

@@ -1,5 +1,6 @@
 /* Merging the parts of a run (part.h): one RESULT per point from n shards, exactly. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "part.h"
@@ -41,36 +42,34 @@ static int check_set(const struct part *parts, int n, const struct part **by, ch
     return 0;
 }
 
-/* The most common error message over the union of the rows (equal texts from different shards
- * counted together; a failed row without a message counts as its kind's name), as
- * bench_collect chooses it in one process. */
-static int top_error_rows(struct merged_point *mp, struct mode_result *res)
+/* The most common error message over the shards (equal texts counted together; a failed
+ * request without a message counts as its kind's name), as bench_collect chooses it in one
+ * process. */
+static void top_error(const struct part *const *by, int64_t n, int k, struct mode_result *res)
 {
-    int64_t *count = calloc((size_t)mp->nmsgs + 1, sizeof *count);
-    int32_t *kind = calloc((size_t)mp->nmsgs + 1, sizeof *kind);
     int64_t plain[REQ_ERR_COUNT] = {0};
-    if (!count || !kind) {
-        free(count);
-        free(kind);
-        return -1;
-    }
-    for (int64_t j = 0; j < mp->nrecs; j++) {
-        const struct bench_record *r = &mp->recs[j];
-        if (r->err_kind == REQ_OK) continue;
-        if (r->msg < 0) plain[r->err_kind]++;
-        else if (count[r->msg]++ == 0) kind[r->msg] = r->err_kind;
-    }
-    for (int32_t m = 0; m < mp->nmsgs; m++) {
-        if (!count[m]) continue;
-        for (int32_t q = m + 1; q < mp->nmsgs; q++)
-            if (count[q] && !strcmp(mp->msgs[q], mp->msgs[m])) {
-                count[m] += count[q];
-                count[q] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const struct part_point *pt = &by[i]->points[k];
+        for (int e = 1; e < REQ_ERR_COUNT; e++) plain[e] += pt->unmessaged[e];
+        for (int32_t m = 0; m < pt->nmsgs; m++) {
+            if (!pt->msg_count[m]) continue;
+            bool seen = false; /* counted with an earlier shard that has the same text */
+            for (int64_t e = 0; e < i && !seen; e++)
+                for (int32_t q = 0; q < by[e]->points[k].nmsgs && !seen; q++)
+                    seen = by[e]->points[k].msg_count[q] &&
+                           !strcmp(by[e]->points[k].msgs[q], pt->msgs[m]);
+            if (seen) continue;
+            int64_t total = 0;
+            for (int64_t e = i; e < n; e++) {
+                const struct part_point *q = &by[e]->points[k];
+                for (int32_t j = 0; j < q->nmsgs; j++)
+                    if (!strcmp(q->msgs[j], pt->msgs[m])) total += q->msg_count[j];
             }
-        if (count[m] > res->top_error_count) {
-            res->top_error_count = count[m];
-            res->top_error_kind = kind[m];
-            snprintf(res->top_error, sizeof res->top_error, "%s", mp->msgs[m]);
+            if (total > res->top_error_count) {
+                res->top_error_count = total;
+                res->top_error_kind = pt->msg_kind[m];
+                snprintf(res->top_error, sizeof res->top_error, "%s", pt->msgs[m]);
+            }
         }
     }
     for (int e = 1; e < REQ_ERR_COUNT; e++)
@@ -79,8 +78,36 @@ static int top_error_rows(struct merged_point *mp, struct mode_result *res)
             res->top_error_kind = e;
             snprintf(res->top_error, sizeof res->top_error, "%s", req_error_name(e));
         }
-    free(count);
-    free(kind);
+}
+
+/* A latency summary (ms) from a histogram of µs; -1 when it is empty. */
+static int hist_summary(const struct histogram *h, struct latency_summary *out)
+{
+    if (histogram_count(h) == 0) return -1;
+    out->min = histogram_min(h) / 1000.0;
+    out->max = histogram_max(h) / 1000.0;
+    out->mean = histogram_mean(h) / 1000.0;
+    out->p50 = histogram_percentile(h, 50) / 1000.0;
+    out->p90 = histogram_percentile(h, 90) / 1000.0;
+    out->p99 = histogram_percentile(h, 99) / 1000.0;
+    return 0;
+}
+
+/* Without rows: the percentiles of the merged histograms, within their precision. */
+static int merge_hists(const struct part *const *by, int64_t n, int k, struct mode_result *res)
+{
+    struct histogram *h = calloc(3, sizeof *h);
+    if (!h) return -1;
+    for (int64_t i = 0; i < n; i++) {
+        const struct part_point *pt = &by[i]->points[k];
+        histogram_merge(&h[0], pt->hist_ok);
+        histogram_merge(&h[1], pt->hist_all);
+        histogram_merge(&h[2], pt->hist_due);
+    }
+    res->has_latency = hist_summary(&h[0], &res->latency_ms) == 0;
+    res->has_latency_all = hist_summary(&h[1], &res->latency_all_ms) == 0;
+    res->has_latency_from_due = hist_summary(&h[2], &res->latency_from_due_ms) == 0;
+    free(h);
     return 0;
 }
 
@@ -93,7 +120,8 @@ static int cmp_rec_seq(const void *a, const void *b)
 /* The union of the rows of point k: times from the common start, lanes renumbered, messages
  * renumbered into one table; latencies into lat and due. */
 static int union_rows(const struct part *const *by, int64_t n, int k, struct merged_point *mp,
-                      double rate, struct stats *lat, struct stats *due)
+                      const struct spec *s, struct stats *lat, struct stats *due,
+                      struct stats *all)
 {
     int64_t total = 0, nmsgs = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -110,9 +138,10 @@ static int union_rows(const struct part *const *by, int64_t n, int k, struct mer
         for (int32_t m = 0; m < pt->nmsgs; m++) mp->msgs[mp->nmsgs++] = pt->msgs[m];
         for (int64_t j = 0; j < pt->nrecs; j++) {
             struct bench_record r = pt->recs[j];
+            if (stats_add(all, part_elapsed_all(&r, s->timeout_ms))) return -1;
             if (r.err_kind == REQ_OK) {
                 if (stats_add(lat, r.end_us - r.start_us)) return -1;
-                if (rate > 0 && stats_add(due, r.end_us - r.sched_us)) return -1;
+                if (s->rate > 0 && stats_add(due, r.end_us - r.sched_us)) return -1;
             }
             int64_t *t[] = {&r.sched_us, &r.start_us, &r.connect_us, &r.ttfb_us, &r.end_us};
             for (size_t q = 0; q < sizeof t / sizeof t[0]; q++)
@@ -175,20 +204,23 @@ static int merge_point(const struct part *const *by, int64_t n, int k, struct me
         ms->errors = pt->errors;
         ms->peak_rss_kb = pt->peak_rss_kb;
     }
+    res->attempts_per_s = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
+    top_error(by, n, k, res);
     if (!rows)
-        return errf(err, errlen, "merging parts written with --rows none needs their histograms, "
-                    "which this build does not write yet");
-    struct stats lat, due;
+        return merge_hists(by, n, k, res) ? errf(err, errlen, "merging: out of memory") : 0;
+    struct stats lat, due, all;
     stats_init(&lat);
     stats_init(&due);
-    int rc = union_rows(by, n, k, mp, s->rate, &lat, &due);
+    stats_init(&all);
+    int rc = union_rows(by, n, k, mp, s, &lat, &due, &all);
     if (rc == 0) {
         res->has_latency = stats_summary(&lat, &res->latency_ms) == 0;
         res->has_latency_from_due = stats_summary(&due, &res->latency_from_due_ms) == 0;
-        rc = top_error_rows(mp, res);
+        res->has_latency_all = stats_summary(&all, &res->latency_all_ms) == 0;
     }
     stats_free(&lat);
     stats_free(&due);
+    stats_free(&all);
     return rc ? errf(err, errlen, "merging %" PRId64 " rows: out of memory", res->requests) : 0;
 }
 

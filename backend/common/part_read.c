@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include "json_guard.h"
 #include "part.h"
@@ -214,18 +215,112 @@ static int read_counts(struct rd *r, const cJSON *o, struct part_point *pt)
 
 static int read_messages(struct rd *r, const cJSON *o, struct part_point *pt)
 {
-    const cJSON *m = field(o, "messages");
+    const cJSON *m = field(o, "messages"), *mc = field(o, "message_counts"),
+                *mk = field(o, "message_kinds");
     if (!cJSON_IsArray(m)) return bad(r, "%s: %s", "messages", "must be an array of strings");
     int n = cJSON_GetArraySize(m);
-    pt->msgs = calloc((size_t)(n ? n : 1), sizeof *pt->msgs);
-    if (!pt->msgs) return bad(r, "%s: %s", "messages", "out of memory");
-    for (const cJSON *e = m->child; e; e = e->next) {
-        if (!cJSON_IsString(e) || strlen(e->valuestring) >= RECORD_ERROR_MAX)
+    if (!cJSON_IsArray(mc) || cJSON_GetArraySize(mc) != n)
+        return bad(r, "%s: %s", "message_counts", "must be an array with one count per message");
+    if (!cJSON_IsArray(mk) || cJSON_GetArraySize(mk) != n)
+        return bad(r, "%s: %s", "message_kinds", "must be an array with one kind per message");
+    const char **text = calloc((size_t)n + 1, sizeof *text);
+    if (!text) return bad(r, "%s: %s", "messages", "out of memory");
+    int i = 0;
+    for (const cJSON *e = m->child; e; e = e->next, i++) {
+        if (!cJSON_IsString(e) || strlen(e->valuestring) >= RECORD_ERROR_MAX) {
+            free(text);
             return bad(r, "%s: %s", "messages", "each must be a string of at most 199 bytes");
-        if (!(pt->msgs[pt->nmsgs++] = strdup(e->valuestring)))
-            return bad(r, "%s: %s", "messages", "out of memory");
+        }
+        text[i] = e->valuestring;
+    }
+    int rc = part_point_set_msgs(pt, text, n);
+    free(text);
+    if (rc) return bad(r, "%s: %s", "messages", "out of memory");
+    int64_t sum = 0;
+    i = 0;
+    for (const cJSON *c = mc->child, *k = mk->child; c && k; c = c->next, k = k->next, i++) {
+        double d = cJSON_IsNumber(c) ? c->valuedouble : -1;
+        int kind = cJSON_IsString(k) ? req_error_from_name(k->valuestring) : -1;
+        if (!(d >= 0 && d <= INT_MAXV) || d != floor(d))
+            return bad(r, "%s: %s", "message_counts", "each must be an integer ≥ 0");
+        if (kind <= 0) return bad(r, "%s: %s", "message_kinds", "each must be an error kind");
+        pt->msg_count[i] = (int64_t)d;
+        pt->msg_kind[i] = kind;
+        sum += pt->msg_count[i];
+    }
+    const cJSON *u = field(o, "unmessaged_by_kind");
+    if (!cJSON_IsObject(u)) return bad(r, "%s: %s", "unmessaged_by_kind", "must be an object");
+    for (const cJSON *k = u->child; k; k = k->next) {
+        int e = req_error_from_name(k->string);
+        if (e <= 0) return bad(r, "%s: %s", "unmessaged_by_kind", "names an unknown error kind");
+        if (get_i64(r, u, k->string, "unmessaged_by_kind.", 0, (int64_t)INT_MAXV, &pt->unmessaged[e]))
+            return -1;
+        sum += pt->unmessaged[e];
+    }
+    if (sum != pt->errors)
+        return bad(r, "%s: %s", "message_counts", "with unmessaged_by_kind, does not sum to errors");
+    return 0;
+}
+
+/* The three histograms, each adding up to what the point counted. */
+static int read_hists(struct rd *r, const cJSON *o, const struct part *p, struct part_point *pt)
+{
+    const cJSON *h = field(o, "histograms");
+    if (!cJSON_IsObject(h)) return bad(r, "%s: %s", "histograms", "must be an object");
+    const char *names[] = {"ok", "all", "due"};
+    struct histogram *hs[] = {pt->hist_ok, pt->hist_all, pt->hist_due};
+    int64_t want[] = {pt->ok, pt->requests, p->spec.rate > 0 ? pt->ok : 0};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *t = field(h, names[i]);
+        char name[32], herr[200];
+        snprintf(name, sizeof name, "histograms.%s", names[i]);
+        if (!cJSON_IsString(t)) return bad(r, "%s: %s", name, "must be a string");
+        if (histogram_decode(t->valuestring, hs[i], herr, sizeof herr))
+            return bad(r, "%s: %s", name, herr);
+        if (histogram_count(hs[i]) != want[i])
+            return bad(r, "%s: %s", name, "does not count the point's requests");
     }
     return 0;
+}
+
+static bool hist_equal(const struct histogram *a, const struct histogram *b)
+{
+    return a->count == b->count && a->min == b->min && a->max == b->max && a->sum == b->sum &&
+           a->underflow == b->underflow && a->overflow == b->overflow &&
+           !memcmp(a->counts, b->counts, sizeof a->counts);
+}
+
+/* With rows: the histograms and message counts must be those of the rows. */
+static int check_against_rows(struct rd *r, const struct part *p, const struct part_point *pt)
+{
+    struct part_point x;
+    memset(&x, 0, sizeof x);
+    x.hist_ok = calloc(1, sizeof *x.hist_ok);
+    x.hist_all = calloc(1, sizeof *x.hist_all);
+    x.hist_due = calloc(1, sizeof *x.hist_due);
+    x.msg_count = calloc((size_t)pt->nmsgs + 1, sizeof *x.msg_count);
+    x.msg_kind = calloc((size_t)pt->nmsgs + 1, sizeof *x.msg_kind);
+    x.nmsgs = pt->nmsgs;
+    int rc = 0;
+    if (!x.hist_ok || !x.hist_all || !x.hist_due || !x.msg_count || !x.msg_kind) {
+        rc = bad(r, "%s: %s", "records", "out of memory");
+        goto out;
+    }
+    for (int64_t i = 0; i < pt->nrecs; i++)
+        part_point_count(&x, &pt->recs[i], p->spec.timeout_ms, p->spec.rate);
+    if (!hist_equal(x.hist_ok, pt->hist_ok) || !hist_equal(x.hist_all, pt->hist_all) ||
+        !hist_equal(x.hist_due, pt->hist_due))
+        rc = bad(r, "%s: %s", "histograms", "are not those of the records");
+    else if (memcmp(x.msg_count, pt->msg_count, (size_t)pt->nmsgs * sizeof *x.msg_count) ||
+             memcmp(x.unmessaged, pt->unmessaged, sizeof x.unmessaged))
+        rc = bad(r, "%s: %s", "message_counts", "are not those of the records");
+out:
+    free(x.hist_ok);
+    free(x.hist_all);
+    free(x.hist_due);
+    free(x.msg_count);
+    free(x.msg_kind);
+    return rc;
 }
 
 /* Point k of the part: the spec's k-th (level, mode), the shard's share of it, adding up. */
@@ -251,11 +346,11 @@ static int read_point(struct rd *r, const cJSON *o, struct part *p, int k)
     if (get_i64(r, o, "lane_offset", "", off, off, &pt->lane_offset)) return -1;
     if (pt->requests != part_share(p->spec.requests, p->shard, p->shards))
         return bad(r, "%s: %s", "requests", "not the shard's share of the spec's requests");
-    if (read_counts(r, o, pt) || read_messages(r, o, pt)) return -1;
+    if (read_counts(r, o, pt) || read_messages(r, o, pt) || read_hists(r, o, p, pt)) return -1;
     int64_t max_lanes = mode == MODE_SYNC ? 1 : ci;
     if (pt->lanes > max_lanes) return bad(r, "%s: %s", "lanes", "more than the shard's concurrency");
     const cJSON *recs = field(o, "records");
-    if (p->rows) return read_records(r, recs, p, pt);
+    if (p->rows) return read_records(r, recs, p, pt) || check_against_rows(r, p, pt) ? -1 : 0;
     if (recs) return bad(r, "%s: %s", "records", "present although rows is false");
     return 0;
 }

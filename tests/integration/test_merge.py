@@ -112,6 +112,38 @@ class MergeTest(unittest.TestCase):
                 self.assertGreaterEqual(pt["started_wall_us"] + first, pt["slot_wall_us"])
                 self.assertEqual(pt["skew_us"], pt["started_wall_us"] - pt["slot_wall_us"])
 
+    def test_rows_none_merges_the_histograms(self):
+        """--rows none: the parts keep no rows; the merged percentiles come from the merged
+        histograms, within their stated precision (E / 2048) of the exact ones."""
+        d = tempfile.mkdtemp(prefix="conlab-merge-norows-", dir=self.dir)
+        bare = [os.path.join(d, f"p{i}.json") for i in range(4)]
+        for i in range(4):
+            # the same requests as the parts with rows: a copy of each part without its rows is
+            # what the shard would have written with --rows none
+            part = self.load(self.parts[i])
+            part["rows"] = False
+            for pt in part["points"]:
+                del pt["records"]
+            with open(bare[i], "w") as f:
+                json.dump(part, f)
+        exact = json.loads(merge(*self.parts, "--json").stdout)["results"]
+        p = merge(*bare, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for res, ex in zip(json.loads(p.stdout)["results"], exact):
+            for key in ("requests", "ok", "errors", "wall_ms", "rps"):
+                self.assertEqual(res[key], ex[key], key)
+            for name in ("min", "max", "p50", "p90", "p99"):
+                e = ex["latency_ms"][name]
+                self.assertLessEqual(abs(res["latency_ms"][name] - e), e / 2048 + 0.0011, name)
+            self.assertAlmostEqual(res["latency_ms"]["mean"], ex["latency_ms"]["mean"], delta=0.0011)
+        # and a real shard written with --rows none keeps none
+        q = shard(self.url, 0, 2, os.path.join(d, "real.json"), "--requests", "10", "--rows", "none")
+        self.assertEqual(q.returncode, 0, q.stderr)
+        part = self.load(os.path.join(d, "real.json"))
+        self.assertIs(part["rows"], False)
+        self.assertTrue(all("records" not in pt for pt in part["points"]))
+        self.assertTrue(all(pt["histograms"]["ok"].startswith("h1;n=") for pt in part["points"]))
+
     def test_order_does_not_matter(self):
         a = merge(*self.parts, "--json")
         b = merge(*reversed(self.parts), "--json")
@@ -243,6 +275,11 @@ class MergeTest(unittest.TestCase):
             ("status", mutate(rec(7, 100000)), "status"),
             ("a row turned failed", mutate(rec(9, 3)), "add up"),
             ("no records", mutate(lambda d: d["points"][0].pop("records")), "records"),
+            ("histogram broken", mutate(lambda d: d["points"][0]["histograms"].__setitem__(
+                "ok", "h1;n=3")), "histograms.ok"),
+            ("histogram of other rows", mutate(lambda d: d["points"][0]["histograms"].__setitem__(
+                "ok", good["points"][1]["histograms"]["all"])), "histograms"),
+            ("message counts", mutate(setp("message_counts", [5])), "message_counts"),
             ("duplicate key", text.replace('"shard":0,', '"shard":0,"shard":0,', 1), "shard"),
         ]
         for name, body, needle in cases:

@@ -16,7 +16,12 @@
  *    "cpu_ms" {"user", "sys"}, "peak_rss_kb", "workers_rss_kb", "cancelled",
  *    "started_wall_us" (the mode's start, CLOCK_REALTIME µs), "slot_wall_us" (the common start
  *    it waited for, null without --start-at), "skew_us" (started − slot, null without),
- *    "histogram" (the ok latencies' histogram, encoded; see histogram.h), "messages": [text...],
+ *    "histograms": {"ok", "all", "due"} (histogram_encode's text of the latencies in µs: of the
+ *    ok requests (end − start), of every request as latency_all_ms counts them, and of the ok
+ *    requests from their due time (end − sched) with a rate, else empty),
+ *    "messages": [text...], "message_counts": [failed requests with each message...],
+ *    "message_kinds": [the error kind of the first of them...], "unmessaged_by_kind": {kind: n}
+ *    (failed requests without a message),
  *    "records": [[seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes,
  *                 error_kind, message index or -1]...] (absent with "rows": false)}
  * Record times are µs from the shard's own start of the mode (started_wall_us), lanes the
@@ -28,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "histogram.h"
 #include "record.h"
 #include "spec.h"
 
@@ -68,8 +74,14 @@ struct part_point {
     bool cancelled;
     int64_t started_wall_us;
     int64_t slot_wall_us; /* -1: no slot */
-    char **msgs;           /* owned */
+    /* Latencies (µs), owned: ok (end − start of the ok requests), all (every request, as
+     * latency_all_ms counts it), due (end − sched of the ok ones; empty without a rate). */
+    struct histogram *hist_ok, *hist_all, *hist_due;
+    char **msgs; /* owned */
     int32_t nmsgs;
+    int64_t *msg_count;  /* per message: failed requests with it */
+    int32_t *msg_kind;   /* per message: the kind of the first of them */
+    int64_t unmessaged[REQ_ERR_COUNT]; /* failed requests without a message, per kind */
     struct bench_record *recs; /* owned; NULL when rows were left out */
     int64_t nrecs;
 };
@@ -87,8 +99,21 @@ struct part {
 /* An empty part of shard i of n for spec s (copied). Returns 0 or -1 (out of memory). */
 int part_init(struct part *p, const struct spec *s, int64_t i, int64_t n, bool rows);
 
-/* Appends a point, empty; returns it or NULL (out of memory). */
+/* Appends a point, empty, with its histograms allocated; returns it or NULL (out of memory). */
 struct part_point *part_add_point(struct part *p);
+
+/* Sets the point's message table to the n texts (copied), with their counts at 0. Returns 0 or
+ * -1 (out of memory). */
+int part_point_set_msgs(struct part_point *pt, const char *const *text, int32_t n);
+
+/* Counts one record of the point into its histograms and message counts (not into ok, errors,
+ * bytes: those are the engine's). timeout_ms and rate are the spec's. */
+void part_point_count(struct part_point *pt, const struct bench_record *r, int64_t timeout_ms,
+                      double rate);
+
+/* What latency_all_ms counts for a record: its elapsed time (end − start, 0 when it never
+ * started), a timeout at least timeout_ms. */
+int64_t part_elapsed_all(const struct bench_record *r, int64_t timeout_ms);
 
 void part_free(struct part *p);
 
@@ -136,9 +161,11 @@ struct merged {
 /* Merges n parts (in any order) into one run. Refuses, with err naming the problem, parts of
  * different specs, a shard missing or given twice, parts of different shard counts, or parts
  * that mix rows and no rows. Counts are summed; percentiles come from the union of the rows
- * (exact, as stats.c computes them) or, without rows, from the merged histograms; wall time runs
- * from the common start to the last shard's end; CPU and memory are summed. The parts must
- * outlive `out` (messages are borrowed). Returns 0 or -1 with err. */
+ * (exact, as stats.c computes them) or, without rows, from the merged histograms (within
+ * histogram_percentile's precision; min, max and mean exact); the top error from the messages'
+ * counts; wall time runs from the common start to the last shard's end; rps is the ok requests
+ * over it; CPU and memory are summed. The parts must outlive `out` (messages are borrowed).
+ * Returns 0 or -1 with err. */
 int part_merge(const struct part *parts, int n, struct merged *out, char *err, size_t errlen);
 
 void merged_free(struct merged *m);
