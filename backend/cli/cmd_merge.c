@@ -52,7 +52,9 @@ static cJSON *shards_json(const struct merged *m)
             cJSON_AddNumberToObject(x, "shard", (double)s->shard);
             iso8601_utc(s->started_wall_us, iso);
             cJSON_AddStringToObject(x, "started_at", iso);
-            cJSON_AddNumberToObject(x, "started_wall_us", (double)s->started_wall_us);
+            char wall[32];
+            snprintf(wall, sizeof wall, "%" PRId64, s->started_wall_us);
+            cJSON_AddRawToObject(x, "started_wall_us", wall); /* exact, not 1.79e+15 */
             cJSON_AddNumberToObject(x, "skew_ms", round3(s->skew_ms));
             cJSON_AddNumberToObject(x, "requests", (double)s->requests);
             cJSON_AddNumberToObject(x, "ok", (double)s->ok);

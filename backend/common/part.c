@@ -157,6 +157,14 @@ static int put_json(FILE *f, cJSON *j)
     return rc;
 }
 
+/* An integer as an exact JSON number (cJSON would print a large one as 1.79e+15). */
+static void add_int(cJSON *o, const char *key, int64_t v)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%" PRId64, v);
+    cJSON_AddRawToObject(o, key, text);
+}
+
 /* The point without its records, as an object. */
 static cJSON *point_json(const struct part_point *pt)
 {
@@ -165,10 +173,10 @@ static cJSON *point_json(const struct part_point *pt)
     cJSON_AddNumberToObject(o, "concurrency", (double)pt->level);
     cJSON_AddNumberToObject(o, "shard_concurrency", (double)pt->shard_concurrency);
     cJSON_AddNumberToObject(o, "lane_offset", (double)pt->lane_offset);
-    cJSON_AddNumberToObject(o, "requests", (double)pt->requests);
-    cJSON_AddNumberToObject(o, "ok", (double)pt->ok);
-    cJSON_AddNumberToObject(o, "errors", (double)pt->errors);
-    cJSON_AddNumberToObject(o, "bytes", (double)pt->bytes);
+    add_int(o, "requests", pt->requests);
+    add_int(o, "ok", pt->ok);
+    add_int(o, "errors", pt->errors);
+    add_int(o, "bytes", pt->bytes);
     cJSON *k = cJSON_AddObjectToObject(o, "errors_by_kind");
     for (int e = 1; e < REQ_ERR_COUNT; e++)
         if (pt->errors_by_kind[e])
@@ -181,10 +189,10 @@ static cJSON *point_json(const struct part_point *pt)
     cJSON_AddNumberToObject(o, "peak_rss_kb", (double)pt->peak_rss_kb);
     cJSON_AddNumberToObject(o, "workers_rss_kb", (double)pt->workers_rss_kb);
     cJSON_AddBoolToObject(o, "cancelled", pt->cancelled);
-    cJSON_AddNumberToObject(o, "started_wall_us", (double)pt->started_wall_us);
+    add_int(o, "started_wall_us", pt->started_wall_us);
     if (pt->slot_wall_us >= 0) {
-        cJSON_AddNumberToObject(o, "slot_wall_us", (double)pt->slot_wall_us);
-        cJSON_AddNumberToObject(o, "skew_us", (double)(pt->started_wall_us - pt->slot_wall_us));
+        add_int(o, "slot_wall_us", pt->slot_wall_us);
+        add_int(o, "skew_us", pt->started_wall_us - pt->slot_wall_us);
     } else {
         cJSON_AddNullToObject(o, "slot_wall_us");
         cJSON_AddNullToObject(o, "skew_us");

@@ -4,6 +4,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -58,6 +59,7 @@ class MergeTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         stop(cls.target)
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def load(self, path):
         with open(path) as f:

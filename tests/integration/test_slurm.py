@@ -4,6 +4,7 @@ deploy/slurm/merge.sbatch job, as the README's "Beyond one machine" tells."""
 import json
 import math
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -46,6 +47,7 @@ class SlurmTest(unittest.TestCase):
             cls.cluster.__exit__(None, None, None)
         finally:
             stop(cls.target)
+            shutil.rmtree(cls.dir, ignore_errors=True)
 
     def submit_array(self, parts, n, start_ms, slot_ms, *spec):
         env = f"ALL,CONLAB={os.path.abspath(BIN)},CONLAB_PARTS={parts}," \
