@@ -80,9 +80,11 @@ static void print_shards(FILE *f, const struct merged *m)
         const struct merged_point *mp = &m->points[k];
         for (int64_t i = 0; i < m->shards; i++) {
             const struct merged_shard *s = &mp->shards[i];
-            fprintf(f, "%-10s %5" PRId64 " %5" PRId64 " %10.3f %10.2f %8" PRId64 " %8" PRId64
-                       " %10.1f\n", mode_name(mp->res.mode), mp->res.concurrency, s->shard,
-                    s->skew_ms, s->rps, s->ok, s->errors, s->cpu_user_ms + s->cpu_sys_ms);
+            fprintf(f,
+                    "%-10s %5" PRId64 " %5" PRId64 " %10.3f %10.2f %8" PRId64 " %8" PRId64
+                    " %10.1f\n",
+                    mode_name(mp->res.mode), mp->res.concurrency, s->shard, s->skew_ms, s->rps,
+                    s->ok, s->errors, s->cpu_user_ms + s->cpu_sys_ms);
         }
         fprintf(f, "%-10s %5" PRId64 "  start skew %.3f ms (latest − earliest start)\n",
                 mode_name(mp->res.mode), mp->res.concurrency, mp->start_skew_ms);
@@ -219,7 +221,8 @@ int cmd_merge(int argc, char **argv)
 out:
     if (code == 2 || code == 1) fprintf(stderr, "conlab merge: %s\n", *err ? err : "out of memory");
     merged_free(&m);
-    for (int i = 0; i < nread; i++) part_free(&parts[i]);
+    for (int i = 0; i < nread; i++)
+        part_free(&parts[i]);
     free(parts);
     free(paths);
     return code;

@@ -17,8 +17,7 @@ struct shard_opts {
 };
 
 /* The flags' ids, after cmd_run's own. */
-enum { SHARD_OPT_SHARD = 2000, SHARD_OPT_OUT, SHARD_OPT_ROWS, SHARD_OPT_START_AT,
-       SHARD_OPT_SLOT };
+enum { SHARD_OPT_SHARD = 2000, SHARD_OPT_OUT, SHARD_OPT_ROWS, SHARD_OPT_START_AT, SHARD_OPT_SLOT };
 
 /* Defaults: not a shard, rows kept, no slots. */
 void shard_opts_init(struct shard_opts *o);
@@ -36,7 +35,7 @@ int shard_check(const struct shard_opts *o, const struct spec *s, const char *ot
  * its slot with --start-at, and writes the part to o->out; prints the shard's own table (or JSON
  * with json). Returns 0 with *exit_code (0, 130 when interrupted: no part is written), or -1 with
  * err when conlab itself failed (a mode overran its slot: no part is written either). */
-int shard_run(const struct spec *s, const struct shard_opts *o, bool json, char *err,
-              size_t errlen, int *exit_code);
+int shard_run(const struct spec *s, const struct shard_opts *o, bool json, char *err, size_t errlen,
+              int *exit_code);
 
 #endif

@@ -28,19 +28,24 @@ int shard_option(struct shard_opts *o, int id, const char *flag, const char *v, 
 {
     o->given = true;
     switch (id) {
-    case SHARD_OPT_SHARD: return part_parse_shard(v, flag, &o->index, &o->count, err, errlen);
+    case SHARD_OPT_SHARD:
+        return part_parse_shard(v, flag, &o->index, &o->count, err, errlen);
     case SHARD_OPT_OUT:
         if (!*v) return errf(err, errlen, "%s: needs a file name", flag);
         o->out = v;
         return 0;
     case SHARD_OPT_ROWS:
-        if (!strcmp(v, "none")) o->no_rows = true;
-        else if (!strcmp(v, "all")) o->no_rows = false;
-        else return errf(err, errlen, "%s: 'all' or 'none', got '%.40s'", flag, v);
+        if (!strcmp(v, "none"))
+            o->no_rows = true;
+        else if (!strcmp(v, "all"))
+            o->no_rows = false;
+        else
+            return errf(err, errlen, "%s: 'all' or 'none', got '%.40s'", flag, v);
         return 0;
     case SHARD_OPT_START_AT:
         return parse_int64(v, flag, 0, INT64_MAX / 4000, &o->start_at_ms, err, errlen);
-    default: return parse_int64(v, flag, 1, 86400000, &o->slot_ms, err, errlen);
+    default:
+        return parse_int64(v, flag, 1, 86400000, &o->slot_ms, err, errlen);
     }
 }
 
@@ -50,15 +55,20 @@ int shard_check(const struct shard_opts *o, const struct spec *s, const char *ot
     if (!o->given) return 0;
     if (!o->count)
         return errf(err, errlen, "%s: only with --shard i/n",
-                    o->out ? "--out" : o->start_at_ms >= 0 ? "--start-at"
-                    : o->slot_ms ? "--mode-slot-ms" : "--rows");
+                    o->out                ? "--out"
+                    : o->start_at_ms >= 0 ? "--start-at"
+                    : o->slot_ms          ? "--mode-slot-ms"
+                                          : "--rows");
     if (other)
-        return errf(err, errlen, "%s: not with --shard (a shard writes a part; `conlab merge "
-                    "--db` stores the merged run)", other);
+        return errf(err, errlen,
+                    "%s: not with --shard (a shard writes a part; `conlab merge "
+                    "--db` stores the merged run)",
+                    other);
     if (o->slot_ms && o->start_at_ms < 0)
         return errf(err, errlen, "--mode-slot-ms: only with --start-at");
     if (o->start_at_ms >= 0 && !o->slot_ms && s->nlevels * s->nmodes > 1)
-        return errf(err, errlen, "--start-at: needs --mode-slot-ms S when the run has more than "
+        return errf(err, errlen,
+                    "--start-at: needs --mode-slot-ms S when the run has more than "
                     "one mode or level (point k starts at EPOCH_MS + k × S)");
     return part_check_split(s, o->count, "--shard", err, errlen);
 }
@@ -152,8 +162,8 @@ static int run_points(const struct spec *s, struct spec *local, const struct sha
             pt->mode = mode;
             pt->level = level;
             pt->shard_concurrency = part_share(level, o->index, o->count);
-            pt->lane_offset = mode == MODE_SYNC ? o->index
-                                                : part_lane_offset(level, o->index, o->count);
+            pt->lane_offset =
+                mode == MODE_SYNC ? o->index : part_lane_offset(level, o->index, o->count);
             pt->requests = local->requests;
             if (o->start_at_ms >= 0) {
                 pt->slot_wall_us = (o->start_at_ms + (int64_t)idx * o->slot_ms) * 1000;
@@ -161,7 +171,8 @@ static int run_points(const struct spec *s, struct spec *local, const struct sha
                     return errf(err, errlen,
                                 "%s at concurrency %" PRId64 " overran its slot: the next mode's "
                                 "slot began %.1f ms before it ended; give a longer --mode-slot-ms "
-                                "(now %" PRId64 ")", mode_name(results[*nresults - 1].mode),
+                                "(now %" PRId64 ")",
+                                mode_name(results[*nresults - 1].mode),
                                 results[*nresults - 1].concurrency,
                                 (double)(wallclock_us() - pt->slot_wall_us) / 1000.0, o->slot_ms);
                 sleep_until_wall(pt->slot_wall_us);
@@ -180,9 +191,11 @@ static int run_points(const struct spec *s, struct spec *local, const struct sha
     if (!bench_cancel_flag && o->start_at_ms >= 0 && o->slot_ms && *nresults > 0) {
         int64_t end = (o->start_at_ms + (int64_t)idx * o->slot_ms) * 1000;
         if (wallclock_us() > end)
-            return errf(err, errlen, "%s at concurrency %" PRId64 " overran its slot of %" PRId64
-                        " ms; give a longer --mode-slot-ms", mode_name(results[*nresults - 1].mode),
-                        results[*nresults - 1].concurrency, o->slot_ms);
+            return errf(err, errlen,
+                        "%s at concurrency %" PRId64 " overran its slot of %" PRId64
+                        " ms; give a longer --mode-slot-ms",
+                        mode_name(results[*nresults - 1].mode), results[*nresults - 1].concurrency,
+                        o->slot_ms);
     }
     return 0;
 }
@@ -220,15 +233,16 @@ static void print_results(const struct spec *local, const struct shard_opts *o,
     cJSON_AddNumberToObject(doc, "shards", (double)o->count);
     cJSON_AddItemToObject(doc, "spec", spec_to_json(local));
     cJSON *list = cJSON_AddArrayToObject(doc, "results");
-    for (int i = 0; i < n; i++) cJSON_AddItemToArray(list, result_to_json(&results[i]));
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(list, result_to_json(&results[i]));
     char *text = cJSON_Print(doc);
     if (text) printf("%s\n", text);
     free(text);
     cJSON_Delete(doc);
 }
 
-int shard_run(const struct spec *s, const struct shard_opts *o, bool json, char *err,
-              size_t errlen, int *exit_code)
+int shard_run(const struct spec *s, const struct shard_opts *o, bool json, char *err, size_t errlen,
+              int *exit_code)
 {
     struct part p;
     struct spec local;

@@ -44,13 +44,15 @@ int part_check_split(const struct spec *s, int64_t n, const char *what, char *er
     if (n > s->requests)
         return errf(err, errlen,
                     "%s: %" PRId64 " shards for %" PRId64 " requests: a shard would get none "
-                    "(at most as many shards as requests)", what, n, s->requests);
+                    "(at most as many shards as requests)",
+                    what, n, s->requests);
     for (int k = 0; k < s->nlevels; k++)
         if (n > s->levels[k])
             return errf(err, errlen,
                         "%s: %" PRId64 " shards exceed the concurrency %" PRId64
                         ": each shard needs at least one lane (at most as many shards as the "
-                        "smallest concurrency level)", what, n, s->levels[k]);
+                        "smallest concurrency level)",
+                        what, n, s->levels[k]);
     return 0;
 }
 
@@ -131,7 +133,8 @@ void part_free(struct part *p)
 {
     for (int k = 0; k < p->npoints; k++) {
         struct part_point *pt = &p->points[k];
-        for (int32_t j = 0; j < pt->nmsgs; j++) free(pt->msgs[j]);
+        for (int32_t j = 0; j < pt->nmsgs; j++)
+            free(pt->msgs[j]);
         free(pt->msgs);
         free(pt->msg_count);
         free(pt->msg_kind);
@@ -219,7 +222,8 @@ static cJSON *point_json(const struct part_point *pt)
     }
     cJSON *u = cJSON_AddObjectToObject(o, "unmessaged_by_kind");
     for (int e = 1; e < REQ_ERR_COUNT; e++)
-        if (pt->unmessaged[e]) cJSON_AddNumberToObject(u, req_error_name(e), (double)pt->unmessaged[e]);
+        if (pt->unmessaged[e])
+            cJSON_AddNumberToObject(u, req_error_name(e), (double)pt->unmessaged[e]);
     return o;
 }
 
@@ -256,9 +260,12 @@ int part_write(FILE *f, const struct part *p, char *err, size_t errlen)
     int rc = fprintf(f, "{\"conlab_part\":%d,\"spec\":", PART_FORMAT) < 0 ? -1 : 0;
     if (!rc) rc = put_json(f, spec);
     if (!rc)
-        rc = fprintf(f, ",\"spec_hash\":\"%s\",\"shard\":%" PRId64 ",\"shards\":%" PRId64
-                        ",\"rows\":%s,\"points\":[",
-                     p->spec_hash, p->shard, p->shards, p->rows ? "true" : "false") < 0 ? -1 : 0;
+        rc = fprintf(f,
+                     ",\"spec_hash\":\"%s\",\"shard\":%" PRId64 ",\"shards\":%" PRId64
+                     ",\"rows\":%s,\"points\":[",
+                     p->spec_hash, p->shard, p->shards, p->rows ? "true" : "false") < 0
+                 ? -1
+                 : 0;
     for (int k = 0; !rc && k < p->npoints; k++) {
         if (k) fputc(',', f);
         fputc('\n', f);

@@ -21,13 +21,16 @@ static int check_set(const struct part *parts, int n, const struct part **by, ch
         if (strcmp(p->spec_text, p0->spec_text))
             return errf(err, errlen,
                         "parts of different specs: shard %" PRId64 " has spec %s, shard %" PRId64
-                        " has spec %s", p0->shard, p0->spec_hash, p->shard, p->spec_hash);
+                        " has spec %s",
+                        p0->shard, p0->spec_hash, p->shard, p->spec_hash);
         if (p->shards != p0->shards)
-            return errf(err, errlen, "parts of different splits: shard %" PRId64 " of %" PRId64
-                        " and shard %" PRId64 " of %" PRId64, p0->shard, p0->shards, p->shard,
-                        p->shards);
+            return errf(err, errlen,
+                        "parts of different splits: shard %" PRId64 " of %" PRId64
+                        " and shard %" PRId64 " of %" PRId64,
+                        p0->shard, p0->shards, p->shard, p->shards);
         if (p->rows != p0->rows)
-            return errf(err, errlen, "shard %" PRId64 " kept its rows and shard %" PRId64
+            return errf(err, errlen,
+                        "shard %" PRId64 " kept its rows and shard %" PRId64
                         " did not (--rows): merge parts written alike",
                         p->rows ? p->shard : p0->shard, p->rows ? p0->shard : p->shard);
         if (by[p->shard])
@@ -37,8 +40,10 @@ static int check_set(const struct part *parts, int n, const struct part **by, ch
     }
     for (int64_t i = 0; i < p0->shards; i++)
         if (!by[i])
-            return errf(err, errlen, "shard %" PRId64 " of %" PRId64 " is missing (%d of %" PRId64
-                        " parts given)", i, p0->shards, n, p0->shards);
+            return errf(err, errlen,
+                        "shard %" PRId64 " of %" PRId64 " is missing (%d of %" PRId64
+                        " parts given)",
+                        i, p0->shards, n, p0->shards);
     return 0;
 }
 
@@ -50,7 +55,8 @@ static void top_error(const struct part *const *by, int64_t n, int k, struct mod
     int64_t plain[REQ_ERR_COUNT] = {0};
     for (int64_t i = 0; i < n; i++) {
         const struct part_point *pt = &by[i]->points[k];
-        for (int e = 1; e < REQ_ERR_COUNT; e++) plain[e] += pt->unmessaged[e];
+        for (int e = 1; e < REQ_ERR_COUNT; e++)
+            plain[e] += pt->unmessaged[e];
         for (int32_t m = 0; m < pt->nmsgs; m++) {
             if (!pt->msg_count[m]) continue;
             bool seen = false; /* counted with an earlier shard that has the same text */
@@ -120,8 +126,7 @@ static int cmp_rec_seq(const void *a, const void *b)
 /* The union of the rows of point k: times from the common start, lanes renumbered, messages
  * renumbered into one table; latencies into lat and due. */
 static int union_rows(const struct part *const *by, int64_t n, int k, struct merged_point *mp,
-                      const struct spec *s, struct stats *lat, struct stats *due,
-                      struct stats *all)
+                      const struct spec *s, struct stats *lat, struct stats *due, struct stats *all)
 {
     int64_t total = 0, nmsgs = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -135,7 +140,8 @@ static int union_rows(const struct part *const *by, int64_t n, int k, struct mer
         const struct part_point *pt = &by[i]->points[k];
         int64_t shift = pt->started_wall_us - mp->common_start_us;
         int32_t base = mp->nmsgs;
-        for (int32_t m = 0; m < pt->nmsgs; m++) mp->msgs[mp->nmsgs++] = pt->msgs[m];
+        for (int32_t m = 0; m < pt->nmsgs; m++)
+            mp->msgs[mp->nmsgs++] = pt->msgs[m];
         for (int64_t j = 0; j < pt->nrecs; j++) {
             struct bench_record r = pt->recs[j];
             if (stats_add(all, part_elapsed_all(&r, s->timeout_ms))) return -1;
@@ -172,7 +178,8 @@ static int merge_point(const struct part *const *by, int64_t n, int k, struct me
         res->ok += pt->ok;
         res->errors += pt->errors;
         res->bytes += pt->bytes;
-        for (int e = 1; e < REQ_ERR_COUNT; e++) res->errors_by_kind[e] += pt->errors_by_kind[e];
+        for (int e = 1; e < REQ_ERR_COUNT; e++)
+            res->errors_by_kind[e] += pt->errors_by_kind[e];
         res->lanes += pt->lanes;
         res->cpu_user_ms += pt->cpu_user_ms;
         res->cpu_sys_ms += pt->cpu_sys_ms;
@@ -206,8 +213,7 @@ static int merge_point(const struct part *const *by, int64_t n, int k, struct me
     }
     res->attempts_per_s = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     top_error(by, n, k, res);
-    if (!rows)
-        return merge_hists(by, n, k, res) ? errf(err, errlen, "merging: out of memory") : 0;
+    if (!rows) return merge_hists(by, n, k, res) ? errf(err, errlen, "merging: out of memory") : 0;
     struct stats lat, due, all;
     stats_init(&lat);
     stats_init(&due);

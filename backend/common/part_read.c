@@ -123,13 +123,21 @@ static int read_record(struct rd *r, const cJSON *a, const struct part *p,
     if (v[7] < 0 || v[7] > 999) return bad(r, "%s: %s", where, "status out of range");
     if (v[8] < 0) return bad(r, "%s: %s", where, "bytes below 0");
     if (v[9] < 0 || v[9] >= REQ_ERR_COUNT) return bad(r, "%s: %s", where, "unknown error kind");
-    if (v[10] < -1 || v[10] >= pt->nmsgs) return bad(r, "%s: %s", where, "message index out of range");
+    if (v[10] < -1 || v[10] >= pt->nmsgs)
+        return bad(r, "%s: %s", where, "message index out of range");
     if (v[9] == REQ_OK && (v[3] < 0 || v[6] < v[3]))
         return bad(r, "%s: %s", where, "an ok request needs start_us ≤ end_us");
-    *rec = (struct bench_record){.seq = v[0], .lane = (int32_t)v[1], .sched_us = v[2],
-                                 .start_us = v[3], .connect_us = v[4], .ttfb_us = v[5],
-                                 .end_us = v[6], .status = (int32_t)v[7], .bytes = v[8],
-                                 .err_kind = (int32_t)v[9], .msg = (int32_t)v[10]};
+    *rec = (struct bench_record){.seq = v[0],
+                                 .lane = (int32_t)v[1],
+                                 .sched_us = v[2],
+                                 .start_us = v[3],
+                                 .connect_us = v[4],
+                                 .ttfb_us = v[5],
+                                 .end_us = v[6],
+                                 .status = (int32_t)v[7],
+                                 .bytes = v[8],
+                                 .err_kind = (int32_t)v[9],
+                                 .msg = (int32_t)v[10]};
     return 0;
 }
 
@@ -158,25 +166,30 @@ static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
         int64_t k = (rec->seq - p->shard) / p->shards;
         if (k >= n || seen[k]) {
             free(seen);
-            return bad(r, "%s: %s", "records", "a seq is given twice or lies beyond the shard's share");
+            return bad(r, "%s: %s", "records",
+                       "a seq is given twice or lies beyond the shard's share");
         }
         seen[k] = 1;
-        if (rec->err_kind == REQ_OK) ok++;
-        else errors++, kinds[rec->err_kind]++;
+        if (rec->err_kind == REQ_OK)
+            ok++;
+        else
+            errors++, kinds[rec->err_kind]++;
         bytes += rec->bytes;
     }
     free(seen);
     pt->nrecs = n;
     if (ok != pt->ok || errors != pt->errors || bytes != pt->bytes ||
         memcmp(kinds + 1, pt->errors_by_kind + 1, sizeof(int64_t) * (REQ_ERR_COUNT - 1)))
-        return bad(r, "%s: %s", "records", "do not add up to the point's ok/errors/bytes/errors_by_kind");
+        return bad(r, "%s: %s", "records",
+                   "do not add up to the point's ok/errors/bytes/errors_by_kind");
     return 0;
 }
 
 static int read_counts(struct rd *r, const cJSON *o, struct part_point *pt)
 {
     const int64_t MAXN = (int64_t)INT_MAXV;
-    if (get_i64(r, o, "ok", "", 0, MAXN, &pt->ok) || get_i64(r, o, "errors", "", 0, MAXN, &pt->errors) ||
+    if (get_i64(r, o, "ok", "", 0, MAXN, &pt->ok) ||
+        get_i64(r, o, "errors", "", 0, MAXN, &pt->errors) ||
         get_i64(r, o, "bytes", "", 0, MAXN, &pt->bytes) ||
         get_i64(r, o, "lanes", "", 1, MAXN, &pt->lanes) ||
         get_num(r, o, "wall_ms", "", &pt->wall_ms) ||
@@ -253,12 +266,14 @@ static int read_messages(struct rd *r, const cJSON *o, struct part_point *pt)
     for (const cJSON *k = u->child; k; k = k->next) {
         int e = req_error_from_name(k->string);
         if (e <= 0) return bad(r, "%s: %s", "unmessaged_by_kind", "names an unknown error kind");
-        if (get_i64(r, u, k->string, "unmessaged_by_kind.", 0, (int64_t)INT_MAXV, &pt->unmessaged[e]))
+        if (get_i64(r, u, k->string, "unmessaged_by_kind.", 0, (int64_t)INT_MAXV,
+                    &pt->unmessaged[e]))
             return -1;
         sum += pt->unmessaged[e];
     }
     if (sum != pt->errors)
-        return bad(r, "%s: %s", "message_counts", "with unmessaged_by_kind, does not sum to errors");
+        return bad(r, "%s: %s", "message_counts",
+                   "with unmessaged_by_kind, does not sum to errors");
     return 0;
 }
 
@@ -348,7 +363,8 @@ static int read_point(struct rd *r, const cJSON *o, struct part *p, int k)
         return bad(r, "%s: %s", "requests", "not the shard's share of the spec's requests");
     if (read_counts(r, o, pt) || read_messages(r, o, pt) || read_hists(r, o, p, pt)) return -1;
     int64_t max_lanes = mode == MODE_SYNC ? 1 : ci;
-    if (pt->lanes > max_lanes) return bad(r, "%s: %s", "lanes", "more than the shard's concurrency");
+    if (pt->lanes > max_lanes)
+        return bad(r, "%s: %s", "lanes", "more than the shard's concurrency");
     const cJSON *recs = field(o, "records");
     if (p->rows) return read_records(r, recs, p, pt) || check_against_rows(r, p, pt) ? -1 : 0;
     if (recs) return bad(r, "%s: %s", "records", "present although rows is false");
@@ -388,7 +404,8 @@ static int read_doc(struct rd *r, const cJSON *doc, struct part *p)
     int want = p->spec.nlevels * p->spec.nmodes;
     if (!cJSON_IsArray(pts)) return bad(r, "%s: %s", "points", "must be an array");
     if (cJSON_GetArraySize(pts) != want)
-        return bad(r, "%s: %s", "points", "not one per mode and level of the spec (a shard cut short?)");
+        return bad(r, "%s: %s", "points",
+                   "not one per mode and level of the spec (a shard cut short?)");
     int k = 0;
     for (const cJSON *o = pts->child; o; o = o->next, k++) {
         if (read_point(r, o, p, k)) {

@@ -79,10 +79,10 @@ struct part_point {
     struct histogram *hist_ok, *hist_all, *hist_due;
     char **msgs; /* owned */
     int32_t nmsgs;
-    int64_t *msg_count;  /* per message: failed requests with it */
-    int32_t *msg_kind;   /* per message: the kind of the first of them */
+    int64_t *msg_count;                /* per message: failed requests with it */
+    int32_t *msg_kind;                 /* per message: the kind of the first of them */
     int64_t unmessaged[REQ_ERR_COUNT]; /* failed requests without a message, per kind */
-    struct bench_record *recs; /* owned; NULL when rows were left out */
+    struct bench_record *recs;         /* owned; NULL when rows were left out */
     int64_t nrecs;
 };
 
@@ -137,10 +137,10 @@ struct merged_shard {
 };
 
 struct merged_point {
-    struct mode_result res;  /* the merged RESULT */
-    int64_t common_start_us; /* CLOCK_REALTIME µs: the slot when every shard had it, else the
-                                earliest start */
-    double start_skew_ms;    /* latest start − earliest start */
+    struct mode_result res;      /* the merged RESULT */
+    int64_t common_start_us;     /* CLOCK_REALTIME µs: the slot when every shard had it, else the
+                                    earliest start */
+    double start_skew_ms;        /* latest start − earliest start */
     struct merged_shard *shards; /* one per shard, by shard */
     struct bench_record *recs;   /* the union of the rows in seq order, times from the common
                                     start, lanes renumbered; NULL without rows */
