@@ -79,6 +79,20 @@ int main(void)
                          "\"concurrency\":[4,6],\"modes\":[\"sync\",\"async\"]}",
                          &lim, &s, err, sizeof err) == 0);
     CHECK(part_check_split(&s, 4, "--shard", err, sizeof err) == 0);
+    /* a spec with work_us copies (spec_limits_unbounded's CPU budget in µs overflowed 64 bits:
+     * every such spec was refused, and `run --shard --work-us N` failed) */
+    {
+        struct spec w, copy;
+        CHECK(spec_from_text("{\"target\":{\"url\":\"http://127.0.0.1:9/\"},\"work_us\":10}",
+                             &lim, &w, err, sizeof err) == 0);
+        CHECK(spec_copy(&copy, &w) == 0);
+        CHECK(copy.work_us == 10);
+        struct part wp;
+        CHECK(part_init(&wp, &w, 0, 1, true) == 0);
+        part_free(&wp);
+        spec_free(&copy);
+        spec_free(&w);
+    }
     CHECK(part_check_split(&s, 5, "--shard", err, sizeof err) == -1);
     CHECK(strstr(err, "concurrency 4") != NULL);
 

@@ -267,14 +267,19 @@ static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
 static int check_budget(const struct spec *s, const struct spec_limits *lim, char *err,
                         size_t errlen)
 {
-    int64_t total = s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
+    int64_t total, budget_us;
+    if (__builtin_mul_overflow(s->requests, (int64_t)(s->nlevels > 0 ? s->nlevels : 1), &total) ||
+        __builtin_mul_overflow(total, (int64_t)s->nmodes, &total))
+        total = INT64_MAX;
     if (total > lim->max_total_requests)
         return errf(err, errlen,
                     "requests: %lld requests x %d levels x %d modes = %lld, over the limit of "
                     "%lld requests in one run",
                     (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
                     (long long)total, (long long)lim->max_total_requests);
-    if (s->work_us > 0 && total > lim->max_work_s * 1000000 / s->work_us)
+    /* a budget too large for µs in 64 bits (spec_limits_unbounded's) is no limit */
+    if (s->work_us > 0 && !__builtin_mul_overflow(lim->max_work_s, (int64_t)1000000, &budget_us) &&
+        total > budget_us / s->work_us)
         return errf(err, errlen,
                     "work_us: %lld us x %lld requests is %.0f CPU s, over the limit of %lld s "
                     "in one run",
