@@ -1,19 +1,26 @@
 // Chart.js configurations for every chart of the page (and of the offline report). Chart.js
 // is the classic script /vendor/chart.umd.js (global `Chart`); nothing here touches the DOM
 // beyond the canvas it is given.
-import { MODE_ORDER, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
+import { modesOf, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
 import { throughputSeries } from './series.js';
 import { comparable } from './model.js';
 
-let defaultsSet = false;
+// The page's ink and grid colours (CSS variables, so that charts follow the light or dark theme).
+export function themeColors() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  return {ink: v('--chart-ink', '#334155'), grid: v('--chart-grid', '#e2e8f0'), strong: v('--ink', '#0f172a')};
+}
+
 function setDefaults() {
-  if (defaultsSet) return;
-  defaultsSet = true;
+  const t = themeColors();
   Chart.defaults.animation = false;
   Chart.defaults.responsive = true;
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-  Chart.defaults.color = '#334155';
+  Chart.defaults.color = t.ink;
+  Chart.defaults.borderColor = t.grid;
+  Chart.defaults.scale.grid.color = t.grid;
 }
 
 function make(canvas, config) {
@@ -48,7 +55,7 @@ const barTexts = {
       const [long, short] = Array.isArray(texts[i]) ? texts[i] : [texts[i], texts[i].split(' ')[0]];
       const text = ctx.measureText(long).width > bar.width + 8 ? short : long;
       const half = ctx.measureText(text).width / 2;
-      ctx.fillStyle = colors[i] || '#0f172a';
+      ctx.fillStyle = colors[i] || themeColors().strong;
       ctx.fillText(text, Math.min(Math.max(bar.x, half + 2), chart.width - half - 2), bar.y - 6);
     });
     ctx.restore();
@@ -86,8 +93,8 @@ export function summaryChart(canvas, rows) {
       pointRadius: c => tickRadius(c.chart, rows.length),
       pointHoverRadius: c => tickRadius(c.chart, rows.length),
       pointBorderWidth: 3,
-      borderColor: '#0f172a',
-      backgroundColor: '#0f172a',
+      borderColor: themeColors().strong,
+      backgroundColor: themeColors().strong,
       order: 0,
     });
   }
@@ -163,7 +170,9 @@ export function latencyChart(canvas, modes, kind, log) {
       data,
       borderColor: modeColor(m.mode),
       backgroundColor: modeColor(m.mode, 0.15),
-      stepped: 'after',
+      // Chart.js's 'before' holds a point's value until the next point: a bin's count over its bin,
+      // the CDF's fraction until the next latency.
+      stepped: 'before',
       pointRadius: kind === 'histogram' ? 0 : 2,
       borderWidth: 2,
       fill: false,
@@ -212,7 +221,9 @@ export function throughputChart(canvas, modes, spec) {
       backgroundColor: modeColor(m.mode, 0.15),
       pointRadius: 0,
       borderWidth: 2,
-      stepped: 'after',
+      // Each interval's rate over that interval: Chart.js's 'before' holds a point's value until
+      // the next point ('after' would draw it over the interval before).
+      stepped: 'before',
     };
   });
   return make(canvas, {
@@ -237,7 +248,7 @@ export function liveChart(canvas, mode, series) {
     type: 'line',
     data: {datasets: [
       {label: 'req/s', data: series.rps, yAxisID: 'y', borderColor: color, backgroundColor: modeColor(mode, 0.15), pointRadius: 0, borderWidth: 2},
-      {label: 'p50 latency', data: series.p50, yAxisID: 'lat', borderColor: '#0f172a', pointRadius: 0, borderWidth: 1.5, borderDash: [6, 3]},
+      {label: 'p50 latency', data: series.p50, yAxisID: 'lat', borderColor: themeColors().strong, pointRadius: 0, borderWidth: 1.5, borderDash: [6, 3]},
       {label: 'p99 latency', data: series.p99, yAxisID: 'lat', borderColor: '#dc2626', pointRadius: 0, borderWidth: 1.5, borderDash: [2, 2]},
     ]},
     options: {
@@ -262,7 +273,7 @@ export const TREND_METRICS = {
 // point was clicked.
 export function trendChart(canvas, runs, metric, onPick) {
   const m = TREND_METRICS[metric] || TREND_METRICS.wall;
-  const modes = MODE_ORDER.filter(mode => runs.some(r => (r.results || []).some(x => x.mode === mode)));
+  const modes = modesOf(runs).filter(mode => runs.some(r => (r.results || []).some(x => x.mode === mode)));
   const datasets = modes.map(mode => ({
     label: mode,
     data: runs.map(r => {

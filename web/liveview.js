@@ -2,9 +2,9 @@
 // ETA, and its throughput and latency percentiles drawn live from progress.live (the counters
 // and samples the runner sends a few times a second).
 import { el, chartBox, exposed } from './dom.js';
-import { fmtInt, fmtMs, fmtNum, isNum, runModes } from './format.js';
-import { targetModel, idealMs } from './model.js';
-import { liveSeries, etaMs } from './series.js';
+import { fmtInt, fmtDuration, fmtNum, isNum, runModes } from './format.js';
+import { serverModel, idealMs } from './model.js';
+import { liveSeries, etaFromFlight } from './series.js';
 import { liveChart } from './charts.js';
 import { isSweep } from './sweep.js';
 
@@ -26,15 +26,39 @@ export function modeProgress(run, progress) {
   return out;
 }
 
-// The time the modes not started yet should take, when the server is known; else null.
-function remainingIdeal(run, config, current) {
-  const server = targetModel(run.spec, config);
-  if (isSweep(run)) return null; /* the modes run again at every level */
-  const done = new Set((run.results || []).map(r => r.mode));
+// The ideal time of one mode at one level against the run's server model, or null.
+function idealAt(run, mode, level) {
+  const ideal = idealMs(mode, Object.assign({}, run.spec, {concurrency: level}), serverModel(run.spec));
+  return isNum(ideal) && ideal > 0 ? ideal : null;
+}
+
+// The (mode, level) points of a run in run order: levels outer, modes inner.
+function points(run) {
+  const levels = isSweep(run) ? run.spec.concurrency : [run.spec.concurrency];
+  const modes = (run.spec && run.spec.modes) || runModes(run);
+  return levels.flatMap(c => modes.map(m => ({mode: m, level: c})));
+}
+
+// Milliseconds left in the running mode: its ideal time against the server model less its
+// elapsed time while it is within its ideal, else (no model, or slower than it) from its requests
+// in flight (series.etaFromFlight). null when nothing can be said yet.
+function modeEta(run, live, level) {
+  const total = run.spec.requests;
+  const lanes = live.mode === 'sync' ? 1 : level;
+  const ideal = idealAt(run, live.mode, level);
+  if (isNum(ideal) && ideal - live.elapsed_ms > 0) return ideal - live.elapsed_ms;
+  return etaFromFlight(live, total, lanes);
+}
+
+// Milliseconds the points after the running one should take (their ideal times), or null when
+// some has no model.
+function restEta(run, mode, level) {
+  const all = points(run);
+  const i = all.findIndex(p => p.mode === mode && p.level === level);
+  if (i < 0) return null;
   let ms = 0;
-  for (const m of runModes(run)) {
-    if (done.has(m) || m === current) continue;
-    const ideal = idealMs(m, run.spec, server);
+  for (const p of all.slice(i + 1)) {
+    const ideal = idealAt(run, p.mode, p.level);
     if (!isNum(ideal)) return null;
     ms += ideal;
   }
@@ -43,7 +67,7 @@ function remainingIdeal(run, config, current) {
 
 // The live panel of `run`. Returns {node, current (the status line), update(status, progress),
 // destroy()}.
-export function livePanel(run, config) {
+export function livePanel(run) {
   const bars = {};
   const current = el('p', {class: 'current-mode', id: 'current-mode', 'aria-live': 'polite'});
   const clock = el('p', {class: 'live-clock', id: 'live-clock'});
@@ -91,24 +115,26 @@ export function livePanel(run, config) {
     else if (status === 'queued') current.textContent = 'Queued: waiting for the runs before it.';
     else current.textContent = p && p.mode ? `Running ${p.mode}${isSweep(run) && isNum(p.concurrency) ? ` at C=${p.concurrency}` : ''}…` : 'Starting…';
     const live = p && p.live;
-    let eta = null;
+    let eta = null, runEta = null;
     if (live && live.mode) {
-      const total = (per[live.mode] && per[live.mode].total) || (run.spec && run.spec.requests);
+      const level = isSweep(run) ? (isNum(p.concurrency) ? p.concurrency : run.spec.concurrency[0]) : run.spec.concurrency;
+      const total = run.spec.requests;
       const finished = (run.results || []).reduce((a, r) => a + (isNum(r.wall_ms) ? r.wall_ms : 0), 0);
-      eta = etaMs(live, total);
-      const rest = remainingIdeal(run, config, live.mode);
-      const left = (run.results || []).length + 1 < runModes(run).length;
-      clock.textContent = `${live.mode}: ${fmtMs(live.elapsed_ms)} elapsed, ${fmtInt(live.done)} of ${fmtInt(total)} ended` +
+      eta = modeEta(run, live, level);
+      const rest = restEta(run, live.mode, level);
+      const after = points(run).length - 1 - points(run).findIndex(x => x.mode === live.mode && x.level === level);
+      runEta = isNum(eta) && isNum(rest) ? eta + rest : null;
+      clock.textContent = `${live.mode}${isSweep(run) ? ` at C=${level}` : ''}: ${fmtDuration(live.elapsed_ms)} elapsed, ${fmtInt(live.done)} of ${fmtInt(total)} ended` +
         (live.errors ? ` (${fmtInt(live.errors)} failed)` : '') +
-        (isNum(eta) ? `, about ${fmtMs(eta)} left in this mode` : '') +
-        (left ? (isNum(rest) && isNum(eta) ? `; the run should end in about ${fmtMs(eta + rest)}` : '; more modes follow') : '') +
-        `. Run time so far: ${fmtMs(finished + live.elapsed_ms)}.`;
+        (isNum(eta) ? `, about ${fmtDuration(eta)} left in this mode` : ', its time left is known once a request ends') +
+        (after > 0 ? (isNum(runEta) ? `; the run should end in about ${fmtDuration(runEta)}` : `; ${after} more ${isSweep(run) ? 'points' : 'modes'} follow`) : '') +
+        `. Run time so far: ${fmtDuration(finished + live.elapsed_ms)}.`;
       drawLive(live);
     } else if (status === 'running') {
       clock.textContent = isNum(p && p.done) && p.done > 0 ? `${fmtInt(p.done)} requests ended so far.` : '';
     }
     exposed().progress = {status, mode: p && p.mode, modes: per,
-      live: live ? {mode: live.mode, points: (live.points || []).length, elapsed_ms: live.elapsed_ms, eta_ms: eta, rate: live.elapsed_ms > 0 ? fmtNum((live.done * 1000) / live.elapsed_ms) : null} : null};
+      live: live ? {mode: live.mode, points: (live.points || []).length, elapsed_ms: live.elapsed_ms, done: live.done, eta_ms: eta, run_eta_ms: runEta, rate: live.elapsed_ms > 0 ? fmtNum((live.done * 1000) / live.elapsed_ms) : null} : null};
   }
 
   return {

@@ -24,9 +24,11 @@ export function rebinFactor(n, used, fine, rate) {
 }
 
 // The throughput of one mode from its /charts entry: ok requests per second, [{x: s, y: req/s,
-// n, errors}] as steps (each point starts an interval; the last point closes the last interval),
-// with the interval used. The intervals are chosen from every request that ended (ok or not);
-// the last interval's rate is over the part of it the mode ran (up to its wall time). No points
+// n, errors, width}] as steps (each point starts an interval and holds until the next; the last
+// point closes the last interval), with the interval used. The intervals are chosen from every
+// request that ended (ok or not). Each interval's rate is its count over its own width; the
+// last interval ends with the mode (its wall time), and when that leaves it shorter than half an
+// interval it is merged into the one before rather than drawn as a rate over a sliver. No points
 // when no request was ok: failures are not throughput.
 export function throughputSeries(m, rate) {
   const tp = (m && m.throughput) || {};
@@ -40,22 +42,47 @@ export function throughputSeries(m, rate) {
   if (!n || !oks.some(x => x > 0) || !isNum(fine) || fine <= 0) return {intervalMs: null, points: []};
   const k = rebinFactor(n, used, fine, rate);
   const width = k * fine;
+  // The mode ends with its wall time (a request counts in the fine interval its end falls in, so
+  // the last one may end past the wall time by less than one fine interval).
   let endMs = used * fine;
   if (isNum(m.wall_ms) && m.wall_ms > (used - 1) * fine) endMs = Math.min(endMs, m.wall_ms);
-  const points = [];
+  const bins = [];
   for (let b = 0; b * k < used; b++) {
     let c = 0, e = 0;
     for (let j = b * k; j < Math.min(used, (b + 1) * k); j++) {
       c += oks[j];
       e += errs[j];
     }
-    const from = b * width;
-    const span = Math.min(width, endMs - from);
-    points.push({x: from / 1000, y: span > 0 ? (c * 1000) / span : 0, n: c, errors: e});
+    bins.push({from: b * width, to: Math.min((b + 1) * width, endMs), n: c, errors: e});
   }
-  const last = points[points.length - 1];
-  points.push({x: endMs / 1000, y: last.y, n: 0, end: true});
+  const last = bins[bins.length - 1];
+  if (bins.length > 1 && last.to - last.from < width / 2) {
+    const prev = bins[bins.length - 2];
+    bins.pop();
+    Object.assign(prev, {to: last.to, n: prev.n + last.n, errors: prev.errors + last.errors});
+  }
+  const points = bins.map(b => ({x: b.from / 1000, y: b.to > b.from ? (b.n * 1000) / (b.to - b.from) : 0, n: b.n, errors: b.errors, width: b.to - b.from}));
+  points.push({x: endMs / 1000, y: points[points.length - 1].y, n: 0, end: true});
   return {intervalMs: width, points};
+}
+
+// The ETA of the running mode without a server model: from its requests in flight. With L the
+// latency of the requests that ended (the latest p50 sample, else elapsed / rounds done), the
+// mode needs about ⌈total / lanes⌉ rounds of L; before any request ended, the requests in flight
+// are at least `elapsed` old, so nothing can be said but "more than that" (null). Milliseconds.
+export function etaFromFlight(live, total, lanes) {
+  if (!live || !isNum(live.elapsed_ms) || !isNum(total) || !(lanes >= 1)) return null;
+  const done = live.done || 0;
+  if (done >= total) return 0;
+  if (!(done > 0)) return null;
+  const pts = (live.points || []).filter(p => isNum(p.p50_ms));
+  const rounds = Math.ceil(total / lanes);
+  const doneRounds = Math.max(1, Math.floor(done / lanes));
+  const latency = pts.length ? pts[pts.length - 1].p50_ms : live.elapsed_ms / doneRounds;
+  const byRounds = rounds * latency - live.elapsed_ms;
+  // Slower than its rounds so far say (queueing, a slow server): the average pace instead.
+  const byPace = ((total - done) * live.elapsed_ms) / done;
+  return Math.max(0, byRounds > 0 ? byRounds : byPace);
 }
 
 // The live series of the running mode from progress.live: throughput over a trailing window
@@ -74,10 +101,4 @@ export function liveSeries(live) {
     if (isNum(p.p99_ms)) p99.push({x: p.t_ms / 1000, y: p.p99_ms});
   }
   return {rps, p50, p99};
-}
-
-// Milliseconds left in the running mode at its average pace so far; null before anything ended.
-export function etaMs(live, total) {
-  if (!live || !isNum(live.elapsed_ms) || !(live.done > 0) || !isNum(total)) return null;
-  return Math.max(0, ((total - live.done) * live.elapsed_ms) / live.done);
 }
