@@ -7,8 +7,15 @@ import { fmtMs, fmtDate, fmtInt, modesOf } from './format.js';
 import { trendChart, TREND_METRICS } from './charts.js';
 import { statusBadge, healthBadges } from './runrender.js';
 import { failureLevel, cancelledText } from './health.js';
+import { comparable } from './model.js';
 import { workloadKey, workloadText } from './workload.js';
 import { isSweep, levelsText } from './sweep.js';
+
+// "2026-12-06 15:03:35 UTC" as a date and a time that each stay on one line.
+function dateParts(text) {
+  const i = text.indexOf(' ');
+  return i < 0 ? text : [el('span', {text: text.slice(0, i)}), ' ', el('span', {text: text.slice(i + 1)})];
+}
 
 export async function mountHistory(root, ctx) {
   const {navigate, query} = ctx;
@@ -65,7 +72,7 @@ export async function mountHistory(root, ctx) {
   // The columns of the runs listed: one wall time per mode any of them ran.
   function drawHead(modes) {
     clear(tableHead).append(
-      el('tr', {}, ['pick', 'run', 'started', 'status', 'label', 'target', 'N × C'].map(h => el('th', {scope: 'col', rowspan: modes.length ? 2 : 1, text: h})),
+      el('tr', {}, ['run', 'started', 'status', 'label', 'target', 'N × C'].map(h => el('th', {scope: 'col', rowspan: modes.length ? 2 : 1, text: h})),
         modes.length ? el('th', {scope: 'colgroup', colspan: modes.length, class: 'group', text: 'wall time'}) : null),
       modes.length ? el('tr', {}, modes.map(m => el('th', {scope: 'col', text: m}))) : null);
   }
@@ -85,7 +92,7 @@ export async function mountHistory(root, ctx) {
           return el('td', {class: 'num', 'data-label': m, dataset: {mode: m}, title: `over ${all.length} levels`, text: 'Σ ' + fmtMs(all.reduce((a, y) => a + y.wall_ms, 0))});
         }
         const level = failureLevel(x);
-        return el('td', {class: 'num' + (level === 'all' ? ' bad' : ''), 'data-label': m, dataset: {mode: m},
+        return el('td', {class: 'num' + (level === 'all' ? ' bad' : level === 'cancelled' ? ' cut' : ''), 'data-label': m, dataset: {mode: m},
           text: level === 'all' ? 'all failed' : level === 'cancelled' ? cancelledText(x) : fmtMs(x.wall_ms)});
       };
       const box = el('input', {type: 'checkbox', value: r.id, 'aria-label': `pick run ${r.id} to compare`, onchange: e => {
@@ -98,13 +105,12 @@ export async function mountHistory(root, ctx) {
       }});
       const s = r.spec || {};
       tableBody.append(el('tr', {dataset: {id: r.id}},
-        el('td', {class: 'pick-cell', 'data-label': 'pick'}, box),
-        el('td', {class: 'id-cell', 'data-label': 'run'}, el('a', {href: '/runs/' + encodeURIComponent(r.id), 'data-link': '', text: r.id})),
-        el('td', {class: 'date-cell', 'data-label': 'started', text: fmtDate(r.created_at)}),
+        el('td', {class: 'id-cell', 'data-label': 'run'}, box, ' ', el('a', {href: '/runs/' + encodeURIComponent(r.id), 'data-link': '', text: r.id})),
+        el('td', {class: 'date-cell', 'data-label': 'started'}, dateParts(fmtDate(r.created_at))),
         el('td', {class: 'status-cell', 'data-label': 'status'}, statusBadge(r.status, r), ' ', healthBadges(r)),
         el('td', {class: 'label-cell', 'data-label': 'label', text: r.label || (s.label || '')}),
         el('td', {class: 'url-cell', 'data-label': 'target', text: s.target ? s.target.url : ''}),
-        el('td', {class: 'num', 'data-label': 'N × C', text: `${fmtInt(s.requests)} × ${isSweep(s) ? '[' + levelsText(s.concurrency) + ']' : fmtInt(s.concurrency)}`}),
+        el('td', {class: 'num nc-cell', 'data-label': 'N × C', text: `${fmtInt(s.requests)} × ${isSweep(s) ? '[' + levelsText(s.concurrency) + ']' : fmtInt(s.concurrency)}`}),
         modes.map(wall)));
     }
     updatePick();
@@ -129,7 +135,9 @@ export async function mountHistory(root, ctx) {
     const groups = workloads(runs.filter(r => (r.results || []).length && !isSweep(r)));
     const want = workloadSelect.value || query.get('workload');
     clear(workloadSelect).append(...groups.map(g => el('option', {value: g.key, text: `${g.text} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`})));
-    const group = groups.find(g => g.key === want) || groups[0];
+    // Unless one was asked for, the newest workload that has a speed to chart.
+    const charted = g => g.runs.some(r => (r.results || []).some(comparable));
+    const group = groups.find(g => g.key === want) || groups.find(charted) || groups[0];
     if (group) workloadSelect.value = group.key;
     workloadSelect.disabled = groups.length < 2;
     const same = group ? group.runs.slice().reverse() : [];
