@@ -4,7 +4,7 @@
 import { el, chartBox, exposed } from './dom.js';
 import { fmtInt, fmtDuration, fmtNum, isNum, runModes } from './format.js';
 import { serverModel, idealMs } from './model.js';
-import { liveSeries, etaFromFlight } from './series.js';
+import { liveSeries } from './series.js';
 import { liveChart } from './charts.js';
 import { isSweep } from './sweep.js';
 
@@ -39,15 +39,32 @@ function points(run) {
   return levels.flatMap(c => modes.map(m => ({mode: m, level: c})));
 }
 
-// Milliseconds left in the running mode: its ideal time against the server model less its
-// elapsed time while it is within its ideal, else (no model, or slower than it) from its requests
-// in flight (series.etaFromFlight). null when nothing can be said yet.
+// Milliseconds left in the running mode, or null when nothing can be said yet. The mode needs
+// ⌈N / width⌉ rounds (width: its lanes, at most the server's workers when the model is known) of
+// R each, R being the server's delay D, or the latency its ended requests took when that is
+// longer (a slower server or machine than the model) or when there is no model; less the time
+// elapsed. A mode later than that (or with a rate) goes by its pace so far.
 function modeEta(run, live, level) {
   const total = run.spec.requests;
+  const server = serverModel(run.spec);
   const lanes = live.mode === 'sync' ? 1 : level;
-  const ideal = idealAt(run, live.mode, level);
-  if (isNum(ideal) && ideal - live.elapsed_ms > 0) return ideal - live.elapsed_ms;
-  return etaFromFlight(live, total, lanes);
+  const done = live.done || 0;
+  if (done >= total) return 0;
+  let left = null;
+  if (run.spec.rate > 0) {
+    const ideal = idealMs(live.mode, Object.assign({}, run.spec, {concurrency: level}), server);
+    if (isNum(ideal)) left = ideal - live.elapsed_ms;
+  } else {
+    const samples = (live.points || []).filter(x => isNum(x.p50_ms));
+    const latency = samples.length ? samples[samples.length - 1].p50_ms : null;
+    let round = server && server.delay_ms > 0 ? server.delay_ms : null;
+    // Beyond the server's workers, latency includes the wait for one: the model's D stands.
+    if (isNum(latency) && (!server || lanes <= server.workers)) round = Math.max(round ?? 0, latency);
+    const width = server ? Math.max(1, Math.min(lanes, server.workers)) : lanes;
+    if (isNum(round)) left = Math.ceil(total / width) * round - live.elapsed_ms;
+  }
+  if (isNum(left) && left > 0) return left;
+  return done > 0 ? ((total - done) * live.elapsed_ms) / done : null;
 }
 
 // Milliseconds the points after the running one should take (their ideal times), or null when

@@ -66,25 +66,6 @@ export function throughputSeries(m, rate) {
   return {intervalMs: width, points};
 }
 
-// The ETA of the running mode without a server model: from its requests in flight. With L the
-// latency of the requests that ended (the latest p50 sample, else elapsed / rounds done), the
-// mode needs about ⌈total / lanes⌉ rounds of L; before any request ended, the requests in flight
-// are at least `elapsed` old, so nothing can be said but "more than that" (null). Milliseconds.
-export function etaFromFlight(live, total, lanes) {
-  if (!live || !isNum(live.elapsed_ms) || !isNum(total) || !(lanes >= 1)) return null;
-  const done = live.done || 0;
-  if (done >= total) return 0;
-  if (!(done > 0)) return null;
-  const pts = (live.points || []).filter(p => isNum(p.p50_ms));
-  const rounds = Math.ceil(total / lanes);
-  const doneRounds = Math.max(1, Math.floor(done / lanes));
-  const latency = pts.length ? pts[pts.length - 1].p50_ms : live.elapsed_ms / doneRounds;
-  const byRounds = rounds * latency - live.elapsed_ms;
-  // Slower than its rounds so far say (queueing, a slow server): the average pace instead.
-  const byPace = ((total - done) * live.elapsed_ms) / done;
-  return Math.max(0, byRounds > 0 ? byRounds : byPace);
-}
-
 // The live series of the running mode from progress.live: throughput over a trailing window
 // (at least LIVE_WINDOW_MS or 10 requests, so that a slow steady rate does not draw a comb) and
 // the p50/p99 of each tick's sample. → {rps: [{x: s, y}], p50: [{x, y}], p99: [{x, y}]}.
