@@ -98,6 +98,9 @@ static void ideal_time(void)
     CHECK_NEAR(val(threads, "ideal_ms"), 3000, 1e-9);
     CHECK_NEAR(val(threads, "ratio"), 1.001, 1e-9);
     CHECK(text_has(threads, "⌈9 / min(3, 3)⌉ × 1000 ms"));
+    /* Enough digits to tell the modes from the ideal and from each other. */
+    CHECK(text_has(sync, "sync took 9009 ms, 1.001× the ideal of 9000 ms"));
+    CHECK(text_has(threads, "threads took 3002 ms, 1.001× the ideal of 3000 ms"));
     /* 9 requests over 3 lanes is no steady state for Little's law; 9 requests are too few for
      * a cost per 1,000. */
     CHECK(count(fs, "little") == 0 && count(fs, "cost") == 0 && count(fs, "knee") == 0);
@@ -217,14 +220,14 @@ static void knee(void)
     rs = sweep_results("async", lv, exact, 3);
     fs = findings_compute(s, rs);
     k = find(fs, "ideal", "async");
-    CHECK(k && text_has(k, "1.00× the ideal at each of 3 levels"));
+    CHECK(k && text_has(k, "1.000× the ideal at each of 3 levels"));
     CHECK_NEAR(val(k, "ratio"), 1, 1e-9);
     cJSON_Delete(fs);
     cJSON_ReplaceItemInObject(cJSON_GetArrayItem(rs, 1), "wall_ms", cJSON_CreateNumber(1650));
     fs = findings_compute(s, rs);
     k = find(fs, "ideal", "async");
-    /* C=2: 1650 ms against ⌈30 / 2⌉ × 100 ms = 1500 ms: 1.10×, the worst */
-    CHECK(k && text_has(k, "1.00–1.10× the ideal over 3 levels (the worst at C=2: 1.65 s against"));
+    /* C=2: 1650 ms against ⌈30 / 2⌉ × 100 ms = 1500 ms: 1.100×, the worst */
+    CHECK(k && text_has(k, "1.000×–1.100× the ideal over 3 levels (the worst at C=2: 1650 ms against"));
     CHECK(val(k, "concurrency") == 2 && val(k, "ideal_ms") == 1500);
     cJSON_Delete(fs);
     cJSON_Delete(rs);

@@ -115,13 +115,18 @@ static int points_of(const struct point *pts, int n, int mode, const struct poin
     return k;
 }
 
-/* 0.420 ms, 12.3 ms, 200 ms, 1.00 s, 95.2 s: as the page writes durations. */
+/* 0.420 ms, 4.25 ms, 12.3 ms, 1000.3 ms, 3000 ms, 12.345 s, 30 s, 125.3 s: as the page writes
+ * durations (a tenth of a ms up to 10 s, so that 1000.3 ms and 1002.6 ms read apart). */
 static const char *fmt_ms(char *buf, size_t len, double ms)
 {
     double a = fabs(ms);
-    if (a >= 1000)
-        snprintf(buf, len, "%.*f s", a >= 100000 ? 0 : a >= 10000 ? 1 : 2, ms / 1000);
-    else if (a >= 100)
+    if (a >= 10000 && fmod(ms, 1000) == 0)
+        snprintf(buf, len, "%.0f s", ms / 1000);
+    else if (a >= 100000)
+        snprintf(buf, len, "%.1f s", ms / 1000);
+    else if (a >= 10000)
+        snprintf(buf, len, "%.3f s", ms / 1000);
+    else if (ms == floor(ms))
         snprintf(buf, len, "%.0f ms", ms);
     else if (a >= 10)
         snprintf(buf, len, "%.1f ms", ms);
@@ -132,10 +137,10 @@ static const char *fmt_ms(char *buf, size_t len, double ms)
     return buf;
 }
 
-/* 3.00×, 12.5× */
+/* 3.00×, 12.5×, and near 1 a third decimal (1.003×): ratios that differ read apart. */
 static const char *fmt_ratio(char *buf, size_t len, double r)
 {
-    snprintf(buf, len, r >= 10 ? "%.1f×" : "%.2f×", r);
+    snprintf(buf, len, r >= 10 ? "%.1f×" : fabs(r - 1) < 0.2 ? "%.3f×" : "%.2f×", r);
     return buf;
 }
 
@@ -318,11 +323,13 @@ static void find_ideal(cJSON *out, const struct run_facts *f, const struct point
     if (f->nlevels > 1) {
         put(v, "ratio_min", best_ratio);
         cJSON_AddNumberToObject(v, "levels", used);
-        char range[64];
-        if (round(best_ratio * 100) == round(worst_ratio * 100))
-            snprintf(range, sizeof range, "%.2f× the ideal at each of", worst_ratio);
+        char range[96];
+        fmt_ratio(r, sizeof r, best_ratio);
+        fmt_ratio(r2, sizeof r2, worst_ratio);
+        if (!strcmp(r, r2))
+            snprintf(range, sizeof range, "%s the ideal at each of", r2);
         else
-            snprintf(range, sizeof range, "%.2f–%.2f× the ideal over", best_ratio, worst_ratio);
+            snprintf(range, sizeof range, "%s–%s the ideal over", r, r2);
         snprintf(text, sizeof text, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s)",
                  mode_name(worst->mode), range, used, (long long)worst->conc,
                  fmt_ms(w, sizeof w, worst->wall_ms), formula, fmt_ms(i, sizeof i, ideal));
