@@ -83,7 +83,7 @@ export function fmtKb(kb) {
 // differ do not read alike.
 export function fmtRatio(r) {
   if (!isNum(r)) return '–';
-  return (r >= 10 ? r.toFixed(1) : r < 1.1 && r > 0.9 ? r.toFixed(3) : r.toFixed(2)) + '×';
+  return (r >= 10 ? r.toFixed(1) : Math.abs(r - 1) < 0.2 ? r.toFixed(3) : r.toFixed(2)) + '×';
 }
 
 // A signed difference with its percentage: "+12.3 ms (+4.1%)".
