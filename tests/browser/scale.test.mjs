@@ -358,6 +358,9 @@ describe('every picture to scale, every number alike', {timeout: 540000}, () => 
       assert.equal(cells['p99 of all'], fmtMs(r.latency_all_ms.p99));
       assert.match(cells.thresholds, /^fail: p99 latency/);
     }
+    // Every column of the summary, thresholds included, fits its card at 1280 px.
+    const fit = await page.$$eval('.table-wrap', ws => ws.map(w => [w.scrollWidth, w.clientWidth]));
+    assert.ok(fit.every(([s, c]) => s <= c + 1), JSON.stringify(fit));
     assert.deepEqual(problems, []);
   });
 });
