@@ -3,14 +3,8 @@
 // beyond the canvas it is given.
 import { modesOf, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
 import { throughputSeries } from './series.js';
+import { themeColors } from './dom.js';
 import { comparable } from './model.js';
-
-// The page's ink and grid colours (CSS variables, so that charts follow the light or dark theme).
-export function themeColors() {
-  const css = getComputedStyle(document.documentElement);
-  const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  return {ink: v('--chart-ink', '#334155'), grid: v('--chart-grid', '#e2e8f0'), strong: v('--ink', '#0f172a')};
-}
 
 function setDefaults() {
   const t = themeColors();
@@ -122,7 +116,7 @@ export function summaryChart(canvas, rows) {
 // Ticks of a logarithmic axis from min to max: 1, 2 and 5 per decade while they fit, else 1 and
 // 3, else the powers of ten (every k-th), so that labels never crowd each other; a range too
 // narrow to hold two of those gets evenly spaced 1-2-5 steps instead.
-export function logTicks(min, max, maxTicks) {
+function logTicks(min, max, maxTicks) {
   if (!(min > 0) || !(max > min)) return [];
   const lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
   const inRange = v => v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9);

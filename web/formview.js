@@ -9,7 +9,7 @@ import { parseLevels, levelsOf, levelsText } from './sweep.js';
 const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'work', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
 
 // The form field an API error names ("target.url", "modes[2]", "concurrency", ...).
-export function fieldFor(apiField) {
+function fieldFor(apiField) {
   if (!apiField) return null;
   const f = String(apiField).replace(/\[.*$/, '');
   const map = {

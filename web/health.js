@@ -30,7 +30,7 @@ export function cancelledText(r) {
 }
 
 // The failures rows of one mode, most frequent first (a cancel's rows are not failures).
-export function failuresOf(failures, mode) {
+function failuresOf(failures, mode) {
   return (failures || []).filter(f => f.mode === mode && f.kind !== 'cancelled').sort((a, b) => b.count - a.count);
 }
 

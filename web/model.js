@@ -76,7 +76,7 @@ function requestPhases(r, i, row, waitBand, queued, out) {
 // The indices of the rows that queued for a lane: they became due (sched) while the lane that
 // ran them was still busy with its previous request. The first request of each lane never
 // queued for it (a late start there is the worker starting, not a wait for a lane).
-export function queuedSet(rows) {
+function queuedSet(rows) {
   const lanes = new Map();
   rows.forEach((r, i) => {
     if (us(r.start_us) === null || !isNum(r.lane)) return;

@@ -105,7 +105,7 @@ function idealOf(run, r, server) {
 }
 
 // Rows of the summary: one per finished mode, in run order.
-export function summaryRows(run) {
+function summaryRows(run) {
   const server = serverModel(run.spec);
   const results = run.results || [];
   return results.map(r => {
@@ -284,7 +284,7 @@ function renderThroughput(section, run, charts) {
 // The failures table: each error (kind and message) once, with its count, the modes it happened
 // in and when it was first and last seen (ms since its mode started), like Locust's Failures
 // tab. Hidden when no request failed (a cancel's requests are not failures).
-export function renderFailures(section, run, failures) {
+function renderFailures(section, run, failures) {
   clear(section);
   section.hidden = false;
   if (failures === undefined) {

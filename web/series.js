@@ -10,7 +10,7 @@ const LIVE_WINDOW_MS = 1000;
 // over `used` recorded intervals: at least MIN_PER_INTERVAL requests per interval on average,
 // and with a rate, a whole number of arrival periods (so that every interval holds the same
 // number of arrivals). Never more than `used` (then one interval spans the mode).
-export function rebinFactor(n, used, fine, rate) {
+function rebinFactor(n, used, fine, rate) {
   if (!(n > 0) || !(used > 0)) return 1;
   let k = Math.min(used, Math.max(1, Math.ceil((MIN_PER_INTERVAL * used) / n)));
   if (isNum(rate) && rate > 0 && isNum(fine) && fine > 0) {

@@ -6,6 +6,7 @@
 // The canvas carries its geometry in data-* attributes (plot box in CSS pixels, time range in
 // ms, row count, bands), so that anyone (tests included) can map a time and a row to a pixel.
 import { fmtAxisMs } from './format.js';
+import { themeColors } from './dom.js';
 
 export const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const AXIS_H = 40; // tick labels + axis title under the plot
@@ -13,7 +14,7 @@ const MIN_LABEL_PX = 12; // a row label needs this much height; denser rows labe
 
 // Ticks of a linear axis from min to max (ms) whose labels, at most `px` wide in total, never
 // overlap: the step is the smallest 1-2-5 step whose spacing holds the widest label + a gap.
-export function axisTicks(min, max, px, measure) {
+function axisTicks(min, max, px, measure) {
   if (!(max > min) || !(px > 0)) return [];
   const labelsFor = step => {
     const first = Math.ceil(min / step - 1e-9) * step;
@@ -35,13 +36,6 @@ export function axisTicks(min, max, px, measure) {
     }
   }
   return labelsFor(span);
-}
-
-// The page's ink and grid colours (CSS variables: the light or the dark theme).
-function theme() {
-  const css = getComputedStyle(document.documentElement);
-  const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  return {ink: v('--chart-ink', '#334155'), grid: v('--chart-grid', '#e2e8f0'), strong: v('--ink', '#0f172a')};
 }
 
 // opts: {rows: [label], bars: [{row, band, from, to, key, ref}], bands: 1 | 2, xMin, xMax,
@@ -114,7 +108,7 @@ export function timelineChart(canvas, opts) {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, geo.w, geo.h);
     ctx.font = FONT;
-    const {ink: INK, grid: GRID, strong} = theme();
+    const {ink: INK, grid: GRID, strong} = themeColors();
     const ticks = axisTicks(xMin, xMax, geo.right - geo.left, s => ctx.measureText(s).width);
     // grid and tick labels
     ctx.fillStyle = INK;

@@ -10,7 +10,7 @@ import { PHASES, PHASE_COLORS, laneBars, requestBars, canQueue, requestDetails }
 import { timelineChart, FONT } from './timeline.js';
 
 // Up to this many requests a mode also gets the per-request view.
-export const PER_REQUEST_MAX = 300;
+const PER_REQUEST_MAX = 300;
 
 // The legend of the phases drawn (a run without a failed request has no "failed" entry).
 function legend(keys) {
