@@ -361,6 +361,31 @@ describe('every picture to scale, every number alike', {timeout: 540000}, () => 
     // Every column of the summary, thresholds included, fits its card at 1280 px.
     const fit = await page.$$eval('.table-wrap', ws => ws.map(w => [w.scrollWidth, w.clientWidth]));
     assert.ok(fit.every(([s, c]) => s <= c + 1), JSON.stringify(fit));
+    const rowsOf = p => p.$$eval('.summary-table tbody tr', trs => trs.map(tr => [tr.dataset.mode,
+      ...['req/s', 'attempts/s', 'p99 of all', 'thresholds'].map(l => tr.querySelector(`[data-label="${l}"]`).textContent)]));
+    const online = await rowsOf(page);
+    // The offline report says the same.
+    const dl = await openPage(browser, {acceptDownloads: true});
+    try {
+      await dl.page.goto(`${server.base}/runs/${run.id}`);
+      await waitRunEnded(dl.page);
+      const [download] = await Promise.all([dl.page.waitForEvent('download', {timeout: 15000}), dl.page.click('#download-report')]);
+      const html = await (await download.createReadStream()).toArray().then(b => Buffer.concat(b).toString('utf8'));
+      await dl.page.setContent(html);
+      await dl.page.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
+      assert.deepEqual(await rowsOf(dl.page), online);
+      assert.deepEqual(dl.problems, []);
+    } finally {
+      await dl.context.close();
+    }
+    // The command line counts the same way: req/s of ok requests, the threshold crossed (exit 3).
+    const cli = spawnSync(BIN, ['run', '--no-progress', '--json', '--url', server.demo + '?delay_ms=200', '--requests', '12', '--concurrency', '6',
+      '--timeout-ms', '300', '--modes', 'threads,async', '--threshold', 'p99_ms=250'], {encoding: 'utf8', timeout: 60000});
+    assert.equal(cli.status, 3, cli.stderr);
+    for (const r of JSON.parse(cli.stdout).results) {
+      assert.ok(Math.abs(r.rps - (r.ok * 1000) / r.wall_ms) <= 0.002 * r.rps + 0.001, `CLI ${r.mode}: rps ${r.rps} is ok/wall`);
+      assert.ok(Math.abs(r.attempts_per_s - (r.requests * 1000) / r.wall_ms) <= 0.002 * r.attempts_per_s + 0.001, `CLI ${r.mode}: attempts/s`);
+    }
     assert.deepEqual(problems, []);
   });
 });

@@ -139,6 +139,9 @@ describe('the page tells the truth', {timeout: 420000}, () => {
     assert.ok(bars.every(t => !/×/.test([].concat(t).join(' '))), JSON.stringify(bars));
     assert.match(await page.textContent('#latency .empty-note'), /no request was ok in any mode/);
     assert.match(await page.textContent('#run-health'), /all requests failed/);
+    // Its "done" badge is not green beside "all requests failed".
+    const [r, g, b] = (await page.$eval('#run-status', e => getComputedStyle(e).backgroundColor)).match(/\d+/g).map(Number);
+    assert.ok(!(g > r + 30 && g > b + 10), `the status badge is rgb(${r}, ${g}, ${b})`);
     // The failures table: each message once, with its kind, its total count and the count per mode.
     const rows = await page.$$eval('.failures-table tbody tr', trs => trs.map(tr => [...tr.children].map(c => c.textContent)));
     const groups = new Map();
