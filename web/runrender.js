@@ -115,7 +115,9 @@ function summaryRows(run) {
       mode: r.mode,
       wall_ms: r.wall_ms,
       ideal_ms: ideal,
-      over_ms: isNum(ideal) && level !== 'cancelled' ? r.wall_ms - ideal : null,
+      // Over the ideal only when the mode ran every request to an answer: a timeout or a cancel
+      // ends a mode early for the wrong reason.
+      over_ms: isNum(ideal) && (level === 'none' || level === 'empty') ? r.wall_ms - ideal : null,
       speedup: speedup(results, r.mode),
       failed: level === 'all',
       cancelled: level === 'cancelled',
@@ -163,7 +165,7 @@ function summaryTable(run, rows) {
       el('td', {'data-label': 'errors', class: failed > 0 ? 'bad' : null}, fmtInt(failed), kinds ? el('small', {class: 'kinds', text: ' ' + kinds}) : null),
       td('wall time', fmtMs(r.wall_ms), {dataset: {wallMs: String(r.wall_ms)}}),
       ...(ideal ? [td('ideal', fmtMs(row.ideal_ms)), td('over ideal', fmtOver(row.over_ms), {class: 'over'})] : []),
-      td('speed-up', noSpeed || !isNum(row.speedup) ? '–' : fmtRatio(row.speedup)),
+      td('speed-up', noSpeed || !isNum(row.speedup) ? '–' : row.mode === 'sync' ? '1×' : fmtRatio(row.speedup)),
       // req/s is the API's: ok requests per second of wall time. A rate of failures is no
       // throughput, and a cancelled mode's is cut short.
       td('req/s', row.failed ? 'all failed' : row.cancelled ? '–' : fmtNum(r.rps), {class: row.failed ? 'bad rps' : 'rps'}),

@@ -42,12 +42,12 @@ export function throughputSeries(m, rate) {
   if (!n || !oks.some(x => x > 0) || !isNum(fine) || fine <= 0) return {intervalMs: null, points: []};
   const k = rebinFactor(n, used, fine, rate);
   const width = k * fine;
-  // The mode ends with its wall time (a request counts in the fine interval its end falls in, so
-  // the last one may end past the wall time by less than one fine interval).
-  let endMs = used * fine;
-  if (isNum(m.wall_ms) && m.wall_ms > (used - 1) * fine) endMs = Math.min(endMs, m.wall_ms);
+  // The series spans the mode, to its wall time: a request counts in the fine interval its end
+  // falls in (so the last may end past the wall time by less than one fine interval), and a mode
+  // may go on after its last request (stopping its workers), ending no request then.
+  const endMs = isNum(m.wall_ms) && m.wall_ms > (used - 1) * fine ? m.wall_ms : used * fine;
   const bins = [];
-  for (let b = 0; b * k < used; b++) {
+  for (let b = 0; b * width < endMs - 1e-9; b++) {
     let c = 0, e = 0;
     for (let j = b * k; j < Math.min(used, (b + 1) * k); j++) {
       c += oks[j];

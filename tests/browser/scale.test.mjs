@@ -7,6 +7,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fmtMs, fmtOver, fmtNum } from '../../web/format.js';
 import { BIN, startServer, launchBrowser, openPage, waitView, waitRunEnded, api, until, runViaApi, apiRows,
   timelineGeometry, timelineXY, canvasPixels, isAmber, isBlank } from './helpers.mjs';
@@ -370,10 +374,13 @@ describe('every picture to scale, every number alike', {timeout: 540000}, () => 
       await dl.page.goto(`${server.base}/runs/${run.id}`);
       await waitRunEnded(dl.page);
       const [download] = await Promise.all([dl.page.waitForEvent('download', {timeout: 15000}), dl.page.click('#download-report')]);
-      const html = await (await download.createReadStream()).toArray().then(b => Buffer.concat(b).toString('utf8'));
-      await dl.page.setContent(html);
-      await dl.page.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
-      assert.deepEqual(await rowsOf(dl.page), online);
+      const file = path.join(os.tmpdir(), `conlab-scale-${process.pid}-${download.suggestedFilename()}`);
+      await download.saveAs(file);
+      const report = await dl.context.newPage();
+      await report.goto(pathToFileURL(file).href);
+      fs.rmSync(file);
+      await report.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
+      assert.deepEqual(await rowsOf(report), online);
       assert.deepEqual(dl.problems, []);
     } finally {
       await dl.context.close();
