@@ -1,7 +1,7 @@
 // What went wrong in a run, in words: modes whose requests all or mostly failed, their most
 // common error, and the thresholds' verdict. Pure functions over RUN, RESULT and the rows of
 // GET /api/runs/ID/failures ({mode, kind, message, count, first_us, last_us}).
-import { fmtInt, fmtMs, fmtNum, isNum } from './format.js';
+import { fmtInt, fmtMs, isNum } from './format.js';
 
 // Requests of a RESULT that a cancel stopped (never ran, or cut off in flight): not failures.
 export function cancelledCount(r) {
@@ -110,22 +110,24 @@ export function healthLabel(h) {
 
 const THRESHOLD_NAMES = {p99_ms: 'p99 latency', error_rate: 'error rate', rps_min: 'throughput'};
 
-// The value of a threshold as people read it.
-function thresholdValue(name, v) {
+// The value (or, limit: true, the limit) of a threshold as people read it, with the digits
+// `conlab run` prints: "302.4 ms", "66.7 %" (limit "1 %"), "6.59 req/s" (limit "50 req/s").
+function thresholdValue(name, v, limit) {
   if (!isNum(v)) return '–';
   if (name === 'p99_ms') return fmtMs(v);
-  if (name === 'error_rate') return fmtNum(v * 100, v * 100 >= 10 ? 0 : 1) + ' %';
-  return fmtNum(v) + ' req/s';
+  if (name === 'error_rate') return `${+(v * 100).toFixed(limit ? 3 : 1)} %`;
+  return `${limit ? +v.toFixed(3) : v.toFixed(2)} req/s`;
 }
 
 // "p99 latency 1000.3 ms > 500 ms" for one crossed threshold {mode, threshold, limit, value}.
 export function crossedText(f) {
   const op = f.threshold === 'rps_min' ? '<' : '>';
-  return `${THRESHOLD_NAMES[f.threshold] || f.threshold} ${thresholdValue(f.threshold, f.value)} ${op} ${thresholdValue(f.threshold, f.limit)}`;
+  if (f.threshold === 'p99_ms' && !isNum(f.value)) return `p99 latency: no request to measure (limit ${thresholdValue(f.threshold, f.limit, true)})`;
+  return `${THRESHOLD_NAMES[f.threshold] || f.threshold} ${thresholdValue(f.threshold, f.value)} ${op} ${thresholdValue(f.threshold, f.limit, true)}`;
 }
 
 // The thresholds of a spec as words: "p99 latency ≤ 500 ms, error rate ≤ 1 %".
 export function thresholdsText(t) {
   if (!t) return '';
-  return Object.entries(t).filter(([, v]) => isNum(v)).map(([k, v]) => `${THRESHOLD_NAMES[k] || k} ${k === 'rps_min' ? '≥' : '≤'} ${thresholdValue(k, v)}`).join(', ');
+  return Object.entries(t).filter(([, v]) => isNum(v)).map(([k, v]) => `${THRESHOLD_NAMES[k] || k} ${k === 'rps_min' ? '≥' : '≤'} ${thresholdValue(k, v, true)}`).join(', ');
 }
