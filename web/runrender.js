@@ -286,7 +286,7 @@ function renderThroughput(section, run, charts) {
 // The failures table: each error (kind and message) once, with its count, the modes it happened
 // in and when it was first and last seen (ms since its mode started), like Locust's Failures
 // tab. Hidden when no request failed (a cancel's requests are not failures).
-function renderFailures(section, run, failures) {
+export function renderFailures(section, run, failures) {
   clear(section);
   section.hidden = false;
   if (failures === undefined) {

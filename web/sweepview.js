@@ -4,7 +4,7 @@
 // timelines, latency and throughput for it (clicking a point, or a level's button, opens it).
 import { el, clear, chartBox, exposed } from './dom.js';
 import { fmtMs, fmtNum, fmtInt, fmtDelta, isNum, modeColor } from './format.js';
-import { renderRun, renderRunHeader, renderAlerts, summaryTableOf } from './runrender.js';
+import { renderRun, renderRunHeader, renderAlerts, renderFailures, summaryTableOf } from './runrender.js';
 import { renderFindings } from './findings.js';
 import { sweepSeries, kneesOf, levelsOf, resultsAt, pairPoints } from './sweep.js';
 import { sweepRpsChart, sweepLatencyChart, sweepCompareChart } from './sweepcharts.js';
@@ -42,8 +42,11 @@ export function renderSweep(root, run, config, extra = {}) {
   const alerts = el('section', {id: 'alerts', class: 'card alerts', role: 'alert'});
   const scaling = el('section', {id: 'sweep', class: 'card', 'aria-labelledby': 'sweep-title'});
   const point = el('section', {id: 'sweep-point', class: 'card sweep-point', hidden: true, 'aria-live': 'polite'});
-  root.append(renderRunHeader(run), renderFindings(run) || '', alerts, scaling, point);
+  // Every failure of the sweep, each message once (an opened level lists its own).
+  const failures = el('section', {id: 'sweep-failures', class: 'card'});
+  root.append(renderRunHeader(run), renderFindings(run) || '', alerts, scaling, failures, point);
   renderAlerts(alerts, run, extra.failures);
+  renderFailures(failures, run, extra.failures);
 
   const rps = chartBox(280, {id: 'sweep-rps', role: 'img', 'aria-label': 'Requests per second against concurrency, one line per mode'});
   const lat = chartBox(280, {id: 'sweep-latency', role: 'img', 'aria-label': 'p50 and p99 latency against concurrency, one line per mode'});

@@ -339,6 +339,35 @@ describe('every picture to scale, every number alike', {timeout: 540000}, () => 
     }
   });
 
+  it('holds a failing sweep whole in its offline report: findings, every level\'s summary, the failures table', async () => {
+    const run = await runViaApi(server.base, {target: {url: 'http://127.0.0.1:9/'}, requests: 4, concurrency: [1, 2], modes: ['threads', 'async']});
+    const dl = await openPage(browser, {acceptDownloads: true});
+    try {
+      await dl.page.goto(`${server.base}/runs/${run.id}`);
+      await waitRunEnded(dl.page);
+      const table = p => p.$$eval('#sweep-failures .failures-table tbody tr', trs => trs.map(tr => [...tr.children].map(c => c.textContent)));
+      const online = await table(dl.page);
+      const failures = (await api(server.base, `/api/runs/${run.id}/failures`)).data.failures;
+      assert.equal(online.reduce((a, r) => a + Number(r[2]), 0), failures.reduce((a, f) => a + f.count, 0), JSON.stringify(online));
+      assert.equal(new Set(online.map(r => r[0])).size, online.length, 'each message once');
+      const [download] = await Promise.all([dl.page.waitForEvent('download', {timeout: 15000}), dl.page.click('#download-report')]);
+      const file = path.join(os.tmpdir(), `conlab-scale-${process.pid}-${download.suggestedFilename()}`);
+      await download.saveAs(file);
+      const report = await dl.context.newPage();
+      await report.goto(pathToFileURL(file).href);
+      await report.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
+      fs.rmSync(file);
+      assert.deepEqual(await table(report), online);
+      assert.deepEqual(await report.$$eval('#levels .level-summary', els => els.map(e => Number(e.dataset.concurrency))), [1, 2]);
+      const kinds = await report.$$eval('#findings .finding', els => els.flatMap(e => e.dataset.mode.split(' ').map(m => e.dataset.kind + ':' + m)));
+      assert.deepEqual(kinds.sort(), run.findings.map(f => f.kind + ':' + (f.mode || '')).sort());
+      assert.ok(kinds.length > 0);
+      assert.deepEqual(dl.problems, []);
+    } finally {
+      await dl.context.close();
+    }
+  });
+
   it('counts a run\'s timeouts as failures: req/s of ok requests, attempts/s apart, and the latency threshold crossed', async () => {
     const {page, problems} = tab;
     // 12 requests, 6 at a time, to 3 workers of 200 ms with a 300 ms timeout: those that wait for
