@@ -58,10 +58,10 @@ var data = JSON.parse(document.getElementById('conlab-data').textContent);
 var main = document.getElementById('app');
 if (isSweep(data.run)) {
   var atLevel = function (c) { return Promise.resolve({modes: (data.charts.modes || []).filter(function (m) { return m.concurrency === c; })}); };
-  renderSweep(main, data.run, data.config, {failures: data.failures, chartsAt: atLevel, allLevels: true}).ready
+  renderSweep(main, data.run, {failures: data.failures, chartsAt: atLevel, allLevels: true}).ready
     .then(function () { main.dataset.ready = 'true'; });
 } else {
-  renderRun(main, data.run, data.charts, data.config, {failures: data.failures});
+  renderRun(main, data.run, data.charts, {failures: data.failures});
   main.dataset.ready = 'true';
 }
 })();

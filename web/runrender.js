@@ -319,7 +319,7 @@ export function renderFailures(section, run, failures) {
 // Renders the whole run into root (cleared first). extra: {failures (rows of /failures, or
 // undefined when they could not be loaded), fetchWindow (zoom detail; absent offline)}.
 // Returns {destroy} to free its charts.
-export function renderRun(root, run, charts, config, extra = {}) {
+export function renderRun(root, run, charts, extra = {}) {
   clear(root);
   const all = [];
   const alerts = el('section', {id: 'alerts', class: 'card alerts', role: 'alert'});

@@ -106,8 +106,8 @@ export async function mountRun(root, ctx) {
     const body = el('div', {class: 'run-body'});
     clear(root).append(body);
     drawn = sweep
-      ? renderSweep(body, run, config, {failures, fetchWindow, chartsAt: c => getCharts(run.id, c)})
-      : renderRun(body, run, charts, config, {failures, fetchWindow});
+      ? renderSweep(body, run, {failures, fetchWindow, chartsAt: c => getCharts(run.id, c)})
+      : renderRun(body, run, charts, {failures, fetchWindow});
     // What went wrong (in words) right under the run's title, then share and export, then what
     // the numbers say.
     const bar = actions(run, content, config, root);

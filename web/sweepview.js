@@ -34,7 +34,7 @@ function pointsTable(series, levels, open) {
 // chartsAt(level) → Promise<charts of that level>, fetchWindow (zoom detail)}. Returns
 // {ready (the first level drawn), open(level, mode), destroy()}. extra.allLevels adds every
 // level's summary table (the offline report).
-export function renderSweep(root, run, config, extra = {}) {
+export function renderSweep(root, run, extra = {}) {
   clear(root);
   const levels = levelsOf(run.spec);
   const series = sweepSeries(run);
@@ -90,7 +90,7 @@ export function renderSweep(root, run, config, extra = {}) {
         el('h2', {id: 'sweep-point-title', text: `C = ${level}: the ${resultsAt(run, level).length} modes at this level`}),
         el('button', {type: 'button', id: 'sweep-point-close', text: 'Close', onclick: () => { if (drawn) drawn.destroy(); drawn = null; point.hidden = true; info.open = null; }})),
       body);
-    drawn = renderRun(body, sub, levelCharts, config, {failures, fetchWindow: extra.fetchWindow, findings: false});
+    drawn = renderRun(body, sub, levelCharts, {failures, fetchWindow: extra.fetchWindow, findings: false});
     const header = body.querySelector('.run-header');
     if (header) header.remove(); // the run's own header is above
     exposed().sweep = Object.assign(info, {open: {concurrency: level, mode, modes: (levelCharts.modes || []).map(m => m.mode)}});
