@@ -39,7 +39,7 @@ void target_opts_default(struct target_opts *o)
 }
 
 static const char *const tls_fault_names[TARGET_TLS_FAULT_COUNT] = {NULL, "tls_bad_cert",
-                                                                     "tls_hang", "tls_close"};
+                                                                    "tls_hang", "tls_close"};
 
 const char *target_tls_fault_name(int fault)
 {
@@ -353,7 +353,8 @@ static void sweep(struct target *t, int64_t now)
         next = c->next;
         int64_t quiet = now - c->last_us;
         int idle_kind = c->st == C_HEAD || c->st == C_BODY || c->st == C_WRITING ||
-                        c->st == C_HANG || c->st == C_TLS || (c->st == C_H2 && !target_h2_active(c));
+                        c->st == C_HANG || c->st == C_TLS ||
+                        (c->st == C_H2 && !target_h2_active(c));
         if (c->st == C_LINGER ? quiet > LINGER_US : idle_kind && quiet > idle_us)
             target_conn_close(t, c);
     }

@@ -16,8 +16,8 @@
 
 #include <nghttp2/nghttp2.h>
 
-#define H2_MAX_STREAMS 10000  /* advertised SETTINGS_MAX_CONCURRENT_STREAMS */
-#define OUT_FILL 32768        /* serialized frames gathered before a write */
+#define H2_MAX_STREAMS 10000   /* advertised SETTINGS_MAX_CONCURRENT_STREAMS */
+#define OUT_FILL 32768         /* serialized frames gathered before a write */
 #define FLUSH_BUDGET (4 << 20) /* bytes per connection per wake-up, for fairness */
 #define READ_ROUNDS 16
 
@@ -45,8 +45,8 @@ struct h2 {
     struct h2_stream *streams;
     uint8_t *out; /* frames serialized, not yet written */
     size_t out_len, out_off, out_cap;
-    int close_now;  /* ?fault=close_early: closed without another byte */
-    int garbage;    /* ?fault=garbage: a line that is not HTTP/2 goes out next, then close */
+    int close_now; /* ?fault=close_early: closed without another byte */
+    int garbage;   /* ?fault=garbage: a line that is not HTTP/2 goes out next, then close */
     int close_after;
 };
 
@@ -76,8 +76,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *ud)
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
     (void)flags;
     (void)ud;
@@ -87,8 +86,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     st->head_bytes += namelen + valuelen + 32; /* RFC 9113's size of a field */
     if (st->head_bytes > TARGET_MAX_HEAD && r->reject != 431) {
         r->reject = 431;
-        snprintf(r->msg, sizeof r->msg, "request head too large (limit %d bytes)",
-                 TARGET_MAX_HEAD);
+        snprintf(r->msg, sizeof r->msg, "request head too large (limit %d bytes)", TARGET_MAX_HEAD);
     }
     if (namelen == 7 && !memcmp(name, ":method", 7))
         r->head_only = valuelen == 4 && !memcmp(value, "HEAD", 4);
@@ -97,8 +95,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     return 0;
 }
 
-static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
-                         uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud)
 {
     (void)s;
     (void)id;
@@ -149,8 +147,8 @@ static void submit(struct h2 *h, struct h2_stream *st, int fault)
     nghttp2_data_provider dp = {.source.ptr = st, .read_callback = body_read};
     int has_body = body > 0;
     st->st = S_ANSWERING;
-    if (nghttp2_submit_response(h->s, st->id, nv, declared >= 0 ? 4 : 3,
-                                has_body ? &dp : NULL) != 0)
+    if (nghttp2_submit_response(h->s, st->id, nv, declared >= 0 ? 4 : 3, has_body ? &dp : NULL) !=
+        0)
         nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
 }
 

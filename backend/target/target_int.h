@@ -148,6 +148,7 @@ void target_tls_goodbye(struct conn *c); /* close_notify, best effort, before ou
  * it would block). */
 ssize_t target_io_recv(struct conn *c, void *buf, size_t len);
 ssize_t target_io_send(struct conn *c, const struct iovec *iov, int n);
-int target_io_pending(const struct conn *c); /* TLS holds decrypted bytes the socket will not signal */
+int target_io_pending(
+    const struct conn *c); /* TLS holds decrypted bytes the socket will not signal */
 
 #endif

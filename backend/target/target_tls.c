@@ -61,15 +61,13 @@ static int use_bad_cert(SSL_CTX *ctx, char *err, size_t errlen)
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *x = X509_new();
     X509_EXTENSION *san = NULL;
-    int ok = key && x && X509_set_version(x, 2) &&
-             ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+    int ok = key && x && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
              X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
              X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400) && X509_set_pubkey(x, key) &&
              X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
                                         (const unsigned char *)BAD_CERT_NAME, -1, -1, 0) &&
              X509_set_issuer_name(x, X509_get_subject_name(x)) &&
-             (san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
-                                        "DNS:" BAD_CERT_NAME)) &&
+             (san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, "DNS:" BAD_CERT_NAME)) &&
              X509_add_ext(x, san, -1) && X509_sign(x, key, EVP_sha256()) &&
              SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, key) == 1;
     X509_EXTENSION_free(san);
@@ -102,7 +100,8 @@ int target_tls_init(struct target *t, char *err, size_t errlen)
     else if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1)
         rc = ssl_errf(err, errlen, "tls_cert: not a PEM certificate chain");
     else if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1)
-        rc = ssl_errf(err, errlen, "tls_key: not a PEM private key for the certificate of tls_cert");
+        rc =
+            ssl_errf(err, errlen, "tls_key: not a PEM private key for the certificate of tls_cert");
     else if (SSL_CTX_check_private_key(ctx) != 1)
         rc = ssl_errf(err, errlen, "tls_key: does not match the certificate of tls_cert");
     if (rc) {
