@@ -493,6 +493,43 @@ static void test_h2c_overrides_and_faults(void)
     target_stop(t);
 }
 
+/* --fault NAME: every request that names no fault takes it, over HTTP/1.1 and HTTP/2. */
+static void test_server_wide_fault(void)
+{
+    struct target_opts o;
+    target_opts_default(&o);
+    o.port = 0;
+    o.delay_ms = 0;
+    char err[256];
+    CHECK(target_opts_fault(&o, "close_early", err, sizeof err) == 0, "%s", err);
+    struct target *t = start_opts(&o);
+    int port = target_port(t);
+    struct client c;
+    tcp_open(&c, port, 10000);
+    const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    cl_write(&c, req, strlen(req));
+    CHECK(!cl_until(&c, "HTTP/1.1") && c.len == 0, "HTTP/1.1: closed without an answer");
+    cl_close(&c);
+    tcp_open(&c, port, 10000);
+    req = "GET /?fault=slow_body&bytes=2 HTTP/1.1\r\nHost: t\r\n\r\n";
+    cl_write(&c, req, strlen(req));
+    CHECK(cl_until(&c, "\r\n\r\nTh"), "a request's own fault wins");
+    cl_close(&c);
+    tcp_open(&c, port, 10000);
+    struct h2_seen s = {0};
+    h2_send_gets(&c, 1, "/");
+    h2_read(&c, clock_us(), 1, &s);
+    CHECK(s.ended && !s.status[0], "HTTP/2: the connection ends without an answer");
+    cl_close(&c);
+    tcp_open(&c, port, 10000);
+    memset(&s, 0, sizeof s);
+    h2_send_gets(&c, 1, "/?fault=reset");
+    h2_read(&c, clock_us(), 1, &s);
+    CHECK(s.rst[0] && !s.ended, "HTTP/2: the stream's own fault wins");
+    cl_close(&c);
+    target_stop(t);
+}
+
 /* Each TLS fault fails the client's handshake within a bound, and the target stays up. */
 static void test_tls_faults(void)
 {
@@ -643,6 +680,7 @@ int main(void)
     test_streams_share_workers(0);
     test_streams_share_workers(1);
     test_h2c_overrides_and_faults();
+    test_server_wide_fault();
     test_tls_faults();
     test_hostile();
     char cmd[128];
