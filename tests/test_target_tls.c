@@ -119,8 +119,8 @@ static int tcp_open(struct client *c, int port, int timeout_ms)
 
 /* Connects and shakes hands verifying against ca_pem for "localhost", offering `alpn` (wire
  * format). Returns 0, or -1 with the reason in why. */
-static int tls_open(struct client *c, int port, const char *alpn, size_t alpn_len,
-                    int timeout_ms, char *why, size_t whylen)
+static int tls_open(struct client *c, int port, const char *alpn, size_t alpn_len, int timeout_ms,
+                    char *why, size_t whylen)
 {
     if (tcp_open(c, port, timeout_ms)) return errf(why, whylen, "connect: %s", strerror(errno));
     c->ctx = SSL_CTX_new(TLS_client_method());
@@ -233,7 +233,7 @@ static size_t get_frame(unsigned char *out, uint32_t sid, const char *path)
 
 /* What came back on one connection, frame by frame. */
 struct h2_seen {
-    int status[64];   /* by stream id / 2: the first HPACK byte of its HEADERS (0x88 is 200) */
+    int status[64];     /* by stream id / 2: the first HPACK byte of its HEADERS (0x88 is 200) */
     double done_ms[64]; /* when its END_STREAM arrived */
     int rst[64];
     int goaway, settings, ended;
@@ -334,8 +334,7 @@ static void test_start_errors(void)
     CHECK(target_opts_fault(&o, "tls_hang", err, sizeof err) == 0 &&
               o.tls_fault == TARGET_TLS_HANG && o.fault == 0,
           "tls_hang");
-    CHECK(target_opts_fault(&o, "reset", err, sizeof err) == 0 && o.fault == FAULT_RESET,
-          "reset");
+    CHECK(target_opts_fault(&o, "reset", err, sizeof err) == 0 && o.fault == FAULT_RESET, "reset");
     CHECK(target_opts_fault(&o, "tls_nope", err, sizeof err) == -1 && strstr(err, "fault") &&
               strstr(err, "tls_close"),
           "unknown: '%s'", err);
@@ -352,8 +351,8 @@ static void test_tls_http1_and_alpn(void)
     CHECK(!strcmp(c.alpn, "http/1.1"), "alpn '%s'", c.alpn);
     const char *req = "GET /?status=201 HTTP/1.1\r\nHost: localhost\r\n\r\n";
     cl_write(&c, req, strlen(req));
-    CHECK(cl_until(&c, TARGET_BODY) && !memcmp(c.buf, "HTTP/1.1 201 ", 13), "'%.*s'",
-          (int)c.len, c.buf);
+    CHECK(cl_until(&c, TARGET_BODY) && !memcmp(c.buf, "HTTP/1.1 201 ", 13), "'%.*s'", (int)c.len,
+          c.buf);
     c.len = 0; /* keep-alive: a second request on the same TLS connection */
     cl_write(&c, req, strlen(req));
     CHECK(cl_until(&c, TARGET_BODY), "second request over TLS");
@@ -451,13 +450,13 @@ static void test_h2c_overrides_and_faults(void)
         int status, rst, goaway_or_end;
         size_t data;
     } cases[] = {
-        {"/?status=404&bytes=7", 0x8d, 0, 0, 7},             /* 404 is static index 13 */
-        {"/?delay_ms=abc", 0x8c, 0, 0, 0},                   /* 400 is 12; body: message */
-        {"/?status=204", 0x89, 0, 0, 0},                     /* 204 is 9 */
-        {"/?fault=reset", 0, 1, 0, 0},                       /* RST_STREAM */
-        {"/?fault=close_early", 0, 0, 1, 0},                 /* the connection ends */
-        {"/?fault=garbage", 0, 0, 1, 0},                     /* junk, then the end */
-        {"/?fault=bad_length&bytes=10", 0x88, 0, 0, 10},     /* 10 bytes under a length of 110 */
+        {"/?status=404&bytes=7", 0x8d, 0, 0, 7},         /* 404 is static index 13 */
+        {"/?delay_ms=abc", 0x8c, 0, 0, 0},               /* 400 is 12; body: message */
+        {"/?status=204", 0x89, 0, 0, 0},                 /* 204 is 9 */
+        {"/?fault=reset", 0, 1, 0, 0},                   /* RST_STREAM */
+        {"/?fault=close_early", 0, 0, 1, 0},             /* the connection ends */
+        {"/?fault=garbage", 0, 0, 1, 0},                 /* junk, then the end */
+        {"/?fault=bad_length&bytes=10", 0x88, 0, 0, 10}, /* 10 bytes under a length of 110 */
         {"/?fault=slow_body&bytes=3", 0x88, 0, 0, 3},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -543,8 +542,8 @@ static void test_tls_faults(void)
         {TARGET_TLS_CLOSE, "handshake", 2000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct target *t = start(3, 0, cases[i].fault == TARGET_TLS_BAD_CERT ? 0 : 1,
-                                 cases[i].fault);
+        struct target *t =
+            start(3, 0, cases[i].fault == TARGET_TLS_BAD_CERT ? 0 : 1, cases[i].fault);
         struct client c;
         char why[512] = "";
         int64_t t0 = clock_us();
@@ -626,8 +625,8 @@ static void test_hostile(void)
     struct h2_seen s = {0};
     h2_read(&c, clock_us(), 1, &s);
     /* 431 is no static entry: a literal with the name :status (0x48), or a reset */
-    CHECK(s.status[0] == 0x48 || s.rst[0] || s.goaway || s.ended,
-          "a huge header block: status %#x", s.status[0]);
+    CHECK(s.status[0] == 0x48 || s.rst[0] || s.goaway || s.ended, "a huge header block: status %#x",
+          s.status[0]);
     cl_close(&c);
     check_still_serving(port, 0, "a huge header block");
 
