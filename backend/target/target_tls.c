@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #define BAD_CERT_NAME "bad-cert.conlab.invalid"
+#define TLS_JOIN_MAX 16384 /* one TLS record's worth of plaintext */
 
 static const unsigned char alpn_offer[] = "\x02h2\x08http/1.1";
 
@@ -209,11 +210,24 @@ ssize_t target_io_send(struct conn *c, const struct iovec *iov, int n)
         struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
         return sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
-    /* One piece at a time: a retry after WANT_WRITE then passes the same bytes again, as
-     * OpenSSL requires (the caller's state does not move until bytes are taken). */
+    /* Small pieces (a response head and a short body) go out as one record; otherwise one
+     * piece at a time. Either way a retry after WANT_WRITE passes the same bytes again, as
+     * OpenSSL requires: the caller's state does not move until bytes are taken. */
+    char joined[TLS_JOIN_MAX];
+    const void *p = iov[0].iov_base;
+    size_t len = iov[0].iov_len;
+    if (n > 1 && len < sizeof joined) {
+        size_t k = 0;
+        for (int i = 0; i < n && k + iov[i].iov_len <= sizeof joined; i++) {
+            memcpy(joined + k, iov[i].iov_base, iov[i].iov_len);
+            k += iov[i].iov_len;
+        }
+        p = joined;
+        len = k;
+    }
     ERR_clear_error();
-    size_t len = iov[0].iov_len > INT_MAX ? INT_MAX : iov[0].iov_len;
-    int w = SSL_write(c->ssl, iov[0].iov_base, (int)len);
+    if (len > INT_MAX) len = INT_MAX;
+    int w = SSL_write(c->ssl, p, (int)len);
     if (w > 0) return w;
     ssize_t rc = ssl_fail(c, w);
     if (rc == 0) errno = EPIPE;
