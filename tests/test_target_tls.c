@@ -30,7 +30,8 @@ static int failures;
         }                                                                                          \
     } while (0)
 
-static char dir[64], ca_pem[128], srv_pem[128], srv_key[128], other_key[128];
+static char dir[64], ca_pem[128], srv_pem[128], srv_key[128], other_key[128], cli_pem[128],
+    cli_key[128];
 
 static double ms_since(int64_t t0)
 {
@@ -49,6 +50,8 @@ static void make_pki(void)
     snprintf(srv_pem, sizeof srv_pem, "%s/srv.pem", dir);
     snprintf(srv_key, sizeof srv_key, "%s/srv.key", dir);
     snprintf(other_key, sizeof other_key, "%s/other.key", dir);
+    snprintf(cli_pem, sizeof cli_pem, "%s/cli.pem", dir);
+    snprintf(cli_key, sizeof cli_key, "%s/cli.key", dir);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
@@ -58,7 +61,11 @@ static void make_pki(void)
              "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && "
              "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
              "-out srv.pem -days 2 -extfile ext && "
-             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key",
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout cli.key "
+             "-out cli.csr -subj '/CN=client' && "
+             "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out cli.pem -days 2",
              dir);
     memmove(cmd + 1, cmd, strlen(cmd) + 1);
     cmd[0] = '(';
@@ -119,11 +126,17 @@ static int tcp_open(struct client *c, int port, int timeout_ms)
 
 /* Connects and shakes hands verifying against ca_pem for "localhost", offering `alpn` (wire
  * format). Returns 0, or -1 with the reason in why. */
+static int with_client_cert; /* tls_open shows cli.pem */
+
 static int tls_open(struct client *c, int port, const char *alpn, size_t alpn_len, int timeout_ms,
                     char *why, size_t whylen)
 {
     if (tcp_open(c, port, timeout_ms)) return errf(why, whylen, "connect: %s", strerror(errno));
     c->ctx = SSL_CTX_new(TLS_client_method());
+    if (with_client_cert) {
+        SSL_CTX_use_certificate_chain_file(c->ctx, cli_pem);
+        SSL_CTX_use_PrivateKey_file(c->ctx, cli_key, SSL_FILETYPE_PEM);
+    }
     SSL_CTX_load_verify_locations(c->ctx, ca_pem, NULL);
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
     c->ssl = SSL_new(c->ctx);
@@ -492,6 +505,52 @@ static void test_h2c_overrides_and_faults(void)
     target_stop(t);
 }
 
+/* --tls-client-ca: a client without a certificate signed by that CA gets no answer (TLS 1.3
+ * ends its handshake before the server's verdict, so the refusal is an alert on the first
+ * read); one with such a certificate is served, over HTTP/1.1 and h2. */
+static void test_mtls(void)
+{
+    struct target_opts o;
+    target_opts_default(&o);
+    o.port = 0;
+    o.delay_ms = 0;
+    snprintf(o.tls_cert, sizeof o.tls_cert, "%s", srv_pem);
+    snprintf(o.tls_key, sizeof o.tls_key, "%s", srv_key);
+    snprintf(o.tls_client_ca, sizeof o.tls_client_ca, "%s", ca_pem);
+    struct target *t = start_opts(&o);
+    int port = target_port(t);
+    const char *req = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    struct client c;
+    char why[512] = "";
+    int rc = tls_open(&c, port, "\x08http/1.1", 9, 5000, why, sizeof why);
+    if (rc == 0) {
+        cl_write(&c, req, strlen(req));
+        rc = cl_until(&c, TARGET_BODY) ? 0 : -1;
+    }
+    CHECK(rc == -1, "mTLS: a client without a certificate was answered");
+    cl_close(&c);
+    with_client_cert = 1;
+    CHECK(tls_open(&c, port, "\x08http/1.1", 9, 5000, why, sizeof why) == 0, "%s", why);
+    cl_write(&c, req, strlen(req));
+    CHECK(cl_until(&c, TARGET_BODY), "mTLS: HTTP/1.1 with a client certificate");
+    cl_close(&c);
+    CHECK(tls_open(&c, port, "\x02h2", 3, 5000, why, sizeof why) == 0, "%s", why);
+    struct h2_seen s = {0};
+    h2_send_gets(&c, 1, "/");
+    h2_read(&c, clock_us(), 1, &s);
+    CHECK(s.status[0] == 0x88, "mTLS: h2 with a client certificate");
+    cl_close(&c);
+    with_client_cert = 0;
+    target_stop(t);
+
+    target_opts_default(&o);
+    o.port = 0;
+    snprintf(o.tls_client_ca, sizeof o.tls_client_ca, "%s", ca_pem);
+    t = NULL;
+    CHECK(target_start(&o, &t, why, sizeof why) == -1 && !t && strstr(why, "tls_client_ca"),
+          "tls_client_ca alone: '%s'", why);
+}
+
 /* --fault NAME: every request that names no fault takes it, over HTTP/1.1 and HTTP/2. */
 static void test_server_wide_fault(void)
 {
@@ -679,6 +738,7 @@ int main(void)
     test_streams_share_workers(0);
     test_streams_share_workers(1);
     test_h2c_overrides_and_faults();
+    test_mtls();
     test_server_wide_fault();
     test_tls_faults();
     test_hostile();
