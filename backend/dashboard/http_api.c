@@ -122,6 +122,10 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
         }
         return http_reply_field_error(c, 400, err, field);
     }
+    if (http_target_check(&api->targets, s.url, err, sizeof err)) {
+        spec_free(&s);
+        return http_reply_field_error(c, 400, err, "target.url");
+    }
     /* Runs against the demo target know the server's model: the findings' ideal time. */
     spec_expect_from_demo(&s, api->demo_url, api->demo_workers, api->demo_delay_ms);
     char id[JOB_ID_LEN + 1];

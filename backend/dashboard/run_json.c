@@ -154,6 +154,7 @@ static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
     cJSON *run = run_json_build(r, job_get(api->job, r->id, &p) != JOB_NONE ? &p : NULL);
     redact_spec_json(cJSON_GetObjectItemCaseSensitive(run, "spec"), api->secret_headers,
                      api->nsecret_headers);
+    if (api->secret_body) redact_spec_body(cJSON_GetObjectItemCaseSensitive(run, "spec"));
     return run;
 }
 
