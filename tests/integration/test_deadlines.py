@@ -4,11 +4,12 @@ answering, and a request whose body does not arrive in time is answered 408 at i
 import http.client
 import json
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
-from serve_testlib import Serve
+from serve_testlib import BIN, Serve
 
 SPEC = b'{"target":{"url":"http://127.0.0.1:1/"},"requests":1,"modes":["sync"]}'
 
@@ -125,6 +126,26 @@ class DeadlineTest(unittest.TestCase):
             self.assertLess(worst, 1000)
             # a real run is still accepted and served
             rid = self.s.post_run(self.s.spec(delay_ms=1, requests=2, modes=["sync"]))
+            self.assertEqual(self.s.wait_status(rid)["status"], "done")
+        finally:
+            tr.close()
+            for k in socks:
+                k.close()
+
+    def test_load_while_idle_connections_and_slow_uploads_are_held(self):
+        socks = [socket.create_connection((self.s.host, self.s.port), timeout=10)
+                 for _ in range(300)]
+        tr = Trickle(self.s, 50)
+        try:
+            rid = self.s.post_run(self.s.spec(delay_ms=5, requests=200, modes=["sync"]))
+            p = subprocess.run([BIN, "run", "--url", f"{self.s.url}api/runs?limit=20", "--modes",
+                                "async", "--concurrency", "100", "--requests", "3000", "--rate",
+                                "500", "--timeout-ms", "10000", "--json", "--no-progress"],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r = json.loads(p.stdout)["results"][0]
+            self.assertEqual(r["errors"], 0, (r["errors_by_kind"], r.get("top_error")))
+            self.assertEqual(r["ok"], 3000)
             self.assertEqual(self.s.wait_status(rid)["status"], "done")
         finally:
             tr.close()
