@@ -36,6 +36,7 @@ struct serve_opts {
     const char *secret_headers[64];
     int nsecret_headers;
     bool demo_max_conns_set;
+    int per_client;
     bool secret_body;
     const char *allow_targets[64];
     int nallow_targets;
@@ -88,6 +89,8 @@ static void serve_usage(FILE *f)
           "                         connection holds one)\n"
           "  --keepalive-timeout-ms T  idle keep-alive connections close after T ms\n"
           "                         (default 5000; announced as Keep-Alive: timeout=)\n"
+          "  --max-conns-per-client N  connections one client address (not loopback) may\n"
+          "                         hold before its idle ones are closed (default threads/2)\n"
           "  --max-requests N       limits above which a spec is refused (defaults 1000000,\n"
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
@@ -125,7 +128,7 @@ enum {
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
-    OPT_ALLOW_TARGET, OPT_ALLOW_SELF,
+    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT,
 };
 
 static const struct option serve_options[] = {
@@ -158,6 +161,7 @@ static const struct option serve_options[] = {
     {"secret-body", no_argument, NULL, OPT_SECRET_BODY},
     {"allow-target", required_argument, NULL, OPT_ALLOW_TARGET},
     {"allow-self-target", no_argument, NULL, OPT_ALLOW_SELF},
+    {"max-conns-per-client", required_argument, NULL, OPT_PER_CLIENT},
     {0},
 };
 
@@ -243,6 +247,10 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_TOKEN_FILE: return serve_token_file(o, flag, v, err, errlen);
     case OPT_SECRET_BODY: o->secret_body = true; return 0;
     case OPT_ALLOW_SELF: o->allow_self_target = true; return 0;
+    case OPT_PER_CLIENT:
+        if (parse_int64(v, flag, 1, 100000, &n, err, errlen)) return -1;
+        o->per_client = (int)n;
+        return 0;
     case OPT_ALLOW_TARGET: return serve_add_target(o, flag, v, err, errlen);
     case OPT_WEB_ROOT: snprintf(o->web_root, sizeof o->web_root, "%s", v); return 0;
     case OPT_QUEUE:
@@ -406,6 +414,7 @@ int cmd_serve(int argc, char **argv)
         .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
         .secret_body = o.secret_body, .allow_targets = o.allow_targets,
         .nallow_targets = o.nallow_targets, .allow_self_target = o.allow_self_target,
+        .per_client = o.per_client,
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
     };

@@ -51,6 +51,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
     struct http_server_opts so = {.host = o->host, .port = o->port, .web_root = o->web_root,
                                   .threads = o->threads, .keepalive_ms = o->keepalive_ms,
                                   .request_timeout_ms = o->request_timeout_ms,
+                                  .per_client = o->per_client,
                                   .allow_hosts = o->allow_hosts, .nallow_hosts = o->nallow_hosts};
     if (http_server_start(&so, &d->api, &d->srv, url, urllen, err, errlen)) {
         job_stop(d->job);

@@ -109,7 +109,10 @@ static int guard_shed(struct http_guard *g, int64_t now, bool pressure, bool ser
         struct http_guard_conn *k = &g->slots[i];
         if (k->state != SLOT_HEAD || k->shut || now - k->since_us < GUARD_GRACE_US) continue;
         bool over = pressure && (served || !k->served);
-        if (!over && (!k->served || now - k->since_us >= GUARD_IDLE_US)) {
+        /* Loopback peers share one address (local tools, a reverse proxy for everyone): the
+         * pressure rule alone protects them. */
+        bool loopback = (ntohl(k->addr) >> 24) == 127;
+        if (!over && !loopback && (!k->served || now - k->since_us >= GUARD_IDLE_US)) {
             int same = 0;
             for (int j = 0; j < threads; j++)
                 same += g->slots[j].state != SLOT_FREE && !g->slots[j].shut && g->slots[j].known &&

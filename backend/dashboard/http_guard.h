@@ -8,8 +8,9 @@
  *   408 can still be written);
  * - when live connections come near the thread count, those that have waited for a head more
  *   than 100 ms (idle keep-alive ones, slow heads): a new request never waits behind them;
- * - when one client address holds more than its budget, its connections that never sent a head
- *   (after 100 ms) and its keep-alive ones idle for 2 s.
+ * - when one client address (not loopback, which local tools and a reverse proxy share) holds
+ *   more than its budget, its connections that never sent a head (after 100 ms) and its
+ *   keep-alive ones idle for 2 s.
  * Requests with a body are also counted: beyond a quarter of the threads, more are refused 503. */
 #ifndef CONLAB_HTTP_GUARD_H
 #define CONLAB_HTTP_GUARD_H

@@ -153,5 +153,48 @@ class DeadlineTest(unittest.TestCase):
                 k.close()
 
 
+def own_address():
+    """An address of this machine that is not loopback (connections to it come from it), or
+    None."""
+    k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        k.connect(("192.0.2.1", 9))  # no packet is sent
+        a = k.getsockname()[0]
+        return None if a.startswith("127.") else a
+    except OSError:
+        return None
+    finally:
+        k.close()
+
+
+class PerClientTest(unittest.TestCase):
+    def test_a_client_over_its_budget_loses_its_idle_connections(self):
+        addr = own_address()
+        if not addr:
+            self.skipTest("no address but loopback")
+        s = Serve(None, "--listen", "0.0.0.0:0", "--token", "t" * 32, "--allow-host", addr,
+                  "--max-conns-per-client", "10", demo=False)
+        try:
+            socks = [socket.create_connection((addr, s.port), timeout=10) for _ in range(40)]
+            time.sleep(1.0)
+            alive = 0
+            for k in socks:
+                k.setblocking(False)
+                try:
+                    alive += k.recv(1) != b""
+                except BlockingIOError:
+                    alive += 1
+                except OSError:
+                    pass
+            self.assertLessEqual(alive, 10)
+            # loopback clients are not counted against it
+            s.host = "127.0.0.1"
+            self.assertLess(health_ms(s), 1000)
+            for k in socks:
+                k.close()
+        finally:
+            self.assertEqual(s.stop(), 0, s.errors())
+
+
 if __name__ == "__main__":
     unittest.main()

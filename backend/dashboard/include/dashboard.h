@@ -40,6 +40,7 @@ struct dashboard_opts {
     const char *const *allow_targets; /* --allow-target patterns; none: every host */
     int nallow_targets;
     bool allow_self_target; /* the dashboard may be its own target */
+    int per_client;         /* connections one client address may hold; 0: threads / 2 */
     int keepalive_ms;       /* idle keep-alive connections close after this; 0: 5000 */
     int request_timeout_ms; /* a request head must arrive within this; 0: 5000 */
     const char *demo_url; /* the demo target's URL, NULL when there is none */
