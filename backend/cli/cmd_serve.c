@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -365,6 +366,11 @@ int cmd_serve(int argc, char **argv)
                         "the shell's history; use --token-file FILE or CONLAB_TOKEN\n");
     serve_std_fds();
     raise_fd_limit();
+    /* Big answers (lists, exports) are built on any of 256 threads: with glibc's defaults each
+     * thread's arena keeps what it freed, and large blocks stop being given back once one of
+     * them was (its mmap threshold grows). A fixed threshold and a few arenas give memory back. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     /* The demo target lives in this process: held to a quarter of its descriptors, so that a
      * flood of connections to it leaves the dashboard, its database and its jobs theirs. */
     struct rlimit rl;
