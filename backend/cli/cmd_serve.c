@@ -86,6 +86,8 @@ static void serve_usage(FILE *f)
           "                         0: no limit)\n"
           "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
           "  --queue N              runs that may wait for the runner (default 16)\n"
+          "  --queue-per-client N   ... of them from one client address, loopback aside\n"
+          "                         (default 4)\n"
           "  --threads N            web server threads (default 256; each open\n"
           "                         connection holds one)\n"
           "  --keepalive-timeout-ms T  idle keep-alive connections close after T ms\n"
@@ -129,7 +131,7 @@ enum {
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
-    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT,
+    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT,
 };
 
 static const struct option serve_options[] = {
@@ -163,6 +165,7 @@ static const struct option serve_options[] = {
     {"allow-target", required_argument, NULL, OPT_ALLOW_TARGET},
     {"allow-self-target", no_argument, NULL, OPT_ALLOW_SELF},
     {"max-conns-per-client", required_argument, NULL, OPT_PER_CLIENT},
+    {"queue-per-client", required_argument, NULL, OPT_QUEUE_PER_CLIENT},
     {0},
 };
 
@@ -248,6 +251,10 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_TOKEN_FILE: return serve_token_file(o, flag, v, err, errlen);
     case OPT_SECRET_BODY: o->secret_body = true; return 0;
     case OPT_ALLOW_SELF: o->allow_self_target = true; return 0;
+    case OPT_QUEUE_PER_CLIENT:
+        if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
+        o->job.queue_per_client = (int)n;
+        return 0;
     case OPT_PER_CLIENT:
         if (parse_int64(v, flag, 1, 100000, &n, err, errlen)) return -1;
         o->per_client = (int)n;

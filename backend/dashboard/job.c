@@ -15,6 +15,7 @@
 void job_opts_default(struct job_opts *o)
 {
     o->queue_max = 16;
+    o->queue_per_client = 4;
     o->exe = NULL;
     o->kill_grace_ms = 5000;
     o->max_run_ms = 0;
@@ -42,7 +43,8 @@ static void *job_runner(void *arg)
     job_prune(j);
     pthread_mutex_lock(&j->mu);
     for (;;) {
-        while (!j->stopping && j->qlen == 0) pthread_cond_wait(&j->work, &j->mu);
+        while (!j->stopping && j->qlen == 0)
+            pthread_cond_wait(&j->work, &j->mu);
         if (j->stopping) break;
         memset(&j->act, 0, sizeof j->act);
         j->act.on = true;
@@ -57,8 +59,8 @@ static void *job_runner(void *arg)
             job_run(j, rd);
         } else {
             char err[128];
-            store_run_set_status(j->rst, j->act.item.id, "failed", wallclock_us(),
-                                 "out of memory", err, sizeof err);
+            store_run_set_status(j->rst, j->act.item.id, "failed", wallclock_us(), "out of memory",
+                                 err, sizeof err);
             pthread_mutex_lock(&j->mu);
             j->act.on = false;
             job_item_free(&j->act.item);
@@ -134,7 +136,8 @@ void job_free(struct job *j)
 {
     if (!j) return;
     if (j->thread_started) job_stop(j);
-    for (int i = 0; i < j->qlen; i++) job_item_free(&j->queue[i]);
+    for (int i = 0; i < j->qlen; i++)
+        job_item_free(&j->queue[i]);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->changed);
@@ -144,7 +147,23 @@ void job_free(struct job *j)
 
 int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t errlen)
 {
+    return job_submit_as(j, s, NULL, id, err, errlen);
+}
+
+/* Runs of `client` waiting in the queue. Call with j->mu held. */
+static int job_queued_by(const struct job *j, const char *client)
+{
+    int n = 0;
+    for (int i = 0; i < j->qlen; i++)
+        n += !strcmp(j->queue[i].client, client);
+    return n;
+}
+
+int job_submit_as(struct job *j, const struct spec *s, const char *client, char *id, char *err,
+                  size_t errlen)
+{
     struct job_item it = {.requests = s->requests, .nmodes = s->nmodes, .nlevels = s->nlevels};
+    snprintf(it.client, sizeof it.client, "%s", client ? client : "");
     memcpy(it.modes, s->modes, sizeof it.modes);
     random_id(it.id, JOB_ID_LEN);
     it.spec_text = spec_to_text(s);
@@ -152,9 +171,11 @@ int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t 
 
     /* Reserve a slot, create the row without holding the lock, then queue it. */
     pthread_mutex_lock(&j->mu);
-    int rc = j->stopping ? JOB_STOPPING
+    int rc = j->stopping                               ? JOB_STOPPING
              : j->qlen + j->reserved >= j->o.queue_max ? JOB_QUEUE_FULL
-                                                         : JOB_SUBMITTED;
+             : it.client[0] && job_queued_by(j, it.client) >= j->o.queue_per_client
+                 ? JOB_CLIENT_FULL
+                 : JOB_SUBMITTED;
     if (rc == JOB_SUBMITTED) j->reserved++;
     pthread_mutex_unlock(&j->mu);
     if (rc != JOB_SUBMITTED) {
@@ -237,7 +258,8 @@ int job_results(struct job *j, const char *id, int from, struct mode_result *out
     int n = 0;
     pthread_mutex_lock(&j->mu);
     if (j->act.on && !strcmp(j->act.item.id, id))
-        for (int i = from; i >= 0 && i < j->act.nresults && n < max; i++) out[n++] = j->act.results[i];
+        for (int i = from; i >= 0 && i < j->act.nresults && n < max; i++)
+            out[n++] = j->act.results[i];
     pthread_mutex_unlock(&j->mu);
     return n;
 }
@@ -247,8 +269,7 @@ enum job_state job_wait(struct job *j, const char *id, uint64_t since, int64_t t
 {
     pthread_mutex_lock(&j->mu);
     /* job_stop bumps the version, so a stop wakes every waiter once (and only once). */
-    if (j->version == since && timeout_ms > 0)
-        job_sleep_cond(&j->changed, &j->mu, timeout_ms);
+    if (j->version == since && timeout_ms > 0) job_sleep_cond(&j->changed, &j->mu, timeout_ms);
     enum job_state s = job_fill(j, id, out);
     pthread_mutex_unlock(&j->mu);
     return s;
@@ -277,8 +298,10 @@ static int job_cancel_locked(struct job *j, const char *id, char *err, size_t er
         j->qlen--;
         /* Written before the lock is released, so that whoever sees it leave the queue finds
          * its final status in the store. */
-        int rc = store_run_set_status(j->ast, it.id, "cancelled", wallclock_us(), NULL, err,
-                                      errlen) < 0 ? -1 : 0;
+        int rc =
+            store_run_set_status(j->ast, it.id, "cancelled", wallclock_us(), NULL, err, errlen) < 0
+                ? -1
+                : 0;
         job_item_free(&it);
         job_changed(j);
         return rc;

@@ -14,6 +14,7 @@ struct dashboard;
 
 struct job_opts {
     int queue_max;         /* runs waiting (the running one not counted); 16 */
+    int queue_per_client;  /* runs one client address (not loopback) may have waiting; 4 */
     const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
     int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
     int64_t max_run_ms;    /* a run still running after this long is cancelled; 0: no limit */
