@@ -43,8 +43,7 @@ static void *job_runner(void *arg)
     job_prune(j);
     pthread_mutex_lock(&j->mu);
     for (;;) {
-        while (!j->stopping && j->qlen == 0)
-            pthread_cond_wait(&j->work, &j->mu);
+        while (!j->stopping && j->qlen == 0) pthread_cond_wait(&j->work, &j->mu);
         if (j->stopping) break;
         memset(&j->act, 0, sizeof j->act);
         j->act.on = true;
@@ -59,8 +58,8 @@ static void *job_runner(void *arg)
             job_run(j, rd);
         } else {
             char err[128];
-            store_run_set_status(j->rst, j->act.item.id, "failed", wallclock_us(), "out of memory",
-                                 err, sizeof err);
+            store_run_set_status(j->rst, j->act.item.id, "failed", wallclock_us(),
+                                 "out of memory", err, sizeof err);
             pthread_mutex_lock(&j->mu);
             j->act.on = false;
             job_item_free(&j->act.item);
@@ -136,8 +135,7 @@ void job_free(struct job *j)
 {
     if (!j) return;
     if (j->thread_started) job_stop(j);
-    for (int i = 0; i < j->qlen; i++)
-        job_item_free(&j->queue[i]);
+    for (int i = 0; i < j->qlen; i++) job_item_free(&j->queue[i]);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->changed);
@@ -171,7 +169,7 @@ int job_submit_as(struct job *j, const struct spec *s, const char *client, char 
 
     /* Reserve a slot, create the row without holding the lock, then queue it. */
     pthread_mutex_lock(&j->mu);
-    int rc = j->stopping                               ? JOB_STOPPING
+    int rc = j->stopping ? JOB_STOPPING
              : j->qlen + j->reserved >= j->o.queue_max ? JOB_QUEUE_FULL
              : it.client[0] && job_queued_by(j, it.client) >= j->o.queue_per_client
                  ? JOB_CLIENT_FULL
@@ -258,8 +256,7 @@ int job_results(struct job *j, const char *id, int from, struct mode_result *out
     int n = 0;
     pthread_mutex_lock(&j->mu);
     if (j->act.on && !strcmp(j->act.item.id, id))
-        for (int i = from; i >= 0 && i < j->act.nresults && n < max; i++)
-            out[n++] = j->act.results[i];
+        for (int i = from; i >= 0 && i < j->act.nresults && n < max; i++) out[n++] = j->act.results[i];
     pthread_mutex_unlock(&j->mu);
     return n;
 }
@@ -269,7 +266,8 @@ enum job_state job_wait(struct job *j, const char *id, uint64_t since, int64_t t
 {
     pthread_mutex_lock(&j->mu);
     /* job_stop bumps the version, so a stop wakes every waiter once (and only once). */
-    if (j->version == since && timeout_ms > 0) job_sleep_cond(&j->changed, &j->mu, timeout_ms);
+    if (j->version == since && timeout_ms > 0)
+        job_sleep_cond(&j->changed, &j->mu, timeout_ms);
     enum job_state s = job_fill(j, id, out);
     pthread_mutex_unlock(&j->mu);
     return s;
@@ -298,10 +296,8 @@ static int job_cancel_locked(struct job *j, const char *id, char *err, size_t er
         j->qlen--;
         /* Written before the lock is released, so that whoever sees it leave the queue finds
          * its final status in the store. */
-        int rc =
-            store_run_set_status(j->ast, it.id, "cancelled", wallclock_us(), NULL, err, errlen) < 0
-                ? -1
-                : 0;
+        int rc = store_run_set_status(j->ast, it.id, "cancelled", wallclock_us(), NULL, err,
+                                      errlen) < 0 ? -1 : 0;
         job_item_free(&it);
         job_changed(j);
         return rc;
