@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "bench_internal.h"
+#include "bench_collect.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 #include "stats.h"
 #include "util.h"
 
@@ -74,7 +76,7 @@ struct collect {
     int64_t *msg_count;                /* failed requests per message */
     int32_t *msg_kind;                 /* the kind of the first of them */
     int64_t kind_count[REQ_ERR_COUNT]; /* failed requests without a message, per kind */
-    struct stats lat, due;
+    struct stats lat, due, all;
     struct mode_result *res;
 };
 
@@ -83,6 +85,11 @@ struct collect {
 static int account(struct collect *k, const struct bench_record *r)
 {
     struct mode_result *res = k->res;
+    /* latency_all_ms: a failed request at its elapsed time, a timeout at least timeout_ms */
+    int64_t elapsed = r->start_us >= 0 && r->end_us >= r->start_us ? r->end_us - r->start_us : 0;
+    if (r->err_kind == REQ_ERR_TIMEOUT && elapsed < k->c->spec->timeout_ms * 1000)
+        elapsed = k->c->spec->timeout_ms * 1000;
+    if (stats_add(&k->all, elapsed)) return -1;
     if (r->err_kind == REQ_OK) {
         res->ok++;
         if (stats_add(&k->lat, r->end_us - r->start_us)) return -1;
@@ -178,7 +185,7 @@ static int collect_window(struct collect *k, int64_t lo, int64_t n, struct bench
 }
 
 /* Merges the logs' tables (log * LOG_MSGS + i -> mode index) and adds the never-run messages. */
-static int collect_msgs(struct collect *k, bool failed)
+static int collect_msgs(struct collect *k, bool failed, bool cancelled)
 {
     struct bench_ctx *c = k->c;
     int32_t nlogs = c->sh->nlogs;
@@ -202,7 +209,7 @@ static int collect_msgs(struct collect *k, bool failed)
     if (failed) {
         why = "not run: the mode failed";
         k->hole_kind = REQ_ERR_CANCELLED;
-    } else if (bench_cancel_flag) {
+    } else if (cancelled) {
         why = "cancelled before it started";
         k->hole_kind = REQ_ERR_CANCELLED;
     } else if (c->no_worker_left || c->nlost) {
@@ -217,8 +224,8 @@ static int collect_msgs(struct collect *k, bool failed)
     return 0;
 }
 
-int bench_collect(struct bench_ctx *c, bool failed, struct mode_result *res, char *err,
-                  size_t errlen)
+int bench_collect(struct bench_ctx *c, bool failed, bool cancelled, struct mode_result *res,
+                  char *err, size_t errlen)
 {
     struct collect k;
     memset(&k, 0, sizeof k);
@@ -226,6 +233,7 @@ int bench_collect(struct bench_ctx *c, bool failed, struct mode_result *res, cha
     k.res = res;
     stats_init(&k.lat);
     stats_init(&k.due);
+    stats_init(&k.all);
     int rc = -1;
     bool lost_records = false;
     for (int32_t i = 0; i < c->sh->nlogs; i++) {
@@ -235,7 +243,7 @@ int bench_collect(struct bench_ctx *c, bool failed, struct mode_result *res, cha
     int64_t n = c->spec->requests, wn = n < WINDOW ? n : WINDOW;
     struct bench_record *win = malloc((size_t)wn * sizeof *win);
     struct bench_record *chunk = malloc(READ_CHUNK * sizeof *chunk);
-    if (!win || !chunk || collect_msgs(&k, failed)) {
+    if (!win || !chunk || collect_msgs(&k, failed, cancelled)) {
         errf(err, errlen, "collecting the records of %lld requests: out of memory", (long long)n);
         goto out;
     }
@@ -248,6 +256,7 @@ int bench_collect(struct bench_ctx *c, bool failed, struct mode_result *res, cha
     top_error(&k);
     res->has_latency = stats_summary(&k.lat, &res->latency_ms) == 0;
     res->has_latency_from_due = stats_summary(&k.due, &res->latency_from_due_ms) == 0;
+    res->has_latency_all = stats_summary(&k.all, &res->latency_all_ms) == 0;
     rc = 0;
 out:
     free(win);
@@ -258,5 +267,6 @@ out:
     msg_table_free(&k.msgs);
     stats_free(&k.lat);
     stats_free(&k.due);
+    stats_free(&k.all);
     return rc;
 }

@@ -48,7 +48,7 @@ int store_run_set_status(struct store *st, const char *id, const char *status, i
     sqlite3_bind_int64(s, 3, finished_us);
     if (message) sqlite3_bind_text(s, 4, message, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "setting run status");
-    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = 1;
+    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = STORE_NOT_FOUND;
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -237,7 +237,7 @@ int store_run_delete(struct store *st, const char *id, char *err, size_t errlen)
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     /* ON DELETE CASCADE removes the run's modes and request rows in the same statement. */
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "deleting run");
-    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = 1;
+    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = STORE_NOT_FOUND;
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
