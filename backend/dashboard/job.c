@@ -16,6 +16,7 @@
 void job_opts_default(struct job_opts *o)
 {
     o->queue_max = 16;
+    o->queue_per_client = 4;
     o->exe = NULL;
     o->kill_grace_ms = 5000;
     o->max_run_ms = 0;
@@ -149,7 +150,23 @@ void job_free(struct job *j)
 
 int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t errlen)
 {
+    return job_submit_as(j, s, NULL, id, err, errlen);
+}
+
+/* Runs of `client` waiting in the queue. Call with j->mu held. */
+static int job_queued_by(const struct job *j, const char *client)
+{
+    int n = 0;
+    for (int i = 0; i < j->qlen; i++)
+        n += !strcmp(j->queue[i].client, client);
+    return n;
+}
+
+int job_submit_as(struct job *j, const struct spec *s, const char *client, char *id, char *err,
+                  size_t errlen)
+{
     struct job_item it = {.requests = s->requests, .nmodes = s->nmodes, .nlevels = s->nlevels};
+    snprintf(it.client, sizeof it.client, "%s", client ? client : "");
     memcpy(it.modes, s->modes, sizeof it.modes);
     random_id(it.id, JOB_ID_LEN);
     it.spec_text = spec_to_text(s);
@@ -159,7 +176,9 @@ int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t 
     pthread_mutex_lock(&j->mu);
     int rc = j->stopping ? JOB_STOPPING
              : j->qlen + j->reserved >= j->o.queue_max ? JOB_QUEUE_FULL
-                                                         : JOB_SUBMITTED;
+             : it.client[0] && job_queued_by(j, it.client) >= j->o.queue_per_client
+                 ? JOB_CLIENT_FULL
+                 : JOB_SUBMITTED;
     if (rc == JOB_SUBMITTED) j->reserved++;
     pthread_mutex_unlock(&j->mu);
     if (rc != JOB_SUBMITTED) {
