@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "args.h"
 #include "commands.h"
@@ -33,6 +34,7 @@ struct serve_opts {
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
     const char *secret_headers[64];
     int nsecret_headers;
+    const char *tls_dir;
 };
 
 static void serve_usage(FILE *f)
@@ -59,6 +61,8 @@ static void serve_usage(FILE *f)
           "                         CONLAB_ALLOW_HOSTS=a,b): other Host headers get 403\n"
           "  --secret-header NAME   a target header shown as *** like Authorization, Cookie\n"
           "                         and Proxy-Authorization (repeatable)\n"
+          "  --tls-dir DIR          a spec's target.tls.ca, cert and key may name a PEM file\n"
+          "                         of this folder (the dashboard reads no other path)\n"
           "  --max-runs N           keep at most N ended runs: the oldest are deleted\n"
           "  --max-db-mb M          delete the oldest ended runs while the data takes more\n"
           "                         than M MiB\n"
@@ -100,7 +104,7 @@ enum {
     OPT_LISTEN = 1000, OPT_DB, OPT_DEMO, OPT_NO_DEMO, OPT_TOKEN, OPT_WEB_ROOT, OPT_QUEUE,
     OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
-    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
+    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE, OPT_TLS_DIR,
 };
 
 static const struct option serve_options[] = {
@@ -126,6 +130,7 @@ static const struct option serve_options[] = {
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {0},
 };
 
@@ -179,6 +184,13 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
         o->db = v;
         return 0;
     case OPT_TOKEN: o->token = v; return 0;
+    case OPT_TLS_DIR: {
+        struct stat st;
+        if (stat(v, &st) || !S_ISDIR(st.st_mode))
+            return errf(err, errlen, "%s: '%.200s' is not a folder", flag, v);
+        o->tls_dir = v;
+        return 0;
+    }
     case OPT_WEB_ROOT: snprintf(o->web_root, sizeof o->web_root, "%s", v); return 0;
     case OPT_QUEUE:
         if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
@@ -311,7 +323,7 @@ int cmd_serve(int argc, char **argv)
         .db_path = o.db, .limits = o.limits, .token = o.token, .public_read = o.public_read,
         .allow_hosts = o.allow_hosts, .nallow_hosts = o.nallow_hosts, .keepalive_ms = o.keepalive_ms,
         .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
-        .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
+        .tls_dir = o.tls_dir, .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
     };
     char url[320];

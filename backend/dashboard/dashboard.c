@@ -30,6 +30,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .public_read = o->public_read,
         .secret_headers = o->secret_headers,
         .nsecret_headers = o->nsecret_headers,
+        .tls_dir = o->tls_dir,
         .demo_url = o->demo_url,
         .demo_workers = o->demo_workers,
         .demo_delay_ms = o->demo_delay_ms,

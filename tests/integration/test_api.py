@@ -133,7 +133,7 @@ class ApiTest(unittest.TestCase):
         rows = list(csv.reader(io.StringIO(body.decode())))
         self.assertEqual(rows[0], ["mode", "seq", "lane", "sched_us", "start_us", "connect_us",
                                    "ttfb_us", "end_us", "status", "bytes", "error_kind", "error",
-                                   "concurrency"])
+                                   "concurrency", "tls_us", "reused", "http_version", "conn"])
         self.assertEqual(len(rows) - 1, 20)
         self.assertEqual([r[0] for r in rows[1:]].count("async"), 5)
         self.assertTrue(all(r[8] == "200" and r[10] == "" for r in rows[1:]))

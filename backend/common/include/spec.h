@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "spec_tls.h"
 
 struct cJSON;
 
@@ -12,6 +13,7 @@ enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_
 
 #define SPEC_MAX_LEVELS 16        /* concurrency levels of a sweep */
 #define SPEC_MAX_WORK_US 1000000  /* work_us */
+#define SPEC_MAX_CONNECTIONS 1000 /* connections (h2mux) */
 
 /* "sync", "threads", "async", "processes"; NULL for an out-of-range mode. */
 const char *mode_name(enum bench_mode m);
@@ -37,6 +39,10 @@ struct spec {
     struct spec_header *headers;
     int nheaders;
     char *body; /* NULL: no body */
+    enum spec_http http; /* target.http */
+    struct spec_tls tls; /* target.tls */
+    char **resolve;      /* target.resolve: HOST:PORT:ADDRESS entries */
+    int nresolve;
     int64_t requests;
     /* Concurrency levels in run order, strictly increasing; a single level unless `sweep`. For
      * each level, each mode runs `requests` requests (levels outer, modes inner). */
@@ -53,6 +59,7 @@ struct spec {
     bool has_expect; /* the server's model is known: expect.delay_ms, expect.workers */
     int64_t expect_delay_ms, expect_workers;
     struct spec_thresholds thresholds;
+    int64_t connections; /* h2mux: the connections its streams share (default 1) */
 };
 
 #define SPEC_MIN_RATE 0.001 /* a rate is 0 (no limit) or at least this many requests/s */

@@ -36,6 +36,7 @@ struct dashboard_opts {
     int nallow_hosts;
     const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
     int nsecret_headers;
+    const char *tls_dir;    /* --tls-dir: where a spec's TLS names are read from; NULL none */
     int keepalive_ms;       /* idle keep-alive connections close after this; 0: 5000 */
     int request_timeout_ms; /* a request head must arrive within this; 0: 5000 */
     const char *demo_url; /* the demo target's URL, NULL when there is none */
