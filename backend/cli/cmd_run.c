@@ -56,8 +56,8 @@ static const char usage_text[] =
     "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
     "  --db FILE            also store the run in the dashboard's SQLite database\n"
     "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
-    "  --max-requests N, --max-threads N, --max-async N, --max-processes N\n"
-    "                       raise or lower the safety limits (1000000, 1000, 10000, 256)\n"
+    "  --max-requests N, --max-threads N, --max-async N, --max-processes N, --max-h2mux N\n"
+    "                       raise or lower the safety limits (1000000, 1000, 10000, 256, 1000)\n"
     "\n"
     "Exit status: 0 when the run completed (failed requests are data), 3 when it crossed a\n"
     "threshold, 2 for bad arguments, 1 when conlab itself failed, 130 when interrupted (partial\n"
@@ -158,7 +158,7 @@ static void name_flag(char *err, size_t errlen)
         {"target.http", "--http"},     {"target.tls.ca", "--cacert"},
         {"target.tls.cert", "--cert"}, {"target.tls.key", "--key"},
         {"target.tls.insecure", "--insecure"}, {"target.resolve", "--resolve"},
-        {"connections", "--connections"},
+        {"connections", "--connections"}, {"keepalive", "--no-keepalive"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         size_t n = strlen(map[i][0]);
@@ -242,7 +242,7 @@ enum {
     OPT_RATE, OPT_MODES, OPT_LABEL, OPT_NO_KEEPALIVE, OPT_JSON, OPT_NO_PROGRESS, OPT_DB,
     OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
     OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS, OPT_THRESHOLD, OPT_HTTP, OPT_INSECURE,
-    OPT_CACERT, OPT_CERT, OPT_KEY, OPT_RESOLVE, OPT_CONNECTIONS,
+    OPT_CACERT, OPT_CERT, OPT_KEY, OPT_RESOLVE, OPT_CONNECTIONS, OPT_MAX_H2MUX,
 };
 
 static const struct option run_options[] = {
@@ -265,6 +265,7 @@ static const struct option run_options[] = {
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
     {"max-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"max-h2mux", required_argument, NULL, OPT_MAX_H2MUX},
     {"work-us", required_argument, NULL, OPT_WORK_US},
     {"expect-delay-ms", required_argument, NULL, OPT_EXPECT_DELAY},
     {"expect-workers", required_argument, NULL, OPT_EXPECT_WORKERS},
@@ -396,7 +397,8 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
         return parse_int64(v, flag, 1, INT64_MAX / 2, &a->lim.max_requests, err, errlen);
     default: {
         int m = id == OPT_MAX_THREADS ? MODE_THREADS
-                : id == OPT_MAX_ASYNC ? MODE_ASYNC : MODE_PROCESSES;
+                : id == OPT_MAX_ASYNC ? MODE_ASYNC
+                : id == OPT_MAX_H2MUX ? MODE_H2MUX : MODE_PROCESSES;
         return parse_int64(v, flag, 1, 1000000, &a->lim.max_concurrency[m], err, errlen);
     }
     }

@@ -78,6 +78,7 @@ static void serve_usage(FILE *f)
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
           "  --max-concurrency-processes N\n"
+          "  --max-concurrency-h2mux N      (h2mux streams: 1000)\n"
           "  --max-timeout-ms N\n",
           f);
 }
@@ -105,6 +106,7 @@ enum {
     OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE, OPT_TLS_DIR,
+    OPT_MAX_H2MUX,
 };
 
 static const struct option serve_options[] = {
@@ -122,6 +124,7 @@ static const struct option serve_options[] = {
     {"max-concurrency-threads", required_argument, NULL, OPT_MAX_THREADS},
     {"max-concurrency-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-concurrency-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"max-concurrency-h2mux", required_argument, NULL, OPT_MAX_H2MUX},
     {"max-timeout-ms", required_argument, NULL, OPT_MAX_TIMEOUT},
     {"public-read", no_argument, NULL, OPT_PUBLIC_READ},
     {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
@@ -210,6 +213,9 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
                            errlen);
     case OPT_MAX_ASYNC:
         return parse_int64(v, flag, 1, 1000000, &o->limits.max_concurrency[MODE_ASYNC], err,
+                           errlen);
+    case OPT_MAX_H2MUX:
+        return parse_int64(v, flag, 1, 100000, &o->limits.max_concurrency[MODE_H2MUX], err,
                            errlen);
     case OPT_MAX_PROCESSES:
         return parse_int64(v, flag, 1, 10000, &o->limits.max_concurrency[MODE_PROCESSES], err,

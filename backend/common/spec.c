@@ -10,7 +10,8 @@
 #include "utf8.h"
 #include "util.h"
 
-static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes"};
+static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes",
+                                                    "h2mux"};
 
 const char *mode_name(enum bench_mode m)
 {
@@ -31,6 +32,7 @@ void spec_limits_default(struct spec_limits *l)
     l->max_concurrency[MODE_THREADS] = 1000;
     l->max_concurrency[MODE_ASYNC] = 10000;
     l->max_concurrency[MODE_PROCESSES] = 256;
+    l->max_concurrency[MODE_H2MUX] = 1000;
     l->max_timeout_ms = 3600000;
     l->max_body_bytes = 65536;
 }
@@ -311,6 +313,11 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "connections: %lld is out of range (1..%d)",
                     (long long)s->connections, SPEC_MAX_CONNECTIONS);
     if (spec_tls_check(s->http, &s->tls, s->resolve, s->nresolve, err, errlen)) return -1;
+    for (int i = 0; i < s->nmodes && !s->keepalive; i++)
+        if (s->modes[i] == MODE_H2MUX)
+            return errf(err, errlen,
+                        "keepalive: h2mux multiplexes streams over connections it keeps open; "
+                        "run it with keep-alive");
     return validate_outside_input(s, lim, err, errlen);
 }
 
@@ -383,12 +390,14 @@ static int parse_target(const cJSON *t, struct spec *s, char *err, size_t errlen
 static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(v))
-        return errf(err, errlen, "modes: must be a list of sync, threads, async, processes");
+        return errf(err, errlen, "modes: must be a list of sync, threads, async, processes, h2mux");
     s->nmodes = 0;
     for (const cJSON *m = v->child; m; m = m->next) {
         int id = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
         if (id < 0)
-            return errf(err, errlen, "modes: unknown mode '%.40s' (known: sync, threads, async, processes)",
+            return errf(err, errlen,
+                        "modes: unknown mode '%.40s' (known: sync, threads, async, processes, "
+                        "h2mux)",
                         cJSON_IsString(m) ? m->valuestring : "(not a string)");
         for (int i = 0; i < s->nmodes; i++)
             if (s->modes[i] == (enum bench_mode)id)

@@ -49,13 +49,15 @@ class Pki:
 
 
 class Nginx:
-    """nginx on two free ports: `port` serves TLS with HTTP/2 and HTTP/1.1 by ALPN, `mtls_port`
-    the same but requires a client certificate signed by the CA, `plain_port` plain HTTP/1.1
-    only. `/` answers at once, `/slow` after `sleep` s (echo_sleep)."""
+    """nginx on free ports: `port` serves TLS with HTTP/2 and HTTP/1.1 by ALPN, `mtls_port` the
+    same but requires a client certificate signed by the CA, `tls11_port` TLS with HTTP/1.1
+    only, `plain_port` plain HTTP/1.1 only. `/` answers at once, `/slow` after `sleep` s
+    (echo_sleep)."""
 
     def __init__(self, pki, sleep=0.5):
         self.dir = tempfile.mkdtemp(prefix="conlab-nginx-")
         self.port, self.mtls_port, self.plain_port = free_port(), free_port(), free_port()
+        self.tls11_port = free_port()
         locs = f"""
             location = / {{ return 200 "hello over tls\\n"; }}
             location = /slow {{ echo_sleep {sleep}; echo "slow"; }}"""
@@ -80,6 +82,7 @@ http {{
     server {{ listen 127.0.0.1:{self.port} ssl http2; {tls} {locs} }}
     server {{ listen 127.0.0.1:{self.mtls_port} ssl http2; {tls}
              ssl_client_certificate {pki.path('ca.pem')}; ssl_verify_client on; {locs} }}
+    server {{ listen 127.0.0.1:{self.tls11_port} ssl; {tls} {locs} }}
     server {{ listen 127.0.0.1:{self.plain_port}; {locs} }}
 }}
 """
@@ -88,7 +91,7 @@ http {{
         self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", "nginx.conf", "-g",
                                       "daemon off;"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
-        for p in (self.port, self.mtls_port, self.plain_port):
+        for p in (self.port, self.mtls_port, self.tls11_port, self.plain_port):
             wait_port(p)
 
     def close(self):

@@ -9,13 +9,20 @@
 
 struct cJSON;
 
-enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_COUNT };
+enum bench_mode {
+    MODE_SYNC = 0,
+    MODE_THREADS,
+    MODE_ASYNC,
+    MODE_PROCESSES,
+    MODE_H2MUX, /* C HTTP/2 streams over `connections` connections, one thread */
+    MODE_COUNT
+};
 
 #define SPEC_MAX_LEVELS 16        /* concurrency levels of a sweep */
 #define SPEC_MAX_WORK_US 1000000  /* work_us */
 #define SPEC_MAX_CONNECTIONS 1000 /* connections (h2mux) */
 
-/* "sync", "threads", "async", "processes"; NULL for an out-of-range mode. */
+/* "sync", "threads", "async", "processes", "h2mux"; NULL for an out-of-range mode. */
 const char *mode_name(enum bench_mode m);
 /* Returns the mode for a name, or -1. */
 int mode_from_name(const char *name);
@@ -68,7 +75,8 @@ struct spec {
 /* Limits above which a spec is refused, naming the field. */
 struct spec_limits {
     int64_t max_requests;            /* 1,000,000 */
-    int64_t max_concurrency[MODE_COUNT]; /* sync: unused, threads 1000, async 10000, processes 256 */
+    int64_t max_concurrency[MODE_COUNT]; /* sync: unused, threads 1000, async 10000,
+                                          * processes 256, h2mux 1000 (streams) */
     int64_t max_timeout_ms;          /* 3,600,000 */
     int64_t max_body_bytes;          /* 65536 */
 };
