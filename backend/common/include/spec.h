@@ -79,6 +79,8 @@ struct spec_limits {
                                           * processes 256, h2mux 1000 (streams) */
     int64_t max_timeout_ms;          /* 3,600,000 */
     int64_t max_body_bytes;          /* 65536 */
+    int64_t max_total_requests;      /* 10,000,000: requests x levels x modes of one run */
+    int64_t max_work_s;              /* 3,600: work_us x requests x levels x modes, in CPU s */
 };
 
 void spec_limits_default(struct spec_limits *l);
