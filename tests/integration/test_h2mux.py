@@ -2,11 +2,12 @@
 nginx over TLS (HTTP/2 by ALPN, a slow location), nghttpd over h2c, and HTTP/1.1-only targets,
 which must fail the mode clearly, never run it silently over HTTP/1.1."""
 import os
+import subprocess
 import tempfile
 import time
 import unittest
 
-from conlab_testlib import read_jsonl, run
+from conlab_testlib import BIN, free_port, read_jsonl, run, stop, wait_port
 from serve_testlib import Serve
 from tls_testlib import HOST, Nghttpd, Nginx, Pki
 
@@ -126,6 +127,55 @@ class H2mux(unittest.TestCase):
             self.assertEqual({x["http_version"] for x in page["requests"]}, {"2"})
         finally:
             s.stop()
+
+
+def start_demo(*extra):
+    """`conlab target` with the talk's model (3 workers, 1 s) on a free port."""
+    port = free_port()
+    proc = subprocess.Popen([BIN, "target", "--listen", f"127.0.0.1:{port}", "--workers", "3",
+                             "--delay-ms", "1000", *extra], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    wait_port(port)
+    return proc, port
+
+
+class H2muxAgainstTheDemoTarget(unittest.TestCase):
+    """The talk's next chapter: 3 requests, 3 workers, 1 s, over ONE HTTP/2 connection take
+    1 s in h2mux: the server counts streams, not connections."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+        cls.h2c, cls.h2c_port = start_demo()
+        cls.tls, cls.tls_port = start_demo("--tls-cert", cls.pki.path("server.pem"),
+                                           "--tls-key", cls.pki.path("server.key"))
+
+    @classmethod
+    def tearDownClass(cls):
+        stop(cls.h2c)
+        stop(cls.tls)
+        cls.pki.close()
+
+    def check(self, r):
+        self.assertEqual((r["mode"], r["ok"], r["connections"]), ("h2mux", 3, 1), r)
+        self.assertEqual(r["http_versions"], {"2": 3}, r)
+        self.assertGreaterEqual(r["wall_ms"], 1000, r)
+        self.assertLess(r["wall_ms"], 1500, r)
+
+    def test_h2c_prior_knowledge(self):
+        code, doc, err = run("--url", f"http://127.0.0.1:{self.h2c_port}/", "--http",
+                             "2-prior-knowledge", "--modes", "h2mux", "--requests", "3",
+                             "--concurrency", "3")
+        self.assertEqual(code, 0, err)
+        self.check(doc["results"][0])
+
+    def test_over_tls(self):
+        port = self.tls_port
+        code, doc, err = run("--url", f"https://{HOST}:{port}/", "--resolve",
+                             f"{HOST}:{port}:127.0.0.1", "--cacert", self.pki.path("ca.pem"),
+                             "--modes", "h2mux", "--requests", "3", "--concurrency", "3")
+        self.assertEqual(code, 0, err)
+        self.check(doc["results"][0])
 
 
 if __name__ == "__main__":

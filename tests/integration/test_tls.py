@@ -7,10 +7,12 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 import unittest
 
-from conlab_testlib import BIN, read_jsonl, run
+from conlab_testlib import BIN, free_port, read_jsonl, run, stop, wait_port
 from serve_testlib import Serve
 from tls_testlib import HOST, Nghttpd, Nginx, Pki
 
@@ -178,6 +180,41 @@ class TlsTargets(unittest.TestCase):
         shown = json.dumps(doc) + text + err
         for line in key_lines(self.pki):
             self.assertNotIn(line, shown)
+
+
+class TlsFaultsOfTheDemoTarget(unittest.TestCase):
+    """`conlab target --fault tls_*`: each fault gives its error kind in every mode (h2mux
+    included), within the timeout."""
+
+    FAULTS = {"tls_bad_cert": "tls", "tls_close": "tls", "tls_hang": "timeout"}
+    TIMEOUT_MS = 800
+
+    def test_each_fault_in_every_mode(self):
+        pki = Pki()
+        try:
+            for fault, kind in self.FAULTS.items():
+                port = free_port()
+                proc = subprocess.Popen([BIN, "target", "--listen", f"127.0.0.1:{port}",
+                                         "--fault", fault], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+                try:
+                    wait_port(port)
+                    t = time.monotonic()
+                    code, doc, err = run("--url", f"https://{HOST}:{port}/", "--resolve",
+                                         f"{HOST}:{port}:127.0.0.1", "--cacert",
+                                         pki.path("ca.pem"), "--requests", "1",
+                                         "--timeout-ms", str(self.TIMEOUT_MS), "--modes",
+                                         "sync,threads,async,processes,h2mux")
+                    took = time.monotonic() - t
+                finally:
+                    stop(proc)
+                self.assertEqual(code, 0, (fault, err))
+                for r in doc["results"]:
+                    self.assertEqual(r["errors_by_kind"], {kind: 1}, (fault, r))
+                    self.assertLess(r["wall_ms"], self.TIMEOUT_MS + 1000, (fault, r))
+                self.assertLess(took, 5 * (self.TIMEOUT_MS / 1000 + 1) + 5, fault)
+        finally:
+            pki.close()
 
 
 class TlsThroughTheDashboard(unittest.TestCase):
