@@ -378,12 +378,14 @@ class Failures(unittest.TestCase):
                 rows = list(csv.reader(f))
         self.assertEqual(rows[0], ["mode", "seq", "lane", "sched_us", "start_us", "connect_us",
                                    "ttfb_us", "end_us", "status", "bytes", "error_kind", "error",
-                                   "concurrency"])
+                                   "concurrency", "tls_us", "reused", "http_version", "conn"])
         self.assertEqual(len(rows), 3)
         for row in rows[1:]:
             rec = dict(zip(rows[0], row))
             self.assertEqual((rec["mode"], rec["error_kind"]), ("sync", "connect"), rec)
             self.assertEqual((rec["connect_us"], rec["ttfb_us"], rec["status"]), ("", "", ""), rec)
+            self.assertEqual((rec["tls_us"], rec["reused"], rec["http_version"], rec["conn"]),
+                             ("", "", "", ""), rec)
             self.assertNotIn("-1", row, rec)
             self.assertTrue(rec["error"], rec)
 
