@@ -176,12 +176,19 @@ int run_json_get(struct http_api *api, struct store *st, const char *id, cJSON *
 #define RUN_LIST_BUDGET (2 * 1024 * 1024)
 #define RUN_LIST_CHUNK 25
 
+/* What a run costs in the answer, about: its spec's texts (the URL, headers, body and label are
+ * what can be large) and a RESULT's worth per point. */
 static size_t run_text_bytes(const struct store_run *r)
 {
-    size_t n = 256 + strlen(r->spec_json ? r->spec_json : "");
-    for (int i = 0; i < r->nmodes; i++)
-        n += 64 + (r->modes[i].result_json ? strlen(r->modes[i].result_json) : 0);
-    return n;
+    size_t n = 512;
+    if (r->has_spec) {
+        const struct spec *s = &r->spec;
+        n += strlen(s->url ? s->url : "") + strlen(s->body ? s->body : "") +
+             strlen(s->label ? s->label : "");
+        for (int i = 0; i < s->nheaders; i++)
+            n += 8 + strlen(s->headers[i].name) + strlen(s->headers[i].value);
+    }
+    return n + (size_t)r->nmodes * 1024;
 }
 
 static bool run_listed(cJSON *list, const char *id)
