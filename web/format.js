@@ -24,16 +24,15 @@ export function isNum(v) {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-// A measured time with the digits that tell modes apart: 0.420 ms, 4.25 ms, 12.3 ms, 1000.3 ms,
-// 9009.4 ms, 12.345 s, 125.3 s. Below 10 s it stays in ms to a tenth, so that 1000.3 ms and
-// 1002.6 ms never both read "1.00 s".
+// A measured time with the digits that tell modes apart, as the findings write wall times:
+// 0.420 ms, 4.25 ms, 12.3 ms, 1000.3 ms, 12345.7 ms, 125.3 s; a whole number of ms as it is
+// (3000 ms, and 30 s from 10 s up).
 export function fmtMs(ms) {
   if (!isNum(ms)) return '–';
   if (ms === 0) return '0 ms';
   const a = Math.abs(ms);
   if (a >= 10000 && ms % 1000 === 0) return ms / 1000 + ' s';
   if (a >= 100000) return (ms / 1000).toFixed(1) + ' s';
-  if (a >= 10000) return (ms / 1000).toFixed(3) + ' s';
   if (Number.isInteger(ms)) return ms + ' ms';
   if (a >= 10) return ms.toFixed(1) + ' ms';
   if (a >= 1) return ms.toFixed(2) + ' ms';

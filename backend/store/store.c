@@ -7,16 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "migrations.h"
 #include "store_db.h"
 #include "util.h"
 
-#define BUSY_TIMEOUT_MS 5000
+/* A writer waits this long for another (a batch of a delete, the runner's commit) before it gives
+ * up with "database is locked", polling every millisecond (store_busy). */
+#define BUSY_TIMEOUT_MS 10000
+/* Rows deleted per write when a run goes (a few ms each on this kind of machine), and the pause
+ * between two, in which a waiting writer takes the database. */
+#define PURGE_BATCH_ROWS 4000
+#define PURGE_PAUSE_US 3000
 
 #define RUN_COLS "id, status, created_us, finished_us, spec_json, label, message"
 #define RUN_ORDER " ORDER BY created_us DESC, id DESC LIMIT ?3 OFFSET ?4"
 #define REQ_COLS                                                                                   \
-    "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error"
+    "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error, " \
+    "tls_us, reused, http_version, conn"
 /* A point of a run: one mode at one concurrency level, always ?1 run, ?2 mode, ?3 level. */
 #define POINT " WHERE run_id = ?1 AND mode = ?2 AND concurrency = ?3"
 #define REQ_OF_POINT " FROM requests" POINT
@@ -75,7 +83,8 @@ static const char *const sql_text[Q_COUNT] = {
                               "AND c.concurrency = m.concurrency "
                               "WHERE m.run_id = ?1 ORDER BY m.position",
     [Q_REQ_INSERT] = "INSERT INTO requests (run_id, mode, concurrency, " REQ_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                     "?17, ?18)",
     [Q_REQ_ALL] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq",
     [Q_REQ_PAGE_OFFSET] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq LIMIT ?4 OFFSET ?5",
     [Q_REQ_PAGE_FROM_SEQ] = "SELECT " REQ_COLS REQ_OF_POINT " AND seq >= ?5 ORDER BY seq LIMIT ?4",
@@ -107,7 +116,39 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_USED_BYTES] = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
                      "freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM "
                      "pragma_page_size())",
+    [Q_PURGE_BATCH] = "DELETE FROM requests WHERE (run_id, mode, concurrency, seq) IN (SELECT "
+                      "run_id, mode, concurrency, seq FROM requests WHERE run_id = ?1 LIMIT ?2)",
+    [Q_OLDEST_ENDED] = "SELECT id FROM runs WHERE status NOT IN ('queued', 'running') "
+                       "ORDER BY created_us, id LIMIT 1",
 };
+
+/* SQLite's own busy handler sleeps up to 100 ms between its tries: a writer waiting behind
+ * short batches would keep missing the gaps between them. This one tries every millisecond until
+ * BUSY_TIMEOUT_MS. */
+static int store_busy(void *arg, int tries)
+{
+    (void)arg;
+    if (tries >= BUSY_TIMEOUT_MS) return 0;
+    usleep(1000);
+    return 1;
+}
+
+int store_purge_rows(struct store *st, const char *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->q[Q_PURGE_BATCH];
+    for (;;) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 2, PURGE_BATCH_ROWS);
+        int rc = sqlite3_step(s);
+        int gone = rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
+        if (rc != SQLITE_DONE) store_fail(st, err, errlen, "deleting a run's requests");
+        store_done(s);
+        if (gone <= 0) return gone < 0 ? -1 : 0;
+        pthread_mutex_unlock(&st->lock);
+        usleep(PURGE_PAUSE_US);
+        pthread_mutex_lock(&st->lock);
+    }
+}
 
 int store_fail(struct store *st, char *err, size_t errlen, const char *what)
 {
@@ -151,6 +192,12 @@ const char *store_row_to_record(sqlite3_stmt *s, int first, struct bench_record 
     r->bytes = sqlite3_column_int64(s, first + 8);
     r->err_kind = sqlite3_column_int(s, first + 9);
     r->msg = -1;
+    r->tls_us = col_time(s, first + 11);
+    r->reused = sqlite3_column_type(s, first + 12) == SQLITE_NULL
+                    ? -1
+                    : (int8_t)(sqlite3_column_int(s, first + 12) != 0);
+    r->http_version = (int16_t)sqlite3_column_int(s, first + 13); /* NULL reads as 0: none */
+    r->conn = (int32_t)col_time(s, first + 14);
     const unsigned char *e = sqlite3_column_text(s, first + 10);
     return e ? (const char *)e : "";
 }
@@ -278,7 +325,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
              st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(st->db, store_busy, NULL);
     /* Reading the version first is what tells a file that is not a database, and refuses a
      * newer schema before anything (even the journal mode) is changed in it. */
     int version = read_user_version(st->db, path, err, errlen);
@@ -356,6 +403,6 @@ int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int 
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what)
 {
     if (rc == 0 && store_exec(st, Q_COMMIT, err, errlen, what) == 0) return 0;
-    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+    store_exec(st, Q_ROLLBACK, NULL, 0, "rolling back");
     return -1;
 }

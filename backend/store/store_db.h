@@ -51,6 +51,8 @@ enum store_stmt {
     Q_PRUNE_ENDED,
     Q_PRUNE_OLDEST,
     Q_USED_BYTES,
+    Q_PURGE_BATCH,
+    Q_OLDEST_ENDED,
     Q_COUNT
 };
 
@@ -62,7 +64,8 @@ struct store {
 };
 
 /* Columns of a request row as every Q_REQ_* statement returns them, from column `first` on:
- * seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error.
+ * seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error,
+ * tls_us, reused, http_version, conn.
  * Returns the error's text ("" when none), valid until the statement steps again. */
 const char *store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r);
 
@@ -98,5 +101,10 @@ int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int 
 struct cJSON *store_charts_compute(struct store *st, const char *id, int mode,
                                    int64_t concurrency, int64_t lanes, double wall_ms, char *err,
                                    size_t errlen);
+
+/* Deletes run id's request rows in batches, each its own short write, with st->lock (which the
+ * caller holds) released and a pause between batches, so that other writers (the runner's
+ * connection, a POST) get the database in turn. Returns 0, or -1 with err. */
+int store_purge_rows(struct store *st, const char *id, char *err, size_t errlen);
 
 #endif

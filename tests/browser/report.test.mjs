@@ -42,7 +42,7 @@ describe('exports, report and large runs', {timeout: 300000}, () => {
       const csv = await page.request.get(server.base + await page.getAttribute('#export-csv', 'href'));
       assert.equal(csv.status(), 200);
       const lines = (await csv.text()).trim().split('\n');
-      assert.equal(lines[0], 'mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error,concurrency');
+      assert.equal(lines[0], 'mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error,concurrency,tls_us,reused,http_version,conn');
       assert.equal(lines.length, 1 + 12 * 4);
 
       const [download] = await Promise.all([page.waitForEvent('download', {timeout: 15000}), page.click('#download-report')]);
