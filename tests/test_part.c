@@ -33,7 +33,12 @@ static void make_part(struct part *p, const struct spec *s, int64_t i, int64_t n
                 r->seq = i + k * n;
                 r->lane = (int32_t)(k % pt->lanes);
                 r->start_us = 10 * k;
-                r->connect_us = r->ttfb_us = -1;
+                r->connect_us = r->ttfb_us = r->tls_us = -1;
+                r->conn = -1;
+                r->http_version = 11;
+                r->reused = k > 0 ? 1 : 0; /* the first request opens the connection */
+                pt->http_versions[1]++;
+                pt->connections += r->reused == 0;
                 r->end_us = r->start_us + 1000 + (37 * r->seq) % 911;
                 r->status = 200;
                 r->bytes = 22;
@@ -121,6 +126,7 @@ int main(void)
     for (int k = 0; k < 4; k++) {
         struct mode_result *ra = &a.points[k].res, *rb = &b.points[k].res;
         CHECK(ra->requests == 101 && ra->ok + ra->errors == 101);
+        CHECK(ra->connections == 3 && ra->http_versions[1] == 101);
         CHECK(ra->errors == ra->errors_by_kind[REQ_ERR_STATUS]);
         CHECK(ra->ok == rb->ok && ra->latency_ms.p99 == rb->latency_ms.p99);
         CHECK(ra->latency_ms.p50 == rb->latency_ms.p50 && !strcmp(ra->top_error, rb->top_error));

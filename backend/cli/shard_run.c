@@ -134,6 +134,8 @@ static void fill_point(struct part_point *pt, const struct mode_result *res)
     pt->ok = res->ok;
     pt->errors = res->errors;
     pt->bytes = res->bytes;
+    pt->connections = res->connections;
+    memcpy(pt->http_versions, res->http_versions, sizeof pt->http_versions);
     memcpy(pt->errors_by_kind, res->errors_by_kind, sizeof pt->errors_by_kind);
     pt->lanes = res->lanes;
     pt->wall_ms = res->wall_ms;

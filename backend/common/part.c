@@ -184,6 +184,9 @@ static cJSON *point_json(const struct part_point *pt)
     for (int e = 1; e < REQ_ERR_COUNT; e++)
         if (pt->errors_by_kind[e])
             cJSON_AddNumberToObject(k, req_error_name(e), (double)pt->errors_by_kind[e]);
+    add_int(o, "connections", pt->connections);
+    cJSON *hv = cJSON_AddArrayToObject(o, "http_versions");
+    for (int v = 0; v < 4; v++) cJSON_AddItemToArray(hv, cJSON_CreateNumber((double)pt->http_versions[v]));
     cJSON_AddNumberToObject(o, "lanes", (double)pt->lanes);
     cJSON_AddNumberToObject(o, "wall_ms", round3(pt->wall_ms));
     cJSON *c = cJSON_AddObjectToObject(o, "cpu_ms");
@@ -245,9 +248,10 @@ static int write_point(FILE *f, const struct part_point *pt, bool rows)
             const struct bench_record *r = &pt->recs[i];
             fprintf(f,
                     "%s\n[%" PRId64 ",%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-                    ",%d,%" PRId64 ",%d,%d]",
+                    ",%d,%" PRId64 ",%d,%d,%" PRId64 ",%d,%d,%d]",
                     i ? "," : "", r->seq, r->lane, r->sched_us, r->start_us, r->connect_us,
-                    r->ttfb_us, r->end_us, r->status, r->bytes, r->err_kind, r->msg);
+                    r->ttfb_us, r->end_us, r->status, r->bytes, r->err_kind, r->msg, r->tls_us,
+                    r->conn, r->http_version, r->reused);
         }
         fputs("]", f);
     }

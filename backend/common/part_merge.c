@@ -149,7 +149,8 @@ static int union_rows(const struct part *const *by, int64_t n, int k, struct mer
                 if (stats_add(lat, r.end_us - r.start_us)) return -1;
                 if (s->rate > 0 && stats_add(due, r.end_us - r.sched_us)) return -1;
             }
-            int64_t *t[] = {&r.sched_us, &r.start_us, &r.connect_us, &r.ttfb_us, &r.end_us};
+            int64_t *t[] = {&r.sched_us, &r.start_us, &r.connect_us,
+                            &r.tls_us,   &r.ttfb_us,  &r.end_us};
             for (size_t q = 0; q < sizeof t / sizeof t[0]; q++)
                 if (*t[q] >= 0) *t[q] += shift;
             if (r.lane >= 0) r.lane += (int32_t)pt->lane_offset;
@@ -178,6 +179,8 @@ static int merge_point(const struct part *const *by, int64_t n, int k, struct me
         res->ok += pt->ok;
         res->errors += pt->errors;
         res->bytes += pt->bytes;
+        res->connections += pt->connections;
+        for (int v = 0; v < 4; v++) res->http_versions[v] += pt->http_versions[v];
         for (int e = 1; e < REQ_ERR_COUNT; e++)
             res->errors_by_kind[e] += pt->errors_by_kind[e];
         res->lanes += pt->lanes;

@@ -104,9 +104,9 @@ static int read_record(struct rd *r, const cJSON *a, const struct part *p,
 {
     char where[64];
     snprintf(where, sizeof where, "records[%" PRId64 "]", idx);
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 11)
-        return bad(r, "%s: %s", where, "must be an array of 11 numbers");
-    int64_t v[11];
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 15)
+        return bad(r, "%s: %s", where, "must be an array of 15 numbers");
+    int64_t v[15];
     int i = 0;
     for (const cJSON *e = a->child; e; e = e->next, i++) {
         double d = cJSON_IsNumber(e) ? e->valuedouble : NAN;
@@ -125,6 +125,11 @@ static int read_record(struct rd *r, const cJSON *a, const struct part *p,
     if (v[9] < 0 || v[9] >= REQ_ERR_COUNT) return bad(r, "%s: %s", where, "unknown error kind");
     if (v[10] < -1 || v[10] >= pt->nmsgs)
         return bad(r, "%s: %s", where, "message index out of range");
+    if (v[11] < -1) return bad(r, "%s: %s", where, "tls_us below -1");
+    if (v[12] < -1 || v[12] > INT32_MAX) return bad(r, "%s: %s", where, "conn out of range");
+    if (v[13] != 0 && record_http_version_slot((int)v[13]) < 0)
+        return bad(r, "%s: %s", where, "unknown http_version");
+    if (v[14] < -1 || v[14] > 1) return bad(r, "%s: %s", where, "reused must be -1, 0 or 1");
     if (v[9] == REQ_OK && (v[3] < 0 || v[6] < v[3]))
         return bad(r, "%s: %s", where, "an ok request needs start_us ≤ end_us");
     *rec = (struct bench_record){.seq = v[0],
@@ -137,7 +142,11 @@ static int read_record(struct rd *r, const cJSON *a, const struct part *p,
                                  .status = (int32_t)v[7],
                                  .bytes = v[8],
                                  .err_kind = (int32_t)v[9],
-                                 .msg = (int32_t)v[10]};
+                                 .msg = (int32_t)v[10],
+                                 .tls_us = v[11],
+                                 .conn = (int32_t)v[12],
+                                 .http_version = (int16_t)v[13],
+                                 .reused = (int8_t)v[14]};
     return 0;
 }
 
@@ -155,7 +164,7 @@ static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
         free(seen);
         return bad(r, "%s: %s", "records", "out of memory");
     }
-    int64_t ok = 0, errors = 0, bytes = 0, kinds[REQ_ERR_COUNT] = {0};
+    int64_t ok = 0, errors = 0, bytes = 0, kinds[REQ_ERR_COUNT] = {0}, conns = 0, versions[4] = {0};
     int64_t i = 0;
     for (const cJSON *a = recs->child; a; a = a->next, i++) {
         struct bench_record *rec = &pt->recs[i];
@@ -170,6 +179,9 @@ static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
                        "a seq is given twice or lies beyond the shard's share");
         }
         seen[k] = 1;
+        if (rec->reused == 0) conns++;
+        int hv = record_http_version_slot(rec->http_version);
+        if (hv >= 0) versions[hv]++;
         if (rec->err_kind == REQ_OK)
             ok++;
         else
@@ -178,6 +190,8 @@ static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
     }
     free(seen);
     pt->nrecs = n;
+    if (conns != pt->connections || memcmp(versions, pt->http_versions, sizeof versions))
+        return bad(r, "%s: %s", "records", "do not add up to the point's connections/http_versions");
     if (ok != pt->ok || errors != pt->errors || bytes != pt->bytes ||
         memcmp(kinds + 1, pt->errors_by_kind + 1, sizeof(int64_t) * (REQ_ERR_COUNT - 1)))
         return bad(r, "%s: %s", "records",
@@ -197,6 +211,19 @@ static int read_counts(struct rd *r, const cJSON *o, struct part_point *pt)
         get_i64(r, o, "workers_rss_kb", "", 0, MAXN, &pt->workers_rss_kb) ||
         get_i64(r, o, "started_wall_us", "", 0, MAXN, &pt->started_wall_us))
         return -1;
+    if (get_i64(r, o, "connections", "", 0, MAXN, &pt->connections)) return -1;
+    const cJSON *hv = field(o, "http_versions");
+    if (!cJSON_IsArray(hv) || cJSON_GetArraySize(hv) != 4)
+        return bad(r, "%s: %s", "http_versions", "must be an array of 4 counts");
+    int64_t answers = 0;
+    int vi = 0;
+    for (const cJSON *e = hv->child; e; e = e->next, vi++) {
+        double d = cJSON_IsNumber(e) ? e->valuedouble : -1;
+        if (!(d >= 0 && d <= INT_MAXV) || d != floor(d))
+            return bad(r, "%s: %s", "http_versions", "each must be an integer ≥ 0");
+        pt->http_versions[vi] = (int64_t)d;
+        answers += pt->http_versions[vi];
+    }
     const cJSON *cpu = field(o, "cpu_ms");
     if (!cJSON_IsObject(cpu)) return bad(r, "%s: %s", "cpu_ms", "must be an object");
     if (get_num(r, cpu, "user", "cpu_ms.", &pt->cpu_user_ms) ||
@@ -223,6 +250,8 @@ static int read_counts(struct rd *r, const cJSON *o, struct part_point *pt)
     if (pt->ok + pt->errors != pt->requests)
         return bad(r, "%s: %s", "ok", "ok + errors is not the point's requests");
     if (sum != pt->errors) return bad(r, "%s: %s", "errors_by_kind", "does not sum to errors");
+    if (answers > pt->requests || pt->connections > pt->requests)
+        return bad(r, "%s: %s", "http_versions", "more answers or connections than requests");
     return 0;
 }
 

@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """Shards and merge without a cluster: `conlab run --shard i/n --out PART` on loopback against
 `conlab target`, then `conlab merge`, checked against a one-process run and against the rows."""
 import copy

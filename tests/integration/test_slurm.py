@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """A sharded run on a real Slurm: munged, slurmctld and slurmd started here (slurm_testlib), a job
 array of deploy/slurm/shards.sbatch against `conlab target` with common slots, and a dependent
 deploy/slurm/merge.sbatch job, as the README's "Beyond one machine" tells."""

@@ -22,8 +22,10 @@
  *    "messages": [text...], "message_counts": [failed requests with each message...],
  *    "message_kinds": [the error kind of the first of them...], "unmessaged_by_kind": {kind: n}
  *    (failed requests without a message),
+ *    "connections" (new connections opened), "http_versions" [1.0, 1.1, 2, 3 answers],
  *    "records": [[seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes,
- *                 error_kind, message index or -1]...] (absent with "rows": false)}
+ *                 error_kind, message index or -1, tls_us, conn, http_version, reused]...]
+ *    (absent with "rows": false)}
  * Record times are µs from the shard's own start of the mode (started_wall_us), lanes the
  * shard's own, seq the spec's. */
 #ifndef CONLAB_PART_H
@@ -68,6 +70,7 @@ struct part_point {
     int64_t lane_offset;
     int64_t requests, ok, errors, bytes;
     int64_t errors_by_kind[REQ_ERR_COUNT];
+    int64_t connections, http_versions[4];
     int64_t lanes;
     double wall_ms, cpu_user_ms, cpu_sys_ms;
     int64_t peak_rss_kb, workers_rss_kb;
