@@ -10,6 +10,7 @@
 #include <string.h>
 #include "json_guard.h"
 #include "part.h"
+#include "part_rows.h"
 #include "util.h"
 
 #define PART_MAX_DEPTH 6
@@ -99,21 +100,28 @@ static int read_file(struct rd *r, char **out, size_t *len)
 }
 
 /* One record: [seq, lane, sched, start, connect, ttfb, end, status, bytes, kind, msg]. */
-static int read_record(struct rd *r, const cJSON *a, const struct part *p,
-                       const struct part_point *pt, int64_t idx, struct bench_record *rec)
+/* A row cJSON parsed (when part_rows_cut could not take it) as integers. */
+static int row_from_json(struct rd *r, const cJSON *a, int64_t idx, int64_t v[PART_ROW_FIELDS])
 {
     char where[64];
     snprintf(where, sizeof where, "records[%" PRId64 "]", idx);
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 15)
-        return bad(r, "%s: %s", where, "must be an array of 15 numbers");
-    int64_t v[15];
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != PART_ROW_FIELDS)
+        return bad(r, "%s: %s", where, "must be an array of 15 integers");
     int i = 0;
     for (const cJSON *e = a->child; e; e = e->next, i++) {
         double d = cJSON_IsNumber(e) ? e->valuedouble : NAN;
         if (!isfinite(d) || d != floor(d) || fabs(d) > INT_MAXV)
-            return bad(r, "%s: %s", where, "every item must be an integer");
+            return bad(r, "%s: %s", where, "must be an array of 15 integers");
         v[i] = (int64_t)d;
     }
+    return 0;
+}
+
+static int read_record(struct rd *r, const int64_t v[PART_ROW_FIELDS], const struct part *p,
+                       const struct part_point *pt, int64_t idx, struct bench_record *rec)
+{
+    char where[64];
+    snprintf(where, sizeof where, "records[%" PRId64 "]", idx);
     int64_t n = p->spec.requests;
     if (v[0] < 0 || v[0] >= n || v[0] % p->shards != p->shard)
         return bad(r, "%s: %s", where, "seq is not one of this shard's requests");
@@ -151,11 +159,13 @@ static int read_record(struct rd *r, const cJSON *a, const struct part *p,
 }
 
 /* The records of a point: one per seq of the shard, adding up to the point's counters. */
-static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
-                        struct part_point *pt)
+static int read_records(struct rd *r, const cJSON *recs, const struct part_rows *rows,
+                        const struct part *p, struct part_point *pt)
 {
     if (!cJSON_IsArray(recs)) return bad(r, "%s: %s", "records", "must be an array (rows: true)");
-    int64_t n = cJSON_GetArraySize(recs);
+    /* cut out of the text (its place holds []), or else parsed by cJSON */
+    bool cut = rows && rows->found && !recs->child;
+    int64_t n = cut ? rows->n : cJSON_GetArraySize(recs);
     if (n != pt->requests)
         return bad(r, "%s: %s", "records", "their number is not the point's requests");
     pt->recs = calloc((size_t)(n ? n : 1), sizeof *pt->recs);
@@ -165,10 +175,12 @@ static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
         return bad(r, "%s: %s", "records", "out of memory");
     }
     int64_t ok = 0, errors = 0, bytes = 0, kinds[REQ_ERR_COUNT] = {0}, conns = 0, versions[4] = {0};
-    int64_t i = 0;
-    for (const cJSON *a = recs->child; a; a = a->next, i++) {
+    const cJSON *a = cut ? NULL : recs->child;
+    for (int64_t i = 0; i < n; i++, a = a ? a->next : NULL) {
         struct bench_record *rec = &pt->recs[i];
-        if (read_record(r, a, p, pt, i, rec)) {
+        int64_t v[PART_ROW_FIELDS];
+        if ((!cut && row_from_json(r, a, i, v)) ||
+            read_record(r, cut ? rows->v[i] : v, p, pt, i, rec)) {
             free(seen);
             return -1;
         }
@@ -191,7 +203,8 @@ static int read_records(struct rd *r, const cJSON *recs, const struct part *p,
     free(seen);
     pt->nrecs = n;
     if (conns != pt->connections || memcmp(versions, pt->http_versions, sizeof versions))
-        return bad(r, "%s: %s", "records", "do not add up to the point's connections/http_versions");
+        return bad(r, "%s: %s", "records",
+                   "do not add up to the point's connections/http_versions");
     if (ok != pt->ok || errors != pt->errors || bytes != pt->bytes ||
         memcmp(kinds + 1, pt->errors_by_kind + 1, sizeof(int64_t) * (REQ_ERR_COUNT - 1)))
         return bad(r, "%s: %s", "records",
@@ -368,7 +381,8 @@ out:
 }
 
 /* Point k of the part: the spec's k-th (level, mode), the shard's share of it, adding up. */
-static int read_point(struct rd *r, const cJSON *o, struct part *p, int k)
+static int read_point(struct rd *r, const cJSON *o, const struct part_rows_set *rows,
+                      struct part *p, int k)
 {
     struct part_point *pt = part_add_point(p);
     if (!pt) return bad(r, "%s: %s", "points", "out of memory");
@@ -395,12 +409,13 @@ static int read_point(struct rd *r, const cJSON *o, struct part *p, int k)
     if (pt->lanes > max_lanes)
         return bad(r, "%s: %s", "lanes", "more than the shard's concurrency");
     const cJSON *recs = field(o, "records");
-    if (p->rows) return read_records(r, recs, p, pt) || check_against_rows(r, p, pt) ? -1 : 0;
+    const struct part_rows *cut = k < rows->npt ? &rows->pt[k] : NULL;
+    if (p->rows) return read_records(r, recs, cut, p, pt) || check_against_rows(r, p, pt) ? -1 : 0;
     if (recs) return bad(r, "%s: %s", "records", "present although rows is false");
     return 0;
 }
 
-static int read_doc(struct rd *r, const cJSON *doc, struct part *p)
+static int read_doc(struct rd *r, const cJSON *doc, const struct part_rows_set *cut, struct part *p)
 {
     int64_t fmt;
     if (!cJSON_IsObject(doc)) return bad(r, "%s: %s", "part", "must be a JSON object");
@@ -437,7 +452,7 @@ static int read_doc(struct rd *r, const cJSON *doc, struct part *p)
                    "not one per mode and level of the spec (a shard cut short?)");
     int k = 0;
     for (const cJSON *o = pts->child; o; o = o->next, k++) {
-        if (read_point(r, o, p, k)) {
+        if (read_point(r, o, cut, p, k)) {
             /* name the point in front of the field */
             char tmp[512];
             snprintf(tmp, sizeof tmp, "%s", r->err);
@@ -461,7 +476,12 @@ int part_read(const char *path, struct part *out, char *err, size_t errlen)
     int rc = -1;
     char gerr[256];
     cJSON *doc = NULL;
+    struct part_rows_set rows = {0};
     if (json_guard_text(text, len, PART_MAX_DEPTH, "part", gerr, sizeof gerr)) {
+        errf(err, errlen, "%s: %s", path, gerr);
+        goto out;
+    }
+    if (part_rows_cut(text, len, &rows, gerr, sizeof gerr)) {
         errf(err, errlen, "%s: %s", path, gerr);
         goto out;
     }
@@ -471,8 +491,9 @@ int part_read(const char *path, struct part *out, char *err, size_t errlen)
         errf(err, errlen, "%s: not a part: invalid JSON near '%.20s'", path, at ? at : "");
         goto out;
     }
-    rc = read_doc(&r, doc, out);
+    rc = read_doc(&r, doc, &rows, out);
 out:
+    part_rows_free(&rows);
     cJSON_Delete(doc);
     free(text);
     if (rc) part_free(out);
