@@ -176,11 +176,15 @@ int run_json_get(struct http_api *api, struct store *st, const char *id, cJSON *
 #define RUN_LIST_BUDGET (2 * 1024 * 1024)
 #define RUN_LIST_CHUNK 25
 
+/* About what a run weighs in an answer: its spec's strings, and a RESULT of about 1 KiB per
+ * point. */
 static size_t run_text_bytes(const struct store_run *r)
 {
-    size_t n = 256 + strlen(r->spec_json ? r->spec_json : "");
-    for (int i = 0; i < r->nmodes; i++)
-        n += 64 + (r->modes[i].result_json ? strlen(r->modes[i].result_json) : 0);
+    const struct spec *s = &r->spec;
+    size_t n = 512 + (s->url ? strlen(s->url) : 0) + (s->body ? strlen(s->body) : 0) +
+               (s->label ? strlen(s->label) : 0) + (size_t)r->nmodes * 1024;
+    for (int i = 0; r->has_spec && i < s->nheaders; i++)
+        n += 8 + strlen(s->headers[i].name) + strlen(s->headers[i].value);
     return n;
 }
 
