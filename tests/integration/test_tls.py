@@ -241,7 +241,7 @@ class TlsThroughTheDashboard(unittest.TestCase):
         port = self.nginx.mtls_port
         s = {"target": {"url": f"https://{HOST}:{port}/", "resolve": [f"{HOST}:{port}:127.0.0.1"],
                         "tls": tls},
-             "requests": 2, "concurrency": 2, "modes": ["sync", "async"]}
+             "requests": 2, "concurrency": 2, "modes": ["sync", "async", "processes", "h2mux"]}
         s.update(kw)
         return s
 
@@ -291,7 +291,11 @@ class TlsThroughTheDashboard(unittest.TestCase):
                 self.assertNotIn(line, text)
         status, _, body = self.s.request("GET", f"/api/runs/{run_id}/export.csv")
         rows = list(csv.DictReader(io.StringIO(body.decode())))
-        self.assertTrue(all(r["http_version"] == "1.1" and r["tls_us"] for r in rows), rows)
+        self.assertEqual({r["mode"] for r in rows}, {"sync", "async", "processes", "h2mux"})
+        for r in rows:
+            self.assertEqual(r["http_version"], "2" if r["mode"] == "h2mux" else "1.1", r)
+            self.assertTrue(r["tls_us"], r)
+            self.assertEqual(r["conn"], "0" if r["mode"] == "h2mux" else "", r)
         status, page = self.s.json("GET", f"/api/runs/{run_id}/requests?mode=async")
         self.assertEqual({r["reused"] for r in page["requests"]}, {False}, page)
 
