@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct serve_opts {
     int nsecret_headers;
     const char *tls_dir;
     bool demo_max_conns_set;
+    int per_client;
     bool secret_body;
     const char *allow_targets[64];
     int nallow_targets;
@@ -88,10 +90,14 @@ static void serve_usage(FILE *f)
           "                         0: no limit)\n"
           "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
           "  --queue N              runs that may wait for the runner (default 16)\n"
+          "  --queue-per-client N   ... of them from one client address, loopback aside\n"
+          "                         (default 4)\n"
           "  --threads N            web server threads (default 256; each open\n"
           "                         connection holds one)\n"
           "  --keepalive-timeout-ms T  idle keep-alive connections close after T ms\n"
           "                         (default 5000; announced as Keep-Alive: timeout=)\n"
+          "  --max-conns-per-client N  connections one client address (not loopback) may\n"
+          "                         hold before its idle ones are closed (default threads/2)\n"
           "  --max-requests N       limits above which a spec is refused (defaults 1000000,\n"
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
@@ -130,7 +136,7 @@ enum {
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
-    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_TLS_DIR,
+    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT, OPT_TLS_DIR,
     OPT_MAX_H2MUX,
 };
 
@@ -166,6 +172,8 @@ static const struct option serve_options[] = {
     {"secret-body", no_argument, NULL, OPT_SECRET_BODY},
     {"allow-target", required_argument, NULL, OPT_ALLOW_TARGET},
     {"allow-self-target", no_argument, NULL, OPT_ALLOW_SELF},
+    {"max-conns-per-client", required_argument, NULL, OPT_PER_CLIENT},
+    {"queue-per-client", required_argument, NULL, OPT_QUEUE_PER_CLIENT},
     {0},
 };
 
@@ -251,6 +259,14 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_TOKEN_FILE: return serve_token_file(o, flag, v, err, errlen);
     case OPT_SECRET_BODY: o->secret_body = true; return 0;
     case OPT_ALLOW_SELF: o->allow_self_target = true; return 0;
+    case OPT_QUEUE_PER_CLIENT:
+        if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
+        o->job.queue_per_client = (int)n;
+        return 0;
+    case OPT_PER_CLIENT:
+        if (parse_int64(v, flag, 1, 100000, &n, err, errlen)) return -1;
+        o->per_client = (int)n;
+        return 0;
     case OPT_ALLOW_TARGET: return serve_add_target(o, flag, v, err, errlen);
     case OPT_TLS_DIR: {
         struct stat st;
@@ -375,6 +391,11 @@ int cmd_serve(int argc, char **argv)
                         "the shell's history; use --token-file FILE or CONLAB_TOKEN\n");
     serve_std_fds();
     raise_fd_limit();
+    /* Big answers (lists, exports) are built on any of 256 threads: with glibc's defaults each
+     * thread's arena keeps what it freed, and large blocks stop being given back once one of
+     * them was (its mmap threshold grows). A fixed threshold and a few arenas give memory back. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     /* The demo target lives in this process: held to a quarter of its descriptors, so that a
      * flood of connections to it leaves the dashboard, its database and its jobs theirs. */
     struct rlimit rl;
@@ -424,6 +445,7 @@ int cmd_serve(int argc, char **argv)
         .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
         .secret_body = o.secret_body, .allow_targets = o.allow_targets,
         .nallow_targets = o.nallow_targets, .allow_self_target = o.allow_self_target,
+        .per_client = o.per_client,
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .tls_dir = o.tls_dir,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,

@@ -26,6 +26,7 @@ struct http_api {
     const char *demo_url;    /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     int queue_max;
+    int job_per_client;      /* queued runs one client address may have */
     int sse_max;             /* event streams open at once; each holds a server thread */
     int sse_open;            /* how many are open (atomic) */
 };

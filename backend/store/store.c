@@ -403,6 +403,6 @@ int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int 
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what)
 {
     if (rc == 0 && store_exec(st, Q_COMMIT, err, errlen, what) == 0) return 0;
-    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+    store_exec(st, Q_ROLLBACK, NULL, 0, "rolling back");
     return -1;
 }

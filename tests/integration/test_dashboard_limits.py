@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """The dashboard under load it did not ask for: half-open connections (slowloris), many
 keep-alive clients, an over-size Content-Length that never comes, event streams with few
 threads; keep-alive timeouts on purpose and at their boundary; a stop that does not wait for
