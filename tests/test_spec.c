@@ -250,8 +250,24 @@ static void lab_fields(void)
     spec_free(&s);
 }
 
+/* Unbounded limits (the job child's, a stored run's) accept what the default ones accept: the
+ * CPU budget's check multiplies its limit by 1,000,000 without overflowing. */
+static void unbounded_limits(void)
+{
+    struct spec_limits open;
+    spec_limits_unbounded(&open);
+    struct spec s;
+    char err[512];
+    const char *cpu = "{\"target\": {\"url\": \"http://127.0.0.1:8000/?delay_ms=0\"}, \"requests\": 200, "
+                      "\"concurrency\": 4, \"work_us\": 2000}";
+    CHECK(spec_from_text(cpu, &open, &s, err, sizeof err) == 0);
+    CHECK(spec_validate(&s, &open, err, sizeof err) == 0);
+    spec_free(&s);
+}
+
 int main(void)
 {
+    unbounded_limits();
     spec_limits_default(&lim);
     struct spec s;
     char err[512];
