@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "record.h"
 #include "spec.h"
@@ -451,11 +452,19 @@ static void find_tls(struct findings *out, const struct point *const *p, int n)
     fd->v.tls = t;
 }
 
+/* findings_compute's working set, on the heap: a civetweb handler's stack is small. */
+struct findings_work {
+    struct point pts[MAX_POINTS];
+    const struct point *of[MODE_COUNT][MAX_POINTS];
+};
+
 void findings_compute(const struct spec *s, const struct mode_result *r, size_t nr,
                       struct findings *out)
 {
     out->n = 0;
-    struct point pts[MAX_POINTS];
+    struct findings_work *w = malloc(sizeof *w);
+    if (!w) return; /* out of memory: nothing is said rather than something wrong */
+    struct point *pts = w->pts;
     struct run_facts f;
     read_facts(s, &f);
     int n = read_points(r, nr, pts);
@@ -468,22 +477,22 @@ void findings_compute(const struct spec *s, const struct mode_result *r, size_t 
         if (!seen) modes[nmodes++] = pts[i].mode;
     }
     /* Per mode, kind by kind, so that the list reads errors first, then the knees, ... */
-    const struct point *of[MODE_COUNT][MAX_POINTS];
     int nof[MODE_COUNT];
     for (int i = 0; i < nmodes; i++)
-        nof[i] = points_of(pts, n, modes[i], of[i]);
+        nof[i] = points_of(pts, n, modes[i], w->of[i]);
     for (int i = 0; i < nmodes; i++)
-        find_errors(out, of[i], nof[i]);
+        find_errors(out, w->of[i], nof[i]);
     if (f.nlevels > 1)
         for (int i = 0; i < nmodes; i++)
-            find_knee(out, &f, of[i], nof[i]);
+            find_knee(out, &f, w->of[i], nof[i]);
     for (int i = 0; i < nmodes; i++)
-        find_ideal(out, &f, of[i], nof[i]);
+        find_ideal(out, &f, w->of[i], nof[i]);
     for (int i = 0; i < nmodes; i++)
-        find_little(out, &f, of[i], nof[i]);
+        find_little(out, &f, w->of[i], nof[i]);
     find_cost(out, pts, n, modes, nmodes);
     for (int i = 0; i < nmodes; i++)
-        find_tls(out, of[i], nof[i]);
+        find_tls(out, w->of[i], nof[i]);
+    free(w);
 }
 
 /* ---- JSON, where findings leave the process ---- */
