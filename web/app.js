@@ -6,6 +6,7 @@ import { mountForm } from './formview.js';
 import { mountRun } from './runview.js';
 import { mountHistory } from './historyview.js';
 import { mountCompare } from './compareview.js';
+import { themeToggle } from './theme.js';
 
 const main = document.getElementById('app');
 let config = null;
@@ -35,7 +36,10 @@ export function navigate(path, state) {
   render();
 }
 
-function render() {
+// Shows the view of location.pathname. redraw: the same view again (a theme change), keeping the
+// focus and the scroll position.
+function render(redraw) {
+  const y = window.scrollY;
   if (cleanup) {
     cleanup.then(fn => typeof fn === 'function' && fn()).catch(() => {});
     cleanup = null;
@@ -58,10 +62,16 @@ function render() {
       container.dataset.ready = 'true';
       return null;
     });
-  if (!first) main.focus({preventScroll: true});
-  if (!first) window.scrollTo(0, 0);
+  if (redraw === true) {
+    cleanup.then(() => window.scrollTo(0, y));
+  } else {
+    if (!first) main.focus({preventScroll: true});
+    if (!first) window.scrollTo(0, 0);
+  }
   first = false;
 }
+
+document.querySelector('.topbar nav').append(themeToggle(() => render(true)));
 
 document.addEventListener('click', e => {
   const a = e.target.closest('a[data-link]');
@@ -71,7 +81,7 @@ document.addEventListener('click', e => {
   e.preventDefault();
   navigate(url.pathname + url.search + url.hash);
 });
-window.addEventListener('popstate', render);
+window.addEventListener('popstate', () => render());
 
 // A dashboard started with --token answers nothing without it: asks for it, then starts.
 function askToken(message) {

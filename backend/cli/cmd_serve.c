@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "args.h"
 #include "commands.h"
@@ -36,6 +37,7 @@ struct serve_opts {
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
     const char *secret_headers[64];
     int nsecret_headers;
+    const char *tls_dir;
     bool demo_max_conns_set;
     int per_client;
     bool secret_body;
@@ -74,6 +76,8 @@ static void serve_usage(FILE *f)
           "                         CONLAB_ALLOW_HOSTS=a,b): other Host headers get 403\n"
           "  --secret-header NAME   a target header shown as *** like Authorization, Cookie\n"
           "                         and Proxy-Authorization (repeatable)\n"
+          "  --tls-dir DIR          a spec's target.tls.ca, cert and key may name a PEM file\n"
+          "                         of this folder (the dashboard reads no other path)\n"
           "  --secret-body          show every run's request body as *** too\n"
           "  --allow-target PATTERN  runs may aim only at these hosts (a name, *.domain, an\n"
           "                         address or a CIDR such as 10.0.0.0/8; repeatable; or\n"
@@ -99,6 +103,7 @@ static void serve_usage(FILE *f)
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
           "  --max-concurrency-processes N\n"
+          "  --max-concurrency-h2mux N      (h2mux streams: 1000)\n"
           "  --max-timeout-ms N\n"
           "  --max-total-requests N  requests x levels x modes of one run (default 10000000)\n"
           "  --max-work-s S         work_us x all its requests, in CPU seconds, of one run\n"
@@ -132,7 +137,8 @@ enum {
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
-    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT,
+    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT, OPT_TLS_DIR,
+    OPT_MAX_H2MUX,
 };
 
 static const struct option serve_options[] = {
@@ -150,6 +156,7 @@ static const struct option serve_options[] = {
     {"max-concurrency-threads", required_argument, NULL, OPT_MAX_THREADS},
     {"max-concurrency-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-concurrency-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"max-concurrency-h2mux", required_argument, NULL, OPT_MAX_H2MUX},
     {"max-timeout-ms", required_argument, NULL, OPT_MAX_TIMEOUT},
     {"public-read", no_argument, NULL, OPT_PUBLIC_READ},
     {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
@@ -158,6 +165,7 @@ static const struct option serve_options[] = {
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"max-total-requests", required_argument, NULL, OPT_MAX_TOTAL},
     {"max-work-s", required_argument, NULL, OPT_MAX_WORK},
     {"demo-max-conns", required_argument, NULL, OPT_DEMO_MAX_CONNS},
@@ -261,6 +269,13 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
         o->per_client = (int)n;
         return 0;
     case OPT_ALLOW_TARGET: return serve_add_target(o, flag, v, err, errlen);
+    case OPT_TLS_DIR: {
+        struct stat st;
+        if (stat(v, &st) || !S_ISDIR(st.st_mode))
+            return errf(err, errlen, "%s: '%.200s' is not a folder", flag, v);
+        o->tls_dir = v;
+        return 0;
+    }
     case OPT_WEB_ROOT: snprintf(o->web_root, sizeof o->web_root, "%s", v); return 0;
     case OPT_QUEUE:
         if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
@@ -280,6 +295,9 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
                            errlen);
     case OPT_MAX_ASYNC:
         return parse_int64(v, flag, 1, 1000000, &o->limits.max_concurrency[MODE_ASYNC], err,
+                           errlen);
+    case OPT_MAX_H2MUX:
+        return parse_int64(v, flag, 1, 100000, &o->limits.max_concurrency[MODE_H2MUX], err,
                            errlen);
     case OPT_MAX_TOTAL:
         return parse_int64(v, flag, 1, INT64_MAX / 4, &o->limits.max_total_requests, err, errlen);
@@ -440,6 +458,7 @@ int cmd_serve(int argc, char **argv)
         .nallow_targets = o.nallow_targets, .allow_self_target = o.allow_self_target,
         .per_client = o.per_client,
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
+        .tls_dir = o.tls_dir,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
     };
     char url[320];

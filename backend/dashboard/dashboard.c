@@ -37,6 +37,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .public_read = o->public_read,
         .secret_headers = o->secret_headers,
         .nsecret_headers = o->nsecret_headers,
+        .tls_dir = o->tls_dir,
         .secret_body = o->secret_body,
         .targets = {.allow = o->allow_targets, .nallow = o->nallow_targets,
                     .allow_self = o->allow_self_target},

@@ -114,6 +114,9 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
     int rc = memchr(body, '\0', len) ? errf(err, sizeof err, "spec: the body contains a NUL byte")
                                      : spec_from_text(body, &api->limits, &s, err, sizeof err);
     free(body);
+    /* TLS files named by the spec come from --tls-dir only; the run gets their PEM text. */
+    if (rc == 0 && (rc = spec_tls_resolve_names(&s.tls, api->tls_dir, err, sizeof err)))
+        spec_free(&s);
     if (rc) {
         /* spec_from_text's messages start with the field's path: "concurrency: ...". */
         char field[64] = "";

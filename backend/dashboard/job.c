@@ -9,6 +9,7 @@
 #include <time.h>
 #include "job_runner.h"
 #include "job_state.h"
+#include "recorder.h"
 #include "store.h"
 #include "util.h"
 
@@ -57,9 +58,13 @@ static void *job_runner(void *arg)
         if (rd) {
             job_run(j, rd);
         } else {
-            char err[128];
-            store_run_set_status(j->rst, j->act.item.id, "failed", wallclock_us(),
-                                 "out of memory", err, sizeof err);
+            /* No reader: the run ends through the recorder all the same, failed. */
+            char err[300];
+            struct recorder rec;
+            const struct job_item *it = &j->act.item;
+            recorder_start(&rec, j->rst, it->id, it->nmodes * it->nlevels, err, sizeof err);
+            struct recorder_end end = {RECORDER_RAN, "out of memory", NULL};
+            recorder_finish(&rec, &end, err, sizeof err);
             pthread_mutex_lock(&j->mu);
             j->act.on = false;
             job_item_free(&j->act.item);

@@ -103,15 +103,19 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
-    struct mode_row modes[MAX_MODES];
-    int n = read_modes(st, out->id, modes, false, err, errlen);
+    /* On the heap: a handler thread's stack is small, and MAX_MODES rows are tens of KB. */
+    struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
+    int n = modes ? read_modes(st, out->id, modes, false, err, errlen)
+                  : errf(err, errlen, "out of memory");
     if (n < 0) {
+        free(modes);
         store_run_free(out);
         return -1;
     }
     out->modes = calloc(n > 0 ? (size_t)n : 1, sizeof *out->modes);
     if (!out->modes) {
         free_modes(modes, n);
+        free(modes);
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
@@ -125,6 +129,7 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
                                             .result = modes[i].result};
     out->nmodes = n;
     free_modes(modes, n);
+    free(modes);
     return 0;
 }
 
@@ -379,9 +384,13 @@ int store_failures(struct store *st, const char *id, cJSON **out, char *err, siz
     pthread_mutex_lock(&st->lock);
     int rc = -1, n = 0;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading failures") != 0) goto unlock;
-    struct mode_row modes[MAX_MODES];
-    rc = read_run_modes(st, id, modes, false, &n, err, errlen, "reading failures");
-    if (rc) goto end;
+    struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
+    rc = modes ? read_run_modes(st, id, modes, false, &n, err, errlen, "reading failures")
+               : errf(err, errlen, "out of memory");
+    if (rc) {
+        free(modes);
+        goto end;
+    }
     cJSON *doc = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(doc, "failures");
     for (int i = 0; i < n && rc == 0; i++) {
@@ -395,6 +404,7 @@ int store_failures(struct store *st, const char *id, cJSON **out, char *err, siz
     else
         cJSON_Delete(doc);
     free_modes(modes, n);
+    free(modes);
 end:
     store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
@@ -412,9 +422,13 @@ int store_each_request(struct store *st, const char *id, int mode,
     pthread_mutex_lock(&st->lock);
     int rc = -1;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
-    struct mode_row points[MAX_MODES];
-    int n = read_modes(st, id, points, false, err, errlen);
-    if (n < 0) goto end;
+    struct mode_row *points = calloc(MAX_MODES, sizeof *points);
+    int n = points ? read_modes(st, id, points, false, err, errlen)
+                   : errf(err, errlen, "out of memory");
+    if (n < 0) {
+        free(points);
+        goto end;
+    }
     sqlite3_stmt *s = st->q[Q_REQ_ALL];
     bool stop = false;
     struct bench_record r;
@@ -430,11 +444,13 @@ int store_each_request(struct store *st, const char *id, int mode,
             store_fail(st, err, errlen, "reading requests");
             store_done(s);
             free_modes(points, n);
+            free(points);
             goto end;
         }
         store_done(s);
     }
     free_modes(points, n);
+    free(points);
     rc = 0;
 end:
     store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
@@ -471,9 +487,13 @@ int store_charts_text(struct store *st, const char *id, int64_t concurrency, cha
     *text = NULL;
     pthread_mutex_lock(&st->lock);
     char *out = NULL;
-    struct mode_row modes[MAX_MODES];
-    int n = 0, rc = read_run_modes(st, id, modes, true, &n, err, errlen, "reading charts");
-    if (rc) goto unlock;
+    struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
+    int n = 0, rc = modes ? read_run_modes(st, id, modes, true, &n, err, errlen, "reading charts")
+                          : errf(err, errlen, "out of memory");
+    if (rc) {
+        free(modes);
+        goto unlock;
+    }
     /* The stored texts side by side: no parsing and printing megabytes again. */
     char *parts[MAX_MODES];
     size_t total = sizeof "{\"modes\":[]}", k = 0;
@@ -496,6 +516,7 @@ int store_charts_text(struct store *st, const char *id, int64_t concurrency, cha
     for (size_t i = 0; i < k; i++)
         free(parts[i]);
     free_modes(modes, n);
+    free(modes);
     *text = out;
     rc = out ? 0 : -1;
 unlock:

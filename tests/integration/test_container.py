@@ -1,3 +1,4 @@
+# conlab-test: static (it checks the sources: see tests/tests.cmake)
 """The container, checked without a Docker engine: docker-compose refuses to start without
 CONLAB_TOKEN (no default token); the Dockerfile's runtime stage holds only the binary, the web
 assets and the runtime libraries the binary links (no compiler, npm or sources), runs as a

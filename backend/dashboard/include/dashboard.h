@@ -37,6 +37,7 @@ struct dashboard_opts {
     int nallow_hosts;
     const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
     int nsecret_headers;
+    const char *tls_dir;    /* --tls-dir: where a spec's TLS names are read from; NULL none */
     bool secret_body;     /* target.body shown as "***" too */
     const char *const *allow_targets; /* --allow-target patterns; none: every host */
     int nallow_targets;
