@@ -49,11 +49,13 @@ export function fmtDuration(ms) {
   return `${ms < 0 ? '−' : ''}${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
-// A time over (or under) an ideal: "+1.2 ms", "−0.40 ms", "±0 ms".
+// A time over (or under) an ideal to a tenth of a ms, as the findings write it: "+1.2 ms",
+// "−0.4 ms", "±0.0 ms"; from 100 s in seconds.
 export function fmtOver(ms) {
   if (!isNum(ms)) return '–';
-  if (Math.abs(ms) < 0.05) return '±0 ms';
-  return (ms > 0 ? '+' : '−') + fmtMs(Math.abs(ms));
+  const a = Math.abs(ms);
+  if (a < 0.05) return '±0.0 ms';
+  return (ms > 0 ? '+' : '−') + (a >= 100000 ? (a / 1000).toFixed(1) + ' s' : a.toFixed(1) + ' ms');
 }
 
 export function fmtNum(v, digits) {
