@@ -148,3 +148,14 @@ export function fmtAxisMs(value, ticks) {
   if (Math.abs(v) >= 1000 && step >= 10) return (v / 1000).toFixed(decimals(1000)) + ' s';
   return v.toFixed(decimals(1)) + ' ms';
 }
+
+// An axis tick of a plain number with as many decimals as the tick step needs ("14", "14.5"),
+// the same for every tick of the axis. ticks is Chart.js's tick list.
+export function fmtAxisNum(value, ticks) {
+  const v = Number(value);
+  if (!isNum(v)) return '';
+  let step = Infinity;
+  for (let i = 1; i < (ticks || []).length; i++) step = Math.min(step, Math.abs(ticks[i].value - ticks[i - 1].value));
+  const decimals = isNum(step) && step > 0 ? Math.max(0, Math.min(3, Math.ceil(-Math.log10(step) - 1e-9))) : 0;
+  return v.toLocaleString('en-US', {minimumFractionDigits: decimals, maximumFractionDigits: decimals});
+}
