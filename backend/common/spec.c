@@ -271,22 +271,23 @@ static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
 }
 
 /* What one run may cost in all: its requests over every level and mode, and the CPU its work
- * takes (each factor is bounded already, so the products fit). */
+ * takes. Counted in doubles: with unbounded limits (spec_limits_unbounded) neither a product of
+ * the factors nor a limit in µs fits in 64 bits. */
 static int check_budget(const struct spec *s, const struct spec_limits *lim, char *err,
                         size_t errlen)
 {
-    int64_t total = s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
-    if (total > lim->max_total_requests)
+    double total = (double)s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
+    if (total > (double)lim->max_total_requests)
         return errf(err, errlen,
-                    "requests: %lld requests x %d levels x %d modes = %lld, over the limit of "
+                    "requests: %lld requests x %d levels x %d modes = %.0f, over the limit of "
                     "%lld requests in one run",
                     (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
-                    (long long)total, (long long)lim->max_total_requests);
-    if (s->work_us > 0 && total > lim->max_work_s * 1000000 / s->work_us)
+                    total, (long long)lim->max_total_requests);
+    if (s->work_us > 0 && (double)s->work_us * total / 1e6 > (double)lim->max_work_s)
         return errf(err, errlen,
-                    "work_us: %lld us x %lld requests is %.0f CPU s, over the limit of %lld s "
+                    "work_us: %lld us x %.0f requests is %.0f CPU s, over the limit of %lld s "
                     "in one run",
-                    (long long)s->work_us, (long long)total, (double)s->work_us * total / 1e6,
+                    (long long)s->work_us, total, (double)s->work_us * total / 1e6,
                     (long long)lim->max_work_s);
     return 0;
 }
