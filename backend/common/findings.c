@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "record.h"
 #include "spec.h"
@@ -23,6 +24,8 @@ struct point {
     const char *top_msg; /* NULL when none; points into the result */
     int top_kind;
     int64_t top_count;
+    int64_t connections;
+    double tls_ms, busy_ms;
 };
 
 /* What the findings need of the spec. */
@@ -35,11 +38,11 @@ struct run_facts {
     int64_t delay_ms, workers;
 };
 
-static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost"};
+static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost", "tls"};
 
 const char *finding_kind_name(enum finding_kind k)
 {
-    return k >= 0 && k <= FINDING_COST ? kind_names[k] : "unknown";
+    return k >= 0 && k <= FINDING_TLS ? kind_names[k] : "unknown";
 }
 
 static void read_facts(const struct spec *s, struct run_facts *f)
@@ -73,6 +76,9 @@ static int read_points(const struct mode_result *rs, size_t nr, struct point *pt
         p->rps = round3(r->rps);
         p->cpu_ms = round3(r->cpu_user_ms) + round3(r->cpu_sys_ms);
         p->cancelled = r->cancelled != 0;
+        p->connections = r->connections;
+        p->tls_ms = round3(r->tls_ms);
+        p->busy_ms = round3(r->busy_ms);
         if (r->has_latency) {
             p->has_lat = true;
             p->mean_ms = round3(r->latency_ms.mean);
@@ -419,11 +425,46 @@ static void find_cost(struct findings *out, const struct point *pts, int n, cons
     }
 }
 
+/* ---- tls ---- */
+
+/* When the handshakes of the connections a mode opened take a large share of its requests'
+ * time: keep-alive, fewer connections or HTTP/2 would spare most of it. */
+static void find_tls(struct findings *out, const struct point *const *p, int n)
+{
+    struct finding_tls t = {0};
+    for (int i = 0; i < n; i++) {
+        t.connections += p[i]->connections;
+        t.tls_ms += p[i]->tls_ms;
+        t.busy_ms += p[i]->busy_ms;
+    }
+    if (t.connections < 1 || t.busy_ms <= 0) return;
+    t.share = t.tls_ms / t.busy_ms;
+    if (t.share < FINDINGS_TLS_SHARE) return;
+    struct finding *fd = add(out, FINDING_TLS, p[0]->mode);
+    if (!fd) return;
+    char a[32], b[32];
+    snprintf(fd->text, sizeof fd->text,
+             "%s opened %lld connection%s; %s took %.0f %% of its requests' time (%s of %s "
+             "summed)",
+             mode_name(p[0]->mode), (long long)t.connections, t.connections == 1 ? "" : "s",
+             t.connections == 1 ? "its TLS handshake" : "their TLS handshakes", t.share * 100,
+             fmt_ms(a, sizeof a, t.tls_ms), fmt_ms(b, sizeof b, t.busy_ms));
+    fd->v.tls = t;
+}
+
+/* findings_compute's working set, on the heap: a civetweb handler's stack is small. */
+struct findings_work {
+    struct point pts[MAX_POINTS];
+    const struct point *of[MODE_COUNT][MAX_POINTS];
+};
+
 void findings_compute(const struct spec *s, const struct mode_result *r, size_t nr,
                       struct findings *out)
 {
     out->n = 0;
-    struct point pts[MAX_POINTS];
+    struct findings_work *w = malloc(sizeof *w);
+    if (!w) return; /* out of memory: nothing is said rather than something wrong */
+    struct point *pts = w->pts;
     struct run_facts f;
     read_facts(s, &f);
     int n = read_points(r, nr, pts);
@@ -436,20 +477,22 @@ void findings_compute(const struct spec *s, const struct mode_result *r, size_t 
         if (!seen) modes[nmodes++] = pts[i].mode;
     }
     /* Per mode, kind by kind, so that the list reads errors first, then the knees, ... */
-    const struct point *of[MODE_COUNT][MAX_POINTS];
     int nof[MODE_COUNT];
     for (int i = 0; i < nmodes; i++)
-        nof[i] = points_of(pts, n, modes[i], of[i]);
+        nof[i] = points_of(pts, n, modes[i], w->of[i]);
     for (int i = 0; i < nmodes; i++)
-        find_errors(out, of[i], nof[i]);
+        find_errors(out, w->of[i], nof[i]);
     if (f.nlevels > 1)
         for (int i = 0; i < nmodes; i++)
-            find_knee(out, &f, of[i], nof[i]);
+            find_knee(out, &f, w->of[i], nof[i]);
     for (int i = 0; i < nmodes; i++)
-        find_ideal(out, &f, of[i], nof[i]);
+        find_ideal(out, &f, w->of[i], nof[i]);
     for (int i = 0; i < nmodes; i++)
-        find_little(out, &f, of[i], nof[i]);
+        find_little(out, &f, w->of[i], nof[i]);
     find_cost(out, pts, n, modes, nmodes);
+    for (int i = 0; i < nmodes; i++)
+        find_tls(out, w->of[i], nof[i]);
+    free(w);
 }
 
 /* ---- JSON, where findings leave the process ---- */
@@ -529,6 +572,14 @@ static cJSON *values_json(const struct finding *f)
         put(v, "ratio", c->ratio);
         cJSON_AddStringToObject(v, "cheapest",
                                 mode_name(c->cheapest) ? mode_name(c->cheapest) : "unknown");
+        break;
+    }
+    case FINDING_TLS: {
+        const struct finding_tls *t = &f->v.tls;
+        put_int(v, "connections", t->connections);
+        put(v, "tls_ms", t->tls_ms);
+        put(v, "busy_ms", t->busy_ms);
+        put(v, "share", t->share);
         break;
     }
     }

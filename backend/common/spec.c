@@ -35,8 +35,8 @@ void spec_limits_default(struct spec_limits *l)
     l->max_concurrency[MODE_H2MUX] = 1000;
     l->max_timeout_ms = 3600000;
     l->max_body_bytes = 65536;
-    l->max_total_requests = 10000000;
-    l->max_work_s = 3600;
+    l->max_total_requests = INT64_MAX / 2;
+    l->max_work_s = INT64_MAX / 2;
 }
 
 void spec_limits_unbounded(struct spec_limits *l)
@@ -271,28 +271,24 @@ static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
 }
 
 /* What one run may cost in all: its requests over every level and mode, and the CPU its work
- * takes (each factor is bounded already, so the products fit). */
+ * takes. Counted in double: with limits that refuse nothing the products could overflow. */
 static int check_budget(const struct spec *s, const struct spec_limits *lim, char *err,
                         size_t errlen)
 {
-    int64_t total, budget_us;
-    if (__builtin_mul_overflow(s->requests, (int64_t)(s->nlevels > 0 ? s->nlevels : 1), &total) ||
-        __builtin_mul_overflow(total, (int64_t)s->nmodes, &total))
-        total = INT64_MAX;
-    if (total > lim->max_total_requests)
+    int levels = s->nlevels > 0 ? s->nlevels : 1;
+    double total = (double)s->requests * levels * s->nmodes;
+    if (total > (double)lim->max_total_requests)
         return errf(err, errlen,
-                    "requests: %lld requests x %d levels x %d modes = %lld, over the limit of "
+                    "requests: %lld requests x %d levels x %d modes = %.0f, over the limit of "
                     "%lld requests in one run",
-                    (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
-                    (long long)total, (long long)lim->max_total_requests);
-    /* a budget too large for µs in 64 bits (spec_limits_unbounded's) is no limit */
-    if (s->work_us > 0 && !__builtin_mul_overflow(lim->max_work_s, (int64_t)1000000, &budget_us) &&
-        total > budget_us / s->work_us)
+                    (long long)s->requests, levels, s->nmodes, total,
+                    (long long)lim->max_total_requests);
+    double cpu_s = (double)s->work_us * total / 1e6;
+    if (cpu_s > (double)lim->max_work_s)
         return errf(err, errlen,
-                    "work_us: %lld us x %lld requests is %.0f CPU s, over the limit of %lld s "
+                    "work_us: %lld us x %.0f requests is %.0f CPU s, over the limit of %lld s "
                     "in one run",
-                    (long long)s->work_us, (long long)total, (double)s->work_us * total / 1e6,
-                    (long long)lim->max_work_s);
+                    (long long)s->work_us, total, cpu_s, (long long)lim->max_work_s);
     return 0;
 }
 

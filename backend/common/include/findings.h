@@ -18,15 +18,25 @@ struct cJSON;
 /* Little's law: sustained concurrency below this share of the lanes means the client was the
  * limit. */
 #define FINDINGS_LITTLE_SHARE 0.80
+/* TLS: the handshakes of the connections a mode opened take at least this share of its
+ * requests' summed time. */
+#define FINDINGS_TLS_SHARE 0.20
 
-enum finding_kind { FINDING_ERRORS, FINDING_KNEE, FINDING_IDEAL, FINDING_LITTLE, FINDING_COST };
+enum finding_kind {
+    FINDING_ERRORS,
+    FINDING_KNEE,
+    FINDING_IDEAL,
+    FINDING_LITTLE,
+    FINDING_COST,
+    FINDING_TLS
+};
 
-/* "errors", "knee", "ideal", "little", "cost". */
+/* "errors", "knee", "ideal", "little", "cost", "tls". */
 const char *finding_kind_name(enum finding_kind k);
 
 #define FINDING_TEXT_MAX 900
 /* At most one finding of each kind per mode. */
-#define FINDINGS_MAX (5 * MODE_COUNT)
+#define FINDINGS_MAX (6 * MODE_COUNT)
 
 /* The numbers behind each kind (RUN's "values"). */
 struct finding_errors {
@@ -58,6 +68,12 @@ struct finding_cost {
     int32_t cheapest; /* enum bench_mode */
 };
 
+struct finding_tls {
+    int64_t connections;   /* opened over all its levels */
+    double tls_ms, busy_ms; /* their handshakes; the requests' time; summed over the levels */
+    double share;           /* tls_ms / busy_ms */
+};
+
 struct finding {
     enum finding_kind kind;
     int32_t mode; /* enum bench_mode; -1 for the run as a whole */
@@ -68,6 +84,7 @@ struct finding {
         struct finding_ideal ideal;
         struct finding_little little;
         struct finding_cost cost;
+        struct finding_tls tls;
     } v;
 };
 
@@ -92,7 +109,9 @@ struct findings {
  *           all ok: req/s × mean latency below 80 % of the lanes (for a sweep, the level with
  *           the lowest share);
  *   cost    per mode when at least two modes ran 50 requests or more: CPU ms per 1,000 requests
- *           over all its levels and the ratio to the cheapest mode.
+ *           over all its levels and the ratio to the cheapest mode;
+ *   tls     per mode whose new connections' TLS handshakes took at least 20 % of its requests'
+ *           summed time (end - start), over all its levels.
  * Cancelled levels count for `errors` only. Numbers are read at the precision RESULT shows them
  * (3 decimals), so that fresh and stored results say the same. */
 void findings_compute(const struct spec *s, const struct mode_result *r, size_t n,
