@@ -214,6 +214,20 @@ class MergeTest(unittest.TestCase):
         self.assertGreaterEqual(res["wall_ms"], 290)
         self.assertIsNotNone(res["latency_from_due_ms"])
 
+    def test_a_mode_that_overruns_its_slot_fails_loudly(self):
+        d = tempfile.mkdtemp(prefix="conlab-merge-slot-", dir=self.dir)
+        out = os.path.join(d, "p0.json")
+        start = int(time.time() * 1000) + 200
+        # 4 requests of 300 ms one after another in sync: 1.2 s in a slot of 200 ms
+        p = shard(self.url + "?delay_ms=300", 0, 2, out, "--requests", "8", "--concurrency", "2",
+                  "--modes", "sync,async", "--start-at", str(start), "--mode-slot-ms", "200")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("sync", p.stderr)
+        self.assertIn("overran its slot", p.stderr)
+        self.assertIn("--mode-slot-ms", p.stderr)
+        self.assertFalse(os.path.exists(out))
+        self.assertFalse(os.path.exists(out + ".tmp"))
+
     def test_threshold_crossed_exits_3(self):
         d = tempfile.mkdtemp(prefix="conlab-merge-thr-", dir=self.dir)
         parts = [os.path.join(d, f"p{i}.json") for i in range(2)]
@@ -239,7 +253,11 @@ class MergeTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("different specs", p.stderr)
         for args, needle in ((["--shard", "0/8"], "--shard"), (["--shard", "4/4"], "--shard"),
-                             (["--out", "x.json"], "--out"), (["--shard", "1"], "--shard")):
+                             (["--out", "x.json"], "--out"), (["--shard", "1"], "--shard"),
+                             (["--shard", "0/2", "--mode-slot-ms", "100"], "--mode-slot-ms"),
+                             (["--shard", "0/2", "--start-at", "1"], "--start-at"),
+                             (["--shard", "0/2", "--rows", "some"], "--rows"),
+                             (["--shard", "0/2", "--db", "x.db"], "--db")):
             r = subprocess.run([BIN, "run", "--url", self.url, *args], capture_output=True,
                                text=True, timeout=10)
             self.assertEqual(r.returncode, 2, args)
