@@ -44,10 +44,29 @@ static void add_latency(cJSON *o, const char *key, int has, const struct latency
     cJSON_AddNumberToObject(l, "max", round3(s->max));
 }
 
+const char *result_mode_name(const struct mode_result *r)
+{
+    const char *name = r->client.is_client ? r->client.name : mode_name(r->mode);
+    return name ? name : "unknown";
+}
+
+/* A client's additions to its RESULT. */
+static void client_info_to_json(cJSON *o, const struct client_info *c)
+{
+    cJSON_AddBoolToObject(o, "client", 1);
+    cJSON_AddNumberToObject(o, "startup_ms", round3(c->startup_ms));
+    cJSON_AddNumberToObject(o, "startup_cpu_ms", round3(c->startup_cpu_ms));
+    cJSON_AddStringToObject(o, "hello", c->hello);
+    if (c->failed) {
+        cJSON_AddStringToObject(o, "error", c->failure);
+        cJSON_AddStringToObject(o, "stderr", c->stderr_tail);
+    }
+}
+
 cJSON *result_to_json(const struct mode_result *r)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "mode", mode_name(r->mode) ? mode_name(r->mode) : "unknown");
+    cJSON_AddStringToObject(o, "mode", result_mode_name(r));
     cJSON_AddNumberToObject(o, "concurrency", (double)r->concurrency);
     cJSON_AddNumberToObject(o, "requests", (double)r->requests);
     cJSON_AddNumberToObject(o, "ok", (double)r->ok);
@@ -75,6 +94,7 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
     cJSON_AddNumberToObject(o, "lanes", (double)r->lanes);
     cJSON_AddBoolToObject(o, "cancelled", r->cancelled != 0);
+    if (r->client.is_client) client_info_to_json(o, &r->client);
     return o;
 }
 

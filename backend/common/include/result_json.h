@@ -14,6 +14,9 @@ struct cJSON;
  * summed peak RSS; peak_rss_kb counts their Pss). */
 struct cJSON *result_to_json(const struct mode_result *r);
 
+/* The mode's name: a built-in mode's, or the client's (its RESULT's "mode"). */
+const char *result_mode_name(const struct mode_result *r);
+
 /* A request row: {"seq","lane","sched_us","start_us","connect_us","ttfb_us","end_us","status",
  * "bytes","error","error_kind"}; -1 times become null, status 0 null; `error` is the request's
  * message (NULL or "" for none: then a failed request shows its kind's name, an ok one null). */

@@ -11,6 +11,14 @@ struct cJSON;
 enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_COUNT };
 
 #define SPEC_MAX_LEVELS 16        /* concurrency levels of a sweep */
+
+/* Clients (docs/CLIENTS.md): programs registered at start that run as modes. A spec names at
+ * most SPEC_MAX_CLIENTS; the mode id of its client k is MODE_CLIENT_BASE + k (in the order the
+ * spec's `modes` names them), so ids mean something only together with their spec. */
+#define MODE_CLIENT_BASE 16
+#define SPEC_MAX_CLIENTS 8
+#define SPEC_MAX_MODES (MODE_COUNT + SPEC_MAX_CLIENTS)
+#define CLIENT_NAME_MAX 33 /* [a-z][a-z0-9-]{0,31} and its NUL */
 #define SPEC_MAX_WORK_US 1000000  /* work_us */
 
 /* "sync", "threads", "async", "processes"; NULL for an out-of-range mode. */
@@ -43,8 +51,10 @@ struct spec {
     int64_t levels[SPEC_MAX_LEVELS];
     int nlevels;
     bool sweep; /* concurrency was given as a list (even of one level): printed back as a list */
-    enum bench_mode modes[MODE_COUNT];
+    enum bench_mode modes[SPEC_MAX_MODES]; /* built-in ids, and client ids (MODE_CLIENT_BASE + k) */
     int nmodes;
+    char clients[SPEC_MAX_CLIENTS][CLIENT_NAME_MAX]; /* the clients named in modes, in order */
+    int nclients;
     int64_t timeout_ms;
     double rate; /* requests per second over a mode; 0 = no limit */
     bool keepalive;
@@ -64,7 +74,27 @@ struct spec_limits {
     int64_t max_concurrency[MODE_COUNT]; /* sync: unused, threads 1000, async 10000, processes 256 */
     int64_t max_timeout_ms;          /* 3,600,000 */
     int64_t max_body_bytes;          /* 65536 */
+    int64_t max_concurrency_client;  /* 1000 */
+    /* The registered clients a spec may name (not owned; must outlive the limits); `any_client`
+     * accepts every well-formed name (a spec validated once already). */
+    const char *const *clients;
+    int nclients;
+    bool any_client;
 };
+
+/* True for a client's mode id. */
+bool mode_is_client(int mode);
+
+/* A mode's name within its spec: a built-in mode's, or the client's; NULL when s has no such
+ * mode. */
+const char *spec_mode_name(const struct spec *s, int mode);
+
+/* The mode id of a name within a spec (built-in or one of its clients), or -1. */
+int spec_mode_from_name(const struct spec *s, const char *name);
+
+/* Checks a client's name: [a-z][a-z0-9-]{0,31}, not a built-in mode. Returns 0 or -1 with a
+ * message naming the rule. */
+int client_name_check(const char *name, char *err, size_t errlen);
 
 void spec_limits_default(struct spec_limits *l);
 
