@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "args.h"
+#include "client_registry.h"
 #include "commands.h"
 #include "dashboard.h"
 #include "store.h"
@@ -33,6 +34,7 @@ struct serve_opts {
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
     const char *secret_headers[64];
     int nsecret_headers;
+    struct client_registry clients;
 };
 
 static void serve_usage(FILE *f)
@@ -74,7 +76,11 @@ static void serve_usage(FILE *f)
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
           "  --max-concurrency-processes N\n"
-          "  --max-timeout-ms N\n",
+          "  --max-timeout-ms N\n"
+          "  --client NAME=COMMAND  register a program as a mode NAME (docs/CLIENTS.md);\n"
+          "                         repeatable\n"
+          "  --clients FILE         register the clients of a file (NAME=COMMAND per line,\n"
+          "                         a comment line above one is its description)\n",
           f);
 }
 
@@ -100,7 +106,8 @@ enum {
     OPT_LISTEN = 1000, OPT_DB, OPT_DEMO, OPT_NO_DEMO, OPT_TOKEN, OPT_WEB_ROOT, OPT_QUEUE,
     OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
-    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
+    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE, OPT_CLIENT,
+    OPT_CLIENTS,
 };
 
 static const struct option serve_options[] = {
@@ -126,6 +133,8 @@ static const struct option serve_options[] = {
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"client", required_argument, NULL, OPT_CLIENT},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
     {0},
 };
 
@@ -157,6 +166,8 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
         return 0;
     }
     case OPT_NO_DEMO: o->demo = false; return 0;
+    case OPT_CLIENT: return client_registry_add(&o->clients, v, "", flag, err, errlen);
+    case OPT_CLIENTS: return client_registry_load(&o->clients, v, err, errlen);
     case OPT_PUBLIC_READ: o->public_read = true; return 0;
     case OPT_ALLOW_HOST: return serve_add_name(o->allow_hosts, &o->nallow_hosts, flag, v, err, errlen);
     case OPT_SECRET_HEADER:
@@ -235,6 +246,8 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, s
     int rc = args_parse("serve", argc, argv, serve_options, serve_option, o, err, errlen);
     if (rc) return rc;
     if (o->token && !*o->token) return errf(err, errlen, "--token: must not be empty");
+    client_registry_limits(&o->clients, &o->limits);
+    o->job.clients = &o->clients;
     if (!o->token && !serve_is_loopback(o->host))
         return errf(err, errlen,
                     "--listen: refusing to serve %s:%d without a token, since anyone who can "

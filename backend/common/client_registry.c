@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "utf8.h"
 #include "util.h"
 
 int client_registry_add(struct client_registry *r, const char *arg, const char *description,
@@ -42,6 +43,7 @@ int client_registry_add(struct client_registry *r, const char *arg, const char *
         free(e->description);
         return errf(err, errlen, "%s: out of memory", what);
     }
+    utf8_clean(e->description);
     r->names[r->n] = e->name;
     r->n++;
     return 0;
@@ -93,15 +95,16 @@ void client_registry_limits(const struct client_registry *r, struct spec_limits 
 char *client_registry_to_text(const struct client_registry *r, const struct spec *s)
 {
     size_t cap = 1, len = 0;
-    for (int k = 0; k < s->nclients; k++) {
-        const struct client_entry *e = client_registry_find(r, s->clients[k]);
+    int n = s ? s->nclients : r->n;
+    for (int k = 0; k < n; k++) {
+        const struct client_entry *e = s ? client_registry_find(r, s->clients[k]) : &r->v[k];
         if (e) cap += strlen(e->name) + strlen(e->command) + 2;
     }
     char *out = malloc(cap);
     if (!out) return NULL;
     out[0] = '\0';
-    for (int k = 0; k < s->nclients; k++) {
-        const struct client_entry *e = client_registry_find(r, s->clients[k]);
+    for (int k = 0; k < n; k++) {
+        const struct client_entry *e = s ? client_registry_find(r, s->clients[k]) : &r->v[k];
         if (e) len += (size_t)snprintf(out + len, cap - len, "%s=%s\n", e->name, e->command);
     }
     return out;

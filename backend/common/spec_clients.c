@@ -1,4 +1,5 @@
 /* The clients a spec names: their names and their mode ids (spec.h, docs/CLIENTS.md). */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include "spec_clients.h"
@@ -24,6 +25,40 @@ int spec_mode_from_name(const struct spec *s, const char *name)
     int m = mode_from_name(name);
     for (int k = 0; m < 0 && s && name && k < s->nclients; k++)
         if (!strcmp(s->clients[k], name)) m = MODE_CLIENT_BASE + k;
+    return m;
+}
+
+void mode_names_from_json(const cJSON *spec, struct mode_names *out)
+{
+    memset(out, 0, sizeof *out);
+    const cJSON *m, *modes = cJSON_GetObjectItemCaseSensitive(spec, "modes");
+    cJSON_ArrayForEach(m, modes)
+    {
+        if (!cJSON_IsString(m) || mode_from_name(m->valuestring) >= 0) continue;
+        if (out->n == SPEC_MAX_CLIENTS || strlen(m->valuestring) >= CLIENT_NAME_MAX) continue;
+        snprintf(out->client[out->n++], CLIENT_NAME_MAX, "%s", m->valuestring);
+    }
+}
+
+void mode_names_from_spec(const struct spec *s, struct mode_names *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < s->nclients; k++) memcpy(out->client[k], s->clients[k], CLIENT_NAME_MAX);
+    out->n = s->nclients;
+}
+
+const char *mode_names_get(const struct mode_names *n, int mode)
+{
+    if (!mode_is_client(mode)) return mode_name((enum bench_mode)mode);
+    int k = mode - MODE_CLIENT_BASE;
+    return n && k < n->n ? n->client[k] : NULL;
+}
+
+int mode_names_find(const struct mode_names *n, const char *name)
+{
+    int m = mode_from_name(name);
+    for (int k = 0; m < 0 && n && name && k < n->n; k++)
+        if (!strcmp(n->client[k], name)) m = MODE_CLIENT_BASE + k;
     return m;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "client_registry.h"
 #include "http_json.h"
 #include "http_rules.h"
 #include "redact.h"
@@ -72,9 +73,26 @@ static int h_config(struct mg_connection *c, struct http_api *api, const char *i
     spec_free(&d);
     cJSON *modes = cJSON_AddArrayToObject(o, "modes");
     for (int m = 0; m < MODE_COUNT; m++) cJSON_AddItemToArray(modes, cJSON_CreateString(mode_name(m)));
+    for (int k = 0; api->clients && k < api->clients->n; k++)
+        cJSON_AddItemToArray(modes, cJSON_CreateString(api->clients->v[k].name));
     cJSON_AddBoolToObject(o, "token_required", api->token != NULL);
     cJSON_AddBoolToObject(o, "read_token_required", api->token && !api->public_read);
     cJSON_AddStringToObject(o, "version", CONLAB_VERSION);
+    return http_reply_json(c, 200, o);
+}
+
+/* GET /api/clients: the registered clients' names and descriptions, never their commands. */
+static int h_clients(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    (void)id;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(o, "clients");
+    for (int k = 0; api->clients && k < api->clients->n; k++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", api->clients->v[k].name);
+        cJSON_AddStringToObject(e, "description", api->clients->v[k].description);
+        cJSON_AddItemToArray(list, e);
+    }
     return http_reply_json(c, 200, o);
 }
 
@@ -168,8 +186,8 @@ static int h_delete(struct mg_connection *c, struct http_api *api, const char *i
 
 /* The concurrency levels of a run, from its spec (one, or a sweep's list). Returns how many, 0
  * when the run is unknown (*found false), or -1 with err. */
-static int http_run_levels(struct http_api *api, const char *id, int64_t *levels, bool *found,
-                           char *err, size_t errlen)
+static int http_run_levels(struct http_api *api, const char *id, int64_t *levels,
+                           struct mode_names *names, bool *found, char *err, size_t errlen)
 {
     struct store_run r;
     int rc = store_run_get(api->st, id, &r, err, errlen);
@@ -177,6 +195,7 @@ static int http_run_levels(struct http_api *api, const char *id, int64_t *levels
     if (rc) return rc == 1 ? 0 : -1;
     cJSON *spec = cJSON_Parse(r.spec_json);
     store_run_free(&r);
+    mode_names_from_json(spec, names);
     const cJSON *conc = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
     int n = 0;
     if (cJSON_IsNumber(conc)) levels[n++] = (int64_t)conc->valuedouble;
@@ -217,18 +236,19 @@ static int http_pick_level(struct mg_connection *c, const int64_t *levels, int n
 
 static int h_requests(struct mg_connection *c, struct http_api *api, const char *id)
 {
-    char err[256], mode[32];
+    char err[256], mode[CLIENT_NAME_MAX + 8];
     bool found;
     int64_t levels[SPEC_MAX_LEVELS], level = 0;
-    int nlevels = http_run_levels(api, id, levels, &found, err, sizeof err);
+    struct mode_names names;
+    int nlevels = http_run_levels(api, id, levels, &names, &found, err, sizeof err);
     if (nlevels < 0) return http_store_error(c, err);
     if (nlevels == 0) return http_no_run(c, id);
     int q = http_query(c, "mode", mode, sizeof mode);
     if (q == 0) return http_reply_error(c, 400, "mode: required (sync, threads, async or processes)");
-    int m = q > 0 ? mode_from_name(mode) : -1;
+    int m = q > 0 ? mode_names_find(&names, mode) : -1;
     if (m < 0)
         return http_reply_error(c, 400, "mode: unknown mode '%.32s' (known: sync, threads, async, "
-                                "processes)", q > 0 ? mode : "");
+                                "processes and the run's clients)", q > 0 ? mode : "");
     int64_t limit, offset, from_us, to_us;
     if (http_query_int(c, "limit", 1000, 1, 10000, &limit, err, sizeof err) ||
         http_query_int(c, "offset", 0, 0, INT64_MAX / 2, &offset, err, sizeof err) ||
@@ -313,6 +333,7 @@ static int h_export_csv(struct mg_connection *c, struct http_api *api, const cha
 static const struct http_route http_routes[] = {
     {"health", "GET", false, h_health},
     {"config", "GET", false, h_config},
+    {"clients", "GET", false, h_clients},
     {"runs", "GET", false, h_list},
     {"runs", "POST", true, h_create},
     {"runs/:id", "GET", false, h_get},

@@ -9,6 +9,7 @@
 
 struct job;
 struct store;
+struct client_registry;
 
 struct http_api {
     struct store *st;        /* the handlers' connection */
@@ -24,6 +25,7 @@ struct http_api {
     int queue_max;
     int sse_max;             /* event streams open at once; each holds a server thread */
     int sse_open;            /* how many are open (atomic) */
+    const struct client_registry *clients; /* GET /api/clients; NULL: none */
 };
 
 #endif

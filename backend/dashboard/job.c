@@ -146,6 +146,7 @@ int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t 
 {
     struct job_item it = {.requests = s->requests, .nmodes = s->nmodes, .nlevels = s->nlevels};
     memcpy(it.modes, s->modes, sizeof it.modes);
+    mode_names_from_spec(s, &it.names);
     random_id(it.id, JOB_ID_LEN);
     it.spec_text = spec_to_text(s);
     if (!it.spec_text) return errf(err, errlen, "out of memory");
@@ -191,6 +192,7 @@ static void job_fill_item(const struct job_item *it, struct job_progress *out)
     out->nmodes = it->nmodes;
     out->nlevels = it->nlevels;
     memcpy(out->modes, it->modes, sizeof out->modes);
+    out->names = it->names;
 }
 
 /* Call with j->mu held. */

@@ -39,8 +39,8 @@ const struct client_entry *client_registry_find(const struct client_registry *r,
 /* Lets a spec name the registered clients. */
 void client_registry_limits(const struct client_registry *r, struct spec_limits *lim);
 
-/* The entries a spec names, as text for the job child: "NAME=COMMAND\n" lines. Caller frees;
- * NULL when out of memory. */
+/* The entries a spec names (every entry when s is NULL), as text for the job child:
+ * "NAME=COMMAND\n" lines. Caller frees; NULL when out of memory. */
 char *client_registry_to_text(const struct client_registry *r, const struct spec *s);
 
 /* Reads client_registry_to_text's text. 0 or -1 with err. */

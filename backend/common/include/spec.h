@@ -92,6 +92,25 @@ const char *spec_mode_name(const struct spec *s, int mode);
 /* The mode id of a name within a spec (built-in or one of its clients), or -1. */
 int spec_mode_from_name(const struct spec *s, const char *name);
 
+/* The names behind a run's client mode ids, for readers that hold the run's stored spec rather
+ * than a struct spec (the store, the dashboard's views). */
+struct mode_names {
+    int n;
+    char client[SPEC_MAX_CLIENTS][CLIENT_NAME_MAX];
+};
+
+/* From a spec's JSON: its "modes" that are no built-in mode, in order. NULL gives none. */
+void mode_names_from_json(const struct cJSON *spec, struct mode_names *out);
+
+/* From a parsed spec. */
+void mode_names_from_spec(const struct spec *s, struct mode_names *out);
+
+/* A mode's name (built-in, or client by the table; NULL when unknown). */
+const char *mode_names_get(const struct mode_names *n, int mode);
+
+/* A name's mode id (built-in, or client by the table), or -1. */
+int mode_names_find(const struct mode_names *n, const char *name);
+
 /* Checks a client's name: [a-z][a-z0-9-]{0,31}, not a built-in mode. Returns 0 or -1 with a
  * message naming the rule. */
 int client_name_check(const char *name, char *err, size_t errlen);

@@ -11,6 +11,7 @@
 
 struct store;
 struct dashboard;
+struct client_registry;
 
 struct job_opts {
     int queue_max;         /* runs waiting (the running one not counted); 16 */
@@ -19,6 +20,7 @@ struct job_opts {
     int64_t max_run_ms;    /* a run still running after this long is cancelled; 0: no limit */
     int64_t max_runs;      /* after each run, the oldest ended runs beyond this are deleted; 0: no limit */
     int64_t max_db_bytes;  /* ... and while the stored data is larger than this; 0: no limit */
+    const struct client_registry *clients; /* registered clients, handed to each job child */
 };
 
 void job_opts_default(struct job_opts *o);
