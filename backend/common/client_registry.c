@@ -15,6 +15,7 @@ int client_registry_add(struct client_registry *r, const char *arg, const char *
     if (!eq) return errf(err, errlen, "%s: '%.60s' is not NAME=COMMAND", what, arg);
     char name[CLIENT_NAME_MAX + 8];
     size_t nlen = (size_t)(eq - arg);
+    while (nlen && (arg[nlen - 1] == ' ' || arg[nlen - 1] == '\t')) nlen--;
     if (nlen >= sizeof name) nlen = sizeof name - 1;
     memcpy(name, arg, nlen);
     name[nlen] = '\0';

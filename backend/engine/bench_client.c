@@ -75,6 +75,9 @@ static pid_t spawn(const char *command, int in_fd, int out_w, int err_w)
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (dup2(in_fd, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) _exit(127);
+    /* A simple command replaces the shell, so that its exit status (a signal too) is its own. */
+    char *line = NULL;
+    if (!strpbrk(command, ";&|<>()`\n") && asprintf(&line, "exec %s", command) > 0) command = line;
     execl("/bin/sh", "sh", "-c", command, (char *)NULL);
     _exit(127);
 }

@@ -76,9 +76,11 @@ static int on_hello(struct client_run *r, const cJSON *o, const char *line, size
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hello");
     if (!cJSON_IsString(h)) return FIELD("'hello' must be a string");
     int64_t t = now;
-    int got = get_int(o, "t_us", true, &t);
-    if (got < 0) return FIELD("'t_us' must be an integer (CLOCK_MONOTONIC µs)");
-    if (got && (t < r->spawn_us || t > now))
+    if (get_int(o, "t_us", false, &t) < 0)
+        return client_fail(r, "hello", line, len,
+                           "the hello needs 't_us', an integer: when the client became ready "
+                           "(CLOCK_MONOTONIC µs)");
+    if (t < r->spawn_us || t > now)
         return client_fail(r, "hello", line, len,
                            "t_us %lld is not between the spawn (%lld) and the moment the line was read (%lld)",
                            (long long)t, (long long)r->spawn_us, (long long)now);
