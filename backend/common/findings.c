@@ -10,7 +10,7 @@
 #include "record.h"
 #include "spec.h"
 
-#define MAX_POINTS (SPEC_MAX_LEVELS * SPEC_MAX_MODES)
+#define MAX_POINTS (SPEC_MAX_LEVELS * MODE_COUNT)
 
 /* One RESULT: a mode at one concurrency level. */
 struct point {
@@ -383,7 +383,7 @@ static void find_little(cJSON *out, const struct run_facts *f, const struct poin
 
 static void find_cost(cJSON *out, const struct point *pts, int n, const int *modes, int nmodes)
 {
-    double per_k[SPEC_MAX_MODES];
+    double per_k[MODE_COUNT];
     int cheapest = -1, counted = 0;
     for (int i = 0; i < nmodes; i++) {
         int64_t reqs = 0;
@@ -428,7 +428,7 @@ cJSON *findings_compute(const cJSON *spec, const cJSON *results)
     read_facts(spec, &f);
     int n = read_points(results, pts);
     /* Modes in the order they first ran. */
-    int modes[SPEC_MAX_MODES], nmodes = 0;
+    int modes[MODE_COUNT], nmodes = 0;
     for (int i = 0; i < n; i++) {
         bool seen = false;
         for (int k = 0; k < nmodes; k++)
@@ -436,8 +436,8 @@ cJSON *findings_compute(const cJSON *spec, const cJSON *results)
         if (!seen) modes[nmodes++] = pts[i].mode;
     }
     /* Per mode, kind by kind, so that the list reads errors first, then the knees, ... */
-    const struct point *of[SPEC_MAX_MODES][MAX_POINTS];
-    int nof[SPEC_MAX_MODES];
+    const struct point *of[MODE_COUNT][MAX_POINTS];
+    int nof[MODE_COUNT];
     for (int i = 0; i < nmodes; i++)
         nof[i] = points_of(pts, n, modes[i], of[i]);
     for (int i = 0; i < nmodes; i++)
