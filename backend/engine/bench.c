@@ -1,62 +1,25 @@
-/* The engine's frame: one mode at a time, dispatch, cancel, the ticker, the cost of a mode (wall,
+/* The engine's frame: one mode at a time, the mode table, the ticker, the cost of a mode (wall,
  * CPU, peak RSS). How requests are scheduled is each mode's business (bench_<mode>.c). */
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
+#include "bench.h"
+#include "bench_async.h"
+#include "bench_cancel.h"
 #include "bench_client.h"
-#include "bench_internal.h"
+#include "bench_collect.h"
+#include "bench_ctx.h"
+#include "bench_curl.h"
+#include "bench_log.h"
+#include "bench_processes.h"
+#include "bench_sync.h"
+#include "bench_threads.h"
 #include "util.h"
-
-_Atomic int bench_cancel_flag;
-
-/* The cancel pipe: [0] is polled by every waiting worker (threads, forked processes, the exec'd
- * starter's workers: they all share this one pipe), [1] gets one byte from bench_cancel. It is
- * never drained: once cancelled, every later wait returns at once. */
-static int cancel_pipe[2] = {-1, -1};
-
-void bench_cancel(void)
-{
-    bench_cancel_flag = 1;
-    if (cancel_pipe[1] >= 0) {
-        int saved = errno;
-        ssize_t n = write(cancel_pipe[1], "x", 1);
-        (void)n;
-        errno = saved;
-    }
-}
-
-int bench_cancel_fd(void)
-{
-    return cancel_pipe[0];
-}
-
-void bench_cancel_adopt(int read_fd)
-{
-    cancel_pipe[0] = read_fd;
-    cancel_pipe[1] = -1;
-}
-
-/* Creates the cancel pipe once, before any worker or handler can use it; a cancel asked before
- * it existed is still seen through the flag. */
-static int cancel_pipe_init(char *err, size_t errlen)
-{
-    if (cancel_pipe[0] >= 0) return 0;
-    int p[2];
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
-        return errf(err, errlen, "creating the cancel pipe: %s", strerror(errno));
-    cancel_pipe[1] = p[1];
-    __atomic_store_n(&cancel_pipe[0], p[0], __ATOMIC_RELEASE);
-    if (bench_cancel_flag) bench_cancel();
-    return 0;
-}
 
 struct bench_mode_impl {
     enum bench_mode mode;
@@ -69,45 +32,6 @@ static const struct bench_mode_impl mode_table[MODE_COUNT] = {
     {MODE_ASYNC, bench_async_run},
     {MODE_PROCESSES, bench_processes_run},
 };
-
-/* Due times are capped here (about 73,000 years): a tiny rate times a large seq must neither
- * overflow the cast nor t0 + due. */
-#define BENCH_DUE_MAX (INT64_MAX / 4)
-
-int64_t bench_due(const struct bench_ctx *c, int64_t seq)
-{
-    if (!(c->spec->rate > 0)) return 0;
-    double due = (double)seq * 1e6 / c->spec->rate;
-    return due < (double)BENCH_DUE_MAX ? (int64_t)due : BENCH_DUE_MAX;
-}
-
-bool bench_claim(struct bench_ctx *c, int64_t *seq, int64_t *due_us)
-{
-    if (bench_cancel_flag || __atomic_load_n(&c->sh->abort, __ATOMIC_RELAXED)) return false;
-    int64_t s = __atomic_fetch_add(&c->sh->next_seq, 1, __ATOMIC_RELAXED);
-    if (s >= c->spec->requests) return false;
-    *seq = s;
-    *due_us = bench_due(c, s);
-    return true;
-}
-
-void bench_abort(struct bench_ctx *c)
-{
-    __atomic_store_n(&c->sh->abort, 1, __ATOMIC_RELAXED);
-}
-
-bool bench_wait_due(const struct bench_ctx *c, int64_t due_us)
-{
-    int64_t when = c->t0 + due_us;
-    for (;;) {
-        if (bench_cancel_flag) return false;
-        int64_t left = when - clock_us();
-        if (left <= 0) return true;
-        struct pollfd p = {.fd = bench_cancel_fd(), .events = POLLIN};
-        struct timespec ts = {.tv_sec = left / 1000000, .tv_nsec = (left % 1000000) * 1000};
-        if (ppoll(&p, 1, &ts, NULL) > 0 && (p.revents & POLLIN)) bench_cancel_flag = 1;
-    }
-}
 
 /* Peak RSS is a process-wide high-water mark: reset it at the start of a mode (Linux 4.0+:
  * writing 5 to clear_refs) so that it measures this mode only. */
@@ -199,13 +123,13 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
                    const struct bench_sink *sink, struct mode_result *res, char *err, size_t errlen)
 {
     if (mode_is_client(mode) && concurrency >= 1) {
-        if (cancel_pipe_init(err, errlen)) return -1;
+        if (bench_cancel_init(err, errlen)) return -1;
         return bench_client_mode(s, mode, concurrency, sink, res, err, errlen);
     }
     if ((int)mode < 0 || mode >= MODE_COUNT) return errf(err, errlen, "unknown mode %d", (int)mode);
     if (concurrency < 1)
         return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);
-    if (cancel_pipe_init(err, errlen)) return -1;
+    if (bench_cancel_init(err, errlen)) return -1;
     memset(res, 0, sizeof *res);
     res->mode = mode;
     res->concurrency = concurrency;
@@ -255,7 +179,7 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
 
     /* The clock has stopped: from here on, storing costs no measured time. */
     if (sink && sink->tick) bench_tick(&c);
-    int crc = bench_collect(&c, rc != 0, res, rc ? NULL : err, errlen);
+    int crc = bench_collect(&c, rc != 0, res->cancelled, res, rc ? NULL : err, errlen);
     if (rc == 0 && crc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
     curl_slist_free_all(c.headers);
     bench_shared_free(&c);

@@ -13,7 +13,11 @@
  * (all are read first) and, with keep-alive, every cached connection (a handle that will not be
  * reused stays in the multi handle until curl_multi_cleanup, which releases them all at once). */
 #include <stdlib.h>
-#include "bench_internal.h"
+#include "bench_async.h"
+#include "bench_cancel.h"
+#include "bench_curl.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 #include "util.h"
 
 struct async_loop {

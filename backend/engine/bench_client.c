@@ -19,7 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench_client.h"
+#include "bench_cancel.h"
 #include "bench_client_tree.h"
+#include "bench_collect.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 #include "client_registry.h"
 #include "utf8.h"
 #include "util.h"
@@ -408,7 +412,7 @@ int bench_client_mode(const struct spec *s, enum bench_mode mode, int64_t concur
     /* The clock has stopped: from here on, as for a built-in mode. */
     if (sink && sink->tick && x->r.hello) bench_tick(&c);
     if (x->r.failed && record_failure(x, err, errlen)) goto out;
-    rc = bench_collect(&c, false, res, err, errlen);
+    rc = bench_collect(&c, false, res->cancelled, res, err, errlen);
     if (rc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
 out:
     if (in_fd >= 0) close(in_fd);

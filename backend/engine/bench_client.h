@@ -5,7 +5,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "bench_internal.h"
+#include "bench_ctx.h"
+#include "bench_sink.h"
 
 #define CLIENT_LINE_MAX 4096           /* bytes of one stdout line, newline excluded */
 #define CLIENT_STARTUP_US 10000000LL   /* the hello must come within 10 s of the spawn */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "bench_client.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 #include "json_guard.h"
 #include "utf8.h"
 #include "util.h"

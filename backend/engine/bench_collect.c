@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "bench_internal.h"
+#include "bench_collect.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 #include "stats.h"
 #include "util.h"
 
@@ -178,7 +180,7 @@ static int collect_window(struct collect *k, int64_t lo, int64_t n, struct bench
 }
 
 /* Merges the logs' tables (log * LOG_MSGS + i -> mode index) and adds the never-run messages. */
-static int collect_msgs(struct collect *k, bool failed)
+static int collect_msgs(struct collect *k, bool failed, bool cancelled)
 {
     struct bench_ctx *c = k->c;
     int32_t nlogs = c->sh->nlogs;
@@ -202,7 +204,7 @@ static int collect_msgs(struct collect *k, bool failed)
     if (failed) {
         why = "not run: the mode failed";
         k->hole_kind = REQ_ERR_CANCELLED;
-    } else if (bench_cancel_flag) {
+    } else if (cancelled) {
         why = "cancelled before it started";
         k->hole_kind = REQ_ERR_CANCELLED;
     } else if (c->no_worker_left || c->nlost) {
@@ -217,8 +219,8 @@ static int collect_msgs(struct collect *k, bool failed)
     return 0;
 }
 
-int bench_collect(struct bench_ctx *c, bool failed, struct mode_result *res, char *err,
-                  size_t errlen)
+int bench_collect(struct bench_ctx *c, bool failed, bool cancelled, struct mode_result *res,
+                  char *err, size_t errlen)
 {
     struct collect k;
     memset(&k, 0, sizeof k);
@@ -235,7 +237,7 @@ int bench_collect(struct bench_ctx *c, bool failed, struct mode_result *res, cha
     int64_t n = c->spec->requests, wn = n < WINDOW ? n : WINDOW;
     struct bench_record *win = malloc((size_t)wn * sizeof *win);
     struct bench_record *chunk = malloc(READ_CHUNK * sizeof *chunk);
-    if (!win || !chunk || collect_msgs(&k, failed)) {
+    if (!win || !chunk || collect_msgs(&k, failed, cancelled)) {
         errf(err, errlen, "collecting the records of %lld requests: out of memory", (long long)n);
         goto out;
     }

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "bench_internal.h"
+#include "bench_curl.h"
+#include "bench_cancel.h"
 #include "util.h"
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp)

@@ -1,4 +1,4 @@
-/* Recording without disturbing: each worker appends to its own log (bench_internal.h), a full
+/* Recording without disturbing: each worker appends to its own log (bench_log.h), a full
  * chunk goes to the mode's spill (a memfd: page cache, not the process's RSS) with one pwrite,
  * and the ticker reads counters and a small sample with relaxed atomic loads. Nothing here takes
  * a lock, and nothing waits for the sink. */
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "bench_internal.h"
+#include "bench_log.h"
 #include "stats.h"
 #include "util.h"
 

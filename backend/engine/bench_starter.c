@@ -10,7 +10,11 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "bench_internal.h"
+#include "bench.h"
+#include "bench_cancel.h"
+#include "bench_curl.h"
+#include "bench_dispatch.h"
+#include "bench_processes.h"
 #include "util.h"
 #include "wire.h"
 

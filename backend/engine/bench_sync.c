@@ -1,5 +1,8 @@
 /* `sync`: one worker, one request after another, one reused easy handle. */
-#include "bench_internal.h"
+#include "bench_sync.h"
+#include "bench_curl.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 
 int bench_sync_run(struct bench_ctx *c, char *err, size_t errlen)
 {

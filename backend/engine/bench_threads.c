@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "bench_internal.h"
+#include "bench_threads.h"
+#include "bench_curl.h"
+#include "bench_dispatch.h"
+#include "bench_log.h"
 #include "util.h"
 
 /* 1,000 threads must not reserve 8 GiB. ThreadSanitizer keeps ~900 KiB of its own on each

@@ -1,0 +1,12 @@
+/* The `threads` mode (bench_threads.c). */
+#ifndef CONLAB_BENCH_THREADS_H
+#define CONLAB_BENCH_THREADS_H
+
+#include <stddef.h>
+#include "bench_ctx.h"
+
+/* Runs the mode's requests, handed out with bench_claim and recorded with bench_log_put.
+ * Returns 0 (failed requests are records) or -1 with err when the mode itself failed. */
+int bench_threads_run(struct bench_ctx *c, char *err, size_t errlen);
+
+#endif
