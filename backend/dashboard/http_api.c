@@ -69,12 +69,25 @@ static int h_config(struct mg_connection *c, struct http_api *api, const char *i
     struct spec d;
     spec_init(&d);
     d.url = strdup(api->demo_url ? api->demo_url : "");
-    cJSON_AddItemToObject(o, "defaults", spec_to_json(&d));
+    cJSON *defaults = spec_to_json(&d);
     spec_free(&d);
+    if (api->ndefault_modes) {
+        cJSON *dm = cJSON_CreateArray();
+        for (int i = 0; i < api->ndefault_modes; i++)
+            cJSON_AddItemToArray(dm, cJSON_CreateString(api->default_modes[i]));
+        cJSON_ReplaceItemInObjectCaseSensitive(defaults, "modes", dm);
+    }
+    cJSON_AddItemToObject(o, "defaults", defaults);
     cJSON *modes = cJSON_AddArrayToObject(o, "modes");
     for (int m = 0; m < MODE_COUNT; m++) cJSON_AddItemToArray(modes, cJSON_CreateString(mode_name(m)));
-    for (int k = 0; api->clients && k < api->clients->n; k++)
+    cJSON *clients = cJSON_AddArrayToObject(o, "clients"); /* as GET /api/clients */
+    for (int k = 0; api->clients && k < api->clients->n; k++) {
         cJSON_AddItemToArray(modes, cJSON_CreateString(api->clients->v[k].name));
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", api->clients->v[k].name);
+        cJSON_AddStringToObject(e, "description", api->clients->v[k].description);
+        cJSON_AddItemToArray(clients, e);
+    }
     cJSON_AddBoolToObject(o, "token_required", api->token != NULL);
     cJSON_AddBoolToObject(o, "read_token_required", api->token && !api->public_read);
     cJSON_AddStringToObject(o, "version", CONLAB_VERSION);

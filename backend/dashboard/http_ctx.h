@@ -26,6 +26,8 @@ struct http_api {
     int sse_max;             /* event streams open at once; each holds a server thread */
     int sse_open;            /* how many are open (atomic) */
     const struct client_registry *clients; /* GET /api/clients; NULL: none */
+    const char *const *default_modes; /* the defaults' modes in GET /api/config */
+    int ndefault_modes;
 };
 
 #endif

@@ -331,6 +331,7 @@ static void fill_result(struct runner *x, struct mode_result *res, int64_t end_u
     if (res->cpu_user_ms < 0) res->cpu_user_ms = 0;
     if (res->cpu_sys_ms < 0) res->cpu_sys_ms = 0;
     res->peak_rss_kb = x->peak_pss_kb;
+    if (!r->failed && r->max_lane >= 0) res->lanes = r->max_lane + 1;
     res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     res->cancelled = bench_cancel_flag != 0;
     if (r->failed) {
@@ -365,6 +366,7 @@ int bench_client_mode(const struct spec *s, enum bench_mode mode, int64_t concur
     x->r.name = name;
     x->r.n = s->requests;
     x->r.conc = concurrency;
+    x->r.max_lane = -1;
     x->out_fd = x->err_fd = -1;
     x->r.seq_line = calloc((size_t)s->requests, sizeof *x->r.seq_line);
     int in_fd = -1, out_w = -1, err_w = -1, rc = -1;
@@ -387,7 +389,8 @@ int bench_client_mode(const struct spec *s, enum bench_mode mode, int64_t concur
     x->err_fd = p2[0], err_w = p2[1];
     fcntl(x->out_fd, F_SETFL, O_NONBLOCK);
     fcntl(x->err_fd, F_SETFL, O_NONBLOCK);
-    if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, concurrency, s->requests, c.lanes);
+    /* The lanes a client uses are known once it ran (py-sync: 1): 0 until then. */
+    if (sink && sink->mode_start) sink->mode_start(sink->ctx, mode, concurrency, s->requests, 0);
     int was_subreaper = 0;
     prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper);
     prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -22,6 +22,7 @@ struct client_run {
     int64_t spawn_us, hello_read_us, last_line_us, done_us, max_end;
     bool hello, done, failed;
     int64_t nlines, ok, errors;
+    int64_t max_lane; /* the highest lane of a line, -1 before any */
     int32_t *seq_line; /* per seq: the line that gave it, 0 none */
     char hello_text[128];
     char rule[16];

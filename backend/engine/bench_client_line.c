@@ -196,6 +196,7 @@ static int on_request(struct client_run *r, const cJSON *o, const char *line, si
     if (kind == REQ_OK) r->ok++;
     else r->errors++;
     if (end > r->max_end) r->max_end = end;
+    if (lane > r->max_lane) r->max_lane = lane;
     return 0;
 }
 

@@ -280,6 +280,12 @@ class Hostile(unittest.TestCase):
         self.assertGreaterEqual(res["h-mute"]["startup_ms"], 10000)
 
     def test_registration_is_checked(self):
+        p = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--db",
+                            os.path.join(self.tmp, "x.db"), "--client", "a=/bin/true",
+                            "--default-modes", "sync,a,ghost"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("--default-modes: 'ghost'", p.stderr)
         for bad, words in (("sync=/bin/true", "built-in"), ("Nope=/bin/true", "[a-z]"),
                            ("x", "NAME=COMMAND"), ("a=", "empty command")):
             p = subprocess.run([BIN, "run", "--url", self.url, "--client", bad], capture_output=True,
@@ -304,7 +310,8 @@ class Dashboard(unittest.TestCase):
             f.write("# asyncio with aiohttp\n")
             f.write(f"py-asyncio={os.path.join(ROOT, SHIPPED['py-asyncio'])}\n\n")
             f.write(f"py-threads = {os.path.join(ROOT, SHIPPED['py-threads'])}\n")
-        cls.s = Serve(None, "--clients", conf, "--demo-delay-ms", "200")
+        cls.s = Serve(None, "--clients", conf, "--demo-delay-ms", "200",
+                      "--default-modes", "threads,py-asyncio")
 
     @classmethod
     def tearDownClass(cls):
@@ -317,7 +324,11 @@ class Dashboard(unittest.TestCase):
             {"name": "py-asyncio", "description": "asyncio with aiohttp"},
             {"name": "py-threads", "description": ""}]})
         status, cfg = self.s.json("GET", "/api/config")
-        self.assertIn("py-asyncio", cfg["modes"])
+        self.assertEqual(cfg["modes"], ["sync", "threads", "async", "processes", "py-asyncio",
+                                        "py-threads"])
+        self.assertEqual(cfg["clients"], doc["clients"])
+        self.assertEqual(cfg["defaults"]["modes"], ["threads", "py-asyncio"])
+        self.assertNotIn("clients/python", json.dumps(cfg))  # never a command line
         status, doc = self.s.json("POST", "/api/runs", {"target": {"url": self.s.target},
                                                         "modes": ["threads", "py-nope"]})
         self.assertEqual(status, 400)

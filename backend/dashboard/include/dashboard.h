@@ -43,6 +43,8 @@ struct dashboard_opts {
     const char *demo_url; /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     struct job_opts job;
+    const char *const *default_modes; /* the form's modes at first; none: the built-in four */
+    int ndefault_modes;
 };
 
 /* Starts the runner and the web server. `runner_st` is the runner's own store connection,
