@@ -1,7 +1,7 @@
 // Chart.js configurations for every chart of the page (and of the offline report). Chart.js
 // is the classic script /vendor/chart.umd.js (global `Chart`); nothing here touches the DOM
 // beyond the canvas it is given.
-import { MODE_ORDER, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
+import { orderModes, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
 import { throughputSeries } from './series.js';
 import { comparable } from './model.js';
 
@@ -262,7 +262,7 @@ export const TREND_METRICS = {
 // point was clicked.
 export function trendChart(canvas, runs, metric, onPick) {
   const m = TREND_METRICS[metric] || TREND_METRICS.wall;
-  const modes = MODE_ORDER.filter(mode => runs.some(r => (r.results || []).some(x => x.mode === mode)));
+  const modes = orderModes(runs.flatMap(r => (r.results || []).map(x => x.mode)));
   const datasets = modes.map(mode => ({
     label: mode,
     data: runs.map(r => {

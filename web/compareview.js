@@ -3,7 +3,7 @@
 // rates a mode whose requests all failed or that was cancelled.
 import { el, clear, chartBox, exposed } from './dom.js';
 import { getRun } from './client.js';
-import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, runModes, MODE_ORDER } from './format.js';
+import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, runModes, orderModes } from './format.js';
 import { compareChart } from './charts.js';
 import { comparable } from './model.js';
 import { failureLevel } from './health.js';
@@ -51,7 +51,7 @@ export async function mountCompare(root, ctx) {
     root.dataset.ready = 'true';
     return () => {};
   }
-  const modes = MODE_ORDER.filter(m => runModes(runA).includes(m) || runModes(runB).includes(m));
+  const modes = orderModes([...runModes(runA), ...runModes(runB)]);
   const find = (run, m) => (run.results || []).find(r => r.mode === m);
 
   const head = [

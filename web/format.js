@@ -3,8 +3,13 @@
 export const MODE_ORDER = ['sync', 'threads', 'async', 'processes'];
 export const MODE_COLORS = {sync: '#64748b', threads: '#2563eb', async: '#059669', processes: '#c026d3'};
 
+// Clients (docs/CLIENTS.md) are named by their users: a colour of their own from the name.
+const CLIENT_COLORS = ['#f97316', '#0891b2', '#a16207', '#be123c', '#4d7c0f', '#7c3aed', '#0f766e', '#9f1239'];
+
 export function modeColor(mode, alpha) {
-  const hex = MODE_COLORS[mode] || '#f97316';
+  let h = 0;
+  for (const ch of String(mode)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const hex = MODE_COLORS[mode] || CLIENT_COLORS[h % CLIENT_COLORS.length];
   if (alpha === undefined) return hex;
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
@@ -85,6 +90,13 @@ export function cpuMs(result) {
 }
 
 // Modes of a run in run order: those with results first, then the rest of the spec's.
+// Mode names in the order pages show them: the built-in modes first, then clients as given.
+export function orderModes(names) {
+  const rest = [];
+  for (const m of names) if (!MODE_ORDER.includes(m) && !rest.includes(m)) rest.push(m);
+  return [...MODE_ORDER.filter(m => names.includes(m)), ...rest];
+}
+
 export function runModes(run) {
   const out = [];
   for (const r of (run && run.results) || []) if (!out.includes(r.mode)) out.push(r.mode);

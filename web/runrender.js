@@ -63,6 +63,12 @@ export function renderAlerts(section, run, failures) {
   const alerts = failureAlerts(run.results, failures);
   const items = alerts.map(a => el('li', {class: 'alert-' + a.level, dataset: {mode: a.mode}, text: a.text}));
   const v = run.verdict;
+  // A client that broke the protocol (docs/CLIENTS.md): the rule, the line and its stderr.
+  for (const r of run.results || []) {
+    if (!r.client || !r.error) continue;
+    items.push(el('li', {class: 'alert-client', dataset: {mode: r.mode}},
+      el('span', {text: r.error}), r.stderr ? el('pre', {class: 'client-stderr', text: r.stderr}) : null));
+  }
   if (v && !v.pass) for (const f of v.failed || []) items.push(el('li', {class: 'alert-threshold', dataset: {mode: f.mode}, text: `${f.mode}: threshold crossed — ${crossedText(f)}.`}));
   const all = alerts.length && alerts.length === (run.results || []).length && alerts.every(a => a.level === 'all');
   const head = all ? 'Every request failed: these timings measure failures, not the server.'
@@ -108,7 +114,8 @@ function summaryTable(run, rows) {
     const cpu = cpuMs(r);
     const td = (label, text, attrs) => el('td', Object.assign({'data-label': label, text}, attrs || {}));
     tbody.append(el('tr', {dataset: {mode: r.mode}, class: row.failed ? 'failed' : null},
-      el('th', {scope: 'row'}, el('span', {class: 'swatch', style: `background:${modeColor(r.mode)}`}), r.mode),
+      el('th', {scope: 'row', title: r.client ? `a client: ${r.hello || ''}; start-up ${fmtMs(r.startup_ms)}, not in its wall time` : null},
+        el('span', {class: 'swatch', style: `background:${modeColor(r.mode)}`}), r.mode),
       td('ok', fmtInt(r.ok)),
       td('errors', fmtInt(r.errors) + (kinds ? ` (${kinds})` : ''), {class: r.errors > 0 ? 'bad' : ''}),
       td('wall time', fmtMs(r.wall_ms), {dataset: {wallMs: String(r.wall_ms)}}),
