@@ -19,7 +19,7 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONLAB_TSAN=ON -DCO
 cmake --build build-tsan -j"$jobs"
 echo "== build (libFuzzer, clang)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCONLAB_FUZZ=ON -DCONLAB_WEB=OFF -DCONLAB_BROWSER_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_spec fuzz_query fuzz_target_http
+cmake --build build-fuzz -j"$jobs" --target fuzzers
 
 # Timing tests run one at a time: two at once on a small machine would disturb each other.
 echo "== tests (normal build)"

@@ -5,8 +5,39 @@
 #include <string.h>
 #include "check.h"
 #include "job.h"
+#include "result_json.h"
 #include "run_json.h"
 #include "store.h"
+
+/* A begun point as the store reads it: its RESULT (JSON text, NULL while unfinished) parsed as
+ * store_read.c does, the point's level when it does not say its own. */
+static struct store_mode point(int mode, int64_t total, int64_t lanes, int64_t done,
+                               const char *result, int64_t concurrency)
+{
+    struct store_mode m = {.mode = mode, .total = total, .lanes = lanes, .done = done,
+                           .concurrency = concurrency};
+    cJSON *j = result ? cJSON_Parse(result) : NULL;
+    char err[128];
+    m.finished = j && result_from_json(j, &m.result, err, sizeof err) == 0;
+    if (m.finished && m.result.concurrency <= 0) m.result.concurrency = concurrency;
+    cJSON_Delete(j);
+    return m;
+}
+
+/* The spec of a stored run as C data (free with spec_free). */
+static struct spec parsed(const char *text)
+{
+    struct spec_limits lim;
+    spec_limits_unbounded(&lim);
+    struct spec s;
+    char err[256];
+    if (spec_from_text(text, &lim, &s, err, sizeof err)) {
+        fprintf(stderr, "spec refused: %s\n", err);
+        CHECK(0);
+        spec_init(&s);
+    }
+    return s;
+}
 
 static const cJSON *get(const cJSON *o, const char *k)
 {
@@ -29,10 +60,11 @@ static const char *str(const cJSON *o, const char *k)
 
 static void test_stored_run(void)
 {
-    char spec[] = SPEC, res[] = "{\"mode\":\"async\",\"requests\":10,\"ok\":10}";
-    struct store_mode modes[2] = {{MODE_ASYNC, 10, 3, 10, res, 3}, {MODE_SYNC, 10, 1, 4, NULL, 3}};
+    const char *res = "{\"mode\":\"async\",\"requests\":10,\"ok\":10}";
+    struct store_mode modes[2] = {point(MODE_ASYNC, 10, 3, 10, res, 3),
+                                  point(MODE_SYNC, 10, 1, 4, NULL, 3)};
     struct store_run r = {.id = "abc", .status = "running", .label = "x", .message = NULL,
-                          .spec_json = spec, .created_us = 1700000000000000,
+                          .has_spec = true, .spec = parsed(SPEC), .created_us = 1700000000000000,
                           .finished_us = -1, .modes = modes, .nmodes = 2};
     cJSON *run = run_json_build(&r, NULL);
     CHECK(!strcmp(str(run, "id"), "abc") && !strcmp(str(run, "status"), "running"));
@@ -67,14 +99,15 @@ static void test_stored_run(void)
     CHECK(!strcmp(str(run, "finished_at"), "2023-11-14T22:13:29.123Z"));
     CHECK(!strcmp(str(run, "message"), "no target"));
     cJSON_Delete(run);
+    spec_free(&r.spec);
 }
 
 static void test_live_wins(void)
 {
-    char spec[] = SPEC;
-    struct store_mode modes[1] = {{MODE_ASYNC, 10, 3, 2, NULL, 3}};
-    struct store_run r = {.id = "abc", .status = "queued", .label = "", .spec_json = spec,
-                          .created_us = 0, .finished_us = -1, .modes = modes, .nmodes = 1};
+    struct store_mode modes[1] = {point(MODE_ASYNC, 10, 3, 2, NULL, 3)};
+    struct store_run r = {.id = "abc", .status = "queued", .label = "", .has_spec = true,
+                          .spec = parsed(SPEC), .created_us = 0, .finished_us = -1,
+                          .modes = modes, .nmodes = 1};
     struct job_progress live = {.state = JOB_RUNNING, .cancelling = true, .requests = 10,
                                 .nmodes = 2, .modes = {MODE_ASYNC, MODE_SYNC}, .cur = 0,
                                 .done = {7, 0}};
@@ -94,23 +127,24 @@ static void test_live_wins(void)
     CHECK(num(get(run, "progress"), "position") == 2);
     CHECK(cJSON_IsNull(get(get(run, "progress"), "mode")));
     cJSON_Delete(run);
+    spec_free(&r.spec);
 }
 
 /* A sweep's RUN: progress over every level, each RESULT with its level (a stored RESULT without
  * one gets its point's), and findings once the run has ended, [] while it runs. */
 static void test_sweep_run(void)
 {
-    char spec[] = "{\"target\":{\"url\":\"http://a/\"},\"requests\":10,\"concurrency\":[1,2,4],"
+    const char *spec = "{\"target\":{\"url\":\"http://a/\"},\"requests\":10,\"concurrency\":[1,2,4],"
                   "\"modes\":[\"threads\"],\"expect\":{\"delay_ms\":100,\"workers\":3}}";
-    char r1[] = "{\"mode\":\"threads\",\"concurrency\":1,\"requests\":10,\"ok\":10,\"errors\":0,"
+    const char *r1 = "{\"mode\":\"threads\",\"concurrency\":1,\"requests\":10,\"ok\":10,\"errors\":0,"
                 "\"wall_ms\":1000,\"rps\":10}";
-    char r2[] = "{\"mode\":\"threads\",\"requests\":10,\"ok\":10,\"errors\":0,\"wall_ms\":500,"
+    const char *r2 = "{\"mode\":\"threads\",\"requests\":10,\"ok\":10,\"errors\":0,\"wall_ms\":500,"
                 "\"rps\":20}";
-    struct store_mode modes[3] = {{MODE_THREADS, 10, 1, 10, r1, 1},
-                                  {MODE_THREADS, 10, 2, 10, r2, 2},
-                                  {MODE_THREADS, 10, 4, 3, NULL, 4}};
-    struct store_run r = {.id = "swp", .status = "running", .label = "", .spec_json = spec,
-                          .finished_us = -1, .modes = modes, .nmodes = 3};
+    struct store_mode modes[3] = {point(MODE_THREADS, 10, 1, 10, r1, 1),
+                                  point(MODE_THREADS, 10, 2, 10, r2, 2),
+                                  point(MODE_THREADS, 10, 4, 3, NULL, 4)};
+    struct store_run r = {.id = "swp", .status = "running", .label = "", .has_spec = true,
+                          .spec = parsed(spec), .finished_us = -1, .modes = modes, .nmodes = 3};
     cJSON *run = run_json_build(&r, NULL);
     const cJSON *p = get(run, "progress");
     CHECK(num(p, "done") == 23 && num(p, "total") == 30); /* 10 requests × 1 mode × 3 levels */
@@ -144,6 +178,7 @@ static void test_sweep_run(void)
     CHECK(num(get(get(p, "modes"), "async"), "total") == 30);
     CHECK(cJSON_GetArraySize(get(run, "findings")) == 0);
     cJSON_Delete(run);
+    spec_free(&r.spec);
 }
 
 int main(void)

@@ -24,15 +24,43 @@ static struct bench_tick tick(int mode, int64_t elapsed_ms, int64_t done, int64_
 
 static void test_point(void)
 {
-    const int64_t lat[4] = {10000, 20000, 30000, 40000}; /* ok latencies 10, 20, 30, 40 ms */
-    struct job_live_point p = job_live_point(750, 12, 9, 3, lat, 4);
+    static struct histogram lat; /* ok latencies 10, 20, 30, 40 ms */
+    for (int i = 1; i <= 4; i++) histogram_add(&lat, i * 10000);
+    struct job_live_point p = job_live_point(750, 12, 9, 3, &lat);
     CHECK(p.t_ms == 750 && p.done == 12 && p.ok == 9 && p.errors == 3);
-    CHECK_NEAR(p.p50_ms, 25.0, 1e-9); /* numpy: 10,20,30,40 -> 25 */
-    CHECK_NEAR(p.p99_ms, 39.7, 1e-9);
-    p = job_live_point(1000, 12, 9, 3, lat, 0); /* nothing ok in the tick: no percentiles */
+    /* numpy: 10,20,30,40 -> 25 and 39.7, within the histogram's precision (1/2048) */
+    CHECK_NEAR(p.p50_ms, 25.0, 25.0 / 2048);
+    CHECK_NEAR(p.p99_ms, 39.7, 39.7 / 2048);
+    histogram_init(&lat); /* nothing ok in the tick: no percentiles */
+    p = job_live_point(1000, 12, 9, 3, &lat);
     CHECK(isnan(p.p50_ms) && isnan(p.p99_ms));
-    p = job_live_point(1000, 0, 0, 0, NULL, 0);
-    CHECK(isnan(p.p50_ms));
+}
+
+/* A point's percentiles are over every latency sampled by the ticks it closes (three ticks of
+ * 128 here), and the next point starts from an empty sample. */
+static void test_sample_of_several_ticks(void)
+{
+    static struct job_live l;
+    static struct job_live_sampler s;
+    job_live_begin(&l, &s, 0, 0);
+    double one[BENCH_TICK_SAMPLE], hundred[BENCH_TICK_SAMPLE];
+    for (int i = 0; i < BENCH_TICK_SAMPLE; i++) {
+        one[i] = 1;
+        hundred[i] = 100;
+    }
+    struct bench_tick t = tick(0, 50, 128, 128, 0, one, BENCH_TICK_SAMPLE);
+    CHECK(job_live_feed(&l, &s, &t) == 0);
+    t = tick(0, 100, 256, 256, 0, one, BENCH_TICK_SAMPLE);
+    CHECK(job_live_feed(&l, &s, &t) == 0);
+    t = tick(0, 250, 384, 384, 0, hundred, BENCH_TICK_SAMPLE);
+    CHECK(job_live_feed(&l, &s, &t) == 1);
+    /* 256 at 1 ms and 128 at 100 ms: p50 is 1 ms (exact below 2048 µs), p99 100 ms (within
+     * 1/2048); the latest 256 alone would give a p50 of 50.5 ms */
+    CHECK(l.npoints == 1 && l.points[0].p50_ms == 1.0);
+    CHECK_NEAR(l.points[0].p99_ms, 100.0, 100.0 / 2048);
+    t = tick(0, 500, 385, 385, 0, hundred, 1);
+    CHECK(job_live_feed(&l, &s, &t) == 1);
+    CHECK(l.npoints == 2 && l.points[1].p50_ms == 100.0 && l.points[1].p99_ms == 100.0);
 }
 
 static void test_ticks(void)
@@ -111,6 +139,7 @@ int main(void)
 {
     test_point();
     test_ticks();
+    test_sample_of_several_ticks();
     test_json();
     return check_done("test_dashboard_live");
 }

@@ -1,11 +1,47 @@
 /* Findings against hand-computed values: the ideal time, Little's law, the knee of a sweep, the
- * CPU cost and the errors, and that each appears only when the numbers support it. */
+ * CPU cost and the errors, and that each appears only when the numbers support it. The inputs
+ * are written as the contract's JSON (a spec without its target, RESULTs) and enter as C data
+ * through the parsers of the store boundary (spec_from_json, result_from_json); the findings
+ * leave through findings_to_json, as they do in the API and --json. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "findings.h"
+#include "result_json.h"
+#include "spec.h"
+
+/* findings_to_json(findings_compute(spec, results)) with both read as C data first. */
+static cJSON *compute(const cJSON *spec_json, const cJSON *results)
+{
+    cJSON *sj = cJSON_Duplicate(spec_json, 1);
+    cJSON *t = cJSON_AddObjectToObject(sj, "target");
+    cJSON_AddStringToObject(t, "url", "http://x/");
+    struct spec_limits lim;
+    spec_limits_default(&lim);
+    struct spec s;
+    char err[256];
+    int rc = spec_from_json(sj, &lim, &s, err, sizeof err);
+    cJSON_Delete(sj);
+    if (rc) {
+        fprintf(stderr, "spec refused: %s\n", err);
+        CHECK(0);
+        return cJSON_CreateArray();
+    }
+    struct mode_result rs[64];
+    size_t n = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, results)
+    {
+        CHECK(n < 64 && result_from_json(r, &rs[n], err, sizeof err) == 0);
+        n++;
+    }
+    static struct findings f;
+    findings_compute(&s, rs, n, &f);
+    spec_free(&s);
+    return findings_to_json(&f);
+}
 
 /* A RESULT as result_to_json shapes it, with the fields the findings read. */
 static cJSON *result(const char *mode, int conc, int requests, int ok, double wall_ms,
@@ -85,7 +121,7 @@ static void ideal_time(void)
     cJSON *s = spec(",\"expect\":{\"delay_ms\":1000,\"workers\":3}");
     cJSON *rs = pair(result("sync", 3, 9, 9, 9009, 1001, 1001, 2, 1),
                      result("threads", 3, 9, 9, 3002, 1000.5, 1000.4, 2, 3));
-    cJSON *fs = findings_compute(s, rs);
+    cJSON *fs = compute(s, rs);
     const cJSON *sync = find(fs, "ideal", "sync"), *threads = find(fs, "ideal", "threads");
     CHECK(sync && threads);
     /* sync: 9 × 1000 = 9000 ms; 9009 / 9000 = 1.001; a concurrent client: ⌈9/3⌉ × 1000 = 3000. */
@@ -105,14 +141,14 @@ static void ideal_time(void)
 
     /* No model, no ideal. */
     cJSON_DeleteItemFromObject(s, "expect");
-    fs = findings_compute(s, rs);
+    fs = compute(s, rs);
     CHECK(count(fs, "ideal") == 0);
     cJSON_Delete(fs);
 
     /* With a rate the last request is not due before (N - 1) / rate: 8 / 5 s + 100 ms. */
     cJSON_Delete(s);
     s = cJSON_Parse("{\"requests\":9,\"concurrency\":3,\"rate\":5,\"expect\":{\"delay_ms\":100,\"workers\":3}}");
-    fs = findings_compute(s, rs);
+    fs = compute(s, rs);
     CHECK_NEAR(val(find(fs, "ideal", "threads"), "ideal_ms"), 1700, 1e-9);
     cJSON_Delete(fs);
     cJSON_Delete(rs);
@@ -126,7 +162,7 @@ static void little_and_cost(void)
      * async: 100 in 0.2 s: 500 req/s × 0.020 s = 10 of 10: the server was the limit. */
     cJSON *rs = pair(result("threads", 10, 100, 100, 1000, 20, 20, 40, 10),
                      result("async", 10, 100, 100, 200, 20, 20, 20, 10));
-    cJSON *fs = findings_compute(s, rs);
+    cJSON *fs = compute(s, rs);
     const cJSON *l = find(fs, "little", "threads");
     CHECK(l && !find(fs, "little", "async"));
     CHECK_NEAR(val(l, "in_flight"), 2.0, 1e-9);
@@ -144,7 +180,7 @@ static void little_and_cost(void)
     cJSON_Delete(fs);
     /* A rate paces the client on purpose: Little's law says nothing then. */
     cJSON_ReplaceItemInObject(s, "rate", cJSON_CreateNumber(50));
-    fs = findings_compute(s, rs);
+    fs = compute(s, rs);
     CHECK(count(fs, "little") == 0);
     cJSON_Delete(fs);
     cJSON_Delete(rs);
@@ -175,7 +211,7 @@ static int knee_at(const char *levels, const double *rps, int n, int error_at)
         cJSON_ReplaceItemInObject(r, "errors", cJSON_CreateNumber(1));
         cJSON_ReplaceItemInObject(r, "ok", cJSON_CreateNumber(29));
     }
-    cJSON *fs = findings_compute(s, rs);
+    cJSON *fs = compute(s, rs);
     const cJSON *k = find(fs, "knee", "async");
     int level = k ? (int)val(k, "concurrency") : 0;
     if (k) {
@@ -199,7 +235,7 @@ static void knee(void)
     cJSON *s = cJSON_Parse("{\"requests\":30,\"concurrency\":[1,2,3,4,6,8],\"rate\":0}");
     const int lv[] = {1, 2, 3, 4, 6, 8};
     cJSON *rs = sweep_results("async", lv, saturates, 6);
-    cJSON *fs = findings_compute(s, rs);
+    cJSON *fs = compute(s, rs);
     const cJSON *k = find(fs, "knee", "async");
     CHECK_NEAR(val(k, "rps"), 30, 1e-3);
     CHECK_NEAR(val(k, "rps_beyond_max"), 31, 1e-3);
@@ -215,13 +251,13 @@ static void knee(void)
                     "\"expect\":{\"delay_ms\":100,\"workers\":3}}");
     const double exact[] = {10, 20, 30}; /* 30 requests: 3000, 1500, 1000 ms, each its ideal */
     rs = sweep_results("async", lv, exact, 3);
-    fs = findings_compute(s, rs);
+    fs = compute(s, rs);
     k = find(fs, "ideal", "async");
     CHECK(k && text_has(k, "1.00× the ideal at each of 3 levels"));
     CHECK_NEAR(val(k, "ratio"), 1, 1e-9);
     cJSON_Delete(fs);
     cJSON_ReplaceItemInObject(cJSON_GetArrayItem(rs, 1), "wall_ms", cJSON_CreateNumber(1650));
-    fs = findings_compute(s, rs);
+    fs = compute(s, rs);
     k = find(fs, "ideal", "async");
     /* C=2: 1650 ms against ⌈30 / 2⌉ × 100 ms = 1500 ms: 1.10×, the worst */
     CHECK(k && text_has(k, "1.00–1.10× the ideal over 3 levels (the worst at C=2: 1.65 s against"));
@@ -258,7 +294,7 @@ static void errors(void)
         "\"rps\":1000,\"latency_ms\":null,\"cpu_ms\":{\"user\":1,\"sys\":0},\"lanes\":1,"
         "\"errors_by_kind\":{\"cancelled\":5},\"cancelled\":true,"
         "\"top_error\":{\"kind\":\"cancelled\",\"message\":\"cancelled before it started\",\"count\":5}}]");
-    cJSON *fs = findings_compute(s, rs);
+    cJSON *fs = compute(s, rs);
     const cJSON *e = find(fs, "errors", "threads");
     CHECK(e != NULL);
     /* 2 + 1 + 2 failed of 20 (the 5 cancelled aside): 25 %; connect 4 (80 %), timeout 1. */
@@ -286,7 +322,7 @@ int main(void)
     errors();
     /* Nothing to say about nothing. */
     cJSON *s = spec(""), *rs = cJSON_CreateArray();
-    cJSON *fs = findings_compute(s, rs);
+    cJSON *fs = compute(s, rs);
     CHECK(fs && cJSON_GetArraySize(fs) == 0);
     cJSON_Delete(fs);
     cJSON_Delete(rs);

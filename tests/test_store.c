@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "migrations.h"
 #include "record.h"
+#include "result_json.h"
 #include "spec.h"
 #include "store.h"
 #include "util.h"
@@ -99,7 +100,7 @@ static cJSON *load_run(struct store *st, const char *id, bool *found, char *err,
 {
     struct store_run r;
     int rc = store_run_get(st, id, &r, err, errlen);
-    if (found) *found = rc != 1;
+    if (found) *found = rc != STORE_NOT_FOUND;
     if (rc) return NULL;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", r.id);
@@ -109,7 +110,7 @@ static cJSON *load_run(struct store *st, const char *id, bool *found, char *err,
     else cJSON_AddNullToObject(o, "message");
     cJSON_AddNumberToObject(o, "created_us", (double)r.created_us);
     cJSON_AddNumberToObject(o, "finished_us", (double)r.finished_us);
-    cJSON_AddItemToObject(o, "spec", cJSON_Parse(r.spec_json));
+    cJSON_AddItemToObject(o, "spec", r.has_spec ? spec_to_json(&r.spec) : cJSON_CreateNull());
     int64_t done = 0;
     cJSON *modes = cJSON_AddObjectToObject(o, "modes");
     cJSON *results = cJSON_AddArrayToObject(o, "results");
@@ -121,14 +122,26 @@ static cJSON *load_run(struct store *st, const char *id, bool *found, char *err,
         cJSON *m = cJSON_AddObjectToObject(modes, mode_name(r.modes[i].mode));
         cJSON_AddNumberToObject(m, "done", (double)r.modes[i].done);
         cJSON_AddNumberToObject(m, "total", (double)r.modes[i].total);
-        if (r.modes[i].result_json)
-            cJSON_AddItemToArray(results, cJSON_Parse(r.modes[i].result_json));
+        if (r.modes[i].finished)
+            cJSON_AddItemToArray(results, result_to_json(&r.modes[i].result));
     }
     cJSON_AddNumberToObject(o, "done", (double)done);
     if (r.nmodes) cJSON_AddStringToObject(o, "mode", mode_name(r.modes[r.nmodes - 1].mode));
     else cJSON_AddNullToObject(o, "mode");
     store_run_free(&r);
     return o;
+}
+
+/* store_charts as a value: NULL with *found false when the run is unknown, NULL with err on a
+ * failure. */
+static cJSON *charts_of(struct store *st, const char *id, int64_t concurrency, bool *found,
+                        char *err, size_t errlen)
+{
+    cJSON *out;
+    int rc = store_charts(st, id, concurrency, &out, err, errlen);
+    *found = rc != STORE_NOT_FOUND;
+    CHECK(rc == 0 ? out != NULL : out == NULL);
+    return out;
 }
 
 static int count_list(struct store *st, int limit, int offset, const char *url, const char *label,
@@ -286,7 +299,7 @@ static void test_upgrade_from_0001(void)
     cJSON_Delete(run);
 
     /* Finished under 0001, so no aggregates were stored: they are computed on first use. */
-    cJSON *charts = store_charts(st, "old000000001", 0, &found, err, sizeof err);
+    cJSON *charts = charts_of(st, "old000000001", 0, &found, err, sizeof err);
     CHECK(found && charts);
     const cJSON *m0 = cJSON_GetArrayItem(get(charts, "modes"), 0);
     CHECK(m0 && !strcmp(str(m0, "mode"), "sync"));
@@ -388,10 +401,10 @@ static void test_sweep_points(void)
     CHECK(run.modes[0].done == 3 && run.modes[1].done == 3 && run.modes[1].lanes == 2);
     store_run_free(&run);
     bool found = false;
-    cJSON *charts = store_charts(st, id, 0, &found, err, sizeof err);
+    cJSON *charts = charts_of(st, id, 0, &found, err, sizeof err);
     CHECK(charts && cJSON_GetArraySize(get(charts, "modes")) == 2);
     cJSON_Delete(charts);
-    charts = store_charts(st, id, 2, &found, err, sizeof err);
+    charts = charts_of(st, id, 2, &found, err, sizeof err);
     const cJSON *only = cJSON_GetArrayItem(get(charts, "modes"), 0);
     CHECK(charts && cJSON_GetArraySize(get(charts, "modes")) == 1 && num(only, "concurrency") == 2);
     CHECK(num(only, "wall_ms") == 2.0);
@@ -481,13 +494,14 @@ static void test_runs_round_trip(void)
     CHECK(load_run(st, "nope", &found, err, sizeof err) == NULL && !found);
 
     char status[32];
-    CHECK(store_run_status(st, "run000000002", status, sizeof status) == 0);
+    CHECK(store_run_status(st, "run000000002", status, sizeof status, err, sizeof err) == 0);
     CHECK(!strcmp(status, "running"));
-    CHECK(store_run_status(st, "nope", status, sizeof status) == 1 && status[0] == '\0');
+    CHECK(store_run_status(st, "nope", status, sizeof status, err, sizeof err) == STORE_NOT_FOUND &&
+          status[0] == '\0');
 
     CHECK(store_run_set_status(st, "run000000002", "failed", 1700000009123000, "no target", err,
                                sizeof err) == 0);
-    CHECK(store_run_set_status(st, "nope", "failed", 1, NULL, err, sizeof err) == 1);
+    CHECK(store_run_set_status(st, "nope", "failed", 1, NULL, err, sizeof err) == STORE_NOT_FOUND);
     CHECK(store_run_set_status(st, "run000000002", "bogus", -1, NULL, err, sizeof err) == -1);
     run = load_run(st, "run000000002", &found, err, sizeof err);
     REQUIRE(run);
@@ -517,7 +531,7 @@ static void test_runs_round_trip(void)
     CHECK(store_add_records(st, "run000000001", MODE_SYNC, 3, r, 3, &msgs, err, sizeof err) == 0);
     CHECK(query_int(path, "SELECT count(*) FROM requests") == 3);
     CHECK(store_run_delete(st, "run000000001", err, sizeof err) == 0);
-    CHECK(store_run_delete(st, "run000000001", err, sizeof err) == 1);
+    CHECK(store_run_delete(st, "run000000001", err, sizeof err) == STORE_NOT_FOUND);
     CHECK(load_run(st, "run000000001", &found, err, sizeof err) == NULL && !found);
     CHECK(query_int(path, "SELECT count(*) FROM requests") == 0);
     CHECK(query_int(path, "SELECT count(*) FROM modes") == 0);
@@ -768,7 +782,7 @@ static void test_charts(void)
     REQUIRE(create_run(st, id, spec_text("http://a/", "", 10, "[\"sync\",\"threads\"]"),
                              "running", 1700000000000000, err, sizeof err) == 0);
     bool found = false;
-    cJSON *charts = store_charts(st, id, 0, &found, err, sizeof err);
+    cJSON *charts = charts_of(st, id, 0, &found, err, sizeof err);
     CHECK(found && charts && cJSON_GetArraySize(get(charts, "modes")) == 0);
     cJSON_Delete(charts);
 
@@ -790,7 +804,7 @@ static void test_charts(void)
     res.errors_by_kind[REQ_ERR_RESET] = 1;
     CHECK(store_mode_finish(st, id, &res, err, sizeof err) == 0);
 
-    charts = store_charts(st, id, 0, &found, err, sizeof err);
+    charts = charts_of(st, id, 0, &found, err, sizeof err);
     REQUIRE(charts);
     const cJSON *m = cJSON_GetArrayItem(get(charts, "modes"), 0);
     REQUIRE(m);
@@ -830,7 +844,7 @@ static void test_charts(void)
      * cells), the histogram still exact. */
     fill_mode(st, id, MODE_THREADS, 20000, 4, 2500, &res);
     CHECK(store_mode_finish(st, id, &res, err, sizeof err) == 0);
-    charts = store_charts(st, id, 0, &found, err, sizeof err);
+    charts = charts_of(st, id, 0, &found, err, sizeof err);
     REQUIRE(charts && cJSON_GetArraySize(get(charts, "modes")) == 2);
     m = cJSON_GetArrayItem(get(charts, "modes"), 1);
     CHECK(!strcmp(str(m, "mode"), "threads"));
@@ -858,7 +872,7 @@ static void test_charts(void)
      * falls below done: test_dashboard) */
     CHECK(num(run, "done") == 20005);
     cJSON_Delete(run);
-    CHECK(store_charts(st, "nope", 0, &found, err, sizeof err) == NULL && !found);
+    CHECK(charts_of(st, "nope", 0, &found, err, sizeof err) == NULL && !found);
 
     /* a mode with no ok request: empty histogram and CDF, counted errors */
     const char *id2 = "cha000000002";
@@ -871,7 +885,7 @@ static void test_charts(void)
     REQUIRE(store_add_records(st, id2, MODE_ASYNC, 3, bad, 3, &msgs, err, sizeof err) == 0);
     struct mode_result bres = {.mode = MODE_ASYNC, .concurrency = 3, .requests = 3, .errors = 3, .lanes = 3};
     CHECK(store_mode_finish(st, id2, &bres, err, sizeof err) == 0);
-    charts = store_charts(st, id2, 0, &found, err, sizeof err);
+    charts = charts_of(st, id2, 0, &found, err, sizeof err);
     REQUIRE(charts);
     m = cJSON_GetArrayItem(get(charts, "modes"), 0);
     CHECK(m && cJSON_GetArraySize(get(get(m, "histogram"), "counts")) == 0);
@@ -901,7 +915,7 @@ static void test_mark_interrupted(void)
     for (int i = 1; i <= 3; i++) {
         char id[16];
         snprintf(id, sizeof id, "int00000000%d", i);
-        CHECK(store_run_status(st, id, status, sizeof status) == 0);
+        CHECK(store_run_status(st, id, status, sizeof status, err, sizeof err) == 0);
         CHECK(!strcmp(status, i < 3 ? "interrupted" : "done"));
     }
     cJSON *run = load_run(st, "int000000002", NULL, err, sizeof err);
@@ -979,7 +993,7 @@ static void bench(int64_t n)
     CHECK(store_mode_finish(st, "ben000000001", &res, err, sizeof err) == 0);
     double t2 = now_s();
     bool found;
-    cJSON *charts = store_charts(st, "ben000000001", 0, &found, err, sizeof err);
+    cJSON *charts = charts_of(st, "ben000000001", 0, &found, err, sizeof err);
     double t3 = now_s();
     const cJSON *m = charts ? cJSON_GetArrayItem(get(charts, "modes"), 0) : NULL;
     CHECK(m && check_chart_shape(m, n, res.ok, res.errors) <= 5000);
@@ -1039,7 +1053,7 @@ static void test_chart_percentiles_from_rows(void)
                               .wall_ms = 300, .lanes = 8, .has_latency = 1};
     REQUIRE(store_mode_finish(st, id, &res, err, sizeof err) == 0);
     bool found;
-    cJSON *charts = store_charts(st, id, 0, &found, err, sizeof err);
+    cJSON *charts = charts_of(st, id, 0, &found, err, sizeof err);
     REQUIRE(charts);
     const cJSON *tp = get(cJSON_GetArrayItem(get(charts, "modes"), 0), "throughput");
     int64_t interval = (int64_t)(num(tp, "interval_ms") * 1000);
@@ -1153,10 +1167,16 @@ static void test_run_get_skips_charts(void)
     if (grew >= 20000) fprintf(stderr, "reading the run grew the peak RSS by %lld kB\n", (long long)grew);
     cJSON_Delete(run);
     /* The charts themselves still read whole. */
-    bool found;
-    char *text = store_charts_text(st, id, 3, &found, err, sizeof err);
+    char *text;
+    CHECK(store_charts_text(st, id, 3, &text, err, sizeof err) == 0);
     CHECK(text && strlen(text) > 40000000);
     free(text);
+    /* Not found is named the same way by every function that names a run. */
+    CHECK(store_charts_text(st, "nope", 3, &text, err, sizeof err) == STORE_NOT_FOUND && !text);
+    cJSON *failures;
+    CHECK(store_failures(st, "nope", &failures, err, sizeof err) == STORE_NOT_FOUND && !failures);
+    CHECK(store_failures(st, id, &failures, err, sizeof err) == 0 && failures);
+    cJSON_Delete(failures);
     /* Deleting the run takes its charts along. */
     CHECK(store_run_delete(st, id, err, sizeof err) == 0);
     CHECK(query_int(path, "SELECT count(*) FROM charts") == 0);

@@ -12,6 +12,7 @@
 #include "client_registry.h"
 #include "commands.h"
 #include "findings.h"
+#include "recorder.h"
 #include "report.h"
 #include "result_json.h"
 #include "store.h"
@@ -70,8 +71,7 @@ struct run_out {
     int reqs_csv;
     struct store *db;
     char run_id[16];
-    int db_failed;
-    char db_err[256];
+    struct recorder rec; /* with --db: the run's records and results into the store */
 };
 
 static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, int64_t total,
@@ -80,10 +80,7 @@ static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, 
     struct run_out *o = ctx;
     o->concurrency = concurrency;
     o->total = total;
-    if (o->db && !o->db_failed &&
-        store_mode_begin(o->db, o->run_id, mode, concurrency, total, lanes, o->db_err,
-                         sizeof o->db_err))
-        o->db_failed = 1;
+    if (o->db) recorder_begin(&o->rec, mode, concurrency, total, lanes);
     if (o->progress) report_progress(stderr, spec_mode_name(o->spec, mode), 0, total, 1);
 }
 
@@ -118,10 +115,7 @@ static void on_records(void *ctx, enum bench_mode mode, const struct bench_recor
     struct run_out *o = ctx;
     if (o->reqs)
         for (size_t i = 0; i < n; i++) write_request(o, spec_mode_name(o->spec, mode), &r[i], record_msg(&r[i], msgs));
-    if (o->db && !o->db_failed &&
-        store_add_records(o->db, o->run_id, mode, o->concurrency, r, n, msgs, o->db_err,
-                          sizeof o->db_err))
-        o->db_failed = 1;
+    if (o->db) recorder_records(&o->rec, mode, o->concurrency, r, n, msgs);
 }
 
 static void on_mode_done(void *ctx, const struct mode_result *res)
@@ -129,9 +123,7 @@ static void on_mode_done(void *ctx, const struct mode_result *res)
     struct run_out *o = ctx;
     if (o->progress) report_progress_end(stderr);
     o->results[o->nresults++] = *res;
-    if (o->db && !o->db_failed &&
-        store_mode_finish(o->db, o->run_id, res, o->db_err, sizeof o->db_err))
-        o->db_failed = 1;
+    if (o->db) recorder_result(&o->rec, res);
 }
 
 static void on_interrupt(int sig)
@@ -424,6 +416,8 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
             errf(err, errlen, "--db %s: %s", a->db, serr);
             goto out;
         }
+        if (recorder_start(&o.rec, o.db, o.run_id, s->nmodes * s->nlevels, serr, sizeof serr))
+            fprintf(stderr, "conlab run: storing the run failed: %s\n", serr);
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         errf(err, errlen, "libcurl could not be initialised");
@@ -442,32 +436,39 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     if (o.progress) report_progress_end(stderr);
     int cancelled = bench_cancel_flag != 0;
     if (o.db) {
-        const char *status = brc ? "failed" : cancelled ? "cancelled" : "done";
-        char serr[256];
-        if (o.db_failed) fprintf(stderr, "conlab run: storing the run failed: %s\n", o.db_err);
-        if (store_run_set_status(o.db, o.run_id, status, wallclock_us(), brc ? err : NULL, serr, sizeof serr))
-            fprintf(stderr, "conlab run: storing the run's status failed: %s\n", serr);
+        struct recorder_end end = {.stop = cancelled ? RECORDER_CANCELLED : RECORDER_RAN,
+                                   .failure = brc ? err : NULL};
+        char serr[300];
+        if (recorder_error(&o.rec)[0])
+            fprintf(stderr, "conlab run: %s\n", recorder_error(&o.rec));
+        recorder_finish(&o.rec, &end, serr, sizeof serr);
+        if (serr[0]) fprintf(stderr, "conlab run: storing the run's status failed: %s\n", serr);
         if (!a->json) fprintf(stderr, "stored as run %s in %s\n", o.run_id, a->db);
     }
-    cJSON *doc = cJSON_CreateObject();
-    if (o.db && a->json) cJSON_AddStringToObject(doc, "id", o.run_id);
-    cJSON *spec_json = spec_to_json(s);
-    cJSON_AddItemToObject(doc, "spec", spec_json);
-    cJSON *list = cJSON_AddArrayToObject(doc, "results");
-    for (int i = 0; i < o.nresults; i++) cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
-    cJSON *findings = findings_compute(spec_json, list);
-    if (findings) cJSON_AddItemToObject(doc, "findings", findings);
-    cJSON *verdict = verdict_json(&s->thresholds, list);
-    bool crossed = verdict_failed(verdict);
-    cJSON_AddItemToObject(doc, "verdict", verdict);
+    /* Findings and verdict on the results as they are, C data; JSON only for --json. */
+    static struct findings findings;
+    static struct verdict verdict;
+    findings_compute(s, o.results, (size_t)o.nresults, &findings);
+    verdict_compute(s, o.results, (size_t)o.nresults, &verdict);
+    bool crossed = verdict.judged && !verdict.pass;
+    cJSON *doc = NULL;
     if (a->json) {
+        doc = cJSON_CreateObject();
+        if (o.db) cJSON_AddStringToObject(doc, "id", o.run_id);
+        cJSON_AddItemToObject(doc, "spec", spec_to_json(s));
+        cJSON *list = cJSON_AddArrayToObject(doc, "results");
+        for (int i = 0; i < o.nresults; i++)
+            cJSON_AddItemToArray(list, result_to_json(&o.results[i]));
+        cJSON *fj = findings_to_json(&findings);
+        if (fj) cJSON_AddItemToObject(doc, "findings", fj);
+        cJSON_AddItemToObject(doc, "verdict", verdict_to_json(&verdict));
         char *text = cJSON_Print(doc);
         if (text) printf("%s\n", text);
         free(text);
     } else {
         report_table(stdout, s, o.results, o.nresults);
-        report_findings(stdout, findings);
-        report_verdict(stdout, s, verdict);
+        report_findings(stdout, &findings);
+        report_verdict(stdout, s, &verdict);
     }
     cJSON_Delete(doc);
     fflush(stdout);

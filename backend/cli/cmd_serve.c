@@ -1,9 +1,11 @@
 /* `conlab serve`: the dashboard. Opens the store, starts the demo target, the job runner and
  * the web server, then waits for SIGINT/SIGTERM and takes everything down in order. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,14 @@ struct serve_opts {
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
     const char *secret_headers[64];
     int nsecret_headers;
+    bool demo_max_conns_set;
+    bool secret_body;
+    const char *allow_targets[64];
+    int nallow_targets;
+    char allow_targets_env[4096]; /* CONLAB_ALLOW_TARGETS, split in place */
+    bool allow_self_target;
+    bool token_on_command_line;
+    char token_buf[4096]; /* read from --token-file */
     struct client_registry clients;
     char default_modes_text[1024];
     const char *default_modes[SPEC_MAX_MODES]; /* the form's modes at first (--default-modes) */
@@ -56,7 +66,10 @@ static void serve_usage(FILE *f)
           "  --demo-workers W       demo target workers (default 3)\n"
           "  --demo-delay-ms D      demo target delay per response (default 1000)\n"
           "  --token T              every API request but /api/health needs\n"
-          "                         'Authorization: Bearer T' (or set CONLAB_TOKEN)\n"
+          "                         'Authorization: Bearer T' (or set CONLAB_TOKEN). On the\n"
+          "                         command line it shows in ps: prefer --token-file\n"
+          "  --token-file FILE      the token, read from FILE's first line (or set\n"
+          "                         CONLAB_TOKEN_FILE)\n"
           "  --public-read          with a token: reading runs needs none (starting,\n"
           "                         cancelling and deleting still do)\n"
           "  --allow-host NAME      a name the dashboard answers to besides loopback\n"
@@ -64,6 +77,11 @@ static void serve_usage(FILE *f)
           "                         CONLAB_ALLOW_HOSTS=a,b): other Host headers get 403\n"
           "  --secret-header NAME   a target header shown as *** like Authorization, Cookie\n"
           "                         and Proxy-Authorization (repeatable)\n"
+          "  --secret-body          show every run's request body as *** too\n"
+          "  --allow-target PATTERN  runs may aim only at these hosts (a name, *.domain, an\n"
+          "                         address or a CIDR such as 10.0.0.0/8; repeatable; or\n"
+          "                         CONLAB_ALLOW_TARGETS=a,b). Default: any host\n"
+          "  --allow-self-target    let runs aim at the dashboard itself (refused by default)\n"
           "  --max-runs N           keep at most N ended runs: the oldest are deleted\n"
           "  --max-db-mb M          delete the oldest ended runs while the data takes more\n"
           "                         than M MiB\n"
@@ -80,6 +98,11 @@ static void serve_usage(FILE *f)
           "  --max-concurrency-async N\n"
           "  --max-concurrency-processes N\n"
           "  --max-timeout-ms N\n"
+          "  --max-total-requests N  requests x levels x modes of one run (default 10000000)\n"
+          "  --max-work-s S         work_us x all its requests, in CPU seconds, of one run\n"
+          "                         (default 3600)\n"
+          "  --demo-max-conns N     connections the demo target holds (default a quarter of\n"
+          "                         the descriptor limit, at most 20000)\n"
           "  --client NAME=COMMAND  register a program as a mode NAME (docs/CLIENTS.md);\n"
           "                         repeatable\n"
           "  --clients FILE         register the clients of a file (NAME=COMMAND per line,\n"
@@ -111,8 +134,9 @@ enum {
     OPT_LISTEN = 1000, OPT_DB, OPT_DEMO, OPT_NO_DEMO, OPT_TOKEN, OPT_WEB_ROOT, OPT_QUEUE,
     OPT_THREADS, OPT_DEMO_WORKERS, OPT_DEMO_DELAY, OPT_MAX_REQUESTS, OPT_MAX_THREADS,
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
-    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE, OPT_CLIENT,
-    OPT_CLIENTS, OPT_DEFAULT_MODES,
+    OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
+    OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
+    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES,
 };
 
 static const struct option serve_options[] = {
@@ -138,11 +162,44 @@ static const struct option serve_options[] = {
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"max-total-requests", required_argument, NULL, OPT_MAX_TOTAL},
+    {"max-work-s", required_argument, NULL, OPT_MAX_WORK},
+    {"demo-max-conns", required_argument, NULL, OPT_DEMO_MAX_CONNS},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"secret-body", no_argument, NULL, OPT_SECRET_BODY},
+    {"allow-target", required_argument, NULL, OPT_ALLOW_TARGET},
+    {"allow-self-target", no_argument, NULL, OPT_ALLOW_SELF},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"default-modes", required_argument, NULL, OPT_DEFAULT_MODES},
     {0},
 };
+
+/* Reads the token from the first line of a file (the line end and trailing spaces dropped). */
+static int serve_token_file(struct serve_opts *o, const char *flag, const char *path, char *err,
+                            size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return errf(err, errlen, "%s: cannot read %s: %s", flag, path, strerror(errno));
+    bool got = fgets(o->token_buf, sizeof o->token_buf, f) != NULL;
+    fclose(f);
+    size_t n = got ? strlen(o->token_buf) : 0;
+    while (n && strchr(" \t\r\n", o->token_buf[n - 1]))
+        o->token_buf[--n] = '\0';
+    if (!n) return errf(err, errlen, "%s: %s holds no token on its first line", flag, path);
+    o->token = o->token_buf;
+    o->token_on_command_line = false;
+    return 0;
+}
+
+static int serve_add_target(struct serve_opts *o, const char *flag, const char *v, char *err,
+                            size_t errlen)
+{
+    if (dashboard_target_pattern_valid(v, err, errlen)) return -1;
+    if (o->nallow_targets >= 64) return errf(err, errlen, "%s: at most 64 of them", flag);
+    o->allow_targets[o->nallow_targets++] = v;
+    return 0;
+}
 
 /* Adds a name to a list of at most 64 (a Host name or a header name: one token, no spaces). */
 static int serve_add_name(const char **list, int *n, const char *flag, const char *v, char *err,
@@ -200,7 +257,14 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
         if (!*v) return errf(err, errlen, "%s: expected a file name", flag);
         o->db = v;
         return 0;
-    case OPT_TOKEN: o->token = v; return 0;
+    case OPT_TOKEN:
+        o->token = v;
+        o->token_on_command_line = true;
+        return 0;
+    case OPT_TOKEN_FILE: return serve_token_file(o, flag, v, err, errlen);
+    case OPT_SECRET_BODY: o->secret_body = true; return 0;
+    case OPT_ALLOW_SELF: o->allow_self_target = true; return 0;
+    case OPT_ALLOW_TARGET: return serve_add_target(o, flag, v, err, errlen);
     case OPT_WEB_ROOT: snprintf(o->web_root, sizeof o->web_root, "%s", v); return 0;
     case OPT_QUEUE:
         if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
@@ -221,6 +285,15 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_MAX_ASYNC:
         return parse_int64(v, flag, 1, 1000000, &o->limits.max_concurrency[MODE_ASYNC], err,
                            errlen);
+    case OPT_MAX_TOTAL:
+        return parse_int64(v, flag, 1, INT64_MAX / 4, &o->limits.max_total_requests, err, errlen);
+    case OPT_MAX_WORK:
+        return parse_int64(v, flag, 1, INT64_MAX / 4 / 1000000, &o->limits.max_work_s, err,
+                           errlen);
+    case OPT_DEMO_MAX_CONNS:
+        if (parse_int64(v, flag, 1, 1000000, &o->target.max_conns, err, errlen)) return -1;
+        o->demo_max_conns_set = true;
+        return 0;
     case OPT_MAX_PROCESSES:
         return parse_int64(v, flag, 1, 10000, &o->limits.max_concurrency[MODE_PROCESSES], err,
                            errlen);
@@ -269,6 +342,16 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, s
                                  errlen))
             return -1;
     }
+    const char *tf = getenv("CONLAB_TOKEN_FILE");
+    if (tf && *tf && serve_token_file(o, "CONLAB_TOKEN_FILE", tf, err, errlen)) return -1;
+    /* CONLAB_ALLOW_TARGETS=a,b adds to --allow-target. */
+    env = getenv("CONLAB_ALLOW_TARGETS");
+    snprintf(o->allow_targets_env, sizeof o->allow_targets_env, "%s", env ? env : "");
+    for (char *save = NULL, *t = strtok_r(o->allow_targets_env, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        if (*t && serve_add_target(o, "CONLAB_ALLOW_TARGETS", t, err, errlen)) return -1;
+    }
     spec_limits_default(&o->limits);
     char exe[4096];
     snprintf(exe, sizeof exe, "%s", self_exe());
@@ -312,8 +395,17 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "conlab serve: %s\n", err);
         return 2;
     }
+    if (o.token_on_command_line)
+        fprintf(stderr, "conlab serve: warning: --token on the command line shows in ps and in "
+                        "the shell's history; use --token-file FILE or CONLAB_TOKEN\n");
     serve_std_fds();
     raise_fd_limit();
+    /* The demo target lives in this process: held to a quarter of its descriptors, so that a
+     * flood of connections to it leaves the dashboard, its database and its jobs theirs. */
+    struct rlimit rl;
+    if (!o.demo_max_conns_set && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur != RLIM_INFINITY && o.target.max_conns > (int64_t)rl.rlim_cur / 4)
+        o.target.max_conns = (int64_t)rl.rlim_cur / 4 > 64 ? (int64_t)rl.rlim_cur / 4 : 64;
     /* Every thread started from here on inherits this mask; main takes the signals with sigwait. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -355,6 +447,8 @@ int cmd_serve(int argc, char **argv)
         .db_path = o.db, .limits = o.limits, .token = o.token, .public_read = o.public_read,
         .allow_hosts = o.allow_hosts, .nallow_hosts = o.nallow_hosts, .keepalive_ms = o.keepalive_ms,
         .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
+        .secret_body = o.secret_body, .allow_targets = o.allow_targets,
+        .nallow_targets = o.nallow_targets, .allow_self_target = o.allow_self_target,
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
         .default_modes = o.default_modes, .ndefault_modes = o.ndefault_modes,

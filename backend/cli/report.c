@@ -1,10 +1,12 @@
 #include "report.h"
 
-#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
+#include "findings.h"
 #include "result_json.h"
 #include "util.h"
+#include "verdict.h"
 
 static void cell_ms(char *buf, size_t len, int has, double v)
 {
@@ -90,47 +92,64 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
     }
 }
 
-void report_findings(FILE *f, const cJSON *findings)
+void report_findings(FILE *f, const struct findings *findings)
 {
-    if (cJSON_GetArraySize(findings) == 0) return;
+    if (findings->n == 0) return;
     fprintf(f, "\nfindings:\n");
-    const cJSON *x;
-    cJSON_ArrayForEach(x, findings)
-    {
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(x, "text");
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(x, "kind");
-        if (cJSON_IsString(text) && cJSON_IsString(kind))
-            fprintf(f, "  %-7s %s\n", kind->valuestring, text->valuestring);
+    for (int i = 0; i < findings->n; i++)
+        fprintf(f, "  %-7s %s\n", finding_kind_name(findings->f[i].kind), findings->f[i].text);
+}
+
+/* "100", "1", "33.3": a number with at most one decimal, no trailing ".0". */
+static const char *fmt_num(char *buf, size_t len, double v, int decimals)
+{
+    snprintf(buf, len, "%.*f", decimals, v);
+    char *dot = strchr(buf, '.');
+    if (dot) {
+        char *end = buf + strlen(buf) - 1;
+        while (end > dot && *end == '0') *end-- = '\0';
+        if (end == dot) *end = '\0';
+    }
+    return buf;
+}
+
+/* One crossed threshold in the page's words and units: "p99 1000.3 ms > 300 ms",
+ * "error_rate 100 % > 1 %", "rps_min 9.97 req/s < 40 req/s". */
+static void verdict_line(FILE *f, const struct verdict_failure *x)
+{
+    char v[48], l[48];
+    switch (x->threshold) {
+    case VERDICT_P99_MS:
+        if (isnan(x->value))
+            fprintf(f, " p99: no request to measure (limit %s ms)\n",
+                    fmt_num(l, sizeof l, x->limit, 3));
+        else
+            fprintf(f, " p99 %.1f ms > %s ms\n", x->value, fmt_num(l, sizeof l, x->limit, 3));
+        break;
+    case VERDICT_ERROR_RATE:
+        fprintf(f, " error_rate %s %% > %s %%\n", fmt_num(v, sizeof v, x->value * 100, 1),
+                fmt_num(l, sizeof l, x->limit * 100, 3));
+        break;
+    default:
+        fprintf(f, " rps_min %.2f req/s < %s req/s\n", x->value,
+                fmt_num(l, sizeof l, x->limit, 3));
+        break;
     }
 }
 
-void report_verdict(FILE *f, const struct spec *s, const cJSON *verdict)
+void report_verdict(FILE *f, const struct spec *s, const struct verdict *verdict)
 {
-    if (!cJSON_IsObject(verdict)) return;
-    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(verdict, "failed");
-    if (cJSON_GetArraySize(failed) == 0) {
+    if (!verdict->judged) return;
+    if (verdict->nfailed == 0) {
         fprintf(f, "\nthresholds: passed in every mode\n");
         return;
     }
     fprintf(f, "\nthresholds: FAILED\n");
-    const cJSON *x;
-    cJSON_ArrayForEach(x, failed)
-    {
-        const cJSON *mode = cJSON_GetObjectItemCaseSensitive(x, "mode");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "threshold");
-        const cJSON *limit = cJSON_GetObjectItemCaseSensitive(x, "limit");
-        const cJSON *value = cJSON_GetObjectItemCaseSensitive(x, "value");
-        const cJSON *level = cJSON_GetObjectItemCaseSensitive(x, "concurrency");
-        if (!cJSON_IsString(mode) || !cJSON_IsString(name) || !cJSON_IsNumber(limit)) continue;
-        bool rps = !strcmp(name->valuestring, "rps_min");
-        fprintf(f, "  %-10s", mode->valuestring);
-        if (s->nlevels > 1 && cJSON_IsNumber(level)) fprintf(f, " at %lld", (long long)level->valuedouble);
-        if (cJSON_IsNumber(value))
-            fprintf(f, " %s %g %s %g\n", name->valuestring, value->valuedouble, rps ? "<" : ">",
-                    limit->valuedouble);
-        else
-            fprintf(f, " %s: no ok request to measure (limit %g)\n", name->valuestring,
-                    limit->valuedouble);
+    for (int i = 0; i < verdict->nfailed; i++) {
+        const struct verdict_failure *x = &verdict->failed[i];
+        fprintf(f, "  %-10s", mode_name(x->mode) ? mode_name(x->mode) : "unknown");
+        if (s->nlevels > 1) fprintf(f, " at %lld", (long long)x->concurrency);
+        verdict_line(f, x);
     }
 }
 

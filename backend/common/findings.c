@@ -1,5 +1,4 @@
-/* Findings from a run's spec and RESULTs (findings.h). Reads the JSON shapes of the contract,
- * so that the CLI (fresh results) and the API (stored ones) feed it alike. */
+/* Findings from a run's spec and RESULTs (findings.h), on C data. */
 #include "findings.h"
 
 #include <cjson/cJSON.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include "record.h"
 #include "spec.h"
+#include "util.h"
 
 #define MAX_POINTS (SPEC_MAX_LEVELS * MODE_COUNT)
 
@@ -20,7 +20,7 @@ struct point {
     bool has_lat, cancelled;
     double mean_ms, p50_ms, p99_ms;
     int64_t by_kind[REQ_ERR_COUNT];
-    const char *top_msg; /* NULL when none */
+    const char *top_msg; /* NULL when none; points into the result */
     int top_kind;
     int64_t top_count;
 };
@@ -35,72 +35,56 @@ struct run_facts {
     int64_t delay_ms, workers;
 };
 
-static double num(const cJSON *o, const char *key, double dflt)
+static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost"};
+
+const char *finding_kind_name(enum finding_kind k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+    return k >= 0 && k <= FINDING_COST ? kind_names[k] : "unknown";
 }
 
-static double r3(double v)
-{
-    return round(v * 1000.0) / 1000.0;
-}
-
-static void read_facts(const cJSON *spec, struct run_facts *f)
+static void read_facts(const struct spec *s, struct run_facts *f)
 {
     memset(f, 0, sizeof *f);
-    f->requests = (int64_t)num(spec, "requests", 0);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
-    f->nlevels = cJSON_IsArray(c) ? cJSON_GetArraySize(c) : 1;
-    f->rate = num(spec, "rate", 0);
-    f->work_us = (int64_t)num(spec, "work_us", 0);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(spec, "expect");
-    if (cJSON_IsObject(e)) {
-        f->delay_ms = (int64_t)num(e, "delay_ms", 0);
-        f->workers = (int64_t)num(e, "workers", 0);
-        f->has_expect = f->delay_ms > 0 && f->workers > 0;
-    }
+    f->requests = s->requests;
+    f->nlevels = s->nlevels > 0 ? s->nlevels : 1;
+    f->rate = s->rate;
+    f->work_us = s->work_us;
+    f->delay_ms = s->has_expect ? s->expect_delay_ms : 0;
+    f->workers = s->has_expect ? s->expect_workers : 0;
+    f->has_expect = f->delay_ms > 0 && f->workers > 0;
 }
 
-static int read_points(const cJSON *results, struct point *pts)
+static int read_points(const struct mode_result *rs, size_t nr, struct point *pts)
 {
     int n = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, results)
-    {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "mode");
-        int mode = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
-        if (mode < 0 || n == MAX_POINTS) continue;
+    for (size_t i = 0; i < nr && n < MAX_POINTS; i++) {
+        const struct mode_result *r = &rs[i];
+        if (!mode_name(r->mode)) continue;
         struct point *p = &pts[n++];
         memset(p, 0, sizeof *p);
-        p->mode = mode;
-        p->conc = (int64_t)num(r, "concurrency", 1);
-        p->requests = (int64_t)num(r, "requests", 0);
-        p->ok = (int64_t)num(r, "ok", 0);
-        p->errors = (int64_t)num(r, "errors", 0);
-        p->lanes = (int64_t)num(r, "lanes", 0);
-        p->wall_ms = num(r, "wall_ms", 0);
-        p->rps = num(r, "rps", 0);
-        const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(r, "cpu_ms");
-        p->cpu_ms = num(cpu, "user", 0) + num(cpu, "sys", 0);
-        p->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "cancelled"));
-        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(r, "latency_ms");
-        if (cJSON_IsObject(lat)) {
+        p->mode = r->mode;
+        p->conc = r->concurrency > 0 ? r->concurrency : 1;
+        p->requests = r->requests;
+        p->ok = r->ok;
+        p->errors = r->errors;
+        p->lanes = r->lanes;
+        /* at RESULT's precision: the CLI (fresh) and the API (stored) say the same */
+        p->wall_ms = round3(r->wall_ms);
+        p->rps = round3(r->rps);
+        p->cpu_ms = round3(r->cpu_user_ms) + round3(r->cpu_sys_ms);
+        p->cancelled = r->cancelled != 0;
+        if (r->has_latency) {
             p->has_lat = true;
-            p->mean_ms = num(lat, "mean", 0);
-            p->p50_ms = num(lat, "p50", 0);
-            p->p99_ms = num(lat, "p99", 0);
+            p->mean_ms = round3(r->latency_ms.mean);
+            p->p50_ms = round3(r->latency_ms.p50);
+            p->p99_ms = round3(r->latency_ms.p99);
         }
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(r, "errors_by_kind");
-        for (int i = 1; i < REQ_ERR_COUNT; i++)
-            p->by_kind[i] = (int64_t)num(k, req_error_name((enum req_error)i), 0);
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "top_error");
-        const cJSON *tm = cJSON_GetObjectItemCaseSensitive(t, "message");
-        const cJSON *tk = cJSON_GetObjectItemCaseSensitive(t, "kind");
-        if (cJSON_IsString(tm) && cJSON_IsString(tk)) {
-            p->top_msg = tm->valuestring;
-            p->top_kind = req_error_from_name(tk->valuestring);
-            p->top_count = (int64_t)num(t, "count", 0);
+        for (int k = 1; k < REQ_ERR_COUNT; k++)
+            p->by_kind[k] = r->errors_by_kind[k];
+        if (r->top_error_count > 0) {
+            p->top_msg = r->top_error;
+            p->top_kind = r->top_error_kind;
+            p->top_count = r->top_error_count;
         }
     }
     return n;
@@ -139,30 +123,22 @@ static const char *fmt_ratio(char *buf, size_t len, double r)
     return buf;
 }
 
-/* Appends {"kind", "mode", "text", "values"}; takes ownership of values. */
-static void add(cJSON *out, const char *kind, int mode, const char *text, cJSON *values)
+/* The next finding of `kind` about `mode`, zeroed; NULL when the list is full. */
+static struct finding *add(struct findings *out, enum finding_kind kind, int mode)
 {
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "kind", kind);
-    if (mode >= 0)
-        cJSON_AddStringToObject(f, "mode", mode_name(mode));
-    else
-        cJSON_AddNullToObject(f, "mode");
-    cJSON_AddStringToObject(f, "text", text);
-    cJSON_AddItemToObject(f, "values", values);
-    cJSON_AddItemToArray(out, f);
-}
-
-static void put(cJSON *values, const char *key, double v)
-{
-    cJSON_AddNumberToObject(values, key, r3(v));
+    if (out->n == FINDINGS_MAX) return NULL;
+    struct finding *f = &out->f[out->n++];
+    memset(f, 0, sizeof *f);
+    f->kind = kind;
+    f->mode = mode;
+    return f;
 }
 
 /* ---- errors ---- */
 
 /* Failed requests of a mode over all its levels, cancelled ones aside (a cancel is the user's
  * doing, not the target's). The most common message sums equal messages across levels. */
-static void find_errors(cJSON *out, const struct point *const *p, int n)
+static void find_errors(struct findings *out, const struct point *const *p, int n)
 {
     if (n == 0) return;
     int64_t requests = 0, by_kind[REQ_ERR_COUNT] = {0};
@@ -184,37 +160,35 @@ static void find_errors(cJSON *out, const struct point *const *p, int n)
             if (p[j]->top_msg && !strcmp(p[j]->top_msg, p[i]->top_msg)) sum += p[j]->top_count;
         if (sum > msg_n) msg = p[i]->top_msg, msg_n = sum;
     }
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddNumberToObject(v, "errors", (double)failed);
-    cJSON_AddNumberToObject(v, "requests", (double)requests);
-    put(v, "share", (double)failed / (double)requests);
-    cJSON *kinds = cJSON_AddObjectToObject(v, "by_kind");
-    char text[900], part[300];
     int mode = p[0]->mode;
-    int len =
-        snprintf(text, sizeof text, "%s: %lld of %lld requests failed (%.1f %%):", mode_name(mode),
-                 (long long)failed, (long long)requests, 100.0 * (double)failed / (double)requests);
+    struct finding *f = add(out, FINDING_ERRORS, mode);
+    if (!f) return;
+    struct finding_errors *v = &f->v.errors;
+    v->errors = failed;
+    v->requests = requests;
+    v->share = (double)failed / (double)requests;
+    char *text = f->text, part[300];
+    size_t size = sizeof f->text;
+    int len = snprintf(text, size, "%s: %lld of %lld requests failed (%.1f %%):", mode_name(mode),
+                       (long long)failed, (long long)requests,
+                       100.0 * (double)failed / (double)requests);
     const char *sep = " ";
     for (int k = 1; k < REQ_ERR_COUNT; k++) {
         if (k == REQ_ERR_CANCELLED || !by_kind[k]) continue;
-        cJSON_AddNumberToObject(kinds, req_error_name((enum req_error)k), (double)by_kind[k]);
+        v->by_kind[k] = by_kind[k];
         snprintf(part, sizeof part, "%s%s %.0f %%", sep, req_error_name((enum req_error)k),
                  100.0 * (double)by_kind[k] / (double)failed);
         sep = ", ";
-        if (len < (int)sizeof text)
-            len += snprintf(text + len, sizeof text - (size_t)len, "%s", part);
+        if (len < (int)size) len += snprintf(text + len, size - (size_t)len, "%s", part);
     }
     if (msg) {
-        cJSON_AddStringToObject(v, "message", msg);
-        cJSON_AddNumberToObject(v, "message_count", (double)msg_n);
-        if (len < (int)sizeof text)
-            snprintf(text + len, sizeof text - (size_t)len, "; most common: \"%.200s\" (%lld)", msg,
+        v->has_message = true;
+        snprintf(v->message, sizeof v->message, "%s", msg);
+        v->message_count = msg_n;
+        if (len < (int)size)
+            snprintf(text + len, size - (size_t)len, "; most common: \"%.200s\" (%lld)", msg,
                      (long long)msg_n);
-    } else {
-        cJSON_AddNullToObject(v, "message");
-        cJSON_AddNumberToObject(v, "message_count", 0);
     }
-    add(out, "errors", mode, text, v);
 }
 
 /* ---- knee ---- */
@@ -224,7 +198,8 @@ static bool clean(const struct point *p)
     return !p->cancelled && p->errors == 0 && p->ok > 0 && p->wall_ms > 0;
 }
 
-static void find_knee(cJSON *out, const struct run_facts *f, const struct point *const *p, int n)
+static void find_knee(struct findings *out, const struct run_facts *f,
+                      const struct point *const *p, int n)
 {
     if (n < 3) return;
     for (int i = 0; i < n; i++)
@@ -242,27 +217,28 @@ static void find_knee(cJSON *out, const struct run_facts *f, const struct point 
     double best = 0;
     for (int j = knee + 1; j < n; j++)
         if (p[j]->rps > best) best = p[j]->rps;
-    char a[32], b[32], text[600];
+    struct finding *fd = add(out, FINDING_KNEE, k->mode);
+    if (!fd) return;
+    char a[32], b[32], *text = fd->text;
+    size_t size = sizeof fd->text;
     bool queueing = top->has_lat && k->has_lat && top->p50_ms >= 1.2 * k->p50_ms;
-    int len = snprintf(text, sizeof text,
+    int len = snprintf(text, size,
                        "%s: req/s stops growing at C=%lld (%.1f req/s; at most %.1f beyond): ",
                        mode_name(k->mode), (long long)k->conc, k->rps, best);
     if (f->work_us == 0)
-        len += snprintf(text + len, sizeof text - (size_t)len,
+        len += snprintf(text + len, size - (size_t)len,
                         "the server saturates at %lld concurrent requests; ", (long long)k->conc);
-    snprintf(text + len, sizeof text - (size_t)len,
+    snprintf(text + len, size - (size_t)len,
              "more concurrency only %s (p50 %s at C=%lld, %s at C=%lld)",
              queueing ? "adds queueing" : "adds nothing", fmt_ms(a, sizeof a, k->p50_ms),
              (long long)k->conc, fmt_ms(b, sizeof b, top->p50_ms), (long long)top->conc);
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddNumberToObject(v, "concurrency", (double)k->conc);
-    put(v, "rps", k->rps);
-    put(v, "rps_beyond_max", best);
-    put(v, "rps_first", p[0]->rps);
-    put(v, "p50_ms", k->p50_ms);
-    cJSON_AddNumberToObject(v, "top_concurrency", (double)top->conc);
-    put(v, "top_p50_ms", top->p50_ms);
-    add(out, "knee", k->mode, text, v);
+    fd->v.knee = (struct finding_knee){.concurrency = k->conc,
+                                       .rps = k->rps,
+                                       .rps_beyond_max = best,
+                                       .rps_first = p[0]->rps,
+                                       .p50_ms = k->p50_ms,
+                                       .top_concurrency = top->conc,
+                                       .top_p50_ms = top->p50_ms};
 }
 
 /* ---- ideal ---- */
@@ -291,7 +267,8 @@ static void ideal_formula(char *buf, size_t len, const struct run_facts *f, int 
                  (long long)conc, (long long)f->workers, (long long)f->delay_ms);
 }
 
-static void find_ideal(cJSON *out, const struct run_facts *f, const struct point *const *p, int n)
+static void find_ideal(struct findings *out, const struct run_facts *f,
+                       const struct point *const *p, int n)
 {
     if (!f->has_expect) return;
     const struct point *worst = NULL;
@@ -304,50 +281,53 @@ static void find_ideal(cJSON *out, const struct run_facts *f, const struct point
         if (used++ == 0 || r < best_ratio) best_ratio = r;
     }
     if (!worst) return;
+    struct finding *fd = add(out, FINDING_IDEAL, worst->mode);
+    if (!fd) return;
     double ideal = ideal_ms(f, worst->mode, worst->conc, worst->requests);
-    char w[32], i[32], r[32], r2[32], formula[160], text[700];
+    char w[32], i[32], r[32], r2[32], formula[160], *text = fd->text;
+    size_t size = sizeof fd->text;
     ideal_formula(formula, sizeof formula, f, worst->mode, worst->conc, worst->requests);
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddNumberToObject(v, "concurrency", (double)worst->conc);
-    cJSON_AddNumberToObject(v, "requests", (double)worst->requests);
-    put(v, "wall_ms", worst->wall_ms);
-    put(v, "ideal_ms", ideal);
-    put(v, "ratio", worst_ratio);
-    cJSON_AddNumberToObject(v, "delay_ms", (double)f->delay_ms);
-    cJSON_AddNumberToObject(v, "workers", (double)f->workers);
+    struct finding_ideal *v = &fd->v.ideal;
+    *v = (struct finding_ideal){.concurrency = worst->conc,
+                                .requests = worst->requests,
+                                .wall_ms = worst->wall_ms,
+                                .ideal_ms = ideal,
+                                .ratio = worst_ratio,
+                                .delay_ms = f->delay_ms,
+                                .workers = f->workers};
     if (f->nlevels > 1) {
-        put(v, "ratio_min", best_ratio);
-        cJSON_AddNumberToObject(v, "levels", used);
+        v->ratio_min = best_ratio;
+        v->levels = used;
         char range[64];
         if (round(best_ratio * 100) == round(worst_ratio * 100))
             snprintf(range, sizeof range, "%.2f× the ideal at each of", worst_ratio);
         else
             snprintf(range, sizeof range, "%.2f–%.2f× the ideal over", best_ratio, worst_ratio);
-        snprintf(text, sizeof text, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s)",
+        snprintf(text, size, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s)",
                  mode_name(worst->mode), range, used, (long long)worst->conc,
                  fmt_ms(w, sizeof w, worst->wall_ms), formula, fmt_ms(i, sizeof i, ideal));
-        add(out, "ideal", worst->mode, text, v);
         return;
     }
-    int len = snprintf(text, sizeof text, "%s took %s, %s the ideal of %s (%s)",
-                       mode_name(worst->mode), fmt_ms(w, sizeof w, worst->wall_ms),
-                       fmt_ratio(r, sizeof r, worst_ratio), fmt_ms(i, sizeof i, ideal), formula);
+    int len = snprintf(text, size, "%s took %s, %s the ideal of %s (%s)", mode_name(worst->mode),
+                       fmt_ms(w, sizeof w, worst->wall_ms), fmt_ratio(r, sizeof r, worst_ratio),
+                       fmt_ms(i, sizeof i, ideal), formula);
     /* sync against what a concurrent client could reach at the same C: the talk's point. */
     if (worst->mode == MODE_SYNC && worst->conc > 1 && f->workers > 1) {
         double conc_ideal = ideal_ms(f, MODE_THREADS, worst->conc, worst->requests);
-        put(v, "concurrent_ideal_ms", conc_ideal);
-        put(v, "vs_concurrent_ideal", worst->wall_ms / conc_ideal);
-        snprintf(text + len, sizeof text - (size_t)len,
+        v->has_concurrent = true;
+        v->concurrent_ideal_ms = conc_ideal;
+        v->vs_concurrent_ideal = worst->wall_ms / conc_ideal;
+        snprintf(text + len, size - (size_t)len,
                  "; %s the ideal of a client with %lld requests in flight (%s)",
                  fmt_ratio(r2, sizeof r2, worst->wall_ms / conc_ideal), (long long)worst->conc,
                  fmt_ms(i, sizeof i, conc_ideal));
     }
-    add(out, "ideal", worst->mode, text, v);
 }
 
 /* ---- little ---- */
 
-static void find_little(cJSON *out, const struct run_facts *f, const struct point *const *p, int n)
+static void find_little(struct findings *out, const struct run_facts *f,
+                        const struct point *const *p, int n)
 {
     if (f->rate > 0 || n == 0 || p[0]->mode == MODE_SYNC) return;
     const struct point *low = NULL;
@@ -355,33 +335,34 @@ static void find_little(cJSON *out, const struct run_facts *f, const struct poin
     for (int i = 0; i < n; i++) {
         const struct point *q = p[i];
         if (!clean(q) || !q->has_lat || q->lanes < 1 || q->ok < 5 * q->lanes) continue;
-        double in_flight = q->ok / (q->wall_ms / 1000.0) * (q->mean_ms / 1000.0);
+        double in_flight = (double)q->ok / (q->wall_ms / 1000.0) * (q->mean_ms / 1000.0);
         double share = in_flight / (double)q->lanes;
         if (share < FINDINGS_LITTLE_SHARE && (!low || share < low_share))
             low = q, low_share = share, low_in_flight = in_flight;
     }
     if (!low) return;
-    char m[32], at[48] = "", text[600];
-    double rps_ok = low->ok / (low->wall_ms / 1000.0);
+    struct finding *fd = add(out, FINDING_LITTLE, low->mode);
+    if (!fd) return;
+    char m[32], at[48] = "";
+    double rps_ok = (double)low->ok / (low->wall_ms / 1000.0);
     if (f->nlevels > 1) snprintf(at, sizeof at, " at C=%lld", (long long)low->conc);
-    snprintf(text, sizeof text,
+    snprintf(fd->text, sizeof fd->text,
              "%s kept %.1f of %lld requests in flight on average%s (Little's law: %.1f req/s × %s "
              "mean latency): the client, not the server, was the limit",
              mode_name(low->mode), low_in_flight, (long long)low->lanes, at, rps_ok,
              fmt_ms(m, sizeof m, low->mean_ms));
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddNumberToObject(v, "concurrency", (double)low->conc);
-    cJSON_AddNumberToObject(v, "lanes", (double)low->lanes);
-    put(v, "in_flight", low_in_flight);
-    put(v, "share", low_share);
-    put(v, "rps_ok", rps_ok);
-    put(v, "mean_latency_ms", low->mean_ms);
-    add(out, "little", low->mode, text, v);
+    fd->v.little = (struct finding_little){.concurrency = low->conc,
+                                           .lanes = low->lanes,
+                                           .in_flight = low_in_flight,
+                                           .share = low_share,
+                                           .rps_ok = rps_ok,
+                                           .mean_latency_ms = low->mean_ms};
 }
 
 /* ---- cost ---- */
 
-static void find_cost(cJSON *out, const struct point *pts, int n, const int *modes, int nmodes)
+static void find_cost(struct findings *out, const struct point *pts, int n, const int *modes,
+                      int nmodes)
 {
     double per_k[MODE_COUNT];
     int cheapest = -1, counted = 0;
@@ -399,34 +380,33 @@ static void find_cost(cJSON *out, const struct point *pts, int n, const int *mod
         counted++;
     }
     if (counted < 2) return;
-    char a[32], b[32], r[32], text[400];
+    char a[32], b[32], r[32];
     for (int i = 0; i < nmodes; i++) {
+        struct finding *fd = add(out, FINDING_COST, modes[i]);
+        if (!fd) return;
         double ratio = per_k[i] / per_k[cheapest];
         if (i == cheapest)
-            snprintf(text, sizeof text,
+            snprintf(fd->text, sizeof fd->text,
                      "%s used %s of CPU per 1,000 requests, the cheapest of %d modes",
                      mode_name(modes[i]), fmt_ms(a, sizeof a, per_k[i]), counted);
         else
-            snprintf(text, sizeof text, "%s used %s of CPU per 1,000 requests, %s %s's %s",
+            snprintf(fd->text, sizeof fd->text, "%s used %s of CPU per 1,000 requests, %s %s's %s",
                      mode_name(modes[i]), fmt_ms(a, sizeof a, per_k[i]),
                      fmt_ratio(r, sizeof r, ratio), mode_name(modes[cheapest]),
                      fmt_ms(b, sizeof b, per_k[cheapest]));
-        cJSON *v = cJSON_CreateObject();
-        put(v, "cpu_ms_per_1000", per_k[i]);
-        put(v, "ratio", ratio);
-        cJSON_AddStringToObject(v, "cheapest", mode_name(modes[cheapest]));
-        add(out, "cost", modes[i], text, v);
+        fd->v.cost = (struct finding_cost){
+            .cpu_ms_per_1000 = per_k[i], .ratio = ratio, .cheapest = modes[cheapest]};
     }
 }
 
-cJSON *findings_compute(const cJSON *spec, const cJSON *results)
+void findings_compute(const struct spec *s, const struct mode_result *r, size_t nr,
+                      struct findings *out)
 {
-    cJSON *out = cJSON_CreateArray();
-    if (!out) return NULL;
+    out->n = 0;
     struct point pts[MAX_POINTS];
     struct run_facts f;
-    read_facts(spec, &f);
-    int n = read_points(results, pts);
+    read_facts(s, &f);
+    int n = read_points(r, nr, pts);
     /* Modes in the order they first ran. */
     int modes[MODE_COUNT], nmodes = 0;
     for (int i = 0; i < n; i++) {
@@ -450,5 +430,106 @@ cJSON *findings_compute(const cJSON *spec, const cJSON *results)
     for (int i = 0; i < nmodes; i++)
         find_little(out, &f, of[i], nof[i]);
     find_cost(out, pts, n, modes, nmodes);
+}
+
+/* ---- JSON, where findings leave the process ---- */
+
+static void put(cJSON *values, const char *key, double v)
+{
+    cJSON_AddNumberToObject(values, key, round3(v));
+}
+
+static void put_int(cJSON *values, const char *key, int64_t v)
+{
+    cJSON_AddNumberToObject(values, key, (double)v);
+}
+
+static cJSON *values_json(const struct finding *f)
+{
+    cJSON *v = cJSON_CreateObject();
+    switch (f->kind) {
+    case FINDING_ERRORS: {
+        const struct finding_errors *e = &f->v.errors;
+        put_int(v, "errors", e->errors);
+        put_int(v, "requests", e->requests);
+        put(v, "share", e->share);
+        cJSON *kinds = cJSON_AddObjectToObject(v, "by_kind");
+        for (int k = 1; k < REQ_ERR_COUNT; k++)
+            if (e->by_kind[k]) put_int(kinds, req_error_name((enum req_error)k), e->by_kind[k]);
+        if (e->has_message)
+            cJSON_AddStringToObject(v, "message", e->message);
+        else
+            cJSON_AddNullToObject(v, "message");
+        put_int(v, "message_count", e->message_count);
+        break;
+    }
+    case FINDING_KNEE: {
+        const struct finding_knee *k = &f->v.knee;
+        put_int(v, "concurrency", k->concurrency);
+        put(v, "rps", k->rps);
+        put(v, "rps_beyond_max", k->rps_beyond_max);
+        put(v, "rps_first", k->rps_first);
+        put(v, "p50_ms", k->p50_ms);
+        put_int(v, "top_concurrency", k->top_concurrency);
+        put(v, "top_p50_ms", k->top_p50_ms);
+        break;
+    }
+    case FINDING_IDEAL: {
+        const struct finding_ideal *i = &f->v.ideal;
+        put_int(v, "concurrency", i->concurrency);
+        put_int(v, "requests", i->requests);
+        put(v, "wall_ms", i->wall_ms);
+        put(v, "ideal_ms", i->ideal_ms);
+        put(v, "ratio", i->ratio);
+        put_int(v, "delay_ms", i->delay_ms);
+        put_int(v, "workers", i->workers);
+        if (i->levels > 0) {
+            put(v, "ratio_min", i->ratio_min);
+            put_int(v, "levels", i->levels);
+        }
+        if (i->has_concurrent) {
+            put(v, "concurrent_ideal_ms", i->concurrent_ideal_ms);
+            put(v, "vs_concurrent_ideal", i->vs_concurrent_ideal);
+        }
+        break;
+    }
+    case FINDING_LITTLE: {
+        const struct finding_little *l = &f->v.little;
+        put_int(v, "concurrency", l->concurrency);
+        put_int(v, "lanes", l->lanes);
+        put(v, "in_flight", l->in_flight);
+        put(v, "share", l->share);
+        put(v, "rps_ok", l->rps_ok);
+        put(v, "mean_latency_ms", l->mean_latency_ms);
+        break;
+    }
+    case FINDING_COST: {
+        const struct finding_cost *c = &f->v.cost;
+        put(v, "cpu_ms_per_1000", c->cpu_ms_per_1000);
+        put(v, "ratio", c->ratio);
+        cJSON_AddStringToObject(v, "cheapest",
+                                mode_name(c->cheapest) ? mode_name(c->cheapest) : "unknown");
+        break;
+    }
+    }
+    return v;
+}
+
+cJSON *findings_to_json(const struct findings *fs)
+{
+    cJSON *out = cJSON_CreateArray();
+    if (!out) return NULL;
+    for (int i = 0; i < fs->n; i++) {
+        const struct finding *f = &fs->f[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", finding_kind_name(f->kind));
+        if (f->mode >= 0 && mode_name(f->mode))
+            cJSON_AddStringToObject(o, "mode", mode_name(f->mode));
+        else
+            cJSON_AddNullToObject(o, "mode");
+        cJSON_AddStringToObject(o, "text", f->text);
+        cJSON_AddItemToObject(o, "values", values_json(f));
+        cJSON_AddItemToArray(out, o);
+    }
     return out;
 }

@@ -73,7 +73,9 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
     cJSON_AddNumberToObject(o, "wall_ms", round3(r->wall_ms));
     cJSON_AddNumberToObject(o, "rps", round3(r->rps));
+    cJSON_AddNumberToObject(o, "attempts_per_s", round3(r->attempts_per_s));
     add_latency(o, "latency_ms", r->has_latency, &r->latency_ms);
+    add_latency(o, "latency_all_ms", r->has_latency_all, &r->latency_all_ms);
     add_latency(o, "latency_from_due_ms", r->has_latency_from_due, &r->latency_from_due_ms);
     cJSON *c = cJSON_AddObjectToObject(o, "cpu_ms");
     cJSON_AddNumberToObject(c, "user", round3(r->cpu_user_ms));
@@ -96,6 +98,104 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddBoolToObject(o, "cancelled", r->cancelled != 0);
     if (r->client.is_client) client_info_to_json(o, &r->client);
     return o;
+}
+
+static double get_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static int64_t get_int(const cJSON *o, const char *key)
+{
+    return (int64_t)get_num(o, key);
+}
+
+/* A latency object into s; returns 1 when present, 0 for null or missing. */
+static int32_t get_latency(const cJSON *o, const char *key, struct latency_summary *s)
+{
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsObject(l)) return 0;
+    *s = (struct latency_summary){get_num(l, "min"), get_num(l, "mean"), get_num(l, "p50"),
+                                  get_num(l, "p90"), get_num(l, "p99"), get_num(l, "max")};
+    return 1;
+}
+
+/* A client's RESULT additions back from JSON (the reverse of client_info_to_json). */
+static int client_info_from_json(const cJSON *j, const char *name, struct client_info *c)
+{
+    char why[128];
+    if (client_name_check(name, why, sizeof why)) return -1;
+    c->is_client = 1;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->startup_ms = get_num(j, "startup_ms");
+    c->startup_cpu_ms = get_num(j, "startup_cpu_ms");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "hello");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "stderr");
+    if (cJSON_IsString(h)) snprintf(c->hello, sizeof c->hello, "%s", h->valuestring);
+    if (cJSON_IsString(e)) {
+        c->failed = 1;
+        snprintf(c->failure, sizeof c->failure, "%s", e->valuestring);
+    }
+    if (cJSON_IsString(t)) snprintf(c->stderr_tail, sizeof c->stderr_tail, "%s", t->valuestring);
+    return 0;
+}
+
+int result_from_json(const cJSON *j, struct mode_result *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!cJSON_IsObject(j)) return errf(err, errlen, "RESULT: not an object");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "mode");
+    int mode = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
+    if (mode < 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "client"))) {
+        if (client_info_from_json(j, m->valuestring, &out->client))
+            return errf(err, errlen, "RESULT: mode: not a client's name");
+        mode = MODE_CLIENT_BASE; /* its number is its run's business: the caller sets it */
+    }
+    if (mode < 0) return errf(err, errlen, "RESULT: mode: not a known mode");
+    out->mode = mode;
+    out->concurrency = get_int(j, "concurrency");
+    out->requests = get_int(j, "requests");
+    out->ok = get_int(j, "ok");
+    out->errors = get_int(j, "errors");
+    out->wall_ms = get_num(j, "wall_ms");
+    out->rps = get_num(j, "rps");
+    if (cJSON_HasObjectItem(j, "attempts_per_s")) {
+        out->attempts_per_s = get_num(j, "attempts_per_s");
+    } else { /* stored before rps counted only ok requests */
+        out->attempts_per_s = out->rps;
+        out->rps = out->wall_ms > 0 ? round3((double)out->ok / (out->wall_ms / 1000.0)) : 0;
+    }
+    out->has_latency = get_latency(j, "latency_ms", &out->latency_ms);
+    out->has_latency_all = get_latency(j, "latency_all_ms", &out->latency_all_ms);
+    if (!cJSON_HasObjectItem(j, "latency_all_ms") && out->has_latency && out->errors == 0) {
+        out->has_latency_all = 1;
+        out->latency_all_ms = out->latency_ms;
+    }
+    out->has_latency_from_due =
+        get_latency(j, "latency_from_due_ms", &out->latency_from_due_ms);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "cpu_ms");
+    out->cpu_user_ms = get_num(c, "user");
+    out->cpu_sys_ms = get_num(c, "sys");
+    out->peak_rss_kb = get_int(j, "peak_rss_kb");
+    out->workers_rss_kb = get_int(j, "workers_rss_kb");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "errors_by_kind");
+    for (int i = 1; i < REQ_ERR_COUNT; i++)
+        out->errors_by_kind[i] = get_int(k, error_names[i]);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "top_error");
+    const cJSON *tm = cJSON_GetObjectItemCaseSensitive(t, "message");
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(t, "kind");
+    if (cJSON_IsString(tm) && cJSON_IsString(tk)) {
+        int kind = req_error_from_name(tk->valuestring);
+        out->top_error_kind = kind > 0 ? kind : REQ_ERR_OTHER;
+        out->top_error_count = get_int(t, "count");
+        snprintf(out->top_error, sizeof out->top_error, "%s", tm->valuestring);
+    }
+    out->bytes = get_int(j, "bytes");
+    out->lanes = get_int(j, "lanes");
+    out->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cancelled"));
+    return 0;
 }
 
 static void add_time(cJSON *o, const char *key, int64_t us)

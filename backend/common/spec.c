@@ -38,6 +38,8 @@ void spec_limits_default(struct spec_limits *l)
     l->clients = NULL;
     l->nclients = 0;
     l->any_client = false;
+    l->max_total_requests = 10000000;
+    l->max_work_s = 3600;
 }
 
 void spec_limits_unbounded(struct spec_limits *l)
@@ -50,6 +52,8 @@ void spec_limits_unbounded(struct spec_limits *l)
     l->clients = NULL;
     l->nclients = 0;
     l->any_client = true;
+    l->max_total_requests = INT64_MAX / 2;
+    l->max_work_s = INT64_MAX / 2;
 }
 
 void spec_init(struct spec *s)
@@ -273,6 +277,27 @@ static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
     }
 }
 
+/* What one run may cost in all: its requests over every level and mode, and the CPU its work
+ * takes (each factor is bounded already, so the products fit). */
+static int check_budget(const struct spec *s, const struct spec_limits *lim, char *err,
+                        size_t errlen)
+{
+    int64_t total = s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
+    if (total > lim->max_total_requests)
+        return errf(err, errlen,
+                    "requests: %lld requests x %d levels x %d modes = %lld, over the limit of "
+                    "%lld requests in one run",
+                    (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
+                    (long long)total, (long long)lim->max_total_requests);
+    if (s->work_us > 0 && total > lim->max_work_s * 1000000 / s->work_us)
+        return errf(err, errlen,
+                    "work_us: %lld us x %lld requests is %.0f CPU s, over the limit of %lld s "
+                    "in one run",
+                    (long long)s->work_us, (long long)total, (double)s->work_us * total / 1e6,
+                    (long long)lim->max_work_s);
+    return 0;
+}
+
 int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err, size_t errlen)
 {
     if (!s->url) return errf(err, errlen, "target.url: required");
@@ -310,6 +335,7 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
     if (s->work_us < 0 || s->work_us > SPEC_MAX_WORK_US)
         return errf(err, errlen, "work_us: %lld is out of range (0..%d)", (long long)s->work_us,
                     SPEC_MAX_WORK_US);
+    if (check_budget(s, lim, err, errlen)) return -1;
     if (s->has_expect && (s->expect_delay_ms < 0 || s->expect_delay_ms > 3600000))
         return errf(err, errlen, "expect.delay_ms: %lld is out of range (0..3600000)",
                     (long long)s->expect_delay_ms);

@@ -1,59 +1,74 @@
-/* The thresholds' verdict from RESULTs (verdict.h). */
+/* The thresholds' verdict from results (verdict.h). */
 #include "verdict.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include "spec.h"
+#include "util.h"
 
-static double num(const cJSON *o, const char *key, double missing)
+static const char *const names[VERDICT_COUNT] = {"p99_ms", "error_rate", "rps_min"};
+
+const char *verdict_threshold_name(enum verdict_threshold t)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : missing;
+    return t >= 0 && t < VERDICT_COUNT ? names[t] : "unknown";
 }
 
-static void add_failed(cJSON *failed, const cJSON *r, const char *name, double limit, double value)
+static void add_failed(struct verdict *v, const struct mode_result *r, enum verdict_threshold t,
+                       double limit, double value)
 {
-    cJSON *f = cJSON_CreateObject();
-    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(r, "mode");
-    cJSON_AddStringToObject(f, "mode", cJSON_IsString(mode) ? mode->valuestring : "unknown");
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "concurrency");
-    if (cJSON_IsNumber(c)) cJSON_AddNumberToObject(f, "concurrency", c->valuedouble);
-    cJSON_AddStringToObject(f, "threshold", name);
-    cJSON_AddNumberToObject(f, "limit", limit);
-    if (isnan(value))
-        cJSON_AddNullToObject(f, "value");
-    else
-        cJSON_AddNumberToObject(f, "value", round(value * 1e6) / 1e6);
-    cJSON_AddItemToArray(failed, f);
+    if (v->nfailed == VERDICT_MAX_FAILED) return;
+    v->failed[v->nfailed++] = (struct verdict_failure){.mode = r->mode,
+                                                       .concurrency = r->concurrency,
+                                                       .threshold = t,
+                                                       .limit = limit,
+                                                       .value = value};
 }
 
-cJSON *verdict_json(const struct spec_thresholds *t, const cJSON *results)
+void verdict_compute(const struct spec *s, const struct mode_result *rs, size_t n,
+                     struct verdict *out)
 {
-    if (!t || !spec_thresholds_any(t)) return cJSON_CreateNull();
-    cJSON *failed = cJSON_CreateArray();
-    const cJSON *r;
-    cJSON_ArrayForEach(r, results)
-    {
-        double requests = num(r, "requests", 0), ok = num(r, "ok", 0);
-        double errors = num(r, "errors", 0), wall_ms = num(r, "wall_ms", 0);
+    out->nfailed = 0;
+    out->judged = s && spec_thresholds_any(&s->thresholds);
+    out->pass = out->judged;
+    if (!out->judged) return;
+    const struct spec_thresholds *t = &s->thresholds;
+    for (size_t i = 0; i < n; i++) {
+        const struct mode_result *r = &rs[i];
+        double requests = (double)r->requests, ok = (double)r->ok, errors = (double)r->errors;
+        /* at RESULT's precision: fresh and stored results are judged alike */
+        double wall_ms = round3(r->wall_ms);
         if (!isnan(t->p99_ms)) {
-            double p99 = num(cJSON_GetObjectItemCaseSensitive(r, "latency_ms"), "p99", NAN);
-            if (isnan(p99) || p99 > t->p99_ms) add_failed(failed, r, "p99_ms", t->p99_ms, p99);
+            double p99 = r->has_latency_all ? round3(r->latency_all_ms.p99) : NAN;
+            if (isnan(p99) || p99 > t->p99_ms) add_failed(out, r, VERDICT_P99_MS, t->p99_ms, p99);
         }
         if (!isnan(t->error_rate) && requests > 0 && errors / requests > t->error_rate)
-            add_failed(failed, r, "error_rate", t->error_rate, errors / requests);
+            add_failed(out, r, VERDICT_ERROR_RATE, t->error_rate, errors / requests);
         if (!isnan(t->rps_min)) {
             double rps = wall_ms > 0 ? ok * 1000.0 / wall_ms : 0;
-            if (rps < t->rps_min) add_failed(failed, r, "rps_min", t->rps_min, rps);
+            if (rps < t->rps_min) add_failed(out, r, VERDICT_RPS_MIN, t->rps_min, rps);
         }
     }
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddBoolToObject(v, "pass", cJSON_GetArraySize(failed) == 0);
-    cJSON_AddItemToObject(v, "failed", failed);
-    return v;
+    out->pass = out->nfailed == 0;
 }
 
-bool verdict_failed(const cJSON *v)
+cJSON *verdict_to_json(const struct verdict *v)
 {
-    return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "pass"));
+    if (!v->judged) return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "pass", v->pass);
+    cJSON *failed = cJSON_AddArrayToObject(o, "failed");
+    for (int i = 0; i < v->nfailed; i++) {
+        const struct verdict_failure *f = &v->failed[i];
+        cJSON *x = cJSON_CreateObject();
+        const char *mode = mode_name(f->mode);
+        cJSON_AddStringToObject(x, "mode", mode ? mode : "unknown");
+        cJSON_AddNumberToObject(x, "concurrency", (double)f->concurrency);
+        cJSON_AddStringToObject(x, "threshold", verdict_threshold_name(f->threshold));
+        cJSON_AddNumberToObject(x, "limit", f->limit);
+        if (isnan(f->value))
+            cJSON_AddNullToObject(x, "value");
+        else
+            cJSON_AddNumberToObject(x, "value", round(f->value * 1e6) / 1e6);
+        cJSON_AddItemToArray(failed, x);
+    }
+    return o;
 }

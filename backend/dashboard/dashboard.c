@@ -1,8 +1,10 @@
 /* The dashboard's start and stop: the runner first, then the web server on top of it. */
 #include "dashboard.h"
 #include <stdlib.h>
+#include <string.h>
 #include "http_api.h"
 #include "http_server.h"
+#include "http_targets.h"
 #include "job.h"
 #include "util.h"
 
@@ -11,6 +13,11 @@ struct dashboard {
     struct http_server *srv;
     struct http_api api;
 };
+
+int dashboard_target_pattern_valid(const char *pattern, char *err, size_t errlen)
+{
+    return http_target_pattern_valid(pattern, err, errlen);
+}
 
 int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, struct store *api_st,
                     struct dashboard **out, char *url, size_t urllen, char *err, size_t errlen)
@@ -30,6 +37,9 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .public_read = o->public_read,
         .secret_headers = o->secret_headers,
         .nsecret_headers = o->nsecret_headers,
+        .secret_body = o->secret_body,
+        .targets = {.allow = o->allow_targets, .nallow = o->nallow_targets,
+                    .allow_self = o->allow_self_target},
         .demo_url = o->demo_url,
         .demo_workers = o->demo_workers,
         .demo_delay_ms = o->demo_delay_ms,
@@ -51,6 +61,9 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         free(d);
         return -1;
     }
+    /* url is "http://HOST:PORT/": the port actually bound is the one runs may not aim at. */
+    const char *colon = strrchr(url, ':');
+    if (colon) __atomic_store_n(&d->api.targets.self_port, atoi(colon + 1), __ATOMIC_RELEASE);
     *out = d;
     return 0;
 }

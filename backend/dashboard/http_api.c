@@ -153,6 +153,10 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
         }
         return http_reply_field_error(c, 400, err, field);
     }
+    if (http_target_check(&api->targets, s.url, err, sizeof err)) {
+        spec_free(&s);
+        return http_reply_field_error(c, 400, err, "target.url");
+    }
     /* Runs against the demo target know the server's model: the findings' ideal time. */
     spec_expect_from_demo(&s, api->demo_url, api->demo_workers, api->demo_delay_ms);
     char id[JOB_ID_LEN + 1];
@@ -182,9 +186,10 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
 static int h_get(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256];
-    bool found;
-    cJSON *run = run_json_get(api, api->st, id, &found, err, sizeof err);
-    if (!run) return found ? http_store_error(c, err) : http_no_run(c, id);
+    cJSON *run;
+    int rc = run_json_get(api, api->st, id, &run, err, sizeof err);
+    if (rc == STORE_NOT_FOUND) return http_no_run(c, id);
+    if (rc) return http_store_error(c, err);
     return http_reply_json(c, 200, run);
 }
 
@@ -192,32 +197,27 @@ static int h_delete(struct mg_connection *c, struct http_api *api, const char *i
 {
     char err[256];
     int rc = job_delete(api->job, id, 20000, err, sizeof err);
-    if (rc == 1) return http_no_run(c, id);
+    if (rc == STORE_NOT_FOUND) return http_no_run(c, id);
     if (rc < 0) return http_reply_error(c, 500, "%s", err);
     return http_reply_empty(c, 204);
 }
 
-/* The concurrency levels of a run, from its spec (one, or a sweep's list). Returns how many, 0
- * when the run is unknown (*found false), or -1 with err. */
-static int http_run_levels(struct http_api *api, const char *id, int64_t *levels,
-                           struct mode_names *names, bool *found, char *err, size_t errlen)
+/* The concurrency levels of a run, from its stored spec (one, or a sweep's list), into levels
+ * and *n, its clients' names into names. Returns 0, STORE_NOT_FOUND, or -1 with err. */
+static int http_run_levels(struct http_api *api, const char *id, int64_t *levels, int *nlevels,
+                           struct mode_names *names, char *err, size_t errlen)
 {
     struct store_run r;
     int rc = store_run_get(api->st, id, &r, err, errlen);
-    *found = rc != 1;
-    if (rc) return rc == 1 ? 0 : -1;
-    cJSON *spec = cJSON_Parse(r.spec_json);
-    store_run_free(&r);
-    mode_names_from_json(spec, names);
-    const cJSON *conc = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
+    if (rc) return rc;
+    if (r.has_spec) mode_names_from_spec(&r.spec, names);
+    else memset(names, 0, sizeof *names);
     int n = 0;
-    if (cJSON_IsNumber(conc)) levels[n++] = (int64_t)conc->valuedouble;
-    for (const cJSON *e = cJSON_IsArray(conc) ? conc->child : NULL; e && n < SPEC_MAX_LEVELS;
-         e = e->next)
-        if (cJSON_IsNumber(e)) levels[n++] = (int64_t)e->valuedouble;
-    cJSON_Delete(spec);
-    if (n == 0) return errf(err, errlen, "run '%s' has no concurrency in its spec", id);
-    return n;
+    for (int k = 0; r.has_spec && k < r.spec.nlevels && k < SPEC_MAX_LEVELS; k++)
+        levels[n++] = r.spec.levels[k];
+    store_run_free(&r);
+    *nlevels = n;
+    return n == 0 ? errf(err, errlen, "run '%s' has no readable spec", id) : 0;
 }
 
 /* The level a request names with ?concurrency=C: one of the run's levels, and required unless
@@ -250,12 +250,11 @@ static int http_pick_level(struct mg_connection *c, const int64_t *levels, int n
 static int h_requests(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256], mode[CLIENT_NAME_MAX + 8];
-    bool found;
     int64_t levels[SPEC_MAX_LEVELS], level = 0;
     struct mode_names names;
-    int nlevels = http_run_levels(api, id, levels, &names, &found, err, sizeof err);
-    if (nlevels < 0) return http_store_error(c, err);
-    if (nlevels == 0) return http_no_run(c, id);
+    int nlevels = 0, lrc = http_run_levels(api, id, levels, &nlevels, &names, err, sizeof err);
+    if (lrc == STORE_NOT_FOUND) return http_no_run(c, id);
+    if (lrc) return http_store_error(c, err);
     int q = http_query(c, "mode", mode, sizeof mode);
     if (q == 0) return http_reply_error(c, 400, "mode: required (sync, threads, async or processes)");
     int m = q > 0 ? mode_names_find(&names, mode) : -1;
@@ -287,22 +286,24 @@ static int h_requests(struct mg_connection *c, struct http_api *api, const char 
 static int h_charts(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256];
-    bool found;
     int64_t level;
     /* ?concurrency=C: only that level's points (a sweep's page draws one level at a time). */
     if (http_query_int(c, "concurrency", 0, 1, INT64_MAX / 2, &level, err, sizeof err))
         return http_reply_field_error(c, 400, err, "concurrency");
-    char *charts = store_charts_text(api->st, id, level, &found, err, sizeof err);
-    if (!charts) return found ? http_store_error(c, err) : http_no_run(c, id);
+    char *charts;
+    int rc = store_charts_text(api->st, id, level, &charts, err, sizeof err);
+    if (rc == STORE_NOT_FOUND) return http_no_run(c, id);
+    if (rc) return http_store_error(c, err);
     return http_reply_json_text(c, 200, charts);
 }
 
 static int h_failures(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256];
-    bool found;
-    cJSON *f = store_failures(api->st, id, &found, err, sizeof err);
-    if (!f) return found ? http_store_error(c, err) : http_no_run(c, id);
+    cJSON *f;
+    int rc = store_failures(api->st, id, &f, err, sizeof err);
+    if (rc == STORE_NOT_FOUND) return http_no_run(c, id);
+    if (rc) return http_store_error(c, err);
     return http_reply_json(c, 200, f);
 }
 
@@ -316,10 +317,10 @@ static int h_cancel(struct mg_connection *c, struct http_api *api, const char *i
     char err[256], status[32];
     int rc = job_cancel(api->job, id, err, sizeof err);
     if (rc < 0) return http_store_error(c, err);
-    if (rc == 1) {
-        int sr = store_run_status(api->st, id, status, sizeof status);
-        if (sr == 1) return http_no_run(c, id);
-        if (sr < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
+    if (rc == JOB_NOT_ACTIVE) {
+        int sr = store_run_status(api->st, id, status, sizeof status, err, sizeof err);
+        if (sr == STORE_NOT_FOUND) return http_no_run(c, id);
+        if (sr) return http_store_error(c, err);
         cJSON *o = cJSON_CreateObject();
         char msg[96];
         snprintf(msg, sizeof msg, "the run has already ended (%s)", status);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "http_targets.h"
 #include "spec.h"
 
 struct job;
@@ -20,6 +21,8 @@ struct http_api {
     bool public_read;        /* with a token: reads need none (only start, cancel, delete do) */
     const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
     int nsecret_headers;
+    bool secret_body;        /* target.body shown as "***" too (--secret-body) */
+    struct http_targets targets; /* where runs may aim (--allow-target; never itself) */
     const char *demo_url;    /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     int queue_max;

@@ -117,6 +117,15 @@ int http_read_body(struct mg_connection *c, size_t max, char **out, size_t *len,
             return errf(err, errlen, "request body is over the limit of %zu bytes", max);
         }
     }
+    if (ri->content_length > 0 && (long long)got < ri->content_length) {
+        /* The body ended early: its deadline shut the socket's read side (http_guard.c), or the
+         * client stopped sending. */
+        free(buf);
+        *status = 408;
+        http_close_after(c);
+        return errf(err, errlen, "the request body did not arrive within %d s",
+                    HTTP_BODY_US / 1000000);
+    }
     buf[got] = '\0';
     *out = buf;
     *len = got;

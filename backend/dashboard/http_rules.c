@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "job.h"
@@ -182,4 +184,98 @@ bool http_bearer_matches(const char *h, const char *token)
     for (size_t i = 0; i < tl; i++)
         diff |= (unsigned char)(token[i] ^ (i < hl ? h[i] : 0));
     return diff == 0;
+}
+
+/* Fills msg and returns status: the refusals of http_head_refusal. */
+static int refuse(int status, char *msg, size_t msglen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(int status, char *msg, size_t msglen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static bool all_digits(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 18) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* The path is served as sent (civetweb's decoding is off): an escape is refused when it would
+ * hide a control character, a slash, a backslash or a dot, which no route or file needs. */
+static int path_refusal(const char *uri, char *msg, size_t msglen)
+{
+    if (uri[0] != '/')
+        return refuse(400, msg, msglen, "%s",
+                      "only origin-form request targets are served (a path starting with /; "
+                      "this is not a proxy)");
+    if (uri[1] == '/' || uri[1] == '\\')
+        return refuse(400, msg, msglen, "%s", "a path may not start with // or /\\");
+    for (const char *p = uri; *p; p++) {
+        if (*p == '\\') return refuse(400, msg, msglen, "%s", "a backslash in the path");
+        if (*p != '%') continue;
+        int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+        if (lo < 0) return refuse(400, msg, msglen, "%s", "a malformed %-escape in the path");
+        int v = hi * 16 + lo;
+        if (v < 0x20 || v == 0x7f || v == '/' || v == '\\' || v == '.')
+            return refuse(400, msg, msglen, "the path encodes %%%02X, which is refused",
+                          (unsigned)v);
+        p += 2;
+    }
+    return 0;
+}
+
+int http_head_refusal(const struct http_head *h, char *msg, size_t msglen)
+{
+    if (h->n >= h->max_headers)
+        return refuse(431, msg, msglen, "more than %d header lines", h->max_headers - 1);
+    if (h->folded) return refuse(400, msg, msglen, "%s", "a folded header line (obs-fold)");
+    if (h->space_before_colon)
+        return refuse(400, msg, msglen, "%s", "white space between a header name and its colon");
+    int pr = path_refusal(h->uri, msg, msglen);
+    if (pr) return pr;
+    const char *cl = NULL, *expect = NULL;
+    int ncl = 0, nte = 0;
+    for (int i = 0; i < h->n; i++) {
+        const char *name = h->names[i], *v = h->values[i];
+        if (!strcasecmp(name, "Content-Length")) {
+            ncl++;
+            cl = v;
+        } else if (!strcasecmp(name, "Transfer-Encoding")) {
+            nte++;
+        } else if (!strcasecmp(name, "Expect")) {
+            expect = v;
+        } else if (!strcasecmp(name, "Upgrade") && strcasestr(v, "websocket")) {
+            return refuse(400, msg, msglen, "%s", "WebSocket upgrades are not served");
+        }
+    }
+    if (ncl > 1) return refuse(400, msg, msglen, "%s", "more than one Content-Length header");
+    if (nte > 1) return refuse(400, msg, msglen, "%s", "more than one Transfer-Encoding header");
+    if (ncl && nte)
+        return refuse(400, msg, msglen, "%s", "Content-Length together with Transfer-Encoding");
+    if (cl && !all_digits(cl))
+        return refuse(400, msg, msglen, "%s", "Content-Length is not a plain decimal number");
+    if (expect) {
+        if (strcasecmp(expect, "100-continue"))
+            return refuse(417, msg, msglen, "%s", "the only expectation met is 100-continue");
+        if (cl && strtoll(cl, NULL, 10) > h->body_max)
+            return refuse(413, msg, msglen,
+                          "request body of %s bytes is over the limit of %lld bytes", cl,
+                          h->body_max);
+    }
+    return 0;
 }

@@ -45,4 +45,22 @@ bool http_method_allowed(const char *method);
  * for a given token length. */
 bool http_bearer_matches(const char *authorization, const char *token);
 
+/* A request head as civetweb parsed it, with what its parser hides (see http_server.c). */
+struct http_head {
+    const char *method;
+    const char *uri;               /* the request target as sent, up to the '?' */
+    const char *const *names;      /* header names and values, n of each */
+    const char *const *values;
+    int n;
+    int max_headers;               /* civetweb keeps this many lines and drops the rest */
+    bool folded;                   /* a header line began with a space or tab (obs-fold) */
+    bool space_before_colon;       /* "Name : value" */
+    long long body_max;            /* the largest body any route reads */
+};
+
+/* The framing rules that hold before any route runs (request smuggling and the forms civetweb
+ * mishandles): returns 0 for a head that may go on, or the status to answer it with (400, 413,
+ * 417, 431), after which the connection must close; msg names the rule. */
+int http_head_refusal(const struct http_head *h, char *msg, size_t msglen);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "http_api.h"
+#include "http_guard.h"
 #include "http_json.h"
 #include "http_rules.h"
 #include "util.h"
@@ -27,6 +28,7 @@ struct http_server {
     const char **allow; /* names a Host header may give besides loopback and localhost */
     int nallow;
     int stopping; /* atomic: new requests are answered 503 and their connection closed */
+    struct http_guard *guard; /* deadlines and budgets of the connections */
 };
 
 /* GET /, /runs/ID, /history, /compare: the one page, which routes on location.pathname. */
@@ -54,17 +56,21 @@ static int http_page(struct mg_connection *c, void *cbdata)
                          s->index_path);
         return http_reply(c, 404, "text/plain; charset=utf-8", msg, (size_t)n, NULL);
     }
-    mg_send_mime_file2(c, s->index_path, "text/html; charset=utf-8",
-                       "Cache-Control: no-cache\r\n");
+    mg_send_mime_file2(c, s->index_path, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n");
     return 200;
 }
 
 /* A path that is neither a page, a file nor an API route would get civetweb's bare "Error 404"
  * page: it gets the dashboard's page instead, still with status 404, so that its "Not found"
  * view (with links to a new run and the history) shows. Other errors keep civetweb's page. */
+/* Set when civetweb answered the current connection's request with an error of its own (one
+ * connection at a time per civetweb thread). */
+static __thread bool http_civetweb_answered;
+
 static int http_error_page(struct mg_connection *c, int status, const char *errmsg)
 {
     (void)errmsg;
+    http_civetweb_answered = true;
     const struct mg_request_info *ri = mg_get_request_info(c);
     struct http_server *s = mg_get_user_data(mg_get_context(c));
     if (status != 404 || !s || !ri || strcmp(ri->request_method, "GET") ||
@@ -86,11 +92,14 @@ static int http_error_page(struct mg_connection *c, int status, const char *errm
     return whole ? 0 : 1;
 }
 
-/* Answers a request refused before any handler: JSON under /api, text elsewhere. */
-static int http_refuse(struct mg_connection *c, int status, const char *extra, const char *msg)
+/* Answers a request refused before any handler: JSON under /api, text elsewhere. The body is
+ * read and dropped first unless the framing itself was refused (then nothing more is read and
+ * the connection closes). */
+static int http_refuse_as(struct mg_connection *c, bool drain, int status, const char *extra,
+                          const char *msg)
 {
     const char *u = mg_get_request_info(c)->local_uri;
-    http_drain_body(c);
+    if (drain) http_drain_body(c);
     if (!strcmp(u, "/api") || !strncmp(u, "/api/", 5)) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "error", msg);
@@ -107,6 +116,85 @@ static int http_refuse(struct mg_connection *c, int status, const char *extra, c
     return status;
 }
 
+static int http_refuse(struct mg_connection *c, int status, const char *extra, const char *msg)
+{
+    return http_refuse_as(c, true, status, extra, msg);
+}
+
+/* What civetweb's parser (1.15) hides from ri, read from the head it parsed in place: it ends the
+ * header list, silently, at a line that starts with a space, a tab or a colon (the rest of the
+ * head is then ignored), and it drops white space between a name and its colon. A value ends
+ * where its CR and LF were overwritten by NULs; what follows is the next line. */
+static void http_head_peek(const struct mg_request_info *ri, bool *folded, bool *space_colon)
+{
+    *folded = *space_colon = false;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *name = ri->http_headers[i].name, *v = ri->http_headers[i].value;
+        const char *ne = name + strlen(name);
+        /* "Name : v" leaves two NULs (space, colon) before the value; "Name: v" one. */
+        if (v > ne + 1 && ne[1] == '\0') *space_colon = true;
+    }
+    if (ri->num_headers <= 0) return;
+    const char *p = ri->http_headers[ri->num_headers - 1].value;
+    p += strlen(p);
+    for (int k = 0; k < 2 && *p == '\0'; k++)
+        p++;
+    *folded = *p == ' ' || *p == '\t' || *p == ':';
+}
+
+/* The framing rules of http_head_refusal, applied to civetweb's parse of the head. Returns the
+ * status answered (the connection then closes), or 0. */
+static int http_check_framing(struct mg_connection *c, const struct mg_request_info *ri)
+{
+    const char *names[64], *values[64];
+    int n = ri->num_headers < 64 ? ri->num_headers : 64;
+    for (int i = 0; i < n; i++) {
+        names[i] = ri->http_headers[i].name;
+        values[i] = ri->http_headers[i].value;
+    }
+    struct http_head h = {.method = ri->request_method,
+                          .uri = ri->request_uri,
+                          .names = names,
+                          .values = values,
+                          .n = n,
+                          .max_headers = 64,
+                          .body_max = HTTP_BODY_MAX};
+    http_head_peek(ri, &h.folded, &h.space_before_colon);
+    char msg[200];
+    int status = http_head_refusal(&h, msg, sizeof msg);
+    if (!status) return 0;
+    http_close_after(c);
+    return http_refuse_as(c, false, status, NULL, msg);
+}
+
+/* civetweb drops, without a word, a request whose target is "*" or an absolute URL of another
+ * server (it sets no local path and never calls begin_request): the answer is written here, when
+ * civetweb closes that connection. Such a parse leaves request_uri set and local_uri NULL; an
+ * ordinary close leaves both NULL (civetweb resets them before reading each head). */
+static void http_connection_close(const struct mg_connection *cc)
+{
+    struct http_server *s = mg_get_user_data(mg_get_context(cc));
+    if (s) http_guard_close(s->guard, mg_get_user_connection_data(cc));
+    const struct mg_request_info *ri = mg_get_request_info(cc);
+    bool answered = http_civetweb_answered;
+    http_civetweb_answered = false;
+    if (answered || !ri || !ri->request_uri || ri->local_uri || ri->num_headers < 0 || !ri->http_version ||
+        (strcmp(ri->http_version, "1.0") && strcmp(ri->http_version, "1.1")) || !ri->request_method)
+        return;
+    struct mg_connection *c = (struct mg_connection *)cc;
+    static const char star[] = "HTTP/1.1 204 No Content\r\n"
+                               "Allow: GET, HEAD, POST, DELETE, OPTIONS\r\n"
+                               "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    static const char bad[] = "HTTP/1.1 400 Bad Request\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Length: 66\r\nConnection: close\r\n\r\n"
+                              "only origin-form request targets are served (this is not a proxy)\n";
+    if (!strcmp(ri->request_uri, "*") && !strcmp(ri->request_method, "OPTIONS"))
+        mg_write(c, star, sizeof star - 1);
+    else
+        mg_write(c, bad, sizeof bad - 1);
+}
+
 /* Runs before civetweb does anything with a request (its begin_request callback): the rules of
  * the contract's "Browser safety" that hold for every path. Returns a status when it answered,
  * 0 to let the request through. */
@@ -115,9 +203,18 @@ static int http_begin(struct mg_connection *c)
     struct http_server *s = mg_get_user_data(mg_get_context(c));
     const struct mg_request_info *ri = mg_get_request_info(c);
     http_request_begin();
+    http_civetweb_answered = false;
     if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         http_close_after(c);
         return http_refuse(c, 503, NULL, "the dashboard is shutting down");
+    }
+    int framing = http_check_framing(c, ri);
+    if (framing) return framing;
+    bool body = ri->content_length > 0 || mg_get_header(c, "Transfer-Encoding");
+    if (!http_guard_request(s->guard, mg_get_user_connection_data(c), body)) {
+        http_close_after(c);
+        return http_refuse_as(c, false, 503, "Retry-After: 1\r\n",
+                              "too many requests are sending a body at once; retry");
     }
     const char *m = ri->request_method;
     if (!http_method_allowed(m)) {
@@ -127,7 +224,8 @@ static int http_begin(struct mg_connection *c)
                            "OPTIONS)");
     }
     int hosts = 0;
-    for (int i = 0; i < ri->num_headers; i++) hosts += !strcasecmp(ri->http_headers[i].name, "Host");
+    for (int i = 0; i < ri->num_headers; i++)
+        hosts += !strcasecmp(ri->http_headers[i].name, "Host");
     if (hosts > 1) {
         http_close_after(c);
         return http_refuse(c, 400, NULL, "more than one Host header");
@@ -156,7 +254,27 @@ static int http_begin(struct mg_connection *c)
     if (!api && (!strcmp(m, "POST") || !strcmp(m, "DELETE")))
         return http_refuse(c, 405, "Allow: GET, HEAD, OPTIONS\r\n",
                            "the page and its files are read-only (GET, HEAD)");
+    /* A client that waits for 100 Continue (the framing check refused any other expectation
+     * and any body over the limit) gets it now rather than after its own timeout. */
+    if (mg_get_header(c, "Expect") && ri->content_length > 0) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        mg_write(c, cont, sizeof cont - 1);
+    }
     return 0;
+}
+
+static int http_init_connection(const struct mg_connection *c, void **data)
+{
+    struct http_server *s = mg_get_user_data(mg_get_context(c));
+    *data = s ? http_guard_open(s->guard, c) : NULL;
+    return 0;
+}
+
+static void http_end_request(const struct mg_connection *c, int status)
+{
+    (void)status;
+    struct http_server *s = mg_get_user_data(mg_get_context(c));
+    if (s) http_guard_idle(s->guard, mg_get_user_connection_data(c));
 }
 
 /* civetweb's messages while it starts explain a failed start (e.g. "cannot bind to ...: 98
@@ -176,8 +294,7 @@ static int http_log_message(const struct mg_connection *c, const char *message)
 }
 
 int http_server_start(const struct http_server_opts *o, struct http_api *api,
-                      struct http_server **out, char *url, size_t urllen, char *err,
-                      size_t errlen)
+                      struct http_server **out, char *url, size_t urllen, char *err, size_t errlen)
 {
     struct http_server *s = calloc(1, sizeof *s);
     if (!s) return errf(err, errlen, "out of memory");
@@ -190,14 +307,17 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
         free(s);
         return errf(err, errlen, "out of memory");
     }
-    for (int i = 0; i < o->nallow_hosts; i++) s->allow[s->nallow++] = o->allow_hosts[i];
+    for (int i = 0; i < o->nallow_hosts; i++)
+        s->allow[s->nallow++] = o->allow_hosts[i];
     if (o->host[0] && strcmp(o->host, "0.0.0.0")) s->allow[s->nallow++] = o->host;
     snprintf(s->wake_host, sizeof s->wake_host, "%s",
              o->host[0] && strcmp(o->host, "0.0.0.0") ? o->host : "127.0.0.1");
 
     char ports[300], threads[16], keepalive[16], timeout[16];
-    if (o->host[0]) snprintf(ports, sizeof ports, "%s:%d", o->host, o->port);
-    else snprintf(ports, sizeof ports, "%d", o->port);
+    if (o->host[0])
+        snprintf(ports, sizeof ports, "%s:%d", o->host, o->port);
+    else
+        snprintf(ports, sizeof ports, "%d", o->port);
     snprintf(threads, sizeof threads, "%d", o->threads > 0 ? o->threads : HTTP_THREADS_DEFAULT);
     int ka = o->keepalive_ms > 0 ? o->keepalive_ms : HTTP_KEEPALIVE_MS_DEFAULT;
     snprintf(keepalive, sizeof keepalive, "%d", ka);
@@ -205,30 +325,49 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
              o->request_timeout_ms > 0 ? o->request_timeout_ms : HTTP_REQUEST_TIMEOUT_MS_DEFAULT);
     http_reply_setup(ka);
     const char *options[] = {
-        "listening_ports", ports,
-        "document_root", o->web_root,
+        "listening_ports",
+        ports,
+        "document_root",
+        o->web_root,
         /* Each open connection holds a thread (idle keep-alive and half-open ones too): enough
          * of them that 200 half-open connections leave room for the API. */
-        "num_threads", threads,
-        "connection_queue", "64",
-        "listen_backlog", "1024",
-        "enable_keep_alive", "yes",
+        "num_threads",
+        threads,
+        "connection_queue",
+        "64",
+        "listen_backlog",
+        "1024",
+        "enable_keep_alive",
+        "yes",
         /* Idle keep-alive connections close after this long; the replies announce it
          * (Keep-Alive: timeout=S) so that clients close first instead of reusing a connection
          * the server is closing (node's fetch keeps idle connections 4 s by default). */
-        "keep_alive_timeout_ms", keepalive,
+        "keep_alive_timeout_ms",
+        keepalive,
         /* A request head must arrive within this long in total, and each read or write of a
          * body must make progress within it. */
-        "request_timeout_ms", timeout,
+        "request_timeout_ms",
+        timeout,
         /* Small writes (event streams, civetweb's own header lines) leave at once. */
-        "tcp_nodelay", "1",
-        "enable_directory_listing", "no",
-        "static_file_cache_control", "no-cache",
+        "tcp_nodelay",
+        "1",
+        "enable_directory_listing",
+        "no",
+        /* Paths are routed as sent: a decoded %00 would cut the path civetweb matches while
+         * the rest goes unseen (http_head_refusal refuses escapes that could hide anything). */
+        "decode_url",
+        "no",
+        "static_file_cache_control",
+        "no-cache",
         /* civetweb's CORS defaults answer every preflight with "*": off. */
-        "access_control_allow_origin", "",
-        "access_control_allow_methods", "",
-        "access_control_allow_headers", "",
-        "additional_header", HTTP_PAGE_SECURITY_HEADERS,
+        "access_control_allow_origin",
+        "",
+        "access_control_allow_methods",
+        "",
+        "access_control_allow_headers",
+        "",
+        "additional_header",
+        HTTP_PAGE_SECURITY_HEADERS,
         NULL,
     };
     struct mg_callbacks cb;
@@ -236,6 +375,9 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     cb.log_message = http_log_message;
     cb.http_error = http_error_page;
     cb.begin_request = http_begin;
+    cb.connection_close = http_connection_close;
+    cb.init_connection = http_init_connection;
+    cb.end_request = http_end_request;
     struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = options};
     unsigned code = 0;
     char text[256] = "";
@@ -243,8 +385,26 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     mg_init_library(0);
     http_start_msg[0] = '\0';
     http_started = 0;
+    int request_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms
+                                               : HTTP_REQUEST_TIMEOUT_MS_DEFAULT;
+    /* civetweb closes idle and slow heads itself when its reads notice; the guard does it from
+     * outside a moment later, whatever the reads do. */
+    struct http_guard_opts go = {
+        .port = o->port,
+        .threads = o->threads > 0 ? o->threads : HTTP_THREADS_DEFAULT,
+        .head_ms = (ka > request_ms ? ka : request_ms) + 500,
+        .body_ms = request_ms,
+        .per_client = o->per_client,
+    };
+    s->guard = http_guard_start(&go);
+    if (!s->guard) {
+        free(s->allow);
+        free(s);
+        return errf(err, errlen, "out of memory");
+    }
     s->ctx = mg_start2(&init, &error);
     if (!s->ctx) {
+        http_guard_stop(s->guard);
         free(s->allow);
         free(s);
         mg_exit_library();
@@ -268,6 +428,7 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     int np = mg_get_server_ports(s->ctx, 4, sp);
     int port = np > 0 ? sp[0].port : o->port;
     s->port = port;
+    http_guard_set_port(s->guard, port);
     const char *host = o->host[0] && strcmp(o->host, "0.0.0.0") ? o->host : "0.0.0.0";
     snprintf(url, urllen, "http://%s:%d/", host, port);
     *out = s;
@@ -334,6 +495,7 @@ void http_server_stop(struct http_server *s)
         mg_stop(s->ctx);
     }
     mg_exit_library();
+    http_guard_stop(s->guard);
     free(s->allow);
     free(s);
 }

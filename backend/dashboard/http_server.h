@@ -19,6 +19,7 @@ struct http_server_opts {
     int threads;        /* civetweb worker threads: each open connection (SSE too) holds one */
     int keepalive_ms;   /* idle keep-alive connections close after this; 0: the default */
     int request_timeout_ms; /* a request head must arrive within this; 0: the default */
+    int per_client;     /* connections one client address may hold; 0: threads / 2 */
     const char *const *allow_hosts; /* names a Host header may give (--allow-host) */
     int nallow_hosts;
 };

@@ -85,11 +85,11 @@ static int sse_finish(struct mg_connection *c, struct http_api *api, const char 
                       int sent_modes)
 {
     char err[256];
-    bool found;
-    cJSON *run = run_json_get(api, api->st, id, &found, err, sizeof err);
-    if (!run) {
+    cJSON *run;
+    int rc = run_json_get(api, api->st, id, &run, err, sizeof err);
+    if (rc) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "error", found ? err : "the run was deleted");
+        cJSON_AddStringToObject(o, "error", rc == STORE_NOT_FOUND ? "the run was deleted" : err);
         return sse_send(c, "error", o);
     }
     cJSON *results = cJSON_GetObjectItemCaseSensitive(run, "results");
@@ -164,10 +164,10 @@ int http_stream_events(struct mg_connection *c, struct http_api *api, const char
     struct job_progress p;
     enum job_state st = job_get(api->job, id, &p);
     if (st == JOB_NONE) {
-        char status[32];
-        int rc = store_run_status(api->st, id, status, sizeof status);
-        if (rc == 1) return http_reply_error(c, 404, "no run with id '%s'", id);
-        if (rc < 0) return http_reply_error(c, 500, "store: could not read run '%s'", id);
+        char status[32], err[256];
+        int rc = store_run_status(api->st, id, status, sizeof status, err, sizeof err);
+        if (rc == STORE_NOT_FOUND) return http_reply_error(c, 404, "no run with id '%s'", id);
+        if (rc < 0) return http_reply_error(c, 500, "store: %s", err);
     }
     /* Each stream holds one of the server's threads until its run ends: keep some for the API. */
     if (__atomic_add_fetch(&api->sse_open, 1, __ATOMIC_SEQ_CST) > api->sse_max) {
@@ -221,12 +221,11 @@ static int export_open(struct mg_connection *c, struct http_api *api, const char
     char err[256];
     if (store_open(api->db_path, st, err, sizeof err))
         return http_reply_error(c, 500, "store: %s", err);
-    bool found;
-    *run = run_json_get(api, *st, id, &found, err, sizeof err);
-    if (!*run) {
+    int rc = run_json_get(api, *st, id, run, err, sizeof err);
+    if (rc) {
         store_close(*st);
-        return found ? http_reply_error(c, 500, "store: %s", err)
-                     : http_reply_error(c, 404, "no run with id '%s'", id);
+        return rc == STORE_NOT_FOUND ? http_reply_error(c, 404, "no run with id '%s'", id)
+                                     : http_reply_error(c, 500, "store: %s", err);
     }
     return 0;
 }

@@ -261,7 +261,7 @@ const char *job_state_name(enum job_state s)
     return s == JOB_QUEUED ? "queued" : s == JOB_RUNNING ? "running" : NULL;
 }
 
-/* Call with j->mu held. Returns 0 (cancel under way), 1 (not active here), -1 (store error). */
+/* Call with j->mu held. Returns 0 (cancel under way), JOB_NOT_ACTIVE, or -1 (store error). */
 static int job_cancel_locked(struct job *j, const char *id, char *err, size_t errlen)
 {
     if (j->act.on && !strcmp(j->act.item.id, id)) {
@@ -285,7 +285,7 @@ static int job_cancel_locked(struct job *j, const char *id, char *err, size_t er
         job_changed(j);
         return rc;
     }
-    return 1;
+    return JOB_NOT_ACTIVE;
 }
 
 int job_cancel(struct job *j, const char *id, char *err, size_t errlen)

@@ -82,14 +82,18 @@ enum job_state job_wait(struct job *j, const char *id, uint64_t since, int64_t t
 /* "queued" or "running" for an active run, NULL otherwise. */
 const char *job_state_name(enum job_state s);
 
+/* job_cancel's answer for a run that is not queued nor running here (ended, or unknown). */
+#define JOB_NOT_ACTIVE 1
+
 /* Cancels a run: a queued one leaves the queue and is marked "cancelled" at once; the running
  * one's child gets SIGTERM (it ends the current mode with cancelled records), and the runner
- * marks it "cancelled" when the child has exited. Returns 0 when a cancel is under way, 1 when
- * the run is not queued nor running here, -1 on a store error (err). */
+ * marks it "cancelled" when the child has exited. Returns 0 when a cancel is under way,
+ * JOB_NOT_ACTIVE, or -1 on a store error (err). */
 int job_cancel(struct job *j, const char *id, char *err, size_t errlen);
 
 /* Cancels the run when it is active, waits (at most wait_ms) for it to end, then deletes it from
- * the store. Returns 0 deleted, 1 unknown, -1 error or timeout (err). */
+ * the store. Returns 0 deleted, STORE_NOT_FOUND (store.h) when unknown, or -1 with err (an error
+ * or the wait timed out). */
 int job_delete(struct job *j, const char *id, int64_t wait_ms, char *err, size_t errlen);
 
 #endif

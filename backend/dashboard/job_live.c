@@ -8,32 +8,13 @@
 #include "spec.h"
 #include "util.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* numpy's default (linear) percentile of n sorted values. */
-static double sorted_percentile(const double *v, int n, double p)
-{
-    double rank = p / 100.0 * (n - 1);
-    int lo = (int)floor(rank), hi = lo + 1 < n ? lo + 1 : lo;
-    return v[lo] + (v[hi] - v[lo]) * (rank - lo);
-}
-
 struct job_live_point job_live_point(int64_t t_ms, int64_t done, int64_t ok, int64_t errors,
-                                     const int64_t *lat_us, int n)
+                                     const struct histogram *lat)
 {
     struct job_live_point p = {t_ms, done, ok, errors, NAN, NAN};
-    double lat[JOB_LIVE_SAMPLE];
-    int k = 0;
-    for (int i = 0; i < n && k < JOB_LIVE_SAMPLE; i++)
-        if (lat_us[i] >= 0) lat[k++] = (double)lat_us[i] / 1000.0;
-    if (k) {
-        qsort(lat, (size_t)k, sizeof *lat, cmp_double);
-        p.p50_ms = sorted_percentile(lat, k, 50);
-        p.p99_ms = sorted_percentile(lat, k, 99);
+    if (histogram_count(lat)) {
+        p.p50_ms = histogram_percentile(lat, 50) / 1000.0;
+        p.p99_ms = histogram_percentile(lat, 99) / 1000.0;
     }
     return p;
 }
@@ -68,21 +49,17 @@ int job_live_feed(struct job_live *l, struct job_live_sampler *s, const struct b
     l->done = t->done;
     l->ok = t->ok;
     l->errors = t->errors;
-    for (int i = 0; i < t->nsample && i < BENCH_TICK_SAMPLE; i++) {
-        s->lat_us[s->at] = t->sample_us[i];
-        s->at = (s->at + 1) % JOB_LIVE_SAMPLE;
-        if (s->nsample < JOB_LIVE_SAMPLE) s->nsample++;
-    }
+    for (int i = 0; i < t->nsample && i < BENCH_TICK_SAMPLE; i++)
+        if (t->sample_us[i] >= 0) histogram_add(&s->lat, t->sample_us[i]);
     int64_t elapsed_ms = t->elapsed_us / 1000;
     if (elapsed_ms < s->next_ms) return 0;
     /* The point's time is the tick it closes (on the 250 ms grid), as the child's ticks fall on
      * it up to scheduling delays. */
-    struct job_live_point p =
-        job_live_point(s->next_ms, t->done, t->ok, t->errors, s->lat_us, s->nsample);
+    struct job_live_point p = job_live_point(s->next_ms, t->done, t->ok, t->errors, &s->lat);
     bool halved = l->npoints == JOB_LIVE_POINTS;
     job_live_append(l, &p);
     if (halved) s->tick_ms *= 2;
-    s->nsample = s->at = 0;
+    if (histogram_count(&s->lat)) histogram_init(&s->lat);
     while (s->next_ms <= elapsed_ms) /* a late tick makes one point, not several */
         s->next_ms += s->tick_ms;
     return 1;

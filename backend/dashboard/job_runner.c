@@ -15,6 +15,7 @@
 #include "client_registry.h"
 #include "job_runner.h"
 #include "job_state.h"
+#include "recorder.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
@@ -30,7 +31,7 @@ struct job_reader {
     int64_t concurrency; /* and its level */
     int64_t done_before; /* requests of this mode done at its earlier levels */
     int idx;  /* its index in the run's modes */
-    bool broken; /* the store failed: frames are read and dropped until the child is gone */
+    struct recorder rec; /* the run's records and results into the store, and its end state */
     struct job_live_sampler live; /* the running mode's sample for its next live point */
 };
 
@@ -158,19 +159,17 @@ static int job_mode_index(const struct job_item *it, int32_t mode)
     return -1;
 }
 
-/* Stores a mode's records as they come (the child sends them once the mode's clock stopped). */
+/* Stores a mode's records as they come (the child sends them once the mode's clock stopped).
+ * Once storing failed, frames are read and dropped until the child is gone: it is killed at the
+ * first failure, since nothing more of its run can be kept. */
 static int job_records(struct job *j, struct job_reader *rd, uint32_t len, char *fail,
                        size_t faillen)
 {
     const size_t size = sizeof(struct bench_record);
     if (len % size || rd->idx < 0) return errf(fail, faillen, "job protocol: unexpected records frame");
-    if (rd->broken) return 0;
+    if (recorder_error(&rd->rec)[0]) return 0;
     const struct record_msgs msgs = {rd->nmsgs, (const char *const *)rd->msgs};
-    char err[256];
-    if (store_add_records(j->rst, j->act.item.id, rd->mode, rd->concurrency, rd->frame, len / size,
-                          &msgs, err, sizeof err)) {
-        errf(fail, faillen, "storing request records: %s", err);
-        rd->broken = true;
+    if (recorder_records(&rd->rec, rd->mode, rd->concurrency, rd->frame, len / size, &msgs)) {
         pthread_mutex_lock(&j->mu);
         job_kill_locked(j);
         pthread_mutex_unlock(&j->mu);
@@ -184,7 +183,6 @@ static int job_frame(struct job *j, struct job_reader *rd, int ack_fd, uint32_t 
                      uint32_t len, char *fail, size_t faillen)
 {
     const struct job_item *it = &j->act.item;
-    char err[256];
     switch (type) {
     case WIRE_TICK: {
         struct bench_tick t;
@@ -217,12 +215,7 @@ static int job_frame(struct job *j, struct job_reader *rd, int ack_fd, uint32_t 
         memcpy(&ms, rd->frame, sizeof ms);
         int idx = job_mode_index(it, ms.mode);
         if (idx < 0) return errf(fail, faillen, "job protocol: mode %d is not in the spec", ms.mode);
-        if (!rd->broken &&
-            store_mode_begin(j->rst, it->id, ms.mode, ms.concurrency, ms.total, ms.lanes, err,
-                             sizeof err)) {
-            errf(fail, faillen, "storing the start of a mode: %s", err);
-            rd->broken = true;
-        }
+        recorder_begin(&rd->rec, ms.mode, ms.concurrency, ms.total, ms.lanes);
         job_msgs_clear(rd);
         rd->mode = ms.mode;
         rd->concurrency = ms.concurrency;
@@ -243,10 +236,7 @@ static int job_frame(struct job *j, struct job_reader *rd, int ack_fd, uint32_t 
         memcpy(&res, rd->frame, sizeof res);
         if (res.mode != rd->mode || res.concurrency != rd->concurrency)
             return errf(fail, faillen, "job protocol: a result for another mode or level");
-        if (!rd->broken && store_mode_finish(j->rst, it->id, &res, err, sizeof err)) {
-            errf(fail, faillen, "storing a mode's result: %s", err);
-            rd->broken = true;
-        }
+        recorder_result(&rd->rec, &res);
         pthread_mutex_lock(&j->mu);
         j->act.done[rd->idx] = rd->done_before + res.ok + res.errors;
         if (j->act.nresults < JOB_MAX_POINTS) j->act.results[j->act.nresults++] = res;
@@ -275,7 +265,6 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, int ac
 {
     rd->mode = -1;
     rd->idx = -1;
-    rd->broken = false;
     job_msgs_clear(rd);
     for (;;) {
         int64_t now = clock_us(), wake = INT64_MAX;
@@ -318,46 +307,45 @@ static void job_read_frames(struct job *j, struct job_reader *rd, int fd, int ac
     }
 }
 
-/* Decides how a run ended. `msg` gets the message stored with it (or ""). Runs on the runner
- * thread, the only writer of the results; the cancel and stop flags are written by handlers and
- * by the main thread, so they are read under the lock. */
-static const char *job_outcome(struct job *j, const char *fail, int wst, bool reaped,
-                               char *msg, size_t msglen)
+/* How the source of this run stopped, for the recorder (which decides the end state): a stop
+ * asked by the dashboard or a user, and the failure of the child process, if any. Runs on the
+ * runner thread; the cancel and stop flags are written by handlers and by the main thread, so
+ * they are read under the lock. */
+static struct recorder_end job_end(struct job *j, struct job_reader *rd, const char *fail,
+                                   int wst, bool reaped, char *why, size_t whylen, char *note,
+                                   size_t notelen)
 {
-    const struct job_active *a = &j->act;
     pthread_mutex_lock(&j->mu);
-    bool stopping = j->stopping, cancel = a->cancel, overtime = a->overtime;
+    bool stopping = j->stopping, cancel = j->act.cancel, overtime = j->act.overtime;
     pthread_mutex_unlock(&j->mu);
-    bool complete = a->nresults == a->item.nmodes * a->item.nlevels;
-    for (int i = 0; i < a->nresults; i++)
-        if (a->results[i].cancelled) complete = false;
-    bool exited_ok = !reaped || (WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
-    msg[0] = '\0';
-    if (complete && exited_ok && !fail[0]) return "done";
-    if (stopping) {
-        snprintf(msg, msglen, "the dashboard stopped while this run was running");
-        return "interrupted";
-    }
-    if (overtime)
-        snprintf(msg, msglen, "stopped after running longer than the dashboard's limit of %lld s "
-                 "(--max-run-s)", (long long)(j->o.max_run_ms / 1000));
-    if (cancel) return "cancelled";
-    if (fail[0]) snprintf(msg, msglen, "%s", fail);
+    struct recorder_end e = {.stop = stopping ? RECORDER_INTERRUPTED
+                                     : cancel ? RECORDER_CANCELLED
+                                              : RECORDER_RAN};
+    why[0] = note[0] = '\0';
+    if (fail[0])
+        snprintf(why, whylen, "%s", fail);
+    else if (recorder_error(&rd->rec)[0])
+        ; /* the child was killed because storing failed: the recorder says so */
     else if (reaped && WIFSIGNALED(wst))
-        snprintf(msg, msglen, "the job process was killed by signal %d (%s)", WTERMSIG(wst),
+        snprintf(why, whylen, "the job process was killed by signal %d (%s)", WTERMSIG(wst),
                  strsignal(WTERMSIG(wst)));
     else if (reaped && WIFEXITED(wst) && WEXITSTATUS(wst) != 0)
-        snprintf(msg, msglen, "the job process exited with status %d", WEXITSTATUS(wst));
-    else
-        snprintf(msg, msglen, "the job process ended before finishing every mode");
-    return "failed";
+        snprintf(why, whylen, "the job process exited with status %d", WEXITSTATUS(wst));
+    e.failure = why;
+    if (stopping)
+        snprintf(note, notelen, "the dashboard stopped while this run was running");
+    else if (overtime)
+        snprintf(note, notelen, "stopped after running longer than the dashboard's limit of "
+                 "%lld s (--max-run-s)", (long long)(j->o.max_run_ms / 1000));
+    e.note = note[0] ? note : NULL;
+    return e;
 }
 
 void job_run(struct job *j, struct job_reader *rd)
 {
     struct job_item *it = &j->act.item;
-    char err[256], fail[512] = "", msg[600];
-    if (store_run_set_status(j->rst, it->id, "running", -1, NULL, err, sizeof err) < 0)
+    char err[300], fail[512] = "", why[600], note[200];
+    if (recorder_start(&rd->rec, j->rst, it->id, it->nmodes * it->nlevels, err, sizeof err))
         fprintf(stderr, "conlab serve: run %s: %s\n", it->id, err);
     pid_t pid = 0;
     int in_fd = -1, out_fd = -1, wst = 0;
@@ -387,9 +375,9 @@ void job_run(struct job *j, struct job_reader *rd)
             ;
         reaped = w == pid;
     }
-    const char *status = job_outcome(j, fail, wst, reaped, msg, sizeof msg);
-    if (store_run_set_status(j->rst, it->id, status, wallclock_us(), msg[0] ? msg : NULL, err,
-                             sizeof err) < 0)
+    struct recorder_end end = job_end(j, rd, fail, wst, reaped, why, sizeof why, note, sizeof note);
+    const char *status = recorder_finish(&rd->rec, &end, err, sizeof err);
+    if (err[0])
         fprintf(stderr, "conlab serve: run %s: setting status %s: %s\n", it->id, status, err);
     job_prune(j);
     pthread_mutex_lock(&j->mu);

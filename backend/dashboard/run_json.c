@@ -6,6 +6,7 @@
 #include "findings.h"
 #include "job.h"
 #include "redact.h"
+#include "result_json.h"
 #include "store.h"
 #include "util.h"
 #include "verdict.h"
@@ -68,15 +69,12 @@ cJSON *run_json_progress(const struct job_progress *p)
 
 /* Progress of a stored run: done counts stored rows; total is the spec's requests × its modes
  * × its levels, or the begun points' totals for a spec without them. */
-static cJSON *stored_progress(const struct store_run *r, const cJSON *spec)
+static cJSON *stored_progress(const struct store_run *r)
 {
-    const cJSON *req = cJSON_GetObjectItemCaseSensitive(spec, "requests");
-    const cJSON *modes = cJSON_GetObjectItemCaseSensitive(spec, "modes");
-    const cJSON *conc = cJSON_GetObjectItemCaseSensitive(spec, "concurrency");
-    int64_t per_mode = cJSON_IsNumber(req) ? (int64_t)req->valuedouble : 0;
-    int64_t levels = cJSON_IsArray(conc) ? cJSON_GetArraySize(conc) : 1;
+    int64_t per_mode = r->has_spec ? r->spec.requests : 0;
+    int64_t levels = r->has_spec && r->spec.nlevels > 0 ? r->spec.nlevels : 1;
     struct progress_view v = {.cur = -1, .position = -1};
-    mode_names_from_json(spec, &v.names);
+    if (r->has_spec) mode_names_from_spec(&r->spec, &v.names);
     int64_t begun_total = 0;
     for (int i = 0; i < r->nmodes; i++) {
         const struct store_mode *m = &r->modes[i];
@@ -94,9 +92,7 @@ static cJSON *stored_progress(const struct store_run *r, const cJSON *spec)
         v.cur = k;
         v.concurrency = m->concurrency;
     }
-    v.total = cJSON_IsArray(modes) && per_mode > 0
-                  ? per_mode * cJSON_GetArraySize(modes) * levels
-                  : begun_total;
+    v.total = per_mode > 0 ? per_mode * r->spec.nmodes * levels : begun_total;
     cJSON *o = progress_json(&v);
     cJSON_AddNullToObject(o, "live"); /* only the runner knows the running mode's live view */
     return o;
@@ -113,17 +109,6 @@ static void add_time(cJSON *o, const char *key, int64_t us)
     cJSON_AddStringToObject(o, key, iso);
 }
 
-/* RUN's "verdict": the spec's thresholds judged against the finished modes (so far, while the
- * run goes on); null without thresholds. */
-static cJSON *run_verdict(const cJSON *spec, const cJSON *results)
-{
-    struct spec_thresholds t;
-    char err[256];
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(spec, "thresholds");
-    if (!j || spec_thresholds_parse(j, &t, err, sizeof err)) spec_thresholds_init(&t);
-    return verdict_json(&t, results);
-}
-
 cJSON *run_json_build(const struct store_run *r, const struct job_progress *live)
 {
     cJSON *run = cJSON_CreateObject();
@@ -134,24 +119,31 @@ cJSON *run_json_build(const struct store_run *r, const struct job_progress *live
     cJSON_AddStringToObject(run, "label", r->label);
     if (r->message) cJSON_AddStringToObject(run, "message", r->message);
     else cJSON_AddNullToObject(run, "message");
-    cJSON *spec = cJSON_Parse(r->spec_json);
-    cJSON_AddItemToObject(run, "spec", spec ? spec : cJSON_CreateNull());
-    cJSON_AddItemToObject(run, "progress",
-                          live ? run_json_progress(live) : stored_progress(r, spec));
+    cJSON_AddItemToObject(run, "spec", r->has_spec ? spec_to_json(&r->spec) : cJSON_CreateNull());
+    cJSON_AddItemToObject(run, "progress", live ? run_json_progress(live) : stored_progress(r));
+    /* The finished points' results, C data from the store, in run order. */
+    struct mode_result *res = malloc((size_t)(r->nmodes > 0 ? r->nmodes : 1) * sizeof *res);
+    size_t n = 0;
     cJSON *results = cJSON_AddArrayToObject(run, "results");
-    for (int i = 0; i < r->nmodes; i++) {
-        cJSON *res = r->modes[i].result_json ? cJSON_Parse(r->modes[i].result_json) : NULL;
-        if (!res) continue;
-        /* RESULTs stored before schema 3 do not say their level: their point does. */
-        if (!cJSON_HasObjectItem(res, "concurrency"))
-            cJSON_AddNumberToObject(res, "concurrency", (double)r->modes[i].concurrency);
-        cJSON_AddItemToArray(results, res);
+    for (int i = 0; res && i < r->nmodes; i++) {
+        if (!r->modes[i].finished) continue;
+        res[n] = r->modes[i].result;
+        cJSON_AddItemToArray(results, result_to_json(&res[n++]));
     }
-    cJSON_AddItemToObject(run, "verdict", run_verdict(spec, results));
+    /* RUN's "verdict": the spec's thresholds judged against the finished modes (so far, while
+     * the run goes on); null without thresholds. */
+    struct verdict *v = malloc(sizeof *v);
+    if (v) verdict_compute(r->has_spec ? &r->spec : NULL, res, res ? n : 0, v);
+    cJSON_AddItemToObject(run, "verdict", v ? verdict_to_json(v) : cJSON_CreateNull());
+    free(v);
     /* What the numbers say, once the run has ended. */
     bool ended = !live && strcmp(r->status, "queued") && strcmp(r->status, "running");
-    cJSON *findings = ended ? findings_compute(spec, results) : NULL;
+    struct findings *f = ended && r->has_spec && res ? malloc(sizeof *f) : NULL;
+    if (f) findings_compute(&r->spec, res, n, f);
+    cJSON *findings = f ? findings_to_json(f) : NULL;
     cJSON_AddItemToObject(run, "findings", findings ? findings : cJSON_CreateArray());
+    free(f);
+    free(res);
     if (live && live->cancelling) cJSON_AddBoolToObject(run, "cancelling", true);
     return run;
 }
@@ -164,19 +156,20 @@ static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
     cJSON *run = run_json_build(r, job_get(api->job, r->id, &p) != JOB_NONE ? &p : NULL);
     redact_spec_json(cJSON_GetObjectItemCaseSensitive(run, "spec"), api->secret_headers,
                      api->nsecret_headers);
+    if (api->secret_body) redact_spec_body(cJSON_GetObjectItemCaseSensitive(run, "spec"));
     return run;
 }
 
-cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,
-                    char *err, size_t errlen)
+int run_json_get(struct http_api *api, struct store *st, const char *id, cJSON **out, char *err,
+                 size_t errlen)
 {
     struct store_run r;
+    *out = NULL;
     int rc = store_run_get(st, id, &r, err, errlen);
-    *found = rc != 1;
-    if (rc) return NULL;
-    cJSON *run = run_json_live(api, &r);
+    if (rc) return rc;
+    *out = run_json_live(api, &r);
     store_run_free(&r);
-    return run;
+    return *out ? 0 : errf(err, errlen, "out of memory");
 }
 
 cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,

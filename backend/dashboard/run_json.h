@@ -25,10 +25,10 @@ struct cJSON *run_json_build(const struct store_run *r, const struct job_progres
 /* run_json_get and run_json_list show the spec's secrets as "***" (redact.h, with the
  * dashboard's --secret-header names): every RUN the API serves comes through them. */
 
-/* The RUN of `id` read through `st` (the handlers' connection, or an export's own); NULL with
- * *found false when unknown, or NULL with *found true and err on a store error. */
-struct cJSON *run_json_get(struct http_api *api, struct store *st, const char *id, bool *found,
-                           char *err, size_t errlen);
+/* The RUN of `id` read through `st` (the handlers' connection, or an export's own) into *out.
+ * Returns 0, STORE_NOT_FOUND, or -1 with err (store.h's error shape). */
+int run_json_get(struct http_api *api, struct store *st, const char *id, struct cJSON **out,
+                 char *err, size_t errlen);
 
 /* {"runs": [RUN...]} newest first, as store_run_list filters them; NULL with err. */
 struct cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,

@@ -174,12 +174,14 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
         tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_stime) + tv_ms(ch1.ru_stime) - tv_ms(ch0.ru_stime);
     res->peak_rss_kb = rss_peak_kb() + c.workers_pss_kb;
     res->workers_rss_kb = c.workers_rss_kb;
-    res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     res->cancelled = bench_cancel_flag != 0;
 
     /* The clock has stopped: from here on, storing costs no measured time. */
     if (sink && sink->tick) bench_tick(&c);
     int crc = bench_collect(&c, rc != 0, res->cancelled, res, rc ? NULL : err, errlen);
+    /* rps counts the ok requests (known once collected); attempts_per_s every request. */
+    res->rps = res->wall_ms > 0 ? (double)res->ok / (res->wall_ms / 1000.0) : 0;
+    res->attempts_per_s = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     if (rc == 0 && crc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
     curl_slist_free_all(c.headers);
     bench_shared_free(&c);

@@ -76,7 +76,7 @@ struct collect {
     int64_t *msg_count;                /* failed requests per message */
     int32_t *msg_kind;                 /* the kind of the first of them */
     int64_t kind_count[REQ_ERR_COUNT]; /* failed requests without a message, per kind */
-    struct stats lat, due;
+    struct stats lat, due, all;
     struct mode_result *res;
 };
 
@@ -85,6 +85,11 @@ struct collect {
 static int account(struct collect *k, const struct bench_record *r)
 {
     struct mode_result *res = k->res;
+    /* latency_all_ms: a failed request at its elapsed time, a timeout at least timeout_ms */
+    int64_t elapsed = r->start_us >= 0 && r->end_us >= r->start_us ? r->end_us - r->start_us : 0;
+    if (r->err_kind == REQ_ERR_TIMEOUT && elapsed < k->c->spec->timeout_ms * 1000)
+        elapsed = k->c->spec->timeout_ms * 1000;
+    if (stats_add(&k->all, elapsed)) return -1;
     if (r->err_kind == REQ_OK) {
         res->ok++;
         if (stats_add(&k->lat, r->end_us - r->start_us)) return -1;
@@ -228,6 +233,7 @@ int bench_collect(struct bench_ctx *c, bool failed, bool cancelled, struct mode_
     k.res = res;
     stats_init(&k.lat);
     stats_init(&k.due);
+    stats_init(&k.all);
     int rc = -1;
     bool lost_records = false;
     for (int32_t i = 0; i < c->sh->nlogs; i++) {
@@ -250,6 +256,7 @@ int bench_collect(struct bench_ctx *c, bool failed, bool cancelled, struct mode_
     top_error(&k);
     res->has_latency = stats_summary(&k.lat, &res->latency_ms) == 0;
     res->has_latency_from_due = stats_summary(&k.due, &res->latency_from_due_ms) == 0;
+    res->has_latency_all = stats_summary(&k.all, &res->latency_all_ms) == 0;
     rc = 0;
 out:
     free(win);
@@ -260,5 +267,6 @@ out:
     msg_table_free(&k.msgs);
     stats_free(&k.lat);
     stats_free(&k.due);
+    stats_free(&k.all);
     return rc;
 }

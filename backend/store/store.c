@@ -7,11 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "migrations.h"
 #include "store_db.h"
 #include "util.h"
 
-#define BUSY_TIMEOUT_MS 5000
+/* A writer waits this long for another (a batch of a delete, the runner's commit) before it gives
+ * up with "database is locked", polling every millisecond (store_busy). */
+#define BUSY_TIMEOUT_MS 10000
+/* Rows deleted per write when a run goes (a few ms each on this kind of machine), and the pause
+ * between two, in which a waiting writer takes the database. */
+#define PURGE_BATCH_ROWS 4000
+#define PURGE_PAUSE_US 3000
 
 #define RUN_COLS "id, status, created_us, finished_us, spec_json, label, message"
 #define RUN_ORDER " ORDER BY created_us DESC, id DESC LIMIT ?3 OFFSET ?4"
@@ -107,7 +114,39 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_USED_BYTES] = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
                      "freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM "
                      "pragma_page_size())",
+    [Q_PURGE_BATCH] = "DELETE FROM requests WHERE (run_id, mode, concurrency, seq) IN (SELECT "
+                      "run_id, mode, concurrency, seq FROM requests WHERE run_id = ?1 LIMIT ?2)",
+    [Q_OLDEST_ENDED] = "SELECT id FROM runs WHERE status NOT IN ('queued', 'running') "
+                       "ORDER BY created_us, id LIMIT 1",
 };
+
+/* SQLite's own busy handler sleeps up to 100 ms between its tries: a writer waiting behind
+ * short batches would keep missing the gaps between them. This one tries every millisecond until
+ * BUSY_TIMEOUT_MS. */
+static int store_busy(void *arg, int tries)
+{
+    (void)arg;
+    if (tries >= BUSY_TIMEOUT_MS) return 0;
+    usleep(1000);
+    return 1;
+}
+
+int store_purge_rows(struct store *st, const char *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->q[Q_PURGE_BATCH];
+    for (;;) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 2, PURGE_BATCH_ROWS);
+        int rc = sqlite3_step(s);
+        int gone = rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
+        if (rc != SQLITE_DONE) store_fail(st, err, errlen, "deleting a run's requests");
+        store_done(s);
+        if (gone <= 0) return gone < 0 ? -1 : 0;
+        pthread_mutex_unlock(&st->lock);
+        usleep(PURGE_PAUSE_US);
+        pthread_mutex_lock(&st->lock);
+    }
+}
 
 int store_fail(struct store *st, char *err, size_t errlen, const char *what)
 {
@@ -278,7 +317,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
              st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(st->db, store_busy, NULL);
     /* Reading the version first is what tells a file that is not a database, and refuses a
      * newer schema before anything (even the journal mode) is changed in it. */
     int version = read_user_version(st->db, path, err, errlen);

@@ -1,16 +1,19 @@
-/* Chart aggregates of one mode at one concurrency level (a point), computed once from its stored rows in two streaming passes
- * (an SQL aggregate for the ranges, then one scan in PK order), in memory bounded whatever the
- * number of rows: about 2 MB for a million.
+/* Chart aggregates of one mode at one concurrency level (a point), computed once from its stored
+ * rows in two streaming passes (an SQL aggregate for the ranges, then one scan in PK order), in
+ * memory bounded whatever the number of rows: one latency histogram (histogram.h) for the point
+ * and one per throughput interval that holds an ok request: at most 201 of 186 KB, zero-filled
+ * by calloc, so that only the pages of the buckets in use are ever touched.
  *
- * Latency is end_us - start_us of the ok rows (error_kind 0). Exact: the histogram counts, the
- * CDF's fractions (each point is F(x) = P(latency <= x) at a bucket edge x), the throughput
- * counts. Approximate: throughput p50/p99 per interval, read from a FINE-bucket log histogram
- * between the mode's min and max latency (error below one bucket, (max/min)^(1/FINE) relative),
- * clamped to the interval's exact min and max. */
+ * Latency is end_us - start_us of the ok rows (error_kind 0). Exact: the histogram counts (its
+ * display edges fall on the latency histogram's bucket edges, so each bucket counts in one
+ * bin), the CDF's fractions (each point is F(x) = P(latency <= x) at a bucket's last value x),
+ * the throughput counts. Approximate: throughput p50/p99 per interval, the latency histogram's
+ * percentiles (within 1/2048 of the exact ones; a lone request gives its own latency). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "histogram.h"
 #include "result_json.h"
 #include "spec.h"
 #include "store_db.h"
@@ -20,7 +23,6 @@
 #define CDF_POINTS 200
 #define MAX_INTERVALS 200
 #define TIMELINE_MAX 5000
-#define FINE 2048
 
 struct timeline_cell {
     int64_t seq;
@@ -37,18 +39,12 @@ struct charts {
     /* pass 1 */
     int64_t rows, ok, lat_min, lat_max, end_max, lane_max, start_max;
     bool has_end;
-    /* latency scale: log-spaced edges in µs between lo and hi */
-    double lo, hi, log_span;
-    int bins;
-    double edges[HIST_BINS + 1];
-    int64_t hist[HIST_BINS];
-    double fine_edges[FINE + 1];
-    int64_t fine[FINE];
+    struct histogram *lat; /* the ok latencies, µs */
     /* throughput: n_int intervals of interval_us by end_us */
     int64_t interval_us;
     int n_int;
-    int64_t *tp_ok, *tp_err, *tp_min, *tp_max;
-    uint32_t *tp_fine; /* n_int × FINE */
+    int64_t *tp_err;
+    struct histogram **tp_lat; /* the ok latencies ending in each interval; NULL while none */
     /* timeline sample: groups of lanes × slices of time, one request kept per cell */
     bool sampled;
     int64_t lanes, groups, slices, span_us;
@@ -82,44 +78,6 @@ static int load_stats(struct store *st, struct charts *c, char *err, size_t errl
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Latency scale from the ok range. Latencies under 1 µs count in the first bin. */
-static void setup_latency(struct charts *c)
-{
-    if (c->ok == 0) return;
-    c->lo = c->lat_min > 1 ? (double)c->lat_min : 1.0;
-    c->hi = (double)c->lat_max > c->lo ? (double)c->lat_max : c->lo + 1.0;
-    c->log_span = log(c->hi / c->lo);
-    double width = c->hi - c->lo; /* no bin narrower than 1 µs on average */
-    c->bins = width < HIST_BINS ? (int)(width < 1 ? 1 : width) : HIST_BINS;
-    for (int i = 0; i <= c->bins; i++)
-        c->edges[i] = c->lo * exp(c->log_span * i / c->bins);
-    for (int j = 0; j <= FINE; j++)
-        c->fine_edges[j] = c->lo * exp(c->log_span * j / FINE);
-    c->edges[0] = c->fine_edges[0] = c->lo;
-    c->edges[c->bins] = c->fine_edges[FINE] = c->hi;
-}
-
-/* Display bin [edges[i], edges[i+1]) (the last one closed) and fine bucket
- * (fine_edges[j], fine_edges[j+1]] (the first one closed below) of a latency. */
-static void latency_bins(const struct charts *c, double lat, int *bin, int *fine)
-{
-    double t = lat <= c->lo ? 0 : lat >= c->hi ? 1 : log(lat / c->lo) / c->log_span;
-    int i = (int)(t * c->bins), j = (int)ceil(t * FINE) - 1;
-    i = i < 0 ? 0 : i >= c->bins ? c->bins - 1 : i;
-    j = j < 0 ? 0 : j >= FINE ? FINE - 1 : j;
-    /* exp/log rounding: settle on the edges themselves */
-    while (i > 0 && lat < c->edges[i])
-        i--;
-    while (i < c->bins - 1 && lat >= c->edges[i + 1])
-        i++;
-    while (j > 0 && lat <= c->fine_edges[j])
-        j--;
-    while (j < FINE - 1 && lat > c->fine_edges[j + 1])
-        j++;
-    *bin = i;
-    *fine = j;
-}
-
 static int setup_throughput(struct charts *c)
 {
     c->interval_us = 1000;
@@ -134,12 +92,9 @@ static int setup_throughput(struct charts *c)
         if (k < 3) break;
     }
     c->n_int = (int)(c->end_max / c->interval_us) + 1;
-    c->tp_ok = calloc(c->n_int, sizeof *c->tp_ok);
     c->tp_err = calloc(c->n_int, sizeof *c->tp_err);
-    c->tp_min = calloc(c->n_int, sizeof *c->tp_min);
-    c->tp_max = calloc(c->n_int, sizeof *c->tp_max);
-    c->tp_fine = c->ok ? calloc((size_t)c->n_int * FINE, sizeof *c->tp_fine) : NULL;
-    return c->tp_ok && c->tp_err && c->tp_min && c->tp_max && (c->tp_fine || !c->ok) ? 0 : -1;
+    c->tp_lat = calloc(c->n_int, sizeof *c->tp_lat);
+    return c->tp_err && c->tp_lat ? 0 : -1;
 }
 
 static int setup_timeline(struct charts *c, int64_t lanes)
@@ -182,42 +137,63 @@ static int scan_rows(struct store *st, struct charts *c, char *err, size_t errle
         int64_t start = sqlite3_column_int64(s, 2), end = sqlite3_column_int64(s, 3);
         int64_t dur = has_start && has_end && end > start ? end - start : 0;
         bool ok = sqlite3_column_int(s, 4) == REQ_OK && has_start && has_end;
-        int bin = 0, fine = 0;
-        if (ok && c->bins > 0) {
-            latency_bins(c, (double)dur, &bin, &fine);
-            c->hist[bin]++;
-            c->fine[fine]++;
-        }
+        if (ok) histogram_add(c->lat, dur);
         if (has_end && c->n_int > 0) {
             int64_t i = end / c->interval_us;
             if (i >= c->n_int) i = c->n_int - 1;
             if (i < 0) i = 0;
-            if (ok && c->tp_fine) {
-                if (c->tp_ok[i] == 0 || dur < c->tp_min[i]) c->tp_min[i] = dur;
-                if (c->tp_ok[i] == 0 || dur > c->tp_max[i]) c->tp_max[i] = dur;
-                c->tp_ok[i]++;
-                c->tp_fine[i * FINE + fine]++;
-            } else if (!ok) {
+            if (ok) {
+                if (!c->tp_lat[i] && !(c->tp_lat[i] = calloc(1, sizeof **c->tp_lat))) {
+                    errf(err, errlen, "computing charts: out of memory");
+                    rc = SQLITE_NOMEM;
+                    break;
+                }
+                histogram_add(c->tp_lat[i], dur);
+            } else {
                 c->tp_err[i]++;
             }
         }
         if (c->sampled)
             timeline_offer(c, seq, lane, has_start ? start : has_end ? end : 0, dur, !ok);
     }
-    if (rc != SQLITE_DONE) store_fail(st, err, errlen, "computing charts");
+    if (rc != SQLITE_DONE && rc != SQLITE_NOMEM) store_fail(st, err, errlen, "computing charts");
     store_done(s);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Up to HIST_BINS log-spaced bins from the smallest ok latency (at least 1 µs) to the largest,
+ * each inner edge moved down to the lower edge of the latency histogram's bucket it falls in
+ * (edges that meet are merged), so that every bucket lies in one bin and the counts are exact:
+ * bin i is [edges[i], edges[i+1]), the last one closed. */
 static cJSON *histogram_json(const struct charts *c)
 {
     cJSON *h = cJSON_CreateObject();
     cJSON *edges = cJSON_AddArrayToObject(h, "edges_ms");
     cJSON *counts = cJSON_AddArrayToObject(h, "counts");
-    for (int i = 0; c->bins > 0 && i <= c->bins; i++)
-        cJSON_AddItemToArray(edges, cJSON_CreateNumber(ms(c->edges[i])));
-    for (int i = 0; i < c->bins; i++)
-        cJSON_AddItemToArray(counts, cJSON_CreateNumber((double)c->hist[i]));
+    if (histogram_count(c->lat) == 0) return h;
+    const struct histogram *lat = c->lat;
+    int64_t lo = lat->min > 1 ? lat->min : 1, hi = lat->max > lo ? lat->max : lo + 1;
+    int64_t edge[HIST_BINS + 1], count[HIST_BINS] = {0};
+    int bins = 0;
+    edge[0] = lo;
+    double span = log((double)hi / (double)lo);
+    for (int i = 1; i < HIST_BINS; i++) {
+        int64_t e = (int64_t)(lo * exp(span * i / HIST_BINS));
+        e = histogram_bucket_lo(histogram_bucket_of(e));
+        if (e > edge[bins] && e < hi) edge[++bins] = e;
+    }
+    edge[++bins] = hi;
+    int bin = 0, last = histogram_bucket_of(lat->max);
+    for (int b = histogram_bucket_of(lat->min); b <= last; b++) {
+        if (!lat->counts[b]) continue;
+        while (bin + 1 < bins && histogram_bucket_lo(b) >= edge[bin + 1])
+            bin++;
+        count[bin] += lat->counts[b];
+    }
+    for (int i = 0; i <= bins; i++)
+        cJSON_AddItemToArray(edges, cJSON_CreateNumber(ms((double)edge[i])));
+    for (int i = 0; i < bins; i++)
+        cJSON_AddItemToArray(counts, cJSON_CreateNumber((double)count[i]));
     return h;
 }
 
@@ -230,42 +206,22 @@ static cJSON *point(double x, double y)
 }
 
 /* At most CDF_POINTS points, one each time the cumulative fraction passes the next k/200; x is
- * the bucket's upper edge (clamped to the data's range), so each point is exact. */
+ * the last value of the bucket reached (at most the largest latency), so each point is exact. */
 static cJSON *cdf_json(const struct charts *c)
 {
     cJSON *cdf = cJSON_CreateArray();
-    int64_t n = 0, cum = 0, next = 1;
-    for (int j = 0; j < FINE; j++)
-        n += c->fine[j];
-    for (int j = 0; j < FINE && n > 0; j++) {
-        cum += c->fine[j];
-        if (!c->fine[j] || cum * CDF_POINTS < next * n) continue;
-        double x = c->fine_edges[j + 1];
-        if (x > (double)c->lat_max) x = (double)c->lat_max;
-        if (x < (double)c->lat_min) x = (double)c->lat_min;
-        cJSON_AddItemToArray(cdf, point(ms(x), round((double)cum / n * 1e6) / 1e6));
+    const struct histogram *lat = c->lat;
+    int64_t n = histogram_count(lat), cum = 0, next = 1;
+    int last = n ? histogram_bucket_of(lat->max) : -1;
+    for (int b = n ? histogram_bucket_of(lat->min) : 0; b <= last; b++) {
+        cum += lat->counts[b];
+        if (!lat->counts[b] || cum * CDF_POINTS < next * n) continue;
+        int64_t x = histogram_bucket_hi(b);
+        if (x > lat->max) x = lat->max;
+        cJSON_AddItemToArray(cdf, point(ms((double)x), round((double)cum / n * 1e6) / 1e6));
         next = cum * CDF_POINTS / n + 1;
     }
     return cdf;
-}
-
-/* Percentile p of the n latencies counted in cnt (numpy's linear rank), interpolated inside its
- * fine bucket and clamped to the exact [vmin, vmax]. */
-static double fine_percentile(const struct charts *c, const uint32_t *cnt, int64_t n, double p,
-                              int64_t vmin, int64_t vmax)
-{
-    double rank = p / 100.0 * (double)(n - 1), v = (double)vmax;
-    int64_t cum = 0;
-    for (int j = 0; j < FINE; j++) {
-        if (!cnt[j]) continue;
-        if ((double)(cum + cnt[j]) > rank) {
-            double frac = (rank - (double)cum + 0.5) / cnt[j];
-            v = c->fine_edges[j] + (c->fine_edges[j + 1] - c->fine_edges[j]) * frac;
-            break;
-        }
-        cum += cnt[j];
-    }
-    return v < (double)vmin ? (double)vmin : v > (double)vmax ? (double)vmax : v;
 }
 
 static cJSON *throughput_json(const struct charts *c)
@@ -275,18 +231,16 @@ static cJSON *throughput_json(const struct charts *c)
     cJSON *points = cJSON_AddArrayToObject(t, "points");
     for (int i = 0; i < c->n_int; i++) {
         cJSON *p = cJSON_CreateObject();
-        int64_t ok = c->tp_ok[i], errs = c->tp_err[i];
+        const struct histogram *lat = c->tp_lat[i];
+        int64_t ok = lat ? histogram_count(lat) : 0, errs = c->tp_err[i];
         cJSON_AddNumberToObject(p, "t_ms", (double)(i * c->interval_us) / 1000.0);
         cJSON_AddNumberToObject(p, "ok", (double)ok);
         cJSON_AddNumberToObject(p, "errors", (double)errs);
         /* requests that ended in the interval (ok or not) per second of interval */
         cJSON_AddNumberToObject(p, "rps", round3((double)(ok + errs) * 1e6 / (double)c->interval_us));
         if (ok) {
-            const uint32_t *cnt = &c->tp_fine[(size_t)i * FINE];
-            cJSON_AddNumberToObject(
-                p, "p50_ms", ms(fine_percentile(c, cnt, ok, 50, c->tp_min[i], c->tp_max[i])));
-            cJSON_AddNumberToObject(
-                p, "p99_ms", ms(fine_percentile(c, cnt, ok, 99, c->tp_min[i], c->tp_max[i])));
+            cJSON_AddNumberToObject(p, "p50_ms", ms(histogram_percentile(lat, 50)));
+            cJSON_AddNumberToObject(p, "p99_ms", ms(histogram_percentile(lat, 99)));
         } else {
             cJSON_AddNullToObject(p, "p50_ms");
             cJSON_AddNullToObject(p, "p99_ms");
@@ -352,11 +306,11 @@ static cJSON *timeline_json(struct store *st, const struct charts *c, char *err,
 
 static void charts_free(struct charts *c)
 {
-    free(c->tp_ok);
+    for (int i = 0; c->tp_lat && i < c->n_int; i++)
+        free(c->tp_lat[i]);
+    free(c->tp_lat);
     free(c->tp_err);
-    free(c->tp_min);
-    free(c->tp_max);
-    free(c->tp_fine);
+    free(c->lat);
     free(c->cells);
     free(c);
 }
@@ -371,8 +325,8 @@ cJSON *store_charts_compute(struct store *st, const char *id, int mode, int64_t 
     c->concurrency = concurrency;
     cJSON *out = NULL;
     if (load_stats(st, c, err, errlen) != 0) goto done;
-    setup_latency(c);
-    if (setup_throughput(c) != 0 || setup_timeline(c, lanes) != 0) {
+    c->lat = calloc(1, sizeof *c->lat); /* zero-filled: an empty histogram */
+    if (!c->lat || setup_throughput(c) != 0 || setup_timeline(c, lanes) != 0) {
         errf(err, errlen, "computing charts: out of memory");
         goto done;
     }

@@ -52,6 +52,8 @@ enum store_stmt {
     Q_PRUNE_ENDED,
     Q_PRUNE_OLDEST,
     Q_USED_BYTES,
+    Q_PURGE_BATCH,
+    Q_OLDEST_ENDED,
     Q_COUNT
 };
 
@@ -103,5 +105,10 @@ int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int 
 struct cJSON *store_charts_compute(struct store *st, const char *id, int mode,
                                    int64_t concurrency, int64_t lanes, double wall_ms, char *err,
                                    size_t errlen);
+
+/* Deletes run id's request rows in batches, each its own short write, with st->lock (which the
+ * caller holds) released and a pause between batches, so that other writers (the runner's
+ * connection, a POST) get the database in turn. Returns 0, or -1 with err. */
+int store_purge_rows(struct store *st, const char *id, char *err, size_t errlen);
 
 #endif

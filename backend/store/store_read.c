@@ -12,13 +12,14 @@
 #define MAX_MODES (SPEC_MAX_MODES * SPEC_MAX_LEVELS) /* rows of modes per run: (mode, level) points */
 #define MAX_PAGE 100000
 
-/* One row of modes, its texts copied out of the statement. */
+/* One row of modes: its RESULT parsed, its charts text copied out of the statement. */
 struct mode_row {
     int mode;
     int64_t concurrency;
     int64_t total, lanes, done;
-    char *result_json; /* NULL until the mode finished */
-    char *charts_json; /* NULL until computed */
+    bool finished;            /* a RESULT is stored and could be read */
+    struct mode_result result; /* valid when finished */
+    char *charts_json;        /* NULL until computed */
 };
 
 static char *col_dup(sqlite3_stmt *s, int i)
@@ -29,10 +30,24 @@ static char *col_dup(sqlite3_stmt *s, int i)
 
 static void free_modes(struct mode_row *m, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free(m[i].result_json);
+    for (int i = 0; i < n; i++)
         free(m[i].charts_json);
+}
+
+/* The store boundary of a RESULT: its stored text parsed once into m->result (the point's level
+ * when it does not say its own). A text that cannot be read leaves the point unfinished, as a
+ * point without a RESULT. */
+static void read_result(const unsigned char *text, struct mode_row *m)
+{
+    m->finished = false;
+    cJSON *j = text ? cJSON_Parse((const char *)text) : NULL;
+    char err[128];
+    if (j && result_from_json(j, &m->result, err, sizeof err) == 0) {
+        m->finished = true;
+        if (m->result.concurrency <= 0) m->result.concurrency = m->concurrency;
+        if (m->result.client.is_client) m->result.mode = m->mode; /* 16 + its index in the spec */
     }
+    cJSON_Delete(j);
 }
 
 /* The run's modes in run order. Returns how many, or -1 with err. */
@@ -50,7 +65,7 @@ static int read_modes(struct store *st, const char *id, struct mode_row *out, bo
         m->total = sqlite3_column_int64(s, 2);
         m->lanes = sqlite3_column_int64(s, 3);
         m->done = sqlite3_column_int64(s, 4);
-        m->result_json = col_dup(s, 5);
+        read_result(sqlite3_column_text(s, 5), m);
         m->charts_json = col_dup(s, 6);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -73,49 +88,59 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
     out->created_us = sqlite3_column_int64(row, 2);
     out->finished_us =
         sqlite3_column_type(row, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(row, 3);
-    out->spec_json = col_dup(row, 4);
     out->label = col_dup(row, 5);
     out->message = col_dup(row, 6);
     if (!out->label) out->label = strdup("");
-    if (!out->id || !out->status || !out->spec_json || !out->label) {
+    /* The store boundary of a spec: its canonical text, validated when it was created, parsed
+     * once (without limits: a dashboard may have raised them). */
+    const unsigned char *spec_text = sqlite3_column_text(row, 4);
+    struct spec_limits lim;
+    spec_limits_unbounded(&lim);
+    char serr[256];
+    out->has_spec =
+        spec_text && spec_from_text((const char *)spec_text, &lim, &out->spec, serr, sizeof serr) == 0;
+    if (!out->has_spec) spec_init(&out->spec);
+    if (!out->id || !out->status || !out->label) {
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
-    struct mode_row modes[MAX_MODES];
-    int n = read_modes(st, out->id, modes, false, err, errlen);
+    /* A run's points, each with its RESULT: on the heap (a web server thread's stack is small). */
+    struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
+    int n = modes ? read_modes(st, out->id, modes, false, err, errlen)
+                  : errf(err, errlen, "out of memory");
     if (n < 0) {
+        free(modes);
         store_run_free(out);
         return -1;
     }
     out->modes = calloc(n > 0 ? (size_t)n : 1, sizeof *out->modes);
     if (!out->modes) {
         free_modes(modes, n);
+        free(modes);
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         out->modes[i] = (struct store_mode){.mode = modes[i].mode,
                                             .concurrency = modes[i].concurrency,
                                             .total = modes[i].total,
                                             .lanes = modes[i].lanes,
                                             .done = modes[i].done,
-                                            .result_json = modes[i].result_json};
-        modes[i].result_json = NULL; /* moved */
-    }
+                                            .finished = modes[i].finished,
+                                            .result = modes[i].result};
     out->nmodes = n;
     free_modes(modes, n);
+    free(modes);
     return 0;
 }
 
 void store_run_free(struct store_run *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->nmodes; i++)
-        free(r->modes[i].result_json);
     free(r->modes);
     free(r->id);
     free(r->status);
-    free(r->spec_json);
+    spec_free(&r->spec);
     free(r->label);
     free(r->message);
     memset(r, 0, sizeof *r);
@@ -137,7 +162,7 @@ int store_run_get(struct store *st, const char *id, struct store_run *out, char 
     if (rc == SQLITE_ROW)
         rc = fill_run(st, s, out, err, errlen);
     else if (rc == SQLITE_DONE)
-        rc = 1;
+        rc = STORE_NOT_FOUND;
     else
         rc = store_fail(st, err, errlen, "reading run");
     store_done(s);
@@ -145,7 +170,8 @@ int store_run_get(struct store *st, const char *id, struct store_run *out, char 
     return rc;
 }
 
-int store_run_status(struct store *st, const char *id, char *buf, size_t buflen)
+int store_run_status(struct store *st, const char *id, char *buf, size_t buflen, char *err,
+                     size_t errlen)
 {
     if (buflen) buf[0] = '\0';
     pthread_mutex_lock(&st->lock);
@@ -156,7 +182,7 @@ int store_run_status(struct store *st, const char *id, char *buf, size_t buflen)
         snprintf(buf, buflen, "%s", (const char *)sqlite3_column_text(s, 0));
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? 1 : -1;
+        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : store_fail(st, err, errlen, "reading run");
     }
     store_done(s);
     pthread_mutex_unlock(&st->lock);
@@ -312,7 +338,7 @@ static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t 
     }
     out = rows_page(st, s, id, mode, concurrency, total, err, errlen);
 end:
-    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+    store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
     return out;
@@ -359,62 +385,50 @@ static int append_failures(struct store *st, const char *id, int mode, int64_t c
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* A number of a stored RESULT, `missing` when absent or unreadable. */
-static double result_number(const char *result_json, const char *key, double missing)
-{
-    cJSON *r = result_json ? cJSON_Parse(result_json) : NULL;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
-    double out = cJSON_IsNumber(v) ? v->valuedouble : missing;
-    cJSON_Delete(r);
-    return out;
-}
-
-/* The modes of a run that must exist: how many, or -1 with *found = false (no such run) or with
- * err (found stays true). */
+/* The modes of a run that must exist: 0 with *n of them, STORE_NOT_FOUND, or -1 with err. */
 static int read_run_modes(struct store *st, const char *id, struct mode_row *out, bool with_charts,
-                          bool *found, char *err, size_t errlen, const char *what)
+                          int *n, char *err, size_t errlen, const char *what)
 {
     sqlite3_stmt *s = st->q[Q_RUN_STATUS];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) store_fail(st, err, errlen, what);
     store_done(s);
-    if (rc == SQLITE_ROW) return read_modes(st, id, out, with_charts, err, errlen);
-    if (rc == SQLITE_DONE)
-        *found = false;
-    else
-        store_fail(st, err, errlen, what);
-    return -1;
+    if (rc == SQLITE_DONE) return STORE_NOT_FOUND;
+    if (rc != SQLITE_ROW) return -1;
+    *n = read_modes(st, id, out, with_charts, err, errlen);
+    return *n < 0 ? -1 : 0;
 }
 
-cJSON *store_failures(struct store *st, const char *id, bool *found, char *err, size_t errlen)
+int store_failures(struct store *st, const char *id, cJSON **out, char *err, size_t errlen)
 {
-    bool dummy;
-    if (!found) found = &dummy;
-    *found = true;
+    *out = NULL;
     pthread_mutex_lock(&st->lock);
-    cJSON *out = NULL;
+    int rc = -1, n = 0;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading failures") != 0) goto unlock;
-    struct mode_row modes[MAX_MODES];
-    int n = read_run_modes(st, id, modes, false, found, err, errlen, "reading failures");
-    if (n < 0) goto end;
-    out = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(out, "failures");
-    for (int i = 0; i < n; i++) {
+    struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
+    rc = modes ? read_run_modes(st, id, modes, false, &n, err, errlen, "reading failures")
+               : errf(err, errlen, "out of memory");
+    if (rc) goto end;
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(doc, "failures");
+    for (int i = 0; i < n && rc == 0; i++) {
         /* A finished mode without errors is not scanned: a clean million-row run answers at
          * once. */
-        if (modes[i].result_json && result_number(modes[i].result_json, "errors", 1) <= 0) continue;
-        if (append_failures(st, id, modes[i].mode, modes[i].concurrency, arr, err, errlen) != 0) {
-            cJSON_Delete(out);
-            out = NULL;
-            break;
-        }
+        if (modes[i].finished && modes[i].result.errors <= 0) continue;
+        rc = append_failures(st, id, modes[i].mode, modes[i].concurrency, arr, err, errlen);
     }
+    if (rc == 0)
+        *out = doc;
+    else
+        cJSON_Delete(doc);
     free_modes(modes, n);
 end:
-    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+    free(modes);
+    store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
-    return out;
+    return rc;
 }
 
 int store_each_request(struct store *st, const char *id, int mode,
@@ -427,8 +441,9 @@ int store_each_request(struct store *st, const char *id, int mode,
     pthread_mutex_lock(&st->lock);
     int rc = -1;
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
-    struct mode_row points[MAX_MODES];
-    int n = read_modes(st, id, points, false, err, errlen);
+    struct mode_row *points = calloc(MAX_MODES, sizeof *points);
+    int n = points ? read_modes(st, id, points, false, err, errlen)
+                   : errf(err, errlen, "out of memory");
     if (n < 0) goto end;
     sqlite3_stmt *s = st->q[Q_REQ_ALL];
     bool stop = false;
@@ -452,7 +467,8 @@ int store_each_request(struct store *st, const char *id, int mode,
     free_modes(points, n);
     rc = 0;
 end:
-    store_exec(st, Q_COMMIT, NULL, 0, NULL);
+    free(points);
+    store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -468,7 +484,7 @@ static char *mode_charts_text(struct store *st, const char *id, const struct mod
     if (n >= 2 && m->charts_json[0] == '{' && m->charts_json[n - 1] == '}')
         return strdup(m->charts_json);
     cJSON *c = store_charts_compute(st, id, m->mode, m->concurrency, m->lanes,
-                                    result_number(m->result_json, "wall_ms", 0), err, errlen);
+                                    m->finished ? m->result.wall_ms : 0, err, errlen);
     char *text = c ? cJSON_PrintUnformatted(c) : NULL;
     cJSON_Delete(c);
     if (!text) return c ? errf(err, errlen, "charts: out of memory"), NULL : NULL;
@@ -480,23 +496,22 @@ static char *mode_charts_text(struct store *st, const char *id, const struct mod
     return text;
 }
 
-char *store_charts_text(struct store *st, const char *id, int64_t concurrency, bool *found,
-                        char *err, size_t errlen)
+int store_charts_text(struct store *st, const char *id, int64_t concurrency, char **text,
+                      char *err, size_t errlen)
 {
-    bool dummy;
-    if (!found) found = &dummy;
-    *found = true;
+    *text = NULL;
     pthread_mutex_lock(&st->lock);
     char *out = NULL;
-    struct mode_row modes[MAX_MODES];
-    int n = read_run_modes(st, id, modes, true, found, err, errlen, "reading charts");
-    if (n < 0) goto unlock;
+    struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
+    int n = 0, rc = modes ? read_run_modes(st, id, modes, true, &n, err, errlen, "reading charts")
+                          : errf(err, errlen, "out of memory");
+    if (rc) goto unlock;
     /* The stored texts side by side: no parsing and printing megabytes again. */
     char *parts[MAX_MODES];
     size_t total = sizeof "{\"modes\":[]}", k = 0;
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
-        if (!modes[i].result_json) continue; /* not finished: no aggregates yet */
+        if (!modes[i].finished) continue; /* not finished: no aggregates yet */
         if (concurrency > 0 && modes[i].concurrency != concurrency) continue;
         parts[k] = mode_charts_text(st, id, &modes[i], err, errlen);
         ok = parts[k] != NULL;
@@ -513,18 +528,22 @@ char *store_charts_text(struct store *st, const char *id, int64_t concurrency, b
     for (size_t i = 0; i < k; i++)
         free(parts[i]);
     free_modes(modes, n);
+    *text = out;
+    rc = out ? 0 : -1;
 unlock:
+    free(modes);
     pthread_mutex_unlock(&st->lock);
-    return out;
+    return rc;
 }
 
-cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found, char *err,
-                    size_t errlen)
+int store_charts(struct store *st, const char *id, int64_t concurrency, cJSON **out, char *err,
+                 size_t errlen)
 {
-    char *text = store_charts_text(st, id, concurrency, found, err, errlen);
-    if (!text) return NULL;
-    cJSON *out = cJSON_Parse(text);
+    char *text;
+    *out = NULL;
+    int rc = store_charts_text(st, id, concurrency, &text, err, errlen);
+    if (rc) return rc;
+    *out = cJSON_Parse(text);
     free(text);
-    if (!out) errf(err, errlen, "reading charts: stored charts are not JSON");
-    return out;
+    return *out ? 0 : errf(err, errlen, "reading charts: stored charts are not JSON");
 }

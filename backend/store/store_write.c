@@ -48,7 +48,7 @@ int store_run_set_status(struct store *st, const char *id, const char *status, i
     sqlite3_bind_int64(s, 3, finished_us);
     if (message) sqlite3_bind_text(s, 4, message, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "setting run status");
-    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = 1;
+    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = STORE_NOT_FOUND;
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -229,11 +229,15 @@ int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t e
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->lock);
+    if (store_purge_rows(st, id, err, errlen)) {
+        pthread_mutex_unlock(&st->lock);
+        return -1;
+    }
     sqlite3_stmt *s = st->q[Q_RUN_DELETE];
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     /* ON DELETE CASCADE removes the run's modes and request rows in the same statement. */
     int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_fail(st, err, errlen, "deleting run");
-    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = 1;
+    if (rc == 0 && sqlite3_changes(st->db) == 0) rc = STORE_NOT_FOUND;
     store_done(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -252,15 +256,29 @@ static int step_ints(struct store *st, enum store_stmt q, int64_t *a, int64_t *b
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Deletes the n oldest ended runs; returns how many went, or -1 with err. */
+/* Deletes the n oldest ended runs, one at a time, each one's rows in batches (store_purge_rows);
+ * returns how many went, or -1 with err. */
 static int64_t prune_oldest(struct store *st, int64_t n, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = st->q[Q_PRUNE_OLDEST];
-    sqlite3_bind_int64(s, 1, n);
-    int rc = sqlite3_step(s);
-    int64_t gone = rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
-    if (rc != SQLITE_DONE) store_fail(st, err, errlen, "pruning runs");
-    store_done(s);
+    int64_t gone = 0;
+    for (; gone < n; gone++) {
+        sqlite3_stmt *s = st->q[Q_OLDEST_ENDED];
+        int rc = sqlite3_step(s);
+        char id[64] = "";
+        if (rc == SQLITE_ROW)
+            snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+        else if (rc != SQLITE_DONE)
+            store_fail(st, err, errlen, "pruning runs");
+        store_done(s);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW || store_purge_rows(st, id, err, errlen)) return -1;
+        s = st->q[Q_RUN_DELETE];
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE) store_fail(st, err, errlen, "pruning runs");
+        store_done(s);
+        if (rc != SQLITE_DONE) return -1;
+    }
     return gone;
 }
 

@@ -240,7 +240,7 @@ describe('the page tells the truth', {timeout: 420000}, () => {
     const cli = spawnSync(BIN, ['run', '--no-progress', '--url', run.spec.target.url, '--requests', '3', '--concurrency', '3', '--modes', 'threads',
       '--threshold', 'p99_ms=10', '--threshold', 'error_rate=0'], {encoding: 'utf8', timeout: 60000});
     assert.equal(cli.status, 3, cli.stdout + cli.stderr);
-    assert.match(cli.stdout, /thresholds: FAILED\n\s+threads\s+p99_ms [\d.]+ > 10/);
+    assert.match(cli.stdout, /thresholds: FAILED\n\s+threads\s+p99 [\d.]+ ms > 10 ms/);
     // History marks it.
     await page.goto(`${server.base}/history`);
     await waitView(page, 'history');

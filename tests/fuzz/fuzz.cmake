@@ -3,7 +3,8 @@
 # a scratch folder in the build tree, never into the corpus.
 set(CONLAB_FUZZ_SECONDS 20 CACHE STRING "seconds each fuzzer runs in ctest")
 set(CONLAB_FUZZERS spec:conlab_common:common query:conlab_dashboard:dashboard
-    target_http:conlab_target:target)
+    target_http:conlab_target:target histogram:conlab_common:common)
+add_custom_target(fuzzers) # every fuzz_NAME: `cmake --build build-fuzz --target fuzzers`
 foreach(f ${CONLAB_FUZZERS})
   string(REPLACE ":" ";" parts ${f})
   list(GET parts 0 name)
@@ -13,6 +14,7 @@ foreach(f ${CONLAB_FUZZERS})
   target_link_libraries(fuzz_${name} PRIVATE ${lib})
   target_include_directories(fuzz_${name} PRIVATE ${CMAKE_SOURCE_DIR}/backend/${layer})
   target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(fuzzers fuzz_${name})
   add_test(NAME fuzz_${name}
            COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=1
                    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

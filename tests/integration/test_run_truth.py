@@ -63,10 +63,12 @@ class RunTruthTest(unittest.TestCase):
         self.assertIn("thresholds: FAILED", out)
         # 50 ms per response: p99 crosses 10 ms in both modes; no error, so error_rate holds.
         crossed = [l.split() for l in out.split("thresholds: FAILED")[1].splitlines() if l.strip()]
-        self.assertEqual([(c[0], c[1], c[3]) for c in crossed], [("sync", "p99_ms", ">"), ("threads", "p99_ms", ">")])
+        # In the page's units: "sync       p99 50.6 ms > 10 ms".
+        self.assertEqual([(c[0], c[1], c[3], c[4], c[6]) for c in crossed],
+                         [("sync", "p99", "ms", ">", "ms"), ("threads", "p99", "ms", ">", "ms")])
         for c in crossed:
             self.assertGreaterEqual(float(c[2]), 50)
-            self.assertEqual(float(c[4]), 10)
+            self.assertEqual(float(c[5]), 10)
 
     def test_the_verdict_in_json_and_a_run_that_passes(self):
         code, out, err = conlab_run("--url", self.url, "--requests", "3", "--concurrency", "3",

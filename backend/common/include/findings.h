@@ -1,8 +1,15 @@
 /* Findings: what a finished run's numbers say, in words, each with the numbers it comes from.
  * One module for `conlab run` (printed under the table, and in --json) and the API (RUN's
- * "findings"), so that both say the same. */
+ * "findings"), so that both say the same. Computed on C data (the spec and the mode_results);
+ * findings_to_json shapes them where they leave the process. */
 #ifndef CONLAB_FINDINGS_H
 #define CONLAB_FINDINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+#include "spec.h"
 
 struct cJSON;
 
@@ -12,10 +19,65 @@ struct cJSON;
  * limit. */
 #define FINDINGS_LITTLE_SHARE 0.80
 
-/* Computes the findings of a run from its spec (the contract's JSON shape, as spec_to_json makes
- * it) and its RESULTs in run order (as result_to_json makes them). Returns a new array of
- * {"kind", "mode": M|null, "text", "values": {...}} — possibly empty, never NULL unless out of
- * memory. Kinds, in this order:
+enum finding_kind { FINDING_ERRORS, FINDING_KNEE, FINDING_IDEAL, FINDING_LITTLE, FINDING_COST };
+
+/* "errors", "knee", "ideal", "little", "cost". */
+const char *finding_kind_name(enum finding_kind k);
+
+#define FINDING_TEXT_MAX 900
+/* At most one finding of each kind per mode. */
+#define FINDINGS_MAX (5 * MODE_COUNT)
+
+/* The numbers behind each kind (RUN's "values"). */
+struct finding_errors {
+    int64_t errors, requests; /* failed (cancelled aside) over all levels */
+    double share;
+    int64_t by_kind[REQ_ERR_COUNT]; /* REQ_ERR_CANCELLED and REQ_OK stay 0 */
+    bool has_message;
+    char message[RECORD_ERROR_MAX]; /* the most common message over the levels */
+    int64_t message_count;
+};
+struct finding_knee {
+    int64_t concurrency, top_concurrency;
+    double rps, rps_beyond_max, rps_first, p50_ms, top_p50_ms;
+};
+struct finding_ideal {
+    int64_t concurrency, requests, delay_ms, workers;
+    double wall_ms, ideal_ms, ratio;
+    int levels;       /* > 0 for a sweep: levels judged, with ratio_min */
+    double ratio_min;
+    bool has_concurrent; /* sync: against a concurrent client at the same C */
+    double concurrent_ideal_ms, vs_concurrent_ideal;
+};
+struct finding_little {
+    int64_t concurrency, lanes;
+    double in_flight, share, rps_ok, mean_latency_ms;
+};
+struct finding_cost {
+    double cpu_ms_per_1000, ratio;
+    int32_t cheapest; /* enum bench_mode */
+};
+
+struct finding {
+    enum finding_kind kind;
+    int32_t mode; /* enum bench_mode; -1 for the run as a whole */
+    char text[FINDING_TEXT_MAX];
+    union {
+        struct finding_errors errors;
+        struct finding_knee knee;
+        struct finding_ideal ideal;
+        struct finding_little little;
+        struct finding_cost cost;
+    } v;
+};
+
+struct findings {
+    int n;
+    struct finding f[FINDINGS_MAX];
+};
+
+/* Computes the findings of a run from its spec and its n results in run order into `out`
+ * (possibly none). Kinds, in this order:
  *   errors  per mode with failed requests (cancelled ones aside): share by kind, the most
  *           common message;
  *   knee    per mode of a sweep of at least 3 levels without errors: the lowest level beyond
@@ -29,7 +91,13 @@ struct cJSON;
  *           the lowest share);
  *   cost    per mode when at least two modes ran 50 requests or more: CPU ms per 1,000 requests
  *           over all its levels and the ratio to the cheapest mode.
- * Cancelled levels count for `errors` only. */
-struct cJSON *findings_compute(const struct cJSON *spec, const struct cJSON *results);
+ * Cancelled levels count for `errors` only. Numbers are read at the precision RESULT shows them
+ * (3 decimals), so that fresh and stored results say the same. */
+void findings_compute(const struct spec *s, const struct mode_result *r, size_t n,
+                      struct findings *out);
+
+/* [{"kind", "mode": M|null, "text", "values": {...}}...]; NULL only when out of memory. Caller
+ * frees with cJSON_Delete. */
+struct cJSON *findings_to_json(const struct findings *f);
 
 #endif

@@ -93,8 +93,9 @@ struct mode_result {
     char top_error[RECORD_ERROR_MAX];
     int64_t bytes;
     int64_t lanes; /* workers actually used: min(concurrency, requests) */
-    double wall_ms, rps;
-    struct latency_summary latency_ms;
+    double wall_ms;
+    double rps; /* ok requests per second of wall time (failed requests are not throughput) */
+    struct latency_summary latency_ms; /* over the ok requests */
     int32_t has_latency_from_due; /* 1 with a rate and at least one ok request */
     int32_t pad;
     struct latency_summary latency_from_due_ms; /* end - sched of the ok requests (with a rate) */
@@ -103,6 +104,12 @@ struct mode_result {
     int64_t workers_rss_kb; /* processes: the sum of the workers' peak RSS (0 otherwise) */
     int32_t cancelled; /* 1 when the mode was cut short by a cancel */
     struct client_info client;
+    int32_t has_latency_all; /* 0 only when the mode had no request */
+    /* Over every request: an ok one at its latency, a failed one at its elapsed time (end -
+     * start; 0 when it never started), a timeout at least timeout_ms. Latency thresholds judge
+     * this one, so that failures cannot pass a latency bar. */
+    struct latency_summary latency_all_ms;
+    double attempts_per_s; /* every request (ok or not) per second of wall time */
 };
 
 #endif

@@ -80,6 +80,8 @@ struct spec_limits {
     const char *const *clients;
     int nclients;
     bool any_client;
+    int64_t max_total_requests;      /* 10,000,000: requests x levels x modes of one run */
+    int64_t max_work_s;              /* 3,600: work_us x requests x levels x modes, in CPU s */
 };
 
 /* True for a client's mode id. */

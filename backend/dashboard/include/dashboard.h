@@ -38,6 +38,10 @@ struct dashboard_opts {
     int nallow_hosts;
     const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
     int nsecret_headers;
+    bool secret_body;     /* target.body shown as "***" too */
+    const char *const *allow_targets; /* --allow-target patterns; none: every host */
+    int nallow_targets;
+    bool allow_self_target; /* the dashboard may be its own target */
     int keepalive_ms;       /* idle keep-alive connections close after this; 0: 5000 */
     int request_timeout_ms; /* a request head must arrive within this; 0: 5000 */
     const char *demo_url; /* the demo target's URL, NULL when there is none */
@@ -46,6 +50,10 @@ struct dashboard_opts {
     const char *const *default_modes; /* the form's modes at first; none: the built-in four */
     int ndefault_modes;
 };
+
+/* A pattern as --allow-target takes it (a host name, *.domain, an address or a CIDR): 0, or -1
+ * with err naming it. */
+int dashboard_target_pattern_valid(const char *pattern, char *err, size_t errlen);
 
 /* Starts the runner and the web server. `runner_st` is the runner's own store connection,
  * `api_st` the handlers'; both must outlive the dashboard. `url` gets "http://HOST:PORT/" with

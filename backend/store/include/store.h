@@ -8,10 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "record.h"
+#include "spec.h"
 
 struct cJSON;
-struct spec;
 struct store;
+
+/* One error shape for every store function: 0 on success; -1 with a message in `err` on a
+ * failure; and, for a function that names a run, STORE_NOT_FOUND when that run does not exist
+ * (err is left as it is). Results come back through out parameters. */
+#define STORE_NOT_FOUND 1
 
 /* Opens (creating the file and its parent folder) and migrates to the newest schema known to
  * this binary, applying migrations/NNNN_*.sql (compiled in) in order inside one transaction,
@@ -33,7 +38,7 @@ int store_run_create(struct store *st, const char *id, const struct spec *s,
 
 /* Sets a run's status; finished_us >= 0 also sets finished_at; message (may be NULL) is kept as
  * the run's "message" (why it failed, ...); NULL leaves the current message as it is.
- * Returns 0, 1 when the run does not exist, -1 error (also for a status outside the contract's). */
+ * Returns 0, STORE_NOT_FOUND, or -1 with err (also for a status outside the contract's). */
 int store_run_set_status(struct store *st, const char *id, const char *status, int64_t finished_us,
                          const char *message, char *err, size_t errlen);
 
@@ -68,30 +73,38 @@ struct store_mode {
     int mode;                 /* enum bench_mode */
     int64_t total, lanes;     /* as begun */
     int64_t done;             /* request rows stored so far */
-    char *result_json;        /* its RESULT as stored (JSON text); NULL until the mode finished */
     int64_t concurrency;      /* the level */
+    bool finished;            /* its RESULT is stored (and could be read) */
+    struct mode_result result; /* that RESULT, parsed once when read (result_from_json), its
+                                * concurrency the point's when it did not say; valid when
+                                * finished */
 };
 
-/* A stored run, as C data; the dashboard shapes it into the API's RUN. */
+/* A stored run, as C data; the dashboard shapes it into the API's RUN. Nothing in it is JSON:
+ * the texts stored are parsed once, here, when read. */
 struct store_run {
     char *id, *status, *label;
     char *message;            /* NULL when none */
-    char *spec_json;          /* the canonical spec text it was created with */
+    bool has_spec;            /* the stored spec could be read (always, unless the row was
+                               * written by hand or by an incompatible conlab) */
+    struct spec spec;         /* the spec it was created with (secrets in clear: redact where it
+                               * leaves); defaults when !has_spec */
     int64_t created_us;       /* wall-clock µs since the epoch */
     int64_t finished_us;      /* -1 while it has not ended */
     struct store_mode *modes; /* the begun points in run order */
     int nmodes;
 };
 
-/* Reads run `id` into `out` (free with store_run_free). Returns 0, 1 when unknown, -1 with
- * err. */
+/* Reads run `id` into `out` (free with store_run_free on 0). Returns 0, STORE_NOT_FOUND, or -1
+ * with err. */
 int store_run_get(struct store *st, const char *id, struct store_run *out, char *err,
                   size_t errlen);
 
 void store_run_free(struct store_run *r);
 
-/* Status of a run into buf ("" when unknown). Returns 0, 1 unknown, -1 error. */
-int store_run_status(struct store *st, const char *id, char *buf, size_t buflen);
+/* Status of a run into buf ("" unless 0). Returns 0, STORE_NOT_FOUND, or -1 with err. */
+int store_run_status(struct store *st, const char *id, char *buf, size_t buflen, char *err,
+                     size_t errlen);
 
 /* Runs newest first into a new array *out of *count runs (free with store_runs_free); url
  * (the spec's target.url with its password shown as "***", see redact.h) and label filter
@@ -109,7 +122,7 @@ void store_runs_free(struct store_run *runs, int n);
 int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char *err,
                     size_t errlen);
 
-/* Removes a run and all its rows. Returns 0, 1 when unknown, -1 error. */
+/* Removes a run and all its rows. Returns 0, STORE_NOT_FOUND, or -1 with err. */
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);
 
 /* {"mode", "concurrency", "total", "requests": [row...]} of one point in seq order (rows as
@@ -130,10 +143,10 @@ struct cJSON *store_requests_window(struct store *st, const char *id, int mode,
  * the failed rows of the run grouped by point (mode and level, in run order), error kind and
  * message, most frequent first within a point; first_us/last_us are the earliest and latest
  * time one was seen (its end_us, else start_us, else sched_us). Points whose RESULT counts no
- * error are not scanned. NULL when unknown (*found = false) or on error (err set, *found =
- * true). */
-struct cJSON *store_failures(struct store *st, const char *id, bool *found, char *err,
-                             size_t errlen);
+ * error are not scanned. Into *out (caller frees with cJSON_Delete). Returns 0,
+ * STORE_NOT_FOUND, or -1 with err (*out NULL unless 0). */
+int store_failures(struct store *st, const char *id, struct cJSON **out, char *err,
+                   size_t errlen);
 
 /* Calls fn for every stored request of the run (mode < 0: every point, else every level of that
  * mode; points in run order, then seq), streaming from SQLite without loading them all, from one
@@ -148,14 +161,14 @@ int store_each_request(struct store *st, const char *id, int mode,
 /* {"modes": [{"mode", "concurrency", "total", "ok", "wall_ms", "histogram", "cdf", "throughput",
  * "timeline"}...]} for the finished points in run order, only those at `concurrency` when it is
  * above 0, as computed by store_mode_finish (see docs/API.md); points finished before schema 2
- * get theirs computed (and kept) here. NULL when unknown (*found = false) or on error (err set,
- * *found = true). */
-struct cJSON *store_charts(struct store *st, const char *id, int64_t concurrency, bool *found,
-                           char *err, size_t errlen);
+ * get theirs computed (and kept) here. Into *out (caller frees with cJSON_Delete). Returns 0,
+ * STORE_NOT_FOUND, or -1 with err (*out NULL unless 0). */
+int store_charts(struct store *st, const char *id, int64_t concurrency, struct cJSON **out,
+                 char *err, size_t errlen);
 
-/* The same document as JSON text (malloc'd; free with free()), made from the stored texts
- * without parsing them: what the API serves. NULL as store_charts. */
-char *store_charts_text(struct store *st, const char *id, int64_t concurrency, bool *found,
-                        char *err, size_t errlen);
+/* The same document as JSON text into *out (malloc'd; free with free()), made from the stored
+ * texts without parsing them: what the API serves. Returns as store_charts. */
+int store_charts_text(struct store *st, const char *id, int64_t concurrency, char **out,
+                      char *err, size_t errlen);
 
 #endif

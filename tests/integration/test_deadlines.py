@@ -1,0 +1,136 @@
+"""Deadlines that hold whatever civetweb's reads do, and threads kept for the API: slow uploads
+(1 byte every 0.5 s), hundreds of idle connections and slow heads cannot keep /api/health from
+answering, and a request whose body does not arrive in time is answered 408 at its deadline."""
+import http.client
+import json
+import socket
+import threading
+import time
+import unittest
+
+from serve_testlib import Serve
+
+SPEC = b'{"target":{"url":"http://127.0.0.1:1/"},"requests":1,"modes":["sync"]}'
+
+
+def health_ms(s, timeout=10):
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection(s.host, s.port, timeout=timeout)
+    try:
+        c.request("GET", "/api/health")
+        r = c.getresponse()
+        assert r.status == 200 and json.loads(r.read()) == {"status": "ok"}
+    finally:
+        c.close()
+    return (time.monotonic() - t0) * 1000
+
+
+def slow_head(s):
+    return (b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(SPEC))
+
+
+class Trickle:
+    """n uploads that send their head at once and then 1 byte of the body every 0.5 s, from one
+    thread; what each received is kept."""
+
+    def __init__(self, s, n):
+        self.socks, self.got, self.stop = [], {}, threading.Event()
+        for _ in range(n):
+            k = socket.create_connection((s.host, s.port), timeout=10)
+            k.sendall(slow_head(s))
+            k.setblocking(False)
+            self.socks.append(k)
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set() and i < len(SPEC):
+            for k in self.socks:
+                try:
+                    k.send(SPEC[i:i + 1])
+                except OSError:
+                    pass
+                try:
+                    data = k.recv(4096)
+                    self.got[k] = self.got.get(k, b"") + data
+                except (BlockingIOError, OSError):
+                    pass
+            i += 1
+            self.stop.wait(0.5)
+
+    def close(self):
+        self.stop.set()
+        self.t.join(10)
+        for k in self.socks:
+            k.close()
+
+
+class DeadlineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Serve()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.s.stop() == 0, cls.s.errors()
+
+    def test_slow_upload_answered_408_at_its_deadline(self):
+        k = socket.create_connection((self.s.host, self.s.port), timeout=15)
+        k.sendall(slow_head(self.s))
+        t0 = time.monotonic()
+        data = b""
+        k.settimeout(0.5)
+        while time.monotonic() - t0 < 12 and b"\r\n\r\n" not in data:
+            try:
+                k.send(b" ")
+                data += k.recv(4096)
+            except socket.timeout:
+                pass
+            except OSError:
+                break
+        took = time.monotonic() - t0
+        k.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:200])
+        self.assertLess(took, 7.0)
+
+    def test_270_slow_uploads_leave_health_answering(self):
+        tr = Trickle(self.s, 270)
+        try:
+            time.sleep(1.0)
+            worst = max(health_ms(self.s) for _ in range(10))
+            self.assertLess(worst, 1000)
+        finally:
+            tr.close()
+
+    def test_300_idle_connections_leave_health_answering(self):
+        socks = [socket.create_connection((self.s.host, self.s.port), timeout=10)
+                 for _ in range(300)]
+        try:
+            time.sleep(0.5)
+            worst = max(health_ms(self.s) for _ in range(10))
+            self.assertLess(worst, 1000)
+        finally:
+            for k in socks:
+                k.close()
+
+    def test_idle_and_slow_uploads_together(self):
+        socks = [socket.create_connection((self.s.host, self.s.port), timeout=10)
+                 for _ in range(300)]
+        tr = Trickle(self.s, 50)
+        try:
+            time.sleep(0.5)
+            worst = max(health_ms(self.s) for _ in range(10))
+            self.assertLess(worst, 1000)
+            # a real run is still accepted and served
+            rid = self.s.post_run(self.s.spec(delay_ms=1, requests=2, modes=["sync"]))
+            self.assertEqual(self.s.wait_status(rid)["status"], "done")
+        finally:
+            tr.close()
+            for k in socks:
+                k.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
