@@ -60,6 +60,17 @@ static void test_spec_names_clients(void)
     free(out);
     spec_free(&s);
 
+    /* A spec validated once is read again with limits that refuse nothing, work_us included
+     * (the job child, the store: their limit times 10^6 overflowed and refused every work_us). */
+    spec_limits_unbounded(&lim);
+    CHECK(spec_from_text("{\"target\": {\"url\": \"http://a/\"}, \"work_us\": 2000, "
+                         "\"requests\": 40}", &lim, &s, err, sizeof err) == 0);
+    CHECK(spec_copy(&copy, &s) == 0 && copy.work_us == 2000);
+    spec_free(&copy);
+    spec_free(&s);
+    spec_limits_default(&lim);
+    client_registry_limits(&reg, &lim);
+
     /* A listed twice, a ninth client, a client above its concurrency limit. */
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://a/\"}, \"modes\": [\"mine\", \"mine\"]}",
                          &lim, &s, err, sizeof err) == -1 && strstr(err, "listed twice"));

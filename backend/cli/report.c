@@ -147,7 +147,8 @@ void report_verdict(FILE *f, const struct spec *s, const struct verdict *verdict
     fprintf(f, "\nthresholds: FAILED\n");
     for (int i = 0; i < verdict->nfailed; i++) {
         const struct verdict_failure *x = &verdict->failed[i];
-        fprintf(f, "  %-10s", mode_name(x->mode) ? mode_name(x->mode) : "unknown");
+        const char *name = spec_mode_name(s, x->mode);
+        fprintf(f, "  %-10s", name ? name : "unknown");
         if (s->nlevels > 1) fprintf(f, " at %lld", (long long)x->concurrency);
         verdict_line(f, x);
     }

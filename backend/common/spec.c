@@ -289,7 +289,8 @@ static int check_budget(const struct spec *s, const struct spec_limits *lim, cha
                     "%lld requests in one run",
                     (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
                     (long long)total, (long long)lim->max_total_requests);
-    if (s->work_us > 0 && total > lim->max_work_s * 1000000 / s->work_us)
+    /* In CPU seconds as doubles: the unbounded limit times 10^6 would overflow an int64. */
+    if (s->work_us > 0 && (double)s->work_us * (double)total / 1e6 > (double)lim->max_work_s)
         return errf(err, errlen,
                     "work_us: %lld us x %lld requests is %.0f CPU s, over the limit of %lld s "
                     "in one run",

@@ -135,6 +135,11 @@ class Gil(unittest.TestCase):
                 if cores < 1.6:
                     continue
                 if walls["py-threads"] >= 1.6 * walls["py-processes"]:
+                    # and the findings say why: the GIL serialised py-threads' work
+                    par = {f["mode"]: f for f in doc["findings"] if f["kind"] == "parallel"}
+                    self.assertTrue(par["py-threads"]["values"]["serialised"], par)
+                    self.assertIn("GIL", par["py-threads"]["text"])
+                    self.assertGreaterEqual(par["py-processes"]["values"]["cores"], 1.5, par)
                     return
         finally:
             stop(target)
