@@ -19,7 +19,8 @@ static void test_spec_names_clients(void)
     char err[512];
     CHECK(client_registry_add(&reg, "py-threads=clients/python/py_threads.py", "", "--client", err,
                               sizeof err) == 0);
-    CHECK(client_registry_add(&reg, "mine=./mine --fast", "mine", "--client", err, sizeof err) == 0);
+    CHECK(client_registry_add(&reg, "mine=./mine --fast", "mine", "--client", err, sizeof err) ==
+          0);
     struct spec_limits lim;
     spec_limits_default(&lim);
     const char *text = "{\"target\": {\"url\": \"http://127.0.0.1:8000/\"}, "
@@ -33,7 +34,8 @@ static void test_spec_names_clients(void)
     CHECK(s.nmodes == 4 && s.nclients == 2);
     CHECK(s.modes[1] == MODE_CLIENT_BASE && s.modes[3] == MODE_CLIENT_BASE + 1);
     CHECK(!strcmp(spec_mode_name(&s, MODE_CLIENT_BASE + 1), "py-threads"));
-    CHECK(spec_mode_from_name(&s, "mine") == MODE_CLIENT_BASE && spec_mode_from_name(&s, "x") == -1);
+    CHECK(spec_mode_from_name(&s, "mine") == MODE_CLIENT_BASE &&
+          spec_mode_from_name(&s, "x") == -1);
     CHECK(spec_mode_name(&s, MODE_CLIENT_BASE + 2) == NULL);
     /* Printed back by name, parsed back to the same ids (the job child accepts any well-formed
      * name: the dashboard checked them). */
@@ -64,7 +66,8 @@ static void test_spec_names_clients(void)
      * (the job child, the store: their limit times 10^6 overflowed and refused every work_us). */
     spec_limits_unbounded(&lim);
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://a/\"}, \"work_us\": 2000, "
-                         "\"requests\": 40}", &lim, &s, err, sizeof err) == 0);
+                         "\"requests\": 40}",
+                         &lim, &s, err, sizeof err) == 0);
     CHECK(spec_copy(&copy, &s) == 0 && copy.work_us == 2000);
     spec_free(&copy);
     spec_free(&s);
@@ -73,15 +76,18 @@ static void test_spec_names_clients(void)
 
     /* A listed twice, a ninth client, a client above its concurrency limit. */
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://a/\"}, \"modes\": [\"mine\", \"mine\"]}",
-                         &lim, &s, err, sizeof err) == -1 && strstr(err, "listed twice"));
+                         &lim, &s, err, sizeof err) == -1 &&
+          strstr(err, "listed twice"));
     spec_limits_unbounded(&lim);
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://a/\"}, \"modes\": [\"a\", \"b\", \"c\", "
-                         "\"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]}", &lim, &s, err, sizeof err) == -1);
+                         "\"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]}",
+                         &lim, &s, err, sizeof err) == -1);
     CHECK(strstr(err, "more than 8 clients") != NULL);
     spec_limits_default(&lim);
     client_registry_limits(&reg, &lim);
     CHECK(spec_from_text("{\"target\": {\"url\": \"http://a/\"}, \"concurrency\": 1001, "
-                         "\"modes\": [\"mine\"]}", &lim, &s, err, sizeof err) == -1);
+                         "\"modes\": [\"mine\"]}",
+                         &lim, &s, err, sizeof err) == -1);
     CHECK(!strncmp(err, "concurrency: 1001 is above the limit of 1000 for mine", 52));
     client_registry_free(&reg);
 }
@@ -90,8 +96,8 @@ static void test_registry_refusals_and_files(void)
 {
     struct client_registry reg = {0};
     char err[512];
-    const char *bad[][2] = {{"sync=x", "built-in"}, {"h2mux=x", "built-in"}, {"Up=x", "[a-z]"},
-                            {"a b=x", "[a-z]"}, {"noequals", "NAME=COMMAND"}, {"e=  ", "empty"},
+    const char *bad[][2] = {{"sync=x", "built-in"}, {"h2mux=x", "built-in"},      {"Up=x", "[a-z]"},
+                            {"a b=x", "[a-z]"},     {"noequals", "NAME=COMMAND"}, {"e=  ", "empty"},
                             {"c=a\nb", "control"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(client_registry_add(&reg, bad[i][0], "", "--client", err, sizeof err) == -1);
@@ -164,7 +170,8 @@ static int breaks(const char *const *lines, const char *rule, const char *words)
     struct fixture f;
     fixture_init(&f);
     int rc = 0;
-    for (int i = 0; lines[i] && rc == 0; i++) rc = feed(&f.r, lines[i], 2000000);
+    for (int i = 0; lines[i] && rc == 0; i++)
+        rc = feed(&f.r, lines[i], 2000000);
     int ok = rc == -1 && !strcmp(f.r.rule, rule) && strstr(f.r.failure, words) != NULL;
     if (!ok) fprintf(stderr, "rule %s: got rc %d, '%s'\n", rule, rc, f.r.failure);
     fixture_free(&f);
@@ -177,16 +184,24 @@ static void test_lines(void)
     struct fixture f;
     fixture_init(&f);
     CHECK(feed(&f.r, HELLO, 1000100) == 0 && f.c.t0 == 1000000 && !strcmp(f.r.hello_text, "me"));
-    CHECK(feed(&f.r, "{\"seq\": 1, \"lane\": 1, \"start_us\": 1000010, \"end_us\": 1300010, "
-                     "\"status\": 200, \"bytes\": 22, \"error_kind\": null, \"error\": null}", 1300100) == 0);
-    CHECK(feed(&f.r, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000020, \"end_us\": 1000900, "
-                     "\"status\": 503, \"ttfb_us\": 1000800}", 1300200) == 0);
-    CHECK(feed(&f.r, "{\"seq\": 2, \"lane\": 0, \"start_us\": 1001000, \"end_us\": 1002000, "
-                     "\"status\": 0, \"error_kind\": \"timeout\", \"error\": \"too slow\"}", 1300300) == 0);
+    CHECK(feed(&f.r,
+               "{\"seq\": 1, \"lane\": 1, \"start_us\": 1000010, \"end_us\": 1300010, "
+               "\"status\": 200, \"bytes\": 22, \"error_kind\": null, \"error\": null}",
+               1300100) == 0);
+    CHECK(feed(&f.r,
+               "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000020, \"end_us\": 1000900, "
+               "\"status\": 503, \"ttfb_us\": 1000800}",
+               1300200) == 0);
+    CHECK(feed(&f.r,
+               "{\"seq\": 2, \"lane\": 0, \"start_us\": 1001000, \"end_us\": 1002000, "
+               "\"status\": 0, \"error_kind\": \"timeout\", \"error\": \"too slow\"}",
+               1300300) == 0);
     CHECK(f.r.ok == 1 && f.r.errors == 2 && f.r.max_end == 1300010 && f.r.max_lane == 1);
     struct bench_log *l = &f.c.sh->logs[0];
-    CHECK(l->n == 3 && l->buf[0].seq == 1 && l->buf[0].start_us == 10 && l->buf[0].end_us == 300010);
-    CHECK(l->buf[1].err_kind == REQ_ERR_STATUS && l->buf[1].ttfb_us == 800 && l->buf[1].connect_us == -1);
+    CHECK(l->n == 3 && l->buf[0].seq == 1 && l->buf[0].start_us == 10 &&
+          l->buf[0].end_us == 300010);
+    CHECK(l->buf[1].err_kind == REQ_ERR_STATUS && l->buf[1].ttfb_us == 800 &&
+          l->buf[1].connect_us == -1);
     CHECK(l->buf[2].err_kind == REQ_ERR_TIMEOUT && !strcmp(l->msg[0], "too slow"));
     CHECK(feed(&f.r, "{\"done\": 3, \"ok\": 1, \"errors\": 2}", 1300400) == 0 && f.r.done);
     fixture_free(&f);
@@ -195,17 +210,27 @@ static void test_lines(void)
     CHECK(breaks(json, "json", "line 2: not one JSON object"));
     const char *array[] = {HELLO, "[1]", NULL};
     CHECK(breaks(array, "json", "not one JSON object"));
-    const char *type[] = {HELLO, "{\"seq\": \"0\", \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
+    const char *type[] = {
+        HELLO, "{\"seq\": \"0\", \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
     CHECK(breaks(type, "field", "'seq'"));
-    const char *frac[] = {HELLO, "{\"seq\": 0.5, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
+    const char *frac[] = {
+        HELLO, "{\"seq\": 0.5, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
     CHECK(breaks(frac, "field", "'seq'"));
     const char *unknown[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start\": 1}", NULL};
     CHECK(breaks(unknown, "field", "unknown field 'start'"));
-    const char *dup[] = {HELLO, "{\"seq\": 0, \"seq\": 1, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
+    const char *dup[] = {
+        HELLO, "{\"seq\": 0, \"seq\": 1, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
+        NULL};
     CHECK(breaks(dup, "field", "seq"));
-    const char *kind[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002, \"error_kind\": \"worker\"}", NULL};
+    const char *kind[] = {HELLO,
+                          "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002, "
+                          "\"error_kind\": \"worker\"}",
+                          NULL};
     CHECK(breaks(kind, "field", "'worker' is not one of"));
-    const char *okbad[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002, \"status\": 500, \"error_kind\": \"ok\"}", NULL};
+    const char *okbad[] = {HELLO,
+                           "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002, "
+                           "\"status\": 500, \"error_kind\": \"ok\"}",
+                           NULL};
     CHECK(breaks(okbad, "field", "'ok' with status 500"));
     const char *first[] = {"{\"seq\": 0}", NULL};
     CHECK(breaks(first, "hello", "first line"));
@@ -215,29 +240,41 @@ static void test_lines(void)
     CHECK(breaks(early, "hello", "not between the spawn"));
     const char *twice[] = {HELLO, HELLO, NULL};
     CHECK(breaks(twice, "hello", "a second hello"));
-    const char *range[] = {HELLO, "{\"seq\": 3, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
+    const char *range[] = {
+        HELLO, "{\"seq\": 3, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
     CHECK(breaks(range, "seq", "seq 3 is outside 0..2"));
-    const char *again[] = {HELLO, "{\"seq\": 1, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
-                           "{\"seq\": 1, \"lane\": 1, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
+    const char *again[] = {
+        HELLO, "{\"seq\": 1, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
+        "{\"seq\": 1, \"lane\": 1, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
     CHECK(breaks(again, "seq", "line 3: seq 1 given twice (first on line 2)"));
-    const char *lane[] = {HELLO, "{\"seq\": 0, \"lane\": 2, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
+    const char *lane[] = {
+        HELLO, "{\"seq\": 0, \"lane\": 2, \"start_us\": 1000001, \"end_us\": 1000002}", NULL};
     CHECK(breaks(lane, "lane", "lane 2 is outside 0..1 (concurrency 2)"));
-    const char *back[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000005, \"end_us\": 1000002}", NULL};
+    const char *back[] = {
+        HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000005, \"end_us\": 1000002}", NULL};
     CHECK(breaks(back, "times", "before start_us"));
-    const char *before[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 999999, \"end_us\": 1000002}", NULL};
+    const char *before[] = {
+        HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 999999, \"end_us\": 1000002}", NULL};
     CHECK(breaks(before, "times", "outside the mode"));
-    const char *future[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 2000001}", NULL};
+    const char *future[] = {
+        HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 2000001}", NULL};
     CHECK(breaks(future, "times", "outside the mode"));
-    const char *ttfb[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000009, \"ttfb_us\": 1000010}", NULL};
+    const char *ttfb[] = {HELLO,
+                          "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000009, "
+                          "\"ttfb_us\": 1000010}",
+                          NULL};
     CHECK(breaks(ttfb, "times", "ttfb_us"));
     const char *count[] = {HELLO, "{\"done\": 4}", NULL};
     CHECK(breaks(count, "accounting", "done says 4 requests, the spec has 3"));
     const char *sum[] = {HELLO, "{\"done\": 3, \"ok\": 3, \"errors\": 1}", NULL};
     CHECK(breaks(sum, "accounting", "ok 3 + errors 1 != requests 3"));
-    const char *after[] = {HELLO, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
+    const char *after[] = {HELLO,
+                           "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
                            "{\"seq\": 1, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
                            "{\"seq\": 2, \"lane\": 0, \"start_us\": 1000001, \"end_us\": 1000002}",
-                           "{\"done\": 3}", "{\"done\": 3}", NULL};
+                           "{\"done\": 3}",
+                           "{\"done\": 3}",
+                           NULL};
     CHECK(breaks(after, "flood", "a line after done"));
 }
 

@@ -13,8 +13,8 @@
 static struct spec spec_of(const char *modes, const char *extra)
 {
     char text[1024];
-    snprintf(text, sizeof text, "{\"target\": {\"url\": \"http://x/\"}, \"modes\": [%s]%s%s}", modes,
-             extra[0] ? ", " : "", extra);
+    snprintf(text, sizeof text, "{\"target\": {\"url\": \"http://x/\"}, \"modes\": [%s]%s%s}",
+             modes, extra[0] ? ", " : "", extra);
     struct spec_limits lim;
     spec_limits_unbounded(&lim); /* a stored spec: any well-formed client name */
     struct spec s;
@@ -61,7 +61,8 @@ static const struct finding *find(const struct findings *f, enum finding_kind ki
 static int count(const struct findings *f, enum finding_kind kind)
 {
     int n = 0;
-    for (int i = 0; i < f->n; i++) n += f->f[i].kind == kind;
+    for (int i = 0; i < f->n; i++)
+        n += f->f[i].kind == kind;
     return n;
 }
 
@@ -72,10 +73,9 @@ static void parallel(void)
     /* 40 responses × 25 ms of work at C=2: 1 s of CPU. */
     struct spec s = spec_of("\"threads\", \"py-threads\", \"py-processes\", \"py-sync\"",
                             "\"requests\": 40, \"concurrency\": 2, \"work_us\": 25000");
-    struct mode_result r[4] = {point(&s, "threads", 40, 560, 1010, 2),
-                               point(&s, "py-threads", 40, 1090, 1040, 2),
-                               point(&s, "py-processes", 40, 560, 1060, 2),
-                               point(&s, "py-sync", 40, 1080, 1030, 1)};
+    struct mode_result r[4] = {
+        point(&s, "threads", 40, 560, 1010, 2), point(&s, "py-threads", 40, 1090, 1040, 2),
+        point(&s, "py-processes", 40, 560, 1060, 2), point(&s, "py-sync", 40, 1080, 1030, 1)};
     findings_compute(&s, r, 4, &fs);
     int pt = MODE_CLIENT_BASE, pp = MODE_CLIENT_BASE + 1, ps = MODE_CLIENT_BASE + 2;
     const struct finding *t = find(&fs, FINDING_PARALLEL, pt);
@@ -117,8 +117,8 @@ static void parallel(void)
 static void ideal_and_cost(void)
 {
     /* The talk: 3 requests at C=3 against 3 workers of 1000 ms. */
-    struct spec s = spec_of("\"py-sync\", \"py-threads\"",
-                            "\"expect\": {\"delay_ms\": 1000, \"workers\": 3}");
+    struct spec s =
+        spec_of("\"py-sync\", \"py-threads\"", "\"expect\": {\"delay_ms\": 1000, \"workers\": 3}");
     struct mode_result r[2] = {point(&s, "py-sync", 3, 3240, 40, 1),
                                point(&s, "py-threads", 3, 1200, 40, 3)};
     findings_compute(&s, r, 2, &fs);
@@ -128,8 +128,9 @@ static void ideal_and_cost(void)
                                 "3.24× the ideal of a client with 3 requests in flight (1.00 s)"));
     const struct finding *b = find(&fs, FINDING_IDEAL, MODE_CLIENT_BASE + 1);
     CHECK(b && b->v.ideal.ideal_ms == 1000);
-    CHECK(b && !strcmp(b->text, "py-threads took 1.20 s, 1.20× the ideal of 1.00 s (⌈3 / min(3, 3)⌉ "
-                                "× 1000 ms)"));
+    CHECK(b &&
+          !strcmp(b->text, "py-threads took 1.20 s, 1.20× the ideal of 1.00 s (⌈3 / min(3, 3)⌉ "
+                           "× 1000 ms)"));
     CHECK(count(&fs, FINDING_COST) == 0); /* 3 requests: too few to speak per 1,000 */
     spec_free(&s);
 

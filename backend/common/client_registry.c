@@ -15,7 +15,8 @@ int client_registry_add(struct client_registry *r, const char *arg, const char *
     if (!eq) return errf(err, errlen, "%s: '%.60s' is not NAME=COMMAND", what, arg);
     char name[CLIENT_NAME_MAX + 8];
     size_t nlen = (size_t)(eq - arg);
-    while (nlen && (arg[nlen - 1] == ' ' || arg[nlen - 1] == '\t')) nlen--;
+    while (nlen && (arg[nlen - 1] == ' ' || arg[nlen - 1] == '\t'))
+        nlen--;
     if (nlen >= sizeof name) nlen = sizeof name - 1;
     memcpy(name, arg, nlen);
     name[nlen] = '\0';
@@ -24,7 +25,8 @@ int client_registry_add(struct client_registry *r, const char *arg, const char *
     if (client_registry_find(r, name))
         return errf(err, errlen, "%s: client '%s' is registered twice", what, name);
     const char *cmd = eq + 1;
-    while (*cmd == ' ' || *cmd == '\t') cmd++;
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
     size_t clen = strlen(cmd);
     if (clen == 0) return errf(err, errlen, "%s: client '%s' has an empty command", what, name);
     if (clen >= CLIENT_COMMAND_MAX)
@@ -64,12 +66,15 @@ int client_registry_load(struct client_registry *r, const char *path, char *err,
             rc = errf(err, errlen, "%s: line too long", what);
             break;
         }
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = '\0';
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+            line[--n] = '\0';
         char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (*p == '#') {
             p++;
-            while (*p == ' ') p++;
+            while (*p == ' ')
+                p++;
             snprintf(desc, sizeof desc, "%s", p);
             continue;
         }
@@ -111,8 +116,7 @@ char *client_registry_to_text(const struct client_registry *r, const struct spec
     return out;
 }
 
-int client_registry_from_text(struct client_registry *r, const char *text, char *err,
-                              size_t errlen)
+int client_registry_from_text(struct client_registry *r, const char *text, char *err, size_t errlen)
 {
     while (*text) {
         const char *nl = strchr(text, '\n');

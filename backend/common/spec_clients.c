@@ -43,7 +43,8 @@ void mode_names_from_json(const cJSON *spec, struct mode_names *out)
 void mode_names_from_spec(const struct spec *s, struct mode_names *out)
 {
     memset(out, 0, sizeof *out);
-    for (int k = 0; k < s->nclients; k++) memcpy(out->client[k], s->clients[k], CLIENT_NAME_MAX);
+    for (int k = 0; k < s->nclients; k++)
+        memcpy(out->client[k], s->clients[k], CLIENT_NAME_MAX);
     out->n = s->nclients;
 }
 
@@ -69,8 +70,7 @@ int client_name_check(const char *name, char *err, size_t errlen)
     for (size_t i = 1; ok && i < n; i++)
         ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
              name[i] == '-';
-    if (!ok)
-        return errf(err, errlen, "client name '%.40s': must match [a-z][a-z0-9-]{0,31}", name);
+    if (!ok) return errf(err, errlen, "client name '%.40s': must match [a-z][a-z0-9-]{0,31}", name);
     bool builtin = mode_from_name(name) >= 0;
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         builtin = builtin || !strcmp(name, reserved[i]);

@@ -93,10 +93,10 @@ struct runner {
     char line[CLIENT_LINE_MAX + 2];
     size_t nline;
     bool overlong, out_eof, exited;
-    int status;             /* the client's wait status once exited */
-    struct rusage ru;       /* summed over every process of the tree reaped */
+    int status;       /* the client's wait status once exited */
+    struct rusage ru; /* summed over every process of the tree reaped */
     char tail[CLIENT_STDERR_KEEP];
-    size_t ntail;           /* bytes of stderr seen (the tail keeps the last ones) */
+    size_t ntail; /* bytes of stderr seen (the tail keeps the last ones) */
     int64_t peak_pss_kb;
     double startup_user_ms, startup_sys_ms;
 };
@@ -151,7 +151,8 @@ static void startup_cpu(struct runner *x)
 
 static void keep_stderr(struct runner *x, const char *buf, size_t n)
 {
-    for (size_t i = 0; i < n; i++) x->tail[(x->ntail + i) % CLIENT_STDERR_KEEP] = buf[i];
+    for (size_t i = 0; i < n; i++)
+        x->tail[(x->ntail + i) % CLIENT_STDERR_KEEP] = buf[i];
     x->ntail += n;
 }
 
@@ -187,8 +188,10 @@ static void read_stdout(struct runner *x)
         x->r.last_line_us = now;
         for (ssize_t i = 0; i < n && !x->r.failed; i++) {
             if (buf[i] != '\n') {
-                if (x->nline <= CLIENT_LINE_MAX) x->line[x->nline++] = buf[i];
-                else x->overlong = true;
+                if (x->nline <= CLIENT_LINE_MAX)
+                    x->line[x->nline++] = buf[i];
+                else
+                    x->overlong = true;
                 if (x->nline > CLIENT_LINE_MAX) x->overlong = true;
                 if (x->overlong) {
                     x->r.nlines++;
@@ -223,7 +226,7 @@ static void run_loop(struct runner *x, const struct spec *s)
     while (!r->failed && !bench_cancel_flag && !(x->out_eof && x->exited)) {
         int64_t now = clock_us();
         int64_t deadline = !r->hello ? r->spawn_us + CLIENT_STARTUP_US
-                         : r->done   ? r->done_us + CLIENT_EXIT_US
+                           : r->done ? r->done_us + CLIENT_EXIT_US
                                      : r->last_line_us + quiet;
         if (now >= deadline) {
             if (!r->hello)
@@ -267,7 +270,8 @@ static void run_loop(struct runner *x, const struct spec *s)
                             WIFSIGNALED(st) ? "signal" : "status",
                             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
             else if (WIFSIGNALED(st) || WEXITSTATUS(st) != 0)
-                client_fail(r, "exit", NULL, 0, "%s %d", WIFSIGNALED(st) ? "killed by signal" : "exited with status",
+                client_fail(r, "exit", NULL, 0, "%s %d",
+                            WIFSIGNALED(st) ? "killed by signal" : "exited with status",
                             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
         }
     }
@@ -347,7 +351,8 @@ int bench_client_mode(const struct spec *s, enum bench_mode mode, int64_t concur
 {
     const char *name = spec_mode_name(s, mode);
     const struct client_entry *e = name ? client_registry_find(registry, name) : NULL;
-    if (!e) return errf(err, errlen, "modes: client '%s' is not registered here", name ? name : "?");
+    if (!e)
+        return errf(err, errlen, "modes: client '%s' is not registered here", name ? name : "?");
     memset(res, 0, sizeof *res);
     res->mode = mode;
     res->concurrency = concurrency;

@@ -8,10 +8,10 @@
 #include "bench_ctx.h"
 #include "bench_sink.h"
 
-#define CLIENT_LINE_MAX 4096           /* bytes of one stdout line, newline excluded */
-#define CLIENT_STARTUP_US 10000000LL   /* the hello must come within 10 s of the spawn */
-#define CLIENT_EXIT_US 5000000LL       /* and the exit within 5 s of done */
-#define CLIENT_GRACE_US 5000000LL      /* added to the longest silence a workload explains */
+#define CLIENT_LINE_MAX 4096         /* bytes of one stdout line, newline excluded */
+#define CLIENT_STARTUP_US 10000000LL /* the hello must come within 10 s of the spawn */
+#define CLIENT_EXIT_US 5000000LL     /* and the exit within 5 s of done */
+#define CLIENT_GRACE_US 5000000LL    /* added to the longest silence a workload explains */
 
 /* One client mode while it runs. */
 struct client_run {
@@ -22,7 +22,7 @@ struct client_run {
     int64_t spawn_us, hello_read_us, last_line_us, done_us, max_end;
     bool hello, done, failed;
     int64_t nlines, ok, errors;
-    int64_t max_lane; /* the highest lane of a line, -1 before any */
+    int64_t max_lane;  /* the highest lane of a line, -1 before any */
     int32_t *seq_line; /* per seq: the line that gave it, 0 none */
     char hello_text[128];
     char rule[16];

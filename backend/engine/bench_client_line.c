@@ -33,11 +33,12 @@ int client_fail(struct client_run *r, const char *rule, const char *line, size_t
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)shown[i] < 0x20) shown[i] = ' ';
         utf8_clean(shown);
-        snprintf(r->failure, sizeof r->failure, "%s broke the client protocol, rule '%s': line %lld: %s; the line: %s%s",
-                 r->name, rule, (long long)r->nlines, why, shown, len > n ? "..." : "");
+        snprintf(r->failure, sizeof r->failure,
+                 "%s broke the client protocol, rule '%s': line %lld: %s; the line: %s%s", r->name,
+                 rule, (long long)r->nlines, why, shown, len > n ? "..." : "");
     } else {
-        snprintf(r->failure, sizeof r->failure, "%s broke the client protocol, rule '%s': %s", r->name,
-                 rule, why);
+        snprintf(r->failure, sizeof r->failure, "%s broke the client protocol, rule '%s': %s",
+                 r->name, rule, why);
     }
     return -1;
 }
@@ -60,7 +61,8 @@ static const char *unknown_key(const cJSON *o, const char *const *known)
 {
     for (const cJSON *f = o->child; f; f = f->next) {
         bool ok = false;
-        for (int i = 0; known[i] && !ok; i++) ok = !strcmp(f->string, known[i]);
+        for (int i = 0; known[i] && !ok; i++)
+            ok = !strcmp(f->string, known[i]);
         if (!ok) return f->string;
     }
     return NULL;
@@ -68,8 +70,7 @@ static const char *unknown_key(const cJSON *o, const char *const *known)
 
 #define FIELD(what) client_fail(r, "field", line, len, "%s", what)
 
-static int on_hello(struct client_run *r, const cJSON *o, const char *line, size_t len,
-                    int64_t now)
+static int on_hello(struct client_run *r, const cJSON *o, const char *line, size_t len, int64_t now)
 {
     static const char *const known[] = {"hello", "t_us", NULL};
     const char *bad = unknown_key(o, known);
@@ -83,9 +84,10 @@ static int on_hello(struct client_run *r, const cJSON *o, const char *line, size
                            "the hello needs 't_us', an integer: when the client became ready "
                            "(CLOCK_MONOTONIC µs)");
     if (t < r->spawn_us || t > now)
-        return client_fail(r, "hello", line, len,
-                           "t_us %lld is not between the spawn (%lld) and the moment the line was read (%lld)",
-                           (long long)t, (long long)r->spawn_us, (long long)now);
+        return client_fail(
+            r, "hello", line, len,
+            "t_us %lld is not between the spawn (%lld) and the moment the line was read (%lld)",
+            (long long)t, (long long)r->spawn_us, (long long)now);
     snprintf(r->hello_text, sizeof r->hello_text, "%s", h->valuestring);
     utf8_clean(r->hello_text);
     r->hello = true;
@@ -123,8 +125,9 @@ static const char *const client_kinds[] = {"ok", "connect", "timeout", "reset", 
 static int on_request(struct client_run *r, const cJSON *o, const char *line, size_t len,
                       int64_t now)
 {
-    static const char *const known[] = {"seq", "lane", "start_us", "end_us", "connect_us",
-                                        "ttfb_us", "status", "bytes", "error_kind", "error", NULL};
+    static const char *const known[] = {"seq",        "lane",    "start_us", "end_us",
+                                        "connect_us", "ttfb_us", "status",   "bytes",
+                                        "error_kind", "error",   NULL};
     const char *bad = unknown_key(o, known);
     if (bad) return client_fail(r, "field", line, len, "unknown field '%.40s'", bad);
     int64_t seq, lane, start, end, conn = -1, ttfb = -1, status = 0, bytes = 0;
@@ -140,20 +143,25 @@ static int on_request(struct client_run *r, const cJSON *o, const char *line, si
         return FIELD("'bytes' must be a non-negative integer or null");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "error_kind");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-    if (k && !cJSON_IsNull(k) && !cJSON_IsString(k)) return FIELD("'error_kind' must be a string or null");
-    if (e && !cJSON_IsNull(e) && !cJSON_IsString(e)) return FIELD("'error' must be a string or null");
+    if (k && !cJSON_IsNull(k) && !cJSON_IsString(k))
+        return FIELD("'error_kind' must be a string or null");
+    if (e && !cJSON_IsNull(e) && !cJSON_IsString(e))
+        return FIELD("'error' must be a string or null");
     int kind = -1; /* -1: decided from the status */
     if (cJSON_IsString(k)) {
         for (int i = 0; i < (int)(sizeof client_kinds / sizeof client_kinds[0]); i++)
-            if (!strcmp(k->valuestring, client_kinds[i])) kind = i == 0 ? REQ_OK : req_error_from_name(client_kinds[i]);
+            if (!strcmp(k->valuestring, client_kinds[i]))
+                kind = i == 0 ? REQ_OK : req_error_from_name(client_kinds[i]);
         if (kind < 0)
-            return client_fail(r, "field", line, len,
-                               "error_kind '%.40s' is not one of connect, timeout, reset, status, other",
-                               k->valuestring);
+            return client_fail(
+                r, "field", line, len,
+                "error_kind '%.40s' is not one of connect, timeout, reset, status, other",
+                k->valuestring);
     }
     bool status_ok = status >= 200 && status < 400;
     if (kind == REQ_OK && !status_ok)
-        return client_fail(r, "field", line, len, "error_kind 'ok' with status %lld", (long long)status);
+        return client_fail(r, "field", line, len, "error_kind 'ok' with status %lld",
+                           (long long)status);
     if (kind < 0) kind = status_ok ? REQ_OK : status > 0 ? REQ_ERR_STATUS : REQ_ERR_OTHER;
 
     if (seq < 0 || seq >= r->n)
@@ -169,11 +177,13 @@ static int on_request(struct client_run *r, const cJSON *o, const char *line, si
         return client_fail(r, "times", line, len, "end_us %lld is before start_us %lld",
                            (long long)end, (long long)start);
     if (start < r->c->t0 || end > now)
-        return client_fail(r, "times", line, len,
-                           "the request (%lld..%lld µs) is outside the mode (hello at %lld, line read at %lld)",
-                           (long long)start, (long long)end, (long long)r->c->t0, (long long)now);
+        return client_fail(
+            r, "times", line, len,
+            "the request (%lld..%lld µs) is outside the mode (hello at %lld, line read at %lld)",
+            (long long)start, (long long)end, (long long)r->c->t0, (long long)now);
     if ((conn >= 0 && (conn < start || conn > end)) || (ttfb >= 0 && (ttfb < start || ttfb > end)))
-        return client_fail(r, "times", line, len, "connect_us or ttfb_us is outside start_us..end_us");
+        return client_fail(r, "times", line, len,
+                           "connect_us or ttfb_us is outside start_us..end_us");
 
     r->seq_line[seq] = (int32_t)r->nlines;
     struct bench_record rec = {0};
@@ -193,8 +203,10 @@ static int on_request(struct client_run *r, const cJSON *o, const char *line, si
         utf8_clean(msg);
     }
     bench_log_put(r->c, &r->c->sh->logs[0], &rec, msg);
-    if (kind == REQ_OK) r->ok++;
-    else r->errors++;
+    if (kind == REQ_OK)
+        r->ok++;
+    else
+        r->errors++;
     if (end > r->max_end) r->max_end = end;
     if (lane > r->max_lane) r->max_lane = lane;
     return 0;

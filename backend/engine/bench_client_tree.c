@@ -23,7 +23,8 @@ static int read_stat(const char *pid, long long *pgrp, long long cpu[4])
     char state;
     long long ppid;
     unsigned long long skip;
-    /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime */
+    /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime
+     * cstime */
     if (sscanf(p + 1, " %c %lld %lld %llu %llu %llu %llu %llu %llu %llu %llu %lld %lld %lld %lld",
                &state, &ppid, pgrp, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &skip, &cpu[0],
                &cpu[1], &cpu[2], &cpu[3]) != 15)
