@@ -6,8 +6,8 @@ FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends build-essential cmake pkg-config \
-      libcivetweb-dev libcjson-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev ca-certificates \
-      nodejs npm \
+      libcivetweb-dev libcjson-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libssl-dev \
+      libnghttp2-dev ca-certificates nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -19,10 +19,11 @@ RUN rm -rf build build-* web/node_modules \
 FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 # The runtime libraries of build/conlab (ldd): civetweb, cJSON, libcurl (and its TLS stack),
-# SQLite, zlib; CA certificates for https targets. No compiler, no npm, no sources.
+# SQLite, zlib, OpenSSL and nghttp2 (the demo target's TLS and HTTP/2); CA certificates for
+# https targets. No compiler, no npm, no sources.
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends libcivetweb1 libcjson1 libcurl4 \
-      libsqlite3-0 zlib1g ca-certificates \
+      libsqlite3-0 zlib1g libssl3 libnghttp2-14 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin conlab \
  && mkdir -p /data && chown conlab:conlab /data

@@ -4,7 +4,7 @@
 # left out: its timing bounds are for an uninstrumented build). Every conlab process writes its
 # reports under tsan-reports/ and exits 66 on the first one; tsan_reports, last, fails when any
 # report was written (also by a job child or a worker, whose exit status a test may not see).
-set(CONLAB_TSAN_ONLY test_store test_target it_test_serve_lifecycle it_test_serve_queue it_test_api
+set(CONLAB_TSAN_ONLY test_store test_target test_target_tls it_test_serve_lifecycle it_test_serve_queue it_test_api
     it_test_dashboard_limits it_test_browser_safety it_test_faults)
 if(CONLAB_TSAN)
   set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan-reports)

@@ -13,6 +13,7 @@ static void usage(FILE *f)
     fputs(
         "usage: conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D]\n"
         "                     [--max-conns N] [--idle-timeout-ms T]\n"
+        "                     [--tls-cert FILE --tls-key FILE] [--fault NAME]\n"
         "\n"
         "The talk's slow server, like `gunicorn -w 3` around `time.sleep(1)`: every response\n"
         "waits D ms and at most W responses are in progress at once; further requests wait\n"
@@ -23,6 +24,19 @@ static void usage(FILE *f)
         "  --delay-ms D           wait per response, 0..3600000 ms (default 1000)\n"
         "  --max-conns N          open connections beyond N are closed at once (default 20000)\n"
         "  --idle-timeout-ms T    close connections without progress for T ms (default 120000)\n"
+        "  --tls-cert FILE        serve HTTPS with this PEM certificate (chain), offering h2 and\n"
+        "  --tls-key FILE         http/1.1 by ALPN; with this PEM key. Without TLS the port\n"
+        "                         speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c)\n"
+        "  --fault NAME           every request takes this fault unless it names its own (below);\n"
+        "                         or a TLS fault (serves TLS even without a certificate):\n"
+        "                           tls_bad_cert  a self-signed certificate for another name\n"
+        "                                         -> the client cannot verify it\n"
+        "                           tls_hang      the ClientHello is never answered -> timeout\n"
+        "                           tls_close     the connection is reset after the ClientHello\n"
+        "                                         -> the handshake fails\n"
+        "\n"
+        "W and D count requests: over HTTP/2 every stream is one, so 3 streams on one connection\n"
+        "with 3 workers take D, not 3 D.\n"
         "\n"
         "Every response is `This is a slow web api` (text/plain). Per-request query overrides:\n"
         "  ?delay_ms=N (0..3600000)  ?status=N (100..599)  ?bytes=N (body size, 0..100000000)\n"
@@ -34,11 +48,29 @@ static void usage(FILE *f)
         "  ?fault=slow_body    the body at one byte per 100 ms           -> timeout (if shorter)\n"
         "  ?fault=bad_length   Content-Length 100 bytes over the body, then close -> reset\n"
         "  ?fault=close_early  closed without an answer                  -> reset\n"
-        "  ?fault=garbage      a line that is not HTTP, then close       -> other\n",
+        "  ?fault=garbage      a line that is not HTTP, then close       -> other\n"
+        "Over HTTP/2, reset resets the stream; close_early and garbage end the connection.\n",
         f);
 }
 
-enum { OPT_LISTEN = 1000, OPT_WORKERS, OPT_DELAY, OPT_MAX_CONNS, OPT_IDLE };
+enum {
+    OPT_LISTEN = 1000,
+    OPT_WORKERS,
+    OPT_DELAY,
+    OPT_MAX_CONNS,
+    OPT_IDLE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_FAULT
+};
+
+static int path_option(const char *v, const char *flag, char *out, size_t outlen, char *err,
+                       size_t errlen)
+{
+    if (!v[0] || strlen(v) >= outlen) return errf(err, errlen, "%s: want a file name", flag);
+    snprintf(out, outlen, "%s", v);
+    return 0;
+}
 
 static int target_option(void *ctx, int id, const char *flag, const char *v, char *err,
                          size_t errlen)
@@ -49,6 +81,13 @@ static int target_option(void *ctx, int id, const char *flag, const char *v, cha
     case OPT_WORKERS: return parse_int64(v, flag, 1, 10000, &o->workers, err, errlen);
     case OPT_DELAY: return parse_int64(v, flag, 0, TARGET_MAX_DELAY_MS, &o->delay_ms, err, errlen);
     case OPT_MAX_CONNS: return parse_int64(v, flag, 1, 1000000, &o->max_conns, err, errlen);
+    case OPT_TLS_CERT: return path_option(v, flag, o->tls_cert, sizeof o->tls_cert, err, errlen);
+    case OPT_TLS_KEY: return path_option(v, flag, o->tls_key, sizeof o->tls_key, err, errlen);
+    case OPT_FAULT:
+        if (target_opts_fault(o, v, err, errlen) == 0) return 0;
+        char why[400];
+        snprintf(why, sizeof why, "%s", err);
+        return errf(err, errlen, "%s%s", flag, why + strlen("fault"));
     default: return parse_int64(v, flag, 1, 86400000, &o->idle_timeout_ms, err, errlen);
     }
 }
@@ -59,6 +98,9 @@ static const struct option target_options[] = {
     {"delay-ms", required_argument, NULL, OPT_DELAY},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"fault", required_argument, NULL, OPT_FAULT},
     {0},
 };
 
@@ -71,6 +113,11 @@ int cmd_target(int argc, char **argv)
     if (rc == 1) {
         usage(stdout);
         return 0;
+    }
+    if (rc == 0 && !o.tls_cert[0] != !o.tls_key[0]) {
+        snprintf(err, sizeof err, "%s", o.tls_cert[0] ? "--tls-key: needed with --tls-cert"
+                                                       : "--tls-cert: needed with --tls-key");
+        rc = -1;
     }
     if (rc < 0) {
         fprintf(stderr, "conlab target: %s\n", err);
@@ -88,12 +135,19 @@ int cmd_target(int argc, char **argv)
 
     struct target *t;
     if (target_start(&o, &t, err, sizeof err)) {
-        fprintf(stderr, "conlab target: %s\n", err);
-        return 1;
+        /* A certificate or key that cannot be used is a bad flag: named as the flag. */
+        int bad_file = !strncmp(err, "tls_cert:", 9) || !strncmp(err, "tls_key:", 8);
+        fprintf(stderr, "conlab target: %s%s\n", bad_file ? "--tls-" : "",
+                bad_file ? err + 4 : err);
+        return bad_file ? 2 : 1;
     }
-    printf("conlab target: listening on http://%s:%d/ (%lld workers, %lld ms per response)\n",
-           o.host[0] ? o.host : "0.0.0.0", target_port(t), (long long)o.workers,
-           (long long)o.delay_ms);
+    const char *tls_fault = target_tls_fault_name(o.tls_fault);
+    int tls = target_tls(t) || tls_fault;
+    printf("conlab target: listening on %s://%s:%d/ (%lld workers, %lld ms per response; %s%s%s)\n",
+           tls ? "https" : "http", o.host[0] ? o.host : "0.0.0.0", target_port(t),
+           (long long)o.workers, (long long)o.delay_ms,
+           tls ? "h2 and http/1.1 by ALPN" : "HTTP/1.1 and h2c", tls_fault ? ", fault " : "",
+           tls_fault ? tls_fault : "");
     fflush(stdout);
 
     sigdelset(&sigs, SIGPIPE);

@@ -118,6 +118,16 @@ static void parse_query(const char *q, size_t n, struct target_req *r)
     }
 }
 
+void target_http_path(const char *path, size_t n, struct target_req *r)
+{
+    const char *end = path + n;
+    const char *q = memchr(path, '?', n);
+    if (!q) return;
+    const char *hash = memchr(q, '#', (size_t)(end - q));
+    const char *qe = hash ? hash : end;
+    parse_query(q + 1, (size_t)(qe - q - 1), r);
+}
+
 /* One header line (without its line ending) into r. Returns 0 or -1 (r->reject set). */
 static int parse_header(const char *s, size_t n, struct target_req *r, int *has_close,
                         int *has_keepalive, int *seen_length)
@@ -177,12 +187,7 @@ static int parse_request_line(const char *s, size_t n, struct target_req *r)
         ver[7] < '0' || ver[7] > '9')
         return fail(r, 400, "malformed request line");
     if (ver[5] != '1') return fail(r, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
-    const char *q = memchr(tgt, '?', (size_t)(sp2 - tgt));
-    if (q) {
-        const char *hash = memchr(q, '#', (size_t)(sp2 - q));
-        const char *qe = hash ? hash : sp2;
-        parse_query(q + 1, (size_t)(qe - q - 1), r);
-    }
+    target_http_path(tgt, (size_t)(sp2 - tgt), r);
     return ver[7] - '0';
 }
 
@@ -262,6 +267,19 @@ static int bodyless(int status)
     return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
+int target_http_plan(const struct target_req *r, int64_t *declared, int64_t *body_len)
+{
+    int status = r->reject ? r->reject : r->status > 0 ? (int)r->status : 200;
+    int64_t len = r->reject       ? (int64_t)strlen(r->msg) + 1
+                  : r->bytes >= 0 ? r->bytes
+                                  : (int64_t)TARGET_BODY_LEN;
+    if (bodyless(status)) len = -1;
+    bool bad_length = !r->reject && r->fault == FAULT_BAD_LENGTH;
+    *declared = len >= 0 ? len + (bad_length ? TARGET_BAD_LENGTH_EXTRA : 0) : -1;
+    *body_len = r->head_only || len < 0 ? 0 : len;
+    return status;
+}
+
 int target_http_response(const struct target_req *r, char *out, size_t outlen, int64_t *body_len)
 {
     if (!r->reject && r->fault == FAULT_GARBAGE) {
@@ -270,15 +288,10 @@ int target_http_response(const struct target_req *r, char *out, size_t outlen, i
         return outlen > sizeof junk ? snprintf(out, outlen, "%s", junk) : -1;
     }
     bool bad_length = !r->reject && r->fault == FAULT_BAD_LENGTH;
-    int status = r->reject ? r->reject : r->status > 0 ? (int)r->status : 200;
-    int64_t len = r->reject       ? (int64_t)strlen(r->msg) + 1
-                  : r->bytes >= 0 ? r->bytes
-                                  : (int64_t)TARGET_BODY_LEN;
-    if (bodyless(status)) len = -1;
+    int64_t declared;
+    int status = target_http_plan(r, &declared, body_len);
     char cl[48] = "";
-    if (len >= 0)
-        snprintf(cl, sizeof cl, "Content-Length: %lld\r\n",
-                 (long long)len + (bad_length ? TARGET_BAD_LENGTH_EXTRA : 0));
+    if (declared >= 0) snprintf(cl, sizeof cl, "Content-Length: %lld\r\n", (long long)declared);
     int n =
         snprintf(out, outlen,
                  "HTTP/1.1 %d %s\r\n"
@@ -290,7 +303,7 @@ int target_http_response(const struct target_req *r, char *out, size_t outlen, i
                  "%s%s",
                  status, reason(status), cl, r->keepalive && !bad_length ? "keep-alive" : "close",
                  r->reject && !r->head_only ? r->msg : "", r->reject && !r->head_only ? "\n" : "");
-    *body_len = r->reject || r->head_only || len < 0 ? 0 : len;
+    if (r->reject) *body_len = 0; /* the message went with the head */
     return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
 

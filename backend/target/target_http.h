@@ -63,6 +63,16 @@ int target_http_parse(const char *buf, size_t len, struct target_req *r);
  * or -1 if they would not fit in outlen. */
 int target_http_response(const struct target_req *r, char *out, size_t outlen, int64_t *body_len);
 
+/* The request target's query (after '?', before '#') into r's overrides and ?fault=, as the
+ * HTTP/1.x parser reads it (a malformed one sets a 400 reject naming it); HTTP/2's :path. */
+void target_http_path(const char *path, size_t n, struct target_req *r);
+
+/* What the response to r is, for HTTP/1.x and HTTP/2 alike: returns the status; *declared is
+ * the Content-Length to send (-1 for none: 1xx, 204, 304), FAULT_BAD_LENGTH's extra included;
+ * *body_len the body bytes that follow (0 for HEAD): for a reject, r->msg and a newline, else
+ * the generated body. */
+int target_http_plan(const struct target_req *r, int64_t *declared, int64_t *body_len);
+
 /* The generated body from byte `off` on: returns where its next bytes are and sets *len to how
  * many may be sent from there, min(rem, 64 KiB). The body is TARGET_BODY repeated. */
 const char *target_http_body(int64_t off, int64_t rem, size_t *len);
