@@ -336,7 +336,6 @@ static void fill_result(struct runner *x, struct mode_result *res, int64_t end_u
     if (res->cpu_sys_ms < 0) res->cpu_sys_ms = 0;
     res->peak_rss_kb = x->peak_pss_kb;
     if (!r->failed && r->max_lane >= 0) res->lanes = r->max_lane + 1;
-    res->rps = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     res->cancelled = bench_cancel_flag != 0;
     if (r->failed) {
         ci->failed = 1;
@@ -421,6 +420,9 @@ int bench_client_mode(const struct spec *s, enum bench_mode mode, int64_t concur
     if (sink && sink->tick && x->r.hello) bench_tick(&c);
     if (x->r.failed && record_failure(x, err, errlen)) goto out;
     rc = bench_collect(&c, false, res->cancelled, res, err, errlen);
+    /* as for a built-in mode: rps counts the ok requests, attempts_per_s every request */
+    res->rps = res->wall_ms > 0 ? (double)res->ok / (res->wall_ms / 1000.0) : 0;
+    res->attempts_per_s = res->wall_ms > 0 ? (double)res->requests / (res->wall_ms / 1000.0) : 0;
     if (rc == 0 && sink && sink->mode_done) sink->mode_done(sink->ctx, res);
 out:
     if (in_fd >= 0) close(in_fd);

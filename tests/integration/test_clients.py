@@ -257,6 +257,7 @@ class Hostile(unittest.TestCase):
                 self.assertIn(f"stderr of {n}", r["stderr"], r)
                 self.assertEqual((r["ok"], r["errors"], r["errors_by_kind"]),
                                  (0, self.N, {"worker": self.N}), r)
+                self.assertEqual(r["rps"], 0, r)  # failures are not throughput
                 rows = con.execute("SELECT count(*), min(error_kind), max(error_kind) FROM requests "
                                    "WHERE run_id = ? AND mode = ?", (doc["id"], 16 + k)).fetchone()
                 self.assertEqual(rows, (self.N, 7, 7), n)  # every request: kind worker
