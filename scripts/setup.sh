@@ -2,7 +2,8 @@
 # Installs what conlab needs and is missing (Debian 12). Idempotent: quick when all is there.
 #   scripts/setup.sh          build and run the dashboard
 #   scripts/setup.sh --test   also what the tests need (Chromium, docker-compose, Python, clang
-#                             with libFuzzer for the fuzzers)
+#                             with libFuzzer for the fuzzers, nginx and nghttpd as TLS and
+#                             HTTP/2 targets)
 #   scripts/setup.sh --bench  also the peers of the bench suite (bench/suite.py): nginx, wrk,
 #                             h2load, hey, Locust, the talk's Python clients; perf for profiles
 set -euo pipefail
@@ -17,6 +18,8 @@ fi
 if [[ ${1:-} == --test ]]; then
   pkgs+=(chromium docker-compose procps clang libfuzzer-14-dev binutils openssl curl
          nghttp2-client)
+  # TLS and HTTP/2 targets of tests/integration/test_tls.py and test_h2mux.py
+  pkgs+=(nginx libnginx-mod-http-echo nghttp2-server)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

@@ -1,12 +1,37 @@
 #!/usr/bin/env bash
 # The README's second command: install what is missing, build four times (normal, ASan+UBSan,
 # ThreadSanitizer, libFuzzer with clang), and run every test: C unit tests, integration tests on
-# loopback, browser tests in headless Chromium (normal build only), the compose file's
-# validation; the threaded tests again under TSan; each fuzzer for 20 s from its corpus.
+# loopback, browser tests in headless Chromium (normal build only), the static checks (layers,
+# the compose file and the container: normal build only); the threaded tests again under TSan;
+# each fuzzer for 20 s from its corpus.
+#
+# Tests run two at a time (ctest -j, CONLAB_TEST_JOBS, default 2), except those marked
+# `conlab-test: serial` in their file (they assert times: each runs alone; tests/tests.cmake).
+# After each build's tests the ten slowest are listed, from ctest's own timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 jobs=$(nproc)
+test_jobs=${CONLAB_TEST_JOBS:-2}
+
+# The ten slowest tests of the last ctest run in build dir $1 (its Testing/Temporary/LastTest.log).
+slowest() {
+  local log=$1/Testing/Temporary/LastTest.log
+  [ -f "$log" ] || return 0
+  echo "-- ten slowest tests ($1)"
+  awk '/^[0-9]+\/[0-9]+ Test: / { name = $3 }
+       /^Test time = / { printf "%8.2f s  %s\n", $4, name }' "$log" | sort -rn | head -10
+}
+
+# ctest in build dir $1 with the other arguments; lists the slowest tests whatever the outcome.
+run_tests() {
+  local dir=$1 rc=0 t0=$SECONDS
+  shift
+  ctest --test-dir "$dir" --output-on-failure --timeout 900 "$@" || rc=$?
+  slowest "$dir"
+  echo "-- $dir: tests took $((SECONDS - t0)) s"
+  return $rc
+}
 
 echo "== build (normal)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONLAB_BROWSER_TESTS=ON >/dev/null
@@ -21,14 +46,13 @@ echo "== build (libFuzzer, clang)"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCONLAB_FUZZ=ON -DCONLAB_WEB=OFF -DCONLAB_BROWSER_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzzers
 
-# Timing tests run one at a time: two at once on a small machine would disturb each other.
 echo "== tests (normal build)"
-ctest --test-dir build --output-on-failure --timeout 900
+run_tests build -j"$test_jobs"
 echo "== tests (ASan + UBSan build)"
 ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure --timeout 900
+  run_tests build-asan -j"$test_jobs"
 echo "== tests (ThreadSanitizer build: the threaded tests)"
-ctest --test-dir build-tsan --output-on-failure --timeout 900
-echo "== fuzzers (libFuzzer, bounded)"
-ctest --test-dir build-fuzz --output-on-failure --timeout 900
+run_tests build-tsan -j"$test_jobs"
+echo "== fuzzers (libFuzzer, bounded; one per core at once)"
+run_tests build-fuzz -j"$jobs"
 echo "== all tests passed"

@@ -1,3 +1,4 @@
+/* conlab-test: serial (it asserts times: see tests/tests.cmake) */
 /* The engine against a small HTTP server of this test's own (a thread, so this process is
  * multi-threaded like the dashboard): a slow sink never stretches a mode, because records reach
  * it only after the mode's clock stopped and ticks come from a thread of the engine's own; and

@@ -129,7 +129,9 @@ static void ideal_time(void)
     CHECK_NEAR(val(sync, "ratio"), 1.001, 1e-9);
     CHECK_NEAR(val(sync, "concurrent_ideal_ms"), 3000, 1e-9);
     CHECK_NEAR(val(sync, "vs_concurrent_ideal"), 3.003, 1e-9);
-    CHECK(text_has(sync, "3.00× the ideal of a client with 3 requests in flight"));
+    /* With the digits that tell a millisecond in a second: the ratio and the time over. */
+    CHECK(text_has(sync, "sync took 9009.0 ms, 1.001× the ideal of 9000.0 ms (+9.0 ms over"));
+    CHECK(text_has(sync, "3.003× the ideal of a client with 3 requests in flight (3000.0 ms)"));
     /* threads: ⌈9 / min(3, 3)⌉ × 1000 = 3000; 3002 / 3000 = 1.000667 → 1.001. */
     CHECK_NEAR(val(threads, "ideal_ms"), 3000, 1e-9);
     CHECK_NEAR(val(threads, "ratio"), 1.001, 1e-9);
@@ -253,14 +255,15 @@ static void knee(void)
     rs = sweep_results("async", lv, exact, 3);
     fs = compute(s, rs);
     k = find(fs, "ideal", "async");
-    CHECK(k && text_has(k, "1.00× the ideal at each of 3 levels"));
+    CHECK(k && text_has(k, "1.000× the ideal at each of 3 levels"));
     CHECK_NEAR(val(k, "ratio"), 1, 1e-9);
     cJSON_Delete(fs);
     cJSON_ReplaceItemInObject(cJSON_GetArrayItem(rs, 1), "wall_ms", cJSON_CreateNumber(1650));
     fs = compute(s, rs);
     k = find(fs, "ideal", "async");
     /* C=2: 1650 ms against ⌈30 / 2⌉ × 100 ms = 1500 ms: 1.10×, the worst */
-    CHECK(k && text_has(k, "1.00–1.10× the ideal over 3 levels (the worst at C=2: 1.65 s against"));
+    CHECK(k && text_has(k, "1.000–1.100× the ideal over 3 levels (the worst at C=2: 1650.0 ms "
+                           "against ⌈30 / min(2, 3)⌉ × 100 ms = 1500.0 ms, +150.0 ms)"));
     CHECK(val(k, "concurrency") == 2 && val(k, "ideal_ms") == 1500);
     cJSON_Delete(fs);
     cJSON_Delete(rs);

@@ -1,3 +1,4 @@
+/* conlab-test: serial (it asserts times: see tests/tests.cmake) */
 /* The demo server over real loopback sockets: worker limit and FIFO timing, keep-alive,
  * pipelining, overrides, malformed requests, disconnects, thousands of connections. */
 #include <errno.h>

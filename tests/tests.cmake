@@ -4,7 +4,8 @@
 # left out: its timing bounds are for an uninstrumented build). Every conlab process writes its
 # reports under tsan-reports/ and exits 66 on the first one; tsan_reports, last, fails when any
 # report was written (also by a job child or a worker, whose exit status a test may not see).
-set(CONLAB_TSAN_ONLY test_store test_target test_target_tls it_test_serve_lifecycle it_test_serve_queue it_test_api
+set(CONLAB_TSAN_ONLY test_store test_target test_target_tls test_target_h2
+    it_test_serve_lifecycle it_test_serve_queue it_test_api
     it_test_dashboard_limits it_test_browser_safety it_test_faults)
 if(CONLAB_TSAN)
   set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan-reports)
@@ -14,6 +15,40 @@ if(CONLAB_TSAN)
   set_tests_properties(tsan_clean PROPERTIES FIXTURES_SETUP tsan)
   set_tests_properties(tsan_reports PROPERTIES FIXTURES_CLEANUP tsan)
 endif()
+
+# How each test file runs is marked in the file itself, on a line of its own (in a comment) that
+# reads `conlab-test: WORD...`, so that a new file picks its kind without editing this file:
+#   serial  it asserts a time (wall, latency, a deadline): it runs alone (RUN_SERIAL), never
+#           beside another test, although scripts/test.sh runs ctest -j2; every other test may
+#           run beside one other;
+#   static  it checks the sources, not a build (layers, the container files): it runs in the
+#           normal build only, not again in the sanitized ones.
+# Every test also gets a label of its kind (unit, integration, browser, static, fuzz) and the
+# label `serial` when marked so: `ctest -L serial`, `ctest -LE browser`.
+function(conlab_test_marks name src kind)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+  file(STRINGS ${src} marks REGEX "conlab-test:")
+  set(labels ${kind})
+  if(marks MATCHES "conlab-test:[^;]*serial")
+    set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
+    list(APPEND labels serial)
+  endif()
+  if(marks MATCHES "conlab-test:[^;]*static")
+    list(APPEND labels static)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}")
+endfunction()
+
+# A file marked static, in a sanitized build: not registered (it would check the same sources).
+function(conlab_skip_static src out)
+  set(${out} FALSE PARENT_SCOPE)
+  if(CONLAB_SANITIZE OR CONLAB_TSAN)
+    file(STRINGS ${src} marks REGEX "conlab-test:")
+    if(marks MATCHES "conlab-test:[^;]*static")
+      set(${out} TRUE PARENT_SCOPE)
+    endif()
+  endif()
+endfunction()
 
 # C unit tests: tests/test_*.c, one executable and one ctest entry each.
 file(GLOB CONLAB_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/test_*.c)
@@ -31,29 +66,34 @@ foreach(src ${CONLAB_UNIT_TESTS})
   endif()
   target_link_libraries(${name} PRIVATE conlab_${layer})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/backend/${layer})
-  if(CONLAB_TSAN AND NOT name IN_LIST CONLAB_TSAN_ONLY)
+  conlab_skip_static(${src} skip)
+  if((CONLAB_TSAN AND NOT name IN_LIST CONLAB_TSAN_ONLY) OR skip)
     continue()
   endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES TIMEOUT 120)
+  conlab_test_marks(${name} ${src} unit)
   if(CONLAB_TSAN)
     set_tests_properties(${name} PROPERTIES ENVIRONMENT "${CONLAB_TSAN_ENV}" FIXTURES_REQUIRED tsan)
   endif()
 endforeach()
 
 # Integration tests: tests/integration/test_*.py (Python's unittest) start the real binary on
-# loopback. CONLAB_BIN tells them which binary.
+# loopback. CONLAB_BIN tells them which binary. The read-load test runs 10 s here (30 s when
+# tests/integration/test_load.py is run by hand, as a measurement).
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 file(GLOB CONLAB_PY_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.py)
 foreach(src ${CONLAB_PY_TESTS})
   get_filename_component(name ${src} NAME_WE)
-  if(CONLAB_TSAN AND NOT it_${name} IN_LIST CONLAB_TSAN_ONLY)
+  conlab_skip_static(${src} skip)
+  if((CONLAB_TSAN AND NOT it_${name} IN_LIST CONLAB_TSAN_ONLY) OR skip)
     continue()
   endif()
   add_test(NAME it_${name} COMMAND ${Python3_EXECUTABLE} -m unittest -v ${name}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/integration)
+  conlab_test_marks(it_${name} ${src} integration)
   set_tests_properties(it_${name} PROPERTIES TIMEOUT 600
-    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_SANITIZED=$<OR:$<BOOL:${CONLAB_SANITIZE}>,$<BOOL:${CONLAB_TSAN}>>;${CONLAB_TSAN_ENV}")
+    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_LOAD_SECONDS=10;CONLAB_SANITIZED=$<OR:$<BOOL:${CONLAB_SANITIZE}>,$<BOOL:${CONLAB_TSAN}>>;${CONLAB_TSAN_ENV}")
   if(CONLAB_TSAN)
     set_tests_properties(it_${name} PROPERTIES FIXTURES_REQUIRED tsan)
   endif()
@@ -70,14 +110,16 @@ if(CONLAB_BROWSER_TESTS AND CONLAB_WEB AND NOT CONLAB_TSAN)
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(browser_${name} PROPERTIES TIMEOUT 600
       ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};NODE_PATH=${CMAKE_SOURCE_DIR}/web/node_modules")
+    conlab_test_marks(browser_${name} ${src} browser)
   endforeach()
 endif()
 
-# The compose file (dashboard + demo target) must stay valid: docker-compose (v1, Debian's)
-# validates it without a Docker engine.
-if(CONLAB_TSAN)
+# Static checks of the sources: the compose file and the layering, in the normal build only.
+if(CONLAB_TSAN OR CONLAB_SANITIZE)
   return()
 endif()
+# The compose file (dashboard + demo target) must stay valid: docker-compose (v1, Debian's)
+# validates it without a Docker engine.
 find_program(DOCKER_COMPOSE docker-compose)
 if(DOCKER_COMPOSE)
   # With a token set, as `docker-compose up` needs one (it_test_container checks the refusal
@@ -91,3 +133,4 @@ endif()
 
 # The layering of backend/ (see scripts/check_layers.py and the README's Layout section).
 add_test(NAME layers COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/check_layers.py)
+set_tests_properties(compose_config layers PROPERTIES LABELS static)

@@ -35,7 +35,10 @@ export function navigate(path, state) {
   render();
 }
 
-function render() {
+// Shows the view of location.pathname. redraw: the same view again (a theme change), keeping the
+// focus and the scroll position.
+function render(redraw) {
+  const y = window.scrollY;
   if (cleanup) {
     cleanup.then(fn => typeof fn === 'function' && fn()).catch(() => {});
     cleanup = null;
@@ -58,10 +61,51 @@ function render() {
       container.dataset.ready = 'true';
       return null;
     });
-  if (!first) main.focus({preventScroll: true});
-  if (!first) window.scrollTo(0, 0);
+  if (redraw === true) {
+    cleanup.then(() => window.scrollTo(0, y));
+  } else {
+    if (!first) main.focus({preventScroll: true});
+    if (!first) window.scrollTo(0, 0);
+  }
   first = false;
 }
+
+// The theme: the system's (prefers-color-scheme) until the toggle picks one, kept in this browser.
+// Charts read their colours when drawn, so a change redraws the view.
+const THEME_KEY = 'conlab.theme';
+const darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+function storedTheme() {
+  try {
+    return localStorage.getItem(THEME_KEY);
+  } catch {
+    return null;
+  }
+}
+const isDark = () => (document.documentElement.dataset.theme || (darkQuery && darkQuery.matches ? 'dark' : 'light')) === 'dark';
+function themeButton() {
+  const button = el('button', {type: 'button', class: 'theme-toggle', id: 'theme-toggle'});
+  const label = () => {
+    button.textContent = isDark() ? 'Light' : 'Dark';
+    button.setAttribute('aria-label', isDark() ? 'Switch to the light theme' : 'Switch to the dark theme');
+    button.setAttribute('aria-pressed', String(isDark()));
+  };
+  button.addEventListener('click', () => {
+    const next = isDark() ? 'light' : 'dark';
+    document.documentElement.dataset.theme = next;
+    try {
+      localStorage.setItem(THEME_KEY, next);
+    } catch {
+      /* kept for this page only */
+    }
+    label();
+    render(true);
+  });
+  if (darkQuery) darkQuery.addEventListener('change', () => { label(); if (!document.documentElement.dataset.theme) render(true); });
+  label();
+  return button;
+}
+if (storedTheme() === 'dark' || storedTheme() === 'light') document.documentElement.dataset.theme = storedTheme();
+document.querySelector('.topbar nav').append(themeButton());
 
 document.addEventListener('click', e => {
   const a = e.target.closest('a[data-link]');
@@ -71,7 +115,7 @@ document.addEventListener('click', e => {
   e.preventDefault();
   navigate(url.pathname + url.search + url.hash);
 });
-window.addEventListener('popstate', render);
+window.addEventListener('popstate', () => render());
 
 // A dashboard started with --token answers nothing without it: asks for it, then starts.
 function askToken(message) {

@@ -1,19 +1,20 @@
 // Chart.js configurations for every chart of the page (and of the offline report). Chart.js
 // is the classic script /vendor/chart.umd.js (global `Chart`); nothing here touches the DOM
 // beyond the canvas it is given.
-import { orderModes, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
+import { modesOf, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
 import { throughputSeries } from './series.js';
+import { themeColors } from './dom.js';
 import { comparable } from './model.js';
 
-let defaultsSet = false;
 function setDefaults() {
-  if (defaultsSet) return;
-  defaultsSet = true;
+  const t = themeColors();
   Chart.defaults.animation = false;
   Chart.defaults.responsive = true;
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-  Chart.defaults.color = '#334155';
+  Chart.defaults.color = t.ink;
+  Chart.defaults.borderColor = t.grid;
+  Chart.defaults.scale.grid.color = t.grid;
 }
 
 function make(canvas, config) {
@@ -48,7 +49,7 @@ const barTexts = {
       const [long, short] = Array.isArray(texts[i]) ? texts[i] : [texts[i], texts[i].split(' ')[0]];
       const text = ctx.measureText(long).width > bar.width + 8 ? short : long;
       const half = ctx.measureText(text).width / 2;
-      ctx.fillStyle = colors[i] || '#0f172a';
+      ctx.fillStyle = colors[i] || themeColors().strong;
       ctx.fillText(text, Math.min(Math.max(bar.x, half + 2), chart.width - half - 2), bar.y - 6);
     });
     ctx.restore();
@@ -86,8 +87,8 @@ export function summaryChart(canvas, rows) {
       pointRadius: c => tickRadius(c.chart, rows.length),
       pointHoverRadius: c => tickRadius(c.chart, rows.length),
       pointBorderWidth: 3,
-      borderColor: '#0f172a',
-      backgroundColor: '#0f172a',
+      borderColor: themeColors().strong,
+      backgroundColor: themeColors().strong,
       order: 0,
     });
   }
@@ -115,7 +116,7 @@ export function summaryChart(canvas, rows) {
 // Ticks of a logarithmic axis from min to max: 1, 2 and 5 per decade while they fit, else 1 and
 // 3, else the powers of ten (every k-th), so that labels never crowd each other; a range too
 // narrow to hold two of those gets evenly spaced 1-2-5 steps instead.
-export function logTicks(min, max, maxTicks) {
+function logTicks(min, max, maxTicks) {
   if (!(min > 0) || !(max > min)) return [];
   const lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
   const inRange = v => v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9);
@@ -163,7 +164,9 @@ export function latencyChart(canvas, modes, kind, log) {
       data,
       borderColor: modeColor(m.mode),
       backgroundColor: modeColor(m.mode, 0.15),
-      stepped: 'after',
+      // Chart.js's 'before' holds a point's value until the next point: a bin's count over its bin,
+      // the CDF's fraction until the next latency.
+      stepped: 'before',
       pointRadius: kind === 'histogram' ? 0 : 2,
       borderWidth: 2,
       fill: false,
@@ -212,7 +215,9 @@ export function throughputChart(canvas, modes, spec) {
       backgroundColor: modeColor(m.mode, 0.15),
       pointRadius: 0,
       borderWidth: 2,
-      stepped: 'after',
+      // Each interval's rate over that interval: Chart.js's 'before' holds a point's value until
+      // the next point ('after' would draw it over the interval before).
+      stepped: 'before',
     };
   });
   return make(canvas, {
@@ -237,7 +242,7 @@ export function liveChart(canvas, mode, series) {
     type: 'line',
     data: {datasets: [
       {label: 'req/s', data: series.rps, yAxisID: 'y', borderColor: color, backgroundColor: modeColor(mode, 0.15), pointRadius: 0, borderWidth: 2},
-      {label: 'p50 latency', data: series.p50, yAxisID: 'lat', borderColor: '#0f172a', pointRadius: 0, borderWidth: 1.5, borderDash: [6, 3]},
+      {label: 'p50 latency', data: series.p50, yAxisID: 'lat', borderColor: themeColors().strong, pointRadius: 0, borderWidth: 1.5, borderDash: [6, 3]},
       {label: 'p99 latency', data: series.p99, yAxisID: 'lat', borderColor: '#dc2626', pointRadius: 0, borderWidth: 1.5, borderDash: [2, 2]},
     ]},
     options: {
@@ -262,7 +267,7 @@ export const TREND_METRICS = {
 // point was clicked.
 export function trendChart(canvas, runs, metric, onPick) {
   const m = TREND_METRICS[metric] || TREND_METRICS.wall;
-  const modes = orderModes(runs.flatMap(r => (r.results || []).map(x => x.mode)));
+  const modes = modesOf(runs).filter(mode => runs.some(r => (r.results || []).some(x => x.mode === mode)));
   const datasets = modes.map(mode => ({
     label: mode,
     data: runs.map(r => {

@@ -67,7 +67,6 @@ export const getCharts = (id, concurrency) => call('GET', runPath(id) + '/charts
 // {failures: [{mode, kind, message, count, first_us, last_us}]}
 export const getFailures = id => call('GET', runPath(id) + '/failures');
 export const cancelRun = id => call('POST', runPath(id) + '/cancel');
-export const deleteRun = id => call('DELETE', runPath(id));
 
 // {runs: [RUN...]} newest first; url filters by exact target URL, label by exact label.
 export function listRuns({limit = 200, offset = 0, url, label} = {}) {
@@ -103,18 +102,21 @@ export async function downloadExport(id, format) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-// Server-sent events read through fetch, so that they carry the token (EventSource cannot send
-// headers). Calls on(event, data) per event; resolves when the stream ends, rejects when it
-// cannot be read. `signal` aborts it.
+// Server-sent events read through fetch (EventSource cannot send the token). Calls on(event,
+// data) per event; resolves when the stream ends, rejects when it cannot be read. `signal`
+// aborts it.
 async function readEvents(path, on, signal) {
-  const res = await fetch(path, {headers: {Accept: 'text/event-stream', Authorization: 'Bearer ' + getToken()}, signal});
+  const headers = {Accept: 'text/event-stream'};
+  const token = getToken();
+  if (token) headers.Authorization = 'Bearer ' + token;
+  const res = await fetch(path, {headers, signal});
   if (!res.ok || !res.body) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {
     const {value, done} = await reader.read();
     if (done) return;
-    buf += value;
+    buf += value.replace(/\r\n?/g, '\n');
     let cut;
     while ((cut = buf.indexOf('\n\n')) >= 0) {
       const block = buf.slice(0, cut);
@@ -122,8 +124,8 @@ async function readEvents(path, on, signal) {
       let event = 'message';
       const data = [];
       for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) event = line.slice(7);
-        else if (line.startsWith('data: ')) data.push(line.slice(6));
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
       }
       if (data.length) on(event, data.join('\n'));
     }
@@ -131,52 +133,17 @@ async function readEvents(path, on, signal) {
 }
 
 // Follows a run's server-sent events until it ends. Handlers: progress({status, progress}),
-// mode({mode, result}), end(RUN), error(message). Returns a function that stops listening.
+// mode({mode, result}), end(RUN or null), error(message) when the stream is refused or lost
+// before the end. Returns a function that stops listening.
 export function watchRun(id, handlers) {
-  if (getToken()) return watchRunWithToken(id, handlers);
-  const es = new EventSource(runPath(id) + '/events');
-  let closed = false;
-  const parse = (e, fn) => {
-    if (closed || !fn) return;
-    let data;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      return;
-    }
-    fn(data);
-  };
-  es.addEventListener('progress', e => parse(e, handlers.progress));
-  es.addEventListener('mode', e => parse(e, handlers.mode));
-  es.addEventListener('end', e => {
-    if (closed) return;
-    let data = null;
-    try {
-      data = JSON.parse(e.data);
-    } catch {
-      /* the handler fetches the run itself */
-    }
-    stop();
-    if (handlers.end) handlers.end(data);
-  });
-  es.onerror = () => {
-    // The browser reconnects by itself while readyState is CONNECTING; CLOSED means it gave up.
-    if (!closed && es.readyState === EventSource.CLOSED && handlers.error) handlers.error('lost the progress stream');
-  };
-  function stop() {
-    closed = true;
-    es.close();
-  }
-  return () => stop();
-}
-
-// watchRun for a dashboard with a token: the same handlers, the stream read through fetch.
-function watchRunWithToken(id, handlers) {
   const abort = new AbortController();
   let closed = false;
   const stop = () => {
     closed = true;
     abort.abort();
+  };
+  const lost = () => {
+    if (!closed && handlers.error) handlers.error('lost the progress stream');
   };
   readEvents(runPath(id) + '/events', (event, text) => {
     if (closed) return;
@@ -192,10 +159,6 @@ function watchRunWithToken(id, handlers) {
     } else if (handlers[event] && data) {
       handlers[event](data);
     }
-  }, abort.signal).then(() => {
-    if (!closed && handlers.error) handlers.error('lost the progress stream');
-  }, () => {
-    if (!closed && handlers.error) handlers.error('lost the progress stream');
-  });
+  }, abort.signal).then(lost, lost);
   return stop;
 }

@@ -3,7 +3,7 @@
 // rates a mode whose requests all failed or that was cancelled.
 import { el, clear, chartBox, exposed } from './dom.js';
 import { getRun } from './client.js';
-import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, runModes, orderModes } from './format.js';
+import { fmtMs, fmtNum, fmtDate, fmtInt, fmtDelta, isNum, modesOf } from './format.js';
 import { compareChart } from './charts.js';
 import { comparable } from './model.js';
 import { failureLevel } from './health.js';
@@ -15,7 +15,7 @@ import { renderSweepCompare } from './sweepview.js';
 function runCard(tag, run) {
   const s = run.spec || {};
   return el('section', {class: 'card compare-run', dataset: {side: tag}},
-    el('h2', {}, `${tag}: `, el('a', {href: '/runs/' + encodeURIComponent(run.id), 'data-link': '', text: run.id}), ' ', statusBadge(run.status), ' ', healthBadges(run)),
+    el('h2', {}, `${tag}: `, el('a', {href: '/runs/' + encodeURIComponent(run.id), 'data-link': '', text: run.id}), ' ', statusBadge(run.status, run), ' ', healthBadges(run)),
     run.label ? el('p', {class: 'run-label', text: run.label}) : null,
     el('dl', {class: 'facts'},
       [['target', `${(s.target && s.target.method) || 'GET'} ${(s.target && s.target.url) || ''}`],
@@ -51,7 +51,7 @@ export async function mountCompare(root, ctx) {
     root.dataset.ready = 'true';
     return () => {};
   }
-  const modes = orderModes([...runModes(runA), ...runModes(runB)]);
+  const modes = modesOf([runA, runB]);
   const find = (run, m) => (run.results || []).find(r => r.mode === m);
 
   const head = [

@@ -52,3 +52,11 @@ export function exposed() {
   window.__conlab = window.__conlab || {};
   return window.__conlab;
 }
+
+// The page's ink and grid colours for what is drawn on a canvas, from the CSS variables of the
+// light or the dark theme.
+export function themeColors() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  return {ink: v('--chart-ink', '#334155'), grid: v('--chart-grid', '#e2e8f0'), strong: v('--ink', '#0f172a')};
+}

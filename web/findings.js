@@ -1,5 +1,6 @@
-// RUN's findings in words (computed by the server once the run ended: backend/common/findings.c),
-// each next to the numbers it comes from. Shown at the top of the run view.
+// RUN's findings in words (computed by the server once the run ended: backend/common/findings.c):
+// one sentence each, the numbers it comes from on demand (a disclosure). Shown at the top of the
+// run view and of the offline report.
 import { el, exposed } from './dom.js';
 import { fmtMs, fmtNum, fmtInt, fmtRatio, isNum, modeColor } from './format.js';
 
@@ -39,6 +40,24 @@ function numbers(values) {
   return dl;
 }
 
+// The findings with those that say the same of several modes said once: "sync, threads: …"
+// (the same kind and the same sentence after the mode's name). [{kind, modes, text, values}].
+function grouped(list) {
+  const out = [];
+  for (const f of list) {
+    const prefix = f.mode ? f.mode + ': ' : null;
+    const rest = prefix && f.text.startsWith(prefix) ? f.text.slice(prefix.length) : null;
+    const same = rest !== null && out.find(g => g.kind === f.kind && g.rest === rest);
+    if (same) {
+      same.modes.push(f.mode);
+      continue;
+    }
+    out.push({kind: f.kind, modes: f.mode ? [f.mode] : [], rest, text: f.text, values: f.values});
+  }
+  for (const g of out) if (g.modes.length > 1) g.text = `${g.modes.join(', ')}: ${g.rest} (in each of these ${g.modes.length} modes)`;
+  return out;
+}
+
 // A card listing the run's findings, or null when it has none (a run still going, a run too
 // small for any). Exposes window.__conlab.findings = [{kind, mode, text}].
 export function renderFindings(run) {
@@ -47,10 +66,10 @@ export function renderFindings(run) {
   if (!list.length) return null;
   return el('section', {class: 'card findings', id: 'findings', 'aria-labelledby': 'findings-title'},
     el('h2', {id: 'findings-title', text: 'Findings'}),
-    el('ul', {class: 'findings-list'}, list.map(f => el('li', {class: 'finding', dataset: {kind: f.kind, mode: f.mode || ''}},
+    el('ul', {class: 'findings-list'}, grouped(list).map(f => el('li', {class: 'finding', dataset: {kind: f.kind, mode: f.modes.join(' ')}},
       el('p', {class: 'finding-text'},
         el('span', {class: 'badge badge-finding', text: KIND_LABEL[f.kind] || f.kind}), ' ',
-        f.mode ? el('span', {class: 'swatch', style: `background:${modeColor(f.mode)}`}) : null,
+        f.modes.map(m => el('span', {class: 'swatch', style: `background:${modeColor(m)}`})),
         el('span', {text: f.text})),
-      numbers(f.values)))));
+      el('details', {class: 'finding-facts'}, el('summary', {text: 'the numbers'}), numbers(f.values))))));
 }

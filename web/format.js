@@ -1,15 +1,20 @@
 // How numbers, times and modes are shown. Pure functions.
 
+// The built-in modes, in the order the page lists them; any other mode a run names (a client,
+// h2mux, ...) follows them in the run's own order.
 export const MODE_ORDER = ['sync', 'threads', 'async', 'processes'];
-export const MODE_COLORS = {sync: '#64748b', threads: '#2563eb', async: '#059669', processes: '#c026d3'};
+const MODE_COLORS = {sync: '#64748b', threads: '#2563eb', async: '#059669', processes: '#c026d3', h2mux: '#0891b2'};
+const OTHER_COLORS = ['#f97316', '#7c3aed', '#0d9488', '#be123c', '#a16207', '#4d7c0f'];
 
-// Clients (docs/CLIENTS.md) are named by their users: a colour of their own from the name.
-const CLIENT_COLORS = ['#f97316', '#0891b2', '#a16207', '#be123c', '#4d7c0f', '#7c3aed', '#0f766e', '#9f1239'];
-
+// A mode's colour (hex, or rgba with alpha): fixed for the built-in modes, stable per name for
+// any other.
 export function modeColor(mode, alpha) {
-  let h = 0;
-  for (const ch of String(mode)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  const hex = MODE_COLORS[mode] || CLIENT_COLORS[h % CLIENT_COLORS.length];
+  let hex = MODE_COLORS[mode];
+  if (!hex) {
+    let h = 0;
+    for (const ch of String(mode)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    hex = OTHER_COLORS[h % OTHER_COLORS.length];
+  }
   if (alpha === undefined) return hex;
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
@@ -19,16 +24,36 @@ export function isNum(v) {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-// 0.42 ms, 12.3 ms, 1.00 s, 95.2 s.
+// A measured time with the digits that tell modes apart, as the findings write wall times:
+// 0.420 ms, 4.25 ms, 12.3 ms, 1000.3 ms, 12345.7 ms, 125.3 s; a whole number of ms as it is
+// (3000 ms, and 30 s from 10 s up).
 export function fmtMs(ms) {
   if (!isNum(ms)) return '–';
   if (ms === 0) return '0 ms';
   const a = Math.abs(ms);
-  if (a >= 1000) return (ms / 1000).toFixed(a >= 100000 ? 0 : a >= 10000 ? 1 : 2) + ' s';
-  if (a >= 100) return ms.toFixed(0) + ' ms';
+  if (a >= 10000 && ms % 1000 === 0) return ms / 1000 + ' s';
+  if (a >= 100000) return (ms / 1000).toFixed(1) + ' s';
+  if (Number.isInteger(ms)) return ms + ' ms';
   if (a >= 10) return ms.toFixed(1) + ' ms';
   if (a >= 1) return ms.toFixed(2) + ' ms';
   return ms.toFixed(3) + ' ms';
+}
+
+// A rough duration, for estimates and clocks: 450 ms, 3.00 s, 1 min 05 s.
+export function fmtDuration(ms) {
+  if (!isNum(ms)) return '–';
+  const a = Math.abs(ms);
+  if (a < 1000) return Math.round(ms) + ' ms';
+  if (a < 60000) return (ms / 1000).toFixed(a >= 10000 ? 1 : 2) + ' s';
+  const s = Math.round(a / 1000);
+  return `${ms < 0 ? '−' : ''}${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+// A time over (or under) an ideal: "+1.2 ms", "−0.40 ms", "±0 ms".
+export function fmtOver(ms) {
+  if (!isNum(ms)) return '–';
+  if (Math.abs(ms) < 0.05) return '±0 ms';
+  return (ms > 0 ? '+' : '−') + fmtMs(Math.abs(ms));
 }
 
 export function fmtNum(v, digits) {
@@ -53,9 +78,11 @@ export function fmtKb(kb) {
   return kb.toFixed(0) + ' KiB';
 }
 
-// "3.02×" for a speed-up ratio.
+// "3.02×" for a speed-up ratio; near 1 with a third decimal ("1.003×"), so that ratios that
+// differ do not read alike.
 export function fmtRatio(r) {
-  return isNum(r) ? (r >= 10 ? r.toFixed(1) : r.toFixed(2)) + '×' : '–';
+  if (!isNum(r)) return '–';
+  return (r >= 10 ? r.toFixed(1) : Math.abs(r - 1) < 0.2 ? r.toFixed(3) : r.toFixed(2)) + '×';
 }
 
 // A signed difference with its percentage: "+12.3 ms (+4.1%)".
@@ -63,12 +90,13 @@ export function fmtDelta(a, b, fmt) {
   if (!isNum(a) || !isNum(b)) return '–';
   const d = b - a;
   const sign = d > 0 ? '+' : d < 0 ? '−' : '±';
-  const pct = a !== 0 ? ` (${sign}${Math.abs((d / a) * 100).toFixed(1)}%)` : '';
+  const p = Math.abs((d / a) * 100);
+  const pct = a !== 0 ? ` (${sign}${p.toFixed(p < 1 ? 2 : 1)}%)` : '';
   return sign + fmt(Math.abs(d)) + pct;
 }
 
 // The viewer's time zone as people write it: "UTC", "UTC+1", "UTC−5:30".
-export function zoneName(d) {
+function zoneName(d) {
   const off = -d.getTimezoneOffset();
   if (off === 0) return 'UTC';
   const a = Math.abs(off);
@@ -90,18 +118,19 @@ export function cpuMs(result) {
 }
 
 // Modes of a run in run order: those with results first, then the rest of the spec's.
-// Mode names in the order pages show them: the built-in modes first, then clients as given.
-export function orderModes(names) {
-  const rest = [];
-  for (const m of names) if (!MODE_ORDER.includes(m) && !rest.includes(m)) rest.push(m);
-  return [...MODE_ORDER.filter(m => names.includes(m)), ...rest];
-}
-
 export function runModes(run) {
   const out = [];
   for (const r of (run && run.results) || []) if (!out.includes(r.mode)) out.push(r.mode);
   for (const m of (run && run.spec && run.spec.modes) || []) if (!out.includes(m)) out.push(m);
   return out;
+}
+
+// The modes of several runs, for columns and legends: the built-in modes first in their usual
+// order, then any other in the order the runs name them.
+export function modesOf(runs) {
+  const seen = [];
+  for (const run of runs || []) for (const m of runModes(run)) if (!seen.includes(m)) seen.push(m);
+  return MODE_ORDER.filter(m => seen.includes(m)).concat(seen.filter(m => !MODE_ORDER.includes(m)));
 }
 
 // An axis tick in ms, with as many decimals as the tick step needs (so 1000.2 and 1000.4 ms

@@ -2,14 +2,14 @@
 // and the API's message shown next to the field it names.
 import { el, clear } from './dom.js';
 import { createRun, getRun, getToken, setToken, ApiError } from './client.js';
-import { MODE_ORDER, fmtMs, fmtRate } from './format.js';
-import { targetModel, idealMs } from './model.js';
+import { MODE_ORDER, fmtMs, fmtDuration, fmtRate, isNum } from './format.js';
+import { idealMs } from './model.js';
 import { parseLevels, levelsOf, levelsText } from './sweep.js';
 
 const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'work', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
 
 // The form field an API error names ("target.url", "modes[2]", "concurrency", ...).
-export function fieldFor(apiField) {
+function fieldFor(apiField) {
   if (!apiField) return null;
   const f = String(apiField).replace(/\[.*$/, '');
   const map = {
@@ -47,6 +47,27 @@ function presets(demoUrl) {
   ];
 }
 
+// The server the form's URL will be measured against, for its estimate: the demo target's
+// workers and delay (a `delay_ms` query override wins, as the target reads it) when the URL is the
+// demo target's, else null. (Only the form predicts: a run reads its spec's `expect`, which the
+// server fills in the same way.)
+function demoModel(spec, config) {
+  if (!spec || !spec.target || !config || !config.demo || !config.demo_target) return null;
+  let url, demo;
+  try {
+    url = new URL(spec.target.url);
+    demo = new URL(config.demo_target);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== demo.protocol || url.host !== demo.host) return null;
+  let delay = config.demo.delay_ms;
+  const q = url.searchParams.get('delay_ms');
+  if (q !== null && /^\d+$/.test(q)) delay = Number(q);
+  if (!isNum(delay) || !isNum(config.demo.workers) || config.demo.workers < 1) return null;
+  return {workers: config.demo.workers, delay_ms: delay};
+}
+
 function parseHeaders(text) {
   const headers = {};
   const lines = text.split('\n').map(l => l.trim()).filter(Boolean);
@@ -76,7 +97,7 @@ export async function mountForm(root, ctx) {
       hint ? el('p', {class: 'hint', id: `f-${key}-hint`, text: hint}) : null,
       errorNode(key));
   };
-  const num = (name, attrs) => el('input', Object.assign({type: 'number', name, inputmode: 'numeric'}, attrs));
+  const numberInput = (name, attrs) => el('input', Object.assign({type: 'number', name, inputmode: 'numeric'}, attrs));
 
   const method = el('select', {name: 'method'}, ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map(m => el('option', {value: m, text: m})));
   const modeBoxes = {};
@@ -123,27 +144,26 @@ export async function mountForm(root, ctx) {
     el('fieldset', {},
       el('legend', {text: 'Workload'}),
       el('div', {class: 'row'},
-        field('requests', 'Requests', num('requests', {min: 1, max: limits.max_requests})),
+        field('requests', 'Requests', numberInput('requests', {min: 1, max: limits.max_requests})),
         field('concurrency', 'Concurrency', el('input', {type: 'text', name: 'concurrency', inputmode: 'text', spellcheck: 'false', autocomplete: 'off'}),
           'Workers (threads, processes, async slots); sync uses one. A list such as 1,2,4,8 runs a sweep: every mode at every level.')),
       el('div', {class: 'field field-modes'},
         el('span', {class: 'label', id: 'f-modes-legend', text: 'Modes'}), modeList, errorNode('modes')),
       el('div', {class: 'row'},
-        field('timeout', 'Timeout (ms)', num('timeout_ms', {min: 1})),
-        field('rate', 'Rate (requests/s, 0 = no limit)', num('rate', {min: 0, step: 'any', inputmode: 'decimal'}))),
-      field('work', 'Work per response (µs of CPU)', num('work_us', {min: 0, max: 1000000}), 'What the client computes over each response before its next request: 0 for none.'),
+        field('timeout', 'Timeout (ms)', numberInput('timeout_ms', {min: 1})),
+        field('rate', 'Rate (requests/s, 0 = no limit)', numberInput('rate', {min: 0, step: 'any', inputmode: 'decimal'}))),
+      field('work', 'Work per response (µs of CPU)', numberInput('work_us', {min: 0, max: 1000000}), 'What the client computes over each response before its next request: 0 for none.'),
       el('div', {class: 'field field-keepalive'},
         el('label', {class: 'check', for: 'f-keepalive'}, keepalive, ' Keep connections alive'), errorNode('keepalive'))),
     el('fieldset', {class: 'thresholds'},
       el('legend', {text: 'Thresholds (optional): the run fails when a mode crosses one'}),
       el('div', {class: 'row'},
-        field('p99', 'p99 latency at most (ms)', num('p99_ms', {min: 0, step: 'any', inputmode: 'decimal'})),
-        field('errrate', 'Error rate at most (%)', num('error_rate', {min: 0, max: 100, step: 'any', inputmode: 'decimal'})),
-        field('rpsmin', 'Throughput at least (req/s)', num('rps_min', {min: 0, step: 'any', inputmode: 'decimal'})))),
+        field('p99', 'p99 latency at most (ms)', numberInput('p99_ms', {min: 0, step: 'any', inputmode: 'decimal'})),
+        field('errrate', 'Error rate at most (%)', numberInput('error_rate', {min: 0, max: 100, step: 'any', inputmode: 'decimal'})),
+        field('rpsmin', 'Throughput at least (req/s)', numberInput('rps_min', {min: 0, step: 'any', inputmode: 'decimal'})))),
     tokenRow,
-    estimate,
     formError,
-    el('div', {class: 'actions'}, submit));
+    el('div', {class: 'actions'}, estimate, submit));
 
   function base() {
     return {
@@ -233,7 +253,7 @@ export async function mountForm(root, ctx) {
       estimate.textContent = '';
       return;
     }
-    const server = targetModel(spec, config);
+    const server = demoModel(spec, config);
     const levels = levelsOf(spec);
     if (!server || !(spec.requests >= 1) || !levels.length || !levels.every(c => c >= 1) || !spec.modes.length) {
       estimate.textContent = '';
@@ -248,7 +268,7 @@ export async function mountForm(root, ctx) {
     const total = parts.reduce((a, [, ms]) => a + ms, 0);
     estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each` +
       (spec.rate > 0 ? `, arrivals at ${fmtRate(spec.rate)}` : '') + '): ' +
-      parts.map(([m, ms]) => `${m} ${fmtMs(ms)}`).join(', ') + ` — about ${fmtMs(total)} in all.`;
+      parts.map(([m, ms]) => `${m} ${fmtDuration(ms)}`).join(', ') + ` — about ${fmtDuration(total)} in all.`;
   }
 
   form.addEventListener('input', () => { markPreset(null); updateEstimate(); });

@@ -3,12 +3,19 @@
 // point to open that run); pick two to compare.
 import { el, clear, chartBox, exposed, hasHover } from './dom.js';
 import { listRuns } from './client.js';
-import { fmtMs, fmtDate, fmtInt, MODE_ORDER } from './format.js';
+import { fmtMs, fmtDate, fmtInt, modesOf } from './format.js';
 import { trendChart, TREND_METRICS } from './charts.js';
 import { statusBadge, healthBadges } from './runrender.js';
-import { failureLevel } from './health.js';
+import { failureLevel, cancelledText } from './health.js';
+import { comparable } from './model.js';
 import { workloadKey, workloadText } from './workload.js';
 import { isSweep, levelsText } from './sweep.js';
+
+// "2026-12-06 15:03:35 UTC" as a date and a time that each stay on one line.
+function dateParts(text) {
+  const i = text.indexOf(' ');
+  return i < 0 ? text : [el('span', {text: text.slice(0, i)}), ' ', el('span', {text: text.slice(i + 1)})];
+}
 
 export async function mountHistory(root, ctx) {
   const {navigate, query} = ctx;
@@ -28,6 +35,8 @@ export async function mountHistory(root, ctx) {
   const trendNote = el('p', {class: 'muted'});
   const {box, canvas} = chartBox(280, {id: 'trend-chart', role: 'img', 'aria-label': 'Trend of each mode across runs of one target'});
   const tableBody = el('tbody');
+  const tableHead = el('thead');
+  const table = el('table', {class: 'data runs-table'}, tableHead, tableBody);
   const count = el('p', {class: 'muted', 'aria-live': 'polite'});
   const errorBox = el('p', {class: 'form-error', role: 'alert', hidden: true});
 
@@ -48,13 +57,7 @@ export async function mountHistory(root, ctx) {
     el('section', {class: 'card', id: 'runs'},
       el('h2', {text: 'Runs'}), count,
       el('div', {class: 'compare-bar'}, compareBtn, pickNote),
-      el('p', {class: 'scroll-hint', text: 'The table scrolls sideways for more columns →'}),
-      el('div', {class: 'table-wrap'}, el('table', {class: 'data runs-table'},
-        el('thead', {},
-          el('tr', {}, ['pick', 'run', 'started', 'status', 'label', 'target', 'N × C'].map(h => el('th', {scope: 'col', rowspan: 2, text: h})),
-            el('th', {scope: 'colgroup', colspan: MODE_ORDER.length, class: 'group', text: 'wall time'})),
-          el('tr', {}, MODE_ORDER.map(m => el('th', {scope: 'col', text: m})))),
-        tableBody))));
+      el('div', {class: 'table-wrap'}, table)));
 
   let urlsKnown = false;
   let allRuns = [];
@@ -66,20 +69,31 @@ export async function mountHistory(root, ctx) {
     for (const box of tableBody.querySelectorAll('input[type=checkbox]')) box.checked = picked.includes(box.value);
   }
 
+  // The columns of the runs listed: one wall time per mode any of them ran.
+  function drawHead(modes) {
+    clear(tableHead).append(
+      el('tr', {}, ['run', 'started', 'status', 'label', 'target', 'N × C'].map(h => el('th', {scope: 'col', rowspan: modes.length ? 2 : 1, text: h})),
+        modes.length ? el('th', {scope: 'colgroup', colspan: modes.length, class: 'group', text: 'wall time'}) : null),
+      modes.length ? el('tr', {}, modes.map(m => el('th', {scope: 'col', text: m}))) : null);
+  }
+
   function drawTable(runs) {
     clear(tableBody);
+    const modes = modesOf(runs);
+    drawHead(modes);
     for (const r of runs) {
       // A mode whose requests all failed has no wall time worth reading as speed.
       const wall = m => {
         const x = (r.results || []).find(y => y.mode === m);
-        if (!x) return el('td', {class: 'num'});
+        if (!x) return el('td', {class: 'num', 'data-label': m});
         // A sweep's mode ran at every level: its time in the run is the sum.
         if (isSweep(r)) {
           const all = r.results.filter(y => y.mode === m);
-          return el('td', {class: 'num', dataset: {mode: m}, title: `over ${all.length} levels`, text: 'Σ ' + fmtMs(all.reduce((a, y) => a + y.wall_ms, 0))});
+          return el('td', {class: 'num', 'data-label': m, dataset: {mode: m}, title: `over ${all.length} levels`, text: 'Σ ' + fmtMs(all.reduce((a, y) => a + y.wall_ms, 0))});
         }
-        const failed = failureLevel(x) === 'all';
-        return el('td', {class: 'num' + (failed ? ' bad' : ''), dataset: {mode: m}, text: failed ? 'all failed' : fmtMs(x.wall_ms)});
+        const level = failureLevel(x);
+        return el('td', {class: 'num' + (level === 'all' ? ' bad' : level === 'cancelled' ? ' cut' : ''), 'data-label': m, dataset: {mode: m},
+          text: level === 'all' ? 'all failed' : level === 'cancelled' ? cancelledText(x) : fmtMs(x.wall_ms)});
       };
       const box = el('input', {type: 'checkbox', value: r.id, 'aria-label': `pick run ${r.id} to compare`, onchange: e => {
         const i = picked.indexOf(r.id);
@@ -91,14 +105,13 @@ export async function mountHistory(root, ctx) {
       }});
       const s = r.spec || {};
       tableBody.append(el('tr', {dataset: {id: r.id}},
-        el('td', {}, box),
-        el('td', {}, el('a', {href: '/runs/' + encodeURIComponent(r.id), 'data-link': '', text: r.id})),
-        el('td', {text: fmtDate(r.created_at)}),
-        el('td', {class: 'status-cell'}, statusBadge(r.status), ' ', healthBadges(r)),
-        el('td', {class: 'label-cell', text: r.label || (s.label || '')}),
-        el('td', {class: 'url-cell', text: s.target ? s.target.url : ''}),
-        el('td', {class: 'num', text: `${fmtInt(s.requests)} × ${isSweep(s) ? '[' + levelsText(s.concurrency) + ']' : fmtInt(s.concurrency)}`}),
-        MODE_ORDER.map(wall)));
+        el('td', {class: 'id-cell', 'data-label': 'run'}, box, ' ', el('a', {href: '/runs/' + encodeURIComponent(r.id), 'data-link': '', text: r.id})),
+        el('td', {class: 'date-cell', 'data-label': 'started'}, dateParts(fmtDate(r.created_at))),
+        el('td', {class: 'status-cell', 'data-label': 'status'}, statusBadge(r.status, r), ' ', healthBadges(r)),
+        el('td', {class: 'label-cell', 'data-label': 'label', text: r.label || (s.label || '')}),
+        el('td', {class: 'url-cell', 'data-label': 'target', text: s.target ? s.target.url : ''}),
+        el('td', {class: 'num nc-cell', 'data-label': 'N × C', text: `${fmtInt(s.requests)} × ${isSweep(s) ? '[' + levelsText(s.concurrency) + ']' : fmtInt(s.concurrency)}`}),
+        modes.map(wall)));
     }
     updatePick();
   }
@@ -121,8 +134,10 @@ export async function mountHistory(root, ctx) {
     const sweeps = runs.filter(r => isSweep(r) && (r.results || []).length).length;
     const groups = workloads(runs.filter(r => (r.results || []).length && !isSweep(r)));
     const want = workloadSelect.value || query.get('workload');
-    clear(workloadSelect).append(groups.map(g => el('option', {value: g.key, text: `${g.text} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`})));
-    const group = groups.find(g => g.key === want) || groups[0];
+    clear(workloadSelect).append(...groups.map(g => el('option', {value: g.key, text: `${g.text} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`})));
+    // Unless one was asked for, the newest workload that has a speed to chart.
+    const charted = g => g.runs.some(r => (r.results || []).some(comparable));
+    const group = groups.find(g => g.key === want) || groups.find(charted) || groups[0];
     if (group) workloadSelect.value = group.key;
     workloadSelect.disabled = groups.length < 2;
     const same = group ? group.runs.slice().reverse() : [];

@@ -2,9 +2,9 @@
 // ETA, and its throughput and latency percentiles drawn live from progress.live (the counters
 // and samples the runner sends a few times a second).
 import { el, chartBox, exposed } from './dom.js';
-import { fmtInt, fmtMs, fmtNum, isNum, runModes } from './format.js';
-import { targetModel, idealMs } from './model.js';
-import { liveSeries, etaMs } from './series.js';
+import { fmtInt, fmtDuration, fmtNum, isNum, runModes } from './format.js';
+import { serverModel, idealMs } from './model.js';
+import { liveSeries } from './series.js';
 import { liveChart } from './charts.js';
 import { isSweep } from './sweep.js';
 
@@ -26,15 +26,56 @@ export function modeProgress(run, progress) {
   return out;
 }
 
-// The time the modes not started yet should take, when the server is known; else null.
-function remainingIdeal(run, config, current) {
-  const server = targetModel(run.spec, config);
-  if (isSweep(run)) return null; /* the modes run again at every level */
-  const done = new Set((run.results || []).map(r => r.mode));
+// The ideal time of one mode at one level against the run's server model, or null.
+function idealAt(run, mode, level) {
+  const ideal = idealMs(mode, Object.assign({}, run.spec, {concurrency: level}), serverModel(run.spec));
+  return isNum(ideal) && ideal > 0 ? ideal : null;
+}
+
+// The (mode, level) points of a run in run order: levels outer, modes inner.
+function points(run) {
+  const levels = isSweep(run) ? run.spec.concurrency : [run.spec.concurrency];
+  const modes = (run.spec && run.spec.modes) || runModes(run);
+  return levels.flatMap(c => modes.map(m => ({mode: m, level: c})));
+}
+
+// Milliseconds left in the running mode, or null when nothing can be said yet. The mode needs
+// ⌈N / width⌉ rounds (width: its lanes, at most the server's workers when the model is known) of
+// R each, R being the server's delay D, or the latency its ended requests took when that is
+// longer (a slower server or machine than the model) or when there is no model; less the time
+// elapsed. A mode later than that (or with a rate) goes by its pace so far.
+function modeEta(run, live, level) {
+  const total = run.spec.requests;
+  const server = serverModel(run.spec);
+  const lanes = live.mode === 'sync' ? 1 : level;
+  const done = live.done || 0;
+  if (done >= total) return 0;
+  let left = null;
+  if (run.spec.rate > 0) {
+    const ideal = idealMs(live.mode, Object.assign({}, run.spec, {concurrency: level}), server);
+    if (isNum(ideal)) left = ideal - live.elapsed_ms;
+  } else {
+    const samples = (live.points || []).filter(x => isNum(x.p50_ms));
+    const latency = samples.length ? samples[samples.length - 1].p50_ms : null;
+    let round = server && server.delay_ms > 0 ? server.delay_ms : null;
+    // Beyond the server's workers, latency includes the wait for one: the model's D stands.
+    if (isNum(latency) && (!server || lanes <= server.workers)) round = Math.max(round ?? 0, latency);
+    const width = server ? Math.max(1, Math.min(lanes, server.workers)) : lanes;
+    if (isNum(round)) left = Math.ceil(total / width) * round - live.elapsed_ms;
+  }
+  if (isNum(left) && left > 0) return left;
+  return done > 0 ? ((total - done) * live.elapsed_ms) / done : null;
+}
+
+// Milliseconds the points after the running one should take (their ideal times), or null when
+// some has no model.
+function restEta(run, mode, level) {
+  const all = points(run);
+  const i = all.findIndex(p => p.mode === mode && p.level === level);
+  if (i < 0) return null;
   let ms = 0;
-  for (const m of runModes(run)) {
-    if (done.has(m) || m === current) continue;
-    const ideal = idealMs(m, run.spec, server);
+  for (const p of all.slice(i + 1)) {
+    const ideal = idealAt(run, p.mode, p.level);
     if (!isNum(ideal)) return null;
     ms += ideal;
   }
@@ -43,7 +84,7 @@ function remainingIdeal(run, config, current) {
 
 // The live panel of `run`. Returns {node, current (the status line), update(status, progress),
 // destroy()}.
-export function livePanel(run, config) {
+export function livePanel(run) {
   const bars = {};
   const current = el('p', {class: 'current-mode', id: 'current-mode', 'aria-live': 'polite'});
   const clock = el('p', {class: 'live-clock', id: 'live-clock'});
@@ -91,24 +132,26 @@ export function livePanel(run, config) {
     else if (status === 'queued') current.textContent = 'Queued: waiting for the runs before it.';
     else current.textContent = p && p.mode ? `Running ${p.mode}${isSweep(run) && isNum(p.concurrency) ? ` at C=${p.concurrency}` : ''}…` : 'Starting…';
     const live = p && p.live;
-    let eta = null;
+    let eta = null, runEta = null;
     if (live && live.mode) {
-      const total = (per[live.mode] && per[live.mode].total) || (run.spec && run.spec.requests);
+      const level = isSweep(run) ? (isNum(p.concurrency) ? p.concurrency : run.spec.concurrency[0]) : run.spec.concurrency;
+      const total = run.spec.requests;
       const finished = (run.results || []).reduce((a, r) => a + (isNum(r.wall_ms) ? r.wall_ms : 0), 0);
-      eta = etaMs(live, total);
-      const rest = remainingIdeal(run, config, live.mode);
-      const left = (run.results || []).length + 1 < runModes(run).length;
-      clock.textContent = `${live.mode}: ${fmtMs(live.elapsed_ms)} elapsed, ${fmtInt(live.done)} of ${fmtInt(total)} ended` +
+      eta = modeEta(run, live, level);
+      const rest = restEta(run, live.mode, level);
+      const after = points(run).length - 1 - points(run).findIndex(x => x.mode === live.mode && x.level === level);
+      runEta = isNum(eta) && isNum(rest) ? eta + rest : null;
+      clock.textContent = `${live.mode}${isSweep(run) ? ` at C=${level}` : ''}: ${fmtDuration(live.elapsed_ms)} elapsed, ${fmtInt(live.done)} of ${fmtInt(total)} ended` +
         (live.errors ? ` (${fmtInt(live.errors)} failed)` : '') +
-        (isNum(eta) ? `, about ${fmtMs(eta)} left in this mode` : '') +
-        (left ? (isNum(rest) && isNum(eta) ? `; the run should end in about ${fmtMs(eta + rest)}` : '; more modes follow') : '') +
-        `. Run time so far: ${fmtMs(finished + live.elapsed_ms)}.`;
+        (isNum(eta) ? `, about ${fmtDuration(eta)} left in this mode` : ', its time left is known once a request ends') +
+        (after > 0 ? (isNum(runEta) ? `; the run should end in about ${fmtDuration(runEta)}` : `; ${after} more ${isSweep(run) ? 'points' : 'modes'} follow`) : '') +
+        `. Run time so far: ${fmtDuration(finished + live.elapsed_ms)}.`;
       drawLive(live);
     } else if (status === 'running') {
       clock.textContent = isNum(p && p.done) && p.done > 0 ? `${fmtInt(p.done)} requests ended so far.` : '';
     }
     exposed().progress = {status, mode: p && p.mode, modes: per,
-      live: live ? {mode: live.mode, points: (live.points || []).length, elapsed_ms: live.elapsed_ms, eta_ms: eta, rate: live.elapsed_ms > 0 ? fmtNum((live.done * 1000) / live.elapsed_ms) : null} : null};
+      live: live ? {mode: live.mode, points: (live.points || []).length, elapsed_ms: live.elapsed_ms, done: live.done, eta_ms: eta, run_eta_ms: runEta, rate: live.elapsed_ms > 0 ? fmtNum((live.done * 1000) / live.elapsed_ms) : null} : null};
   }
 
   return {

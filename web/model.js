@@ -1,23 +1,11 @@
 // Numbers derived from a run: ideal times, speed-ups, timeline phases. Pure functions.
 import { isNum } from './format.js';
 
-// What is known about the target's server: {workers, delay_ms} when the run's target is the
-// dashboard's demo target (a `delay_ms` query override wins over the configured delay), else null.
-export function targetModel(spec, config) {
-  if (!spec || !spec.target || !config || !config.demo || !config.demo_target) return null;
-  let url, demo;
-  try {
-    url = new URL(spec.target.url);
-    demo = new URL(config.demo_target);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== demo.protocol || url.host !== demo.host) return null;
-  let delay = config.demo.delay_ms;
-  const q = url.searchParams.get('delay_ms');
-  if (q !== null && /^\d+$/.test(q)) delay = Number(q);
-  if (!isNum(delay) || !isNum(config.demo.workers) || config.demo.workers < 1) return null;
-  return {workers: config.demo.workers, delay_ms: delay};
+// The server's model a run was measured against: its spec's `expect` ({delay_ms, workers}, filled
+// in by the server for the demo target, or given with --expect-*), or null.
+export function serverModel(spec) {
+  const e = spec && spec.expect;
+  return e && isNum(e.delay_ms) && isNum(e.workers) && e.workers >= 1 ? {workers: e.workers, delay_ms: e.delay_ms} : null;
 }
 
 // The least wall time a mode can take against a server of W workers that answers in D ms:
@@ -55,6 +43,7 @@ export const PHASES = [
   {key: 'server', label: 'waiting for the server', color: '#bfdbfe', border: '#3b82f6'},
   {key: 'receive', label: 'receiving', color: '#22c55e'},
   {key: 'error', label: 'failed', color: '#dc2626'},
+  {key: 'cancelled', label: 'cancelled while in flight', color: '#94a3b8', border: '#475569'},
 ];
 
 // Fill and outline per phase, as timeline.js wants them.
@@ -73,7 +62,7 @@ function requestPhases(r, i, row, waitBand, queued, out) {
   const bar = (key, a, b, band = 0) => out.push({row, band, from: a / 1000, to: b / 1000, key, ref: i});
   if (queued && start > sched) bar('wait', sched, start, waitBand);
   if (r.error_kind || r.error) {
-    bar('error', start, Math.max(end, start));
+    bar(r.error_kind === 'cancelled' ? 'cancelled' : 'error', start, Math.max(end, start));
     return true;
   }
   const c = connect ?? start;
@@ -87,7 +76,7 @@ function requestPhases(r, i, row, waitBand, queued, out) {
 // The indices of the rows that queued for a lane: they became due (sched) while the lane that
 // ran them was still busy with its previous request. The first request of each lane never
 // queued for it (a late start there is the worker starting, not a wait for a lane).
-export function queuedSet(rows) {
+function queuedSet(rows) {
   const lanes = new Map();
   rows.forEach((r, i) => {
     if (us(r.start_us) === null || !isNum(r.lane)) return;
@@ -131,7 +120,7 @@ export function laneBars(timeline) {
     if (!isNum(r.lane) || !requestPhases(r, i, r.lane, 1, queued.has(i), bars)) return;
     drawn++;
     used.add(r.lane);
-    if (r.error_kind || r.error) errors++;
+    if ((r.error_kind || r.error) && r.error_kind !== 'cancelled') errors++;
     endMs = Math.max(endMs, (us(r.end_us) ?? us(r.start_us)) / 1000);
   });
   return {rows, bars, drawn, errors, lanesUsed: used.size, endMs, queued: queued.size, phases: phaseCounts(bars)};

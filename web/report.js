@@ -1,12 +1,14 @@
-// The self-contained HTML report of a run: the chart library, the page's stylesheet, the run
-// drawing modules (import/export lines dropped, concatenated into one classic script), the run
-// data and a call to renderRun, all in one file that opens offline. Downloaded as a Blob. Its
-// times are the viewer's local time with the zone written out, like the page's.
+// The self-contained HTML report of a whole run: the chart library, the page's stylesheet, the
+// run drawing modules (import/export lines dropped, concatenated into one classic script), the
+// run data (its findings, every level's charts and the failures) and a call to renderRun, or for
+// a sweep renderSweep with every level's summary, all in one file that opens offline. Downloaded
+// as a Blob. Its times are the viewer's local time with the zone written out, like the page's.
 import { fmtDate } from './format.js';
 
 // Modules needed by runrender.js, dependencies first. Their imports are single-line and their
 // top-level names are unique across them, so plain concatenation is a correct bundle.
-const MODULES = ['/dom.js', '/format.js', '/model.js', '/series.js', '/health.js', '/timeline.js', '/charts.js', '/timelines.js', '/runrender.js'];
+const MODULES = ['/dom.js', '/format.js', '/model.js', '/series.js', '/health.js', '/timeline.js', '/charts.js', '/timelines.js',
+  '/findings.js', '/runrender.js', '/sweep.js', '/sweepcharts.js', '/sweepview.js'];
 
 async function text(path) {
   const res = await fetch(path);
@@ -26,8 +28,8 @@ const inlineScript = s => s.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, 
 const inlineJson = v => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 const escapeHtml = s => String(s).replace(/[&<>"']/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
 
-// The report's HTML text.
-export async function buildReport(run, charts, config, failures) {
+// The report's HTML text. charts: the run's /charts (every level of a sweep).
+async function buildReport(run, charts, config, failures) {
   const [chartLib, css, ...mods] = await Promise.all(['/vendor/chart.umd.js', '/style.css', ...MODULES].map(text));
   const bundle = mods.map((src, i) => `// ${MODULES[i]}\n${stripModule(src)}`).join('\n');
   const made = new Date();
@@ -54,8 +56,14 @@ ${css.replace(/<\/(style)/gi, '<\\/$1')}
 ${inlineScript(bundle)}
 var data = JSON.parse(document.getElementById('conlab-data').textContent);
 var main = document.getElementById('app');
-renderRun(main, data.run, data.charts, data.config, {failures: data.failures});
-main.dataset.ready = 'true';
+if (isSweep(data.run)) {
+  var atLevel = function (c) { return Promise.resolve({modes: (data.charts.modes || []).filter(function (m) { return m.concurrency === c; })}); };
+  renderSweep(main, data.run, {failures: data.failures, chartsAt: atLevel, allLevels: true}).ready
+    .then(function () { main.dataset.ready = 'true'; });
+} else {
+  renderRun(main, data.run, data.charts, {failures: data.failures});
+  main.dataset.ready = 'true';
+}
 })();
 </script>
 </body>

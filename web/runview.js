@@ -5,7 +5,6 @@ import { getRun, getCharts, getFailures, requestsPage, cancelRun, watchRun, expo
 import { renderRun, renderRunHeader, renderSummary, renderAlerts, statusBadge } from './runrender.js';
 import { livePanel } from './liveview.js';
 import { downloadReport } from './report.js';
-import { renderFindings } from './findings.js';
 import { isSweep } from './sweep.js';
 import { renderSweep } from './sweepview.js';
 
@@ -29,10 +28,9 @@ function actions(run, content, config, root) {
     report.disabled = true;
     note.textContent = 'Building the report…';
     try {
-      // A sweep's report is of the level open below its charts (the one whose charts are loaded).
-      const level = content.level ? content.level() : null;
-      if (level) await downloadReport(level.run, level.charts, config, level.failures);
-      else await downloadReport(run, content.charts, config, content.failures);
+      // The whole run: a sweep's report holds every level's charts.
+      const charts = isSweep(run) ? await getCharts(run.id) : content.charts;
+      await downloadReport(run, charts, config, content.failures);
       note.textContent = 'Report downloaded: it opens offline.';
     } catch (err) {
       note.textContent = 'Could not build the report: ' + err.message;
@@ -108,25 +106,20 @@ export async function mountRun(root, ctx) {
     const body = el('div', {class: 'run-body'});
     clear(root).append(body);
     drawn = sweep
-      ? renderSweep(body, run, config, {failures, fetchWindow, chartsAt: c => getCharts(run.id, c)})
-      : renderRun(body, run, charts, config, {failures, fetchWindow});
+      ? renderSweep(body, run, {failures, fetchWindow, chartsAt: c => getCharts(run.id, c)})
+      : renderRun(body, run, charts, {failures, fetchWindow});
     // What went wrong (in words) right under the run's title, then share and export, then what
     // the numbers say.
     const bar = actions(run, content, config, root);
     const top = body.querySelector('.run-header + #alerts') || body.querySelector('.run-header');
     body.insertBefore(bar, top.nextSibling);
-    const findings = sweep ? null : renderFindings(run);
-    if (findings) body.insertBefore(findings, bar.nextSibling);
-    if (sweep) {
-      await drawn.ready;
-      content.level = drawn.current;
-    }
+    if (sweep) await drawn.ready;
     root.dataset.state = run.status;
     finish();
   }
 
   function showLive(run) {
-    live = livePanel(run, config);
+    live = livePanel(run);
     const {current} = live;
     const cancel = el('button', {type: 'button', id: 'cancel-run', class: 'danger', text: 'Cancel', onclick: async () => {
       cancel.disabled = true;
@@ -147,12 +140,12 @@ export async function mountRun(root, ctx) {
 
     const update = (status, p) => {
       const badge = root.querySelector('#run-status');
-      if (badge && badge.textContent !== status) badge.replaceWith(Object.assign(statusBadge(status), {id: 'run-status'}));
+      if (badge && badge.textContent !== status) badge.replaceWith(Object.assign(statusBadge(status, run), {id: 'run-status'}));
       live.update(status, p);
     };
     const redraw = () => {
       if (summaryChart) summaryChart.destroy();
-      summaryChart = renderSummary(summary, run, config);
+      summaryChart = renderSummary(summary, run);
       renderAlerts(alerts, run, []);
     };
     update(run.status, run.progress);

@@ -10,7 +10,7 @@ const LIVE_WINDOW_MS = 1000;
 // over `used` recorded intervals: at least MIN_PER_INTERVAL requests per interval on average,
 // and with a rate, a whole number of arrival periods (so that every interval holds the same
 // number of arrivals). Never more than `used` (then one interval spans the mode).
-export function rebinFactor(n, used, fine, rate) {
+function rebinFactor(n, used, fine, rate) {
   if (!(n > 0) || !(used > 0)) return 1;
   let k = Math.min(used, Math.max(1, Math.ceil((MIN_PER_INTERVAL * used) / n)));
   if (isNum(rate) && rate > 0 && isNum(fine) && fine > 0) {
@@ -24,9 +24,11 @@ export function rebinFactor(n, used, fine, rate) {
 }
 
 // The throughput of one mode from its /charts entry: ok requests per second, [{x: s, y: req/s,
-// n, errors}] as steps (each point starts an interval; the last point closes the last interval),
-// with the interval used. The intervals are chosen from every request that ended (ok or not);
-// the last interval's rate is over the part of it the mode ran (up to its wall time). No points
+// n, errors, width}] as steps (each point starts an interval and holds until the next; the last
+// point closes the last interval), with the interval used. The intervals are chosen from every
+// request that ended (ok or not). Each interval's rate is its count over its own width; the
+// last interval ends with the mode (its wall time), and when that leaves it shorter than half an
+// interval it is merged into the one before rather than drawn as a rate over a sliver. No points
 // when no request was ok: failures are not throughput.
 export function throughputSeries(m, rate) {
   const tp = (m && m.throughput) || {};
@@ -40,21 +42,27 @@ export function throughputSeries(m, rate) {
   if (!n || !oks.some(x => x > 0) || !isNum(fine) || fine <= 0) return {intervalMs: null, points: []};
   const k = rebinFactor(n, used, fine, rate);
   const width = k * fine;
-  let endMs = used * fine;
-  if (isNum(m.wall_ms) && m.wall_ms > (used - 1) * fine) endMs = Math.min(endMs, m.wall_ms);
-  const points = [];
-  for (let b = 0; b * k < used; b++) {
+  // The series spans the mode, to its wall time: a request counts in the fine interval its end
+  // falls in (so the last may end past the wall time by less than one fine interval), and a mode
+  // may go on after its last request (stopping its workers), ending no request then.
+  const endMs = isNum(m.wall_ms) && m.wall_ms > (used - 1) * fine ? m.wall_ms : used * fine;
+  const bins = [];
+  for (let b = 0; b * width < endMs - 1e-9; b++) {
     let c = 0, e = 0;
     for (let j = b * k; j < Math.min(used, (b + 1) * k); j++) {
       c += oks[j];
       e += errs[j];
     }
-    const from = b * width;
-    const span = Math.min(width, endMs - from);
-    points.push({x: from / 1000, y: span > 0 ? (c * 1000) / span : 0, n: c, errors: e});
+    bins.push({from: b * width, to: Math.min((b + 1) * width, endMs), n: c, errors: e});
   }
-  const last = points[points.length - 1];
-  points.push({x: endMs / 1000, y: last.y, n: 0, end: true});
+  const last = bins[bins.length - 1];
+  if (bins.length > 1 && last.to - last.from < width / 2) {
+    const prev = bins[bins.length - 2];
+    bins.pop();
+    Object.assign(prev, {to: last.to, n: prev.n + last.n, errors: prev.errors + last.errors});
+  }
+  const points = bins.map(b => ({x: b.from / 1000, y: b.to > b.from ? (b.n * 1000) / (b.to - b.from) : 0, n: b.n, errors: b.errors, width: b.to - b.from}));
+  points.push({x: endMs / 1000, y: points[points.length - 1].y, n: 0, end: true});
   return {intervalMs: width, points};
 }
 
@@ -74,10 +82,4 @@ export function liveSeries(live) {
     if (isNum(p.p99_ms)) p99.push({x: p.t_ms / 1000, y: p.p99_ms});
   }
   return {rps, p50, p99};
-}
-
-// Milliseconds left in the running mode at its average pace so far; null before anything ended.
-export function etaMs(live, total) {
-  if (!live || !isNum(live.elapsed_ms) || !(live.done > 0) || !isNum(total)) return null;
-  return Math.max(0, ((total - live.done) * live.elapsed_ms) / live.done);
 }

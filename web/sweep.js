@@ -1,6 +1,6 @@
 // Concurrency sweeps as data: a spec whose `concurrency` is a list runs every mode at every
 // level. Pure functions over the API's RUN (no DOM).
-import { MODE_ORDER, isNum } from './format.js';
+import { modesOf, isNum } from './format.js';
 
 // True for a spec (or a run's spec) whose concurrency is a list of levels.
 export function isSweep(specOrRun) {
@@ -40,7 +40,7 @@ export function resultsAt(run, level) {
 // requests all failed has null rps and latencies: a rate of failures is no throughput.
 export function sweepSeries(run) {
   const results = (run && run.results) || [];
-  const modes = MODE_ORDER.filter(m => results.some(r => r.mode === m));
+  const modes = modesOf([run]).filter(m => results.some(r => r.mode === m));
   return modes.map(mode => ({
     mode,
     points: results.filter(r => r.mode === mode && isNum(r.concurrency))
@@ -72,6 +72,7 @@ export function pairPoints(runA, runB) {
       rows.get(key(r))[side] = r;
     }
   }
-  const order = m => MODE_ORDER.indexOf(m);
+  const modes = modesOf([runA, runB]);
+  const order = m => modes.indexOf(m);
   return [...rows.values()].sort((x, y) => order(x.mode) - order(y.mode) || x.concurrency - y.concurrency);
 }

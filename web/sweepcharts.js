@@ -15,7 +15,6 @@ function levelAxis(levels) {
     max: Math.max(...xs) + pad,
     afterBuildTicks: axis => { axis.ticks = xs.map(value => ({value})); },
     ticks: {callback: v => String(Math.round(2 ** v)), autoSkip: false, maxRotation: 0},
-    grid: {color: '#e2e8f0'},
     title: {display: true, text: 'concurrency (log₂ scale)'},
   };
 }

@@ -4,7 +4,7 @@
 // timelines, latency and throughput for it (clicking a point, or a level's button, opens it).
 import { el, clear, chartBox, exposed } from './dom.js';
 import { fmtMs, fmtNum, fmtInt, fmtDelta, isNum, modeColor } from './format.js';
-import { renderRun, renderRunHeader, renderAlerts } from './runrender.js';
+import { renderRun, renderRunHeader, renderAlerts, renderFailures, summaryTableOf } from './runrender.js';
 import { renderFindings } from './findings.js';
 import { sweepSeries, kneesOf, levelsOf, resultsAt, pairPoints } from './sweep.js';
 import { sweepRpsChart, sweepLatencyChart, sweepCompareChart } from './sweepcharts.js';
@@ -32,8 +32,9 @@ function pointsTable(series, levels, open) {
 
 // Renders a sweep into root (cleared first). extra: {failures (rows of /failures or undefined),
 // chartsAt(level) → Promise<charts of that level>, fetchWindow (zoom detail)}. Returns
-// {ready (the first level drawn), open(level, mode), current(), destroy()}.
-export function renderSweep(root, run, config, extra = {}) {
+// {ready (the first level drawn), open(level, mode), destroy()}. extra.allLevels adds every
+// level's summary table (the offline report).
+export function renderSweep(root, run, extra = {}) {
   clear(root);
   const levels = levelsOf(run.spec);
   const series = sweepSeries(run);
@@ -41,8 +42,11 @@ export function renderSweep(root, run, config, extra = {}) {
   const alerts = el('section', {id: 'alerts', class: 'card alerts', role: 'alert'});
   const scaling = el('section', {id: 'sweep', class: 'card', 'aria-labelledby': 'sweep-title'});
   const point = el('section', {id: 'sweep-point', class: 'card sweep-point', hidden: true, 'aria-live': 'polite'});
-  root.append(renderRunHeader(run), renderFindings(run) || '', alerts, scaling, point);
+  // Every failure of the sweep, each message once (an opened level lists its own).
+  const failures = el('section', {id: 'sweep-failures', class: 'card'});
+  root.append(renderRunHeader(run), renderFindings(run) || '', alerts, scaling, failures, point);
   renderAlerts(alerts, run, extra.failures);
+  renderFailures(failures, run, extra.failures);
 
   const rps = chartBox(280, {id: 'sweep-rps', role: 'img', 'aria-label': 'Requests per second against concurrency, one line per mode'});
   const lat = chartBox(280, {id: 'sweep-latency', role: 'img', 'aria-label': 'p50 and p99 latency against concurrency, one line per mode'});
@@ -59,7 +63,6 @@ export function renderSweep(root, run, config, extra = {}) {
 
   const charts = [];
   let drawn = null;
-  let opened = null; // {run, charts, failures} of the level open below
   let token = 0;
   const info = {levels, knees, series: series.map(s => ({mode: s.mode, points: s.points.map(p => ({concurrency: p.concurrency, rps: p.rps, p50: p.p50, p99: p.p99}))})), open: null};
   exposed().sweep = info;
@@ -85,15 +88,23 @@ export function renderSweep(root, run, config, extra = {}) {
     clear(point).append(
       el('div', {class: 'sweep-point-head'},
         el('h2', {id: 'sweep-point-title', text: `C = ${level}: the ${resultsAt(run, level).length} modes at this level`}),
-        el('button', {type: 'button', id: 'sweep-point-close', text: 'Close', onclick: () => { if (drawn) drawn.destroy(); drawn = null; opened = null; point.hidden = true; info.open = null; }})),
+        el('button', {type: 'button', id: 'sweep-point-close', text: 'Close', onclick: () => { if (drawn) drawn.destroy(); drawn = null; point.hidden = true; info.open = null; }})),
       body);
-    drawn = renderRun(body, sub, levelCharts, config, {failures, fetchWindow: extra.fetchWindow});
-    opened = {run: sub, charts: levelCharts, failures};
+    drawn = renderRun(body, sub, levelCharts, {failures, fetchWindow: extra.fetchWindow, findings: false});
     const header = body.querySelector('.run-header');
     if (header) header.remove(); // the run's own header is above
     exposed().sweep = Object.assign(info, {open: {concurrency: level, mode, modes: (levelCharts.modes || []).map(m => m.mode)}});
     const target = mode && point.querySelector(`.timeline-mode[data-mode="${mode}"]`);
     if (!quiet) (target || point).scrollIntoView({block: 'start'});
+  }
+
+  // The offline report holds every level's summary (the page opens one level at a time).
+  if (extra.allLevels) {
+    root.append(el('section', {class: 'card', id: 'levels', 'aria-labelledby': 'levels-title'},
+      el('h2', {id: 'levels-title', text: 'Every level'}),
+      levels.map(c => el('div', {class: 'level-summary', dataset: {concurrency: String(c)}},
+        el('h3', {text: `C = ${c}`}),
+        summaryTableOf(Object.assign({}, run, {spec: Object.assign({}, run.spec, {concurrency: c}), results: resultsAt(run, c), verdict: run.verdict && Object.assign({}, run.verdict, {failed: (run.verdict.failed || []).filter(f => f.concurrency === c)})}))))));
   }
 
   const pick = (mode, level) => open(level, mode);
@@ -105,9 +116,6 @@ export function renderSweep(root, run, config, extra = {}) {
   return {
     ready,
     open,
-    // The level open below the charts, as a run of its own (its RESULTs, its charts and failures),
-    // or null: what the offline report of a sweep holds.
-    current: () => opened,
     destroy() {
       for (const c of charts) c.destroy();
       if (drawn) drawn.destroy();

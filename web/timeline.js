@@ -6,16 +6,15 @@
 // The canvas carries its geometry in data-* attributes (plot box in CSS pixels, time range in
 // ms, row count, bands), so that anyone (tests included) can map a time and a row to a pixel.
 import { fmtAxisMs } from './format.js';
+import { themeColors } from './dom.js';
 
-const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const INK = '#334155';
-const GRID = '#e2e8f0';
+export const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const AXIS_H = 40; // tick labels + axis title under the plot
 const MIN_LABEL_PX = 12; // a row label needs this much height; denser rows label every k-th
 
 // Ticks of a linear axis from min to max (ms) whose labels, at most `px` wide in total, never
 // overlap: the step is the smallest 1-2-5 step whose spacing holds the widest label + a gap.
-export function axisTicks(min, max, px, measure) {
+function axisTicks(min, max, px, measure) {
   if (!(max > min) || !(px > 0)) return [];
   const labelsFor = step => {
     const first = Math.ceil(min / step - 1e-9) * step;
@@ -41,7 +40,10 @@ export function axisTicks(min, max, px, measure) {
 
 // opts: {rows: [label], bars: [{row, band, from, to, key, ref}], bands: 1 | 2, xMin, xMax,
 //        colors: {key: {fill, stroke?, alpha?}}, onPick(bar|null, pinned), onZoom(from, to),
-//        title}. band 1 is the thin strip at the top of a row (waiting), band 0 the rest.
+//        title, labelWidth (px for the row labels: the same for every timeline of a run, so that
+//        every plot has the same width)}. band 1 is the thin strip at the top of a row (waiting),
+//        band 0 the rest. The canvas takes the keyboard focus: the arrow keys move from request to
+//        request (left/right in time, up/down between rows), Enter pins one, Escape unpins.
 // Returns {setRange(min, max), setBars(bars), setRows(rows), pickAt(x, y), geometry(), destroy()}.
 export function timelineChart(canvas, opts) {
   let rows = opts.rows || [];
@@ -63,7 +65,7 @@ export function timelineChart(canvas, opts) {
     const w = canvas.parentNode.clientWidth || 300;
     const h = canvas.parentNode.clientHeight || 120;
     ctx.font = FONT;
-    const widest = Math.max(0, ...rows.map(r => ctx.measureText(r).width));
+    const widest = isFinite(opts.labelWidth) ? opts.labelWidth : Math.max(0, ...rows.map(r => ctx.measureText(r).width));
     const left = Math.ceil(Math.min(widest, w * 0.3)) + 10;
     const right = w - 12;
     const top = 6;
@@ -106,6 +108,7 @@ export function timelineChart(canvas, opts) {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, geo.w, geo.h);
     ctx.font = FONT;
+    const {ink: INK, grid: GRID, strong} = themeColors();
     const ticks = axisTicks(xMin, xMax, geo.right - geo.left, s => ctx.measureText(s).width);
     // grid and tick labels
     ctx.fillStyle = INK;
@@ -147,7 +150,7 @@ export function timelineChart(canvas, opts) {
       }
     }
     ctx.globalAlpha = 1;
-    for (const [b, color] of [[hovered, '#0f172a'], [picked, '#f59e0b']]) {
+    for (const [b, color] of [[hovered, strong], [picked, '#f59e0b']]) {
       const r = b && barRect(b);
       if (!r) continue;
       ctx.strokeStyle = color;
@@ -235,6 +238,69 @@ export function timelineChart(canvas, opts) {
     dragFrom = null;
     if (band) band.hidden = true;
   };
+  // Keyboard: one stop per request (its first bar that is not a wait), in time order.
+  let cursor = null;
+  const stops = () => {
+    const first = new Map();
+    for (const b of bars) {
+      if (b.key === 'wait' && first.has(b.ref)) continue;
+      const had = first.get(b.ref);
+      if (!had || (had.key === 'wait' && b.key !== 'wait') || (b.key !== 'wait' && b.from < had.from)) first.set(b.ref, b);
+    }
+    return [...first.values()].sort((a, b) => a.from - b.from || a.row - b.row);
+  };
+  const onKey = e => {
+    const list = stops();
+    if (!list.length) return;
+    let i = cursor ? list.findIndex(b => b.ref === cursor.ref) : -1;
+    let next = null;
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      i = i < 0 ? 0 : Math.max(0, Math.min(list.length - 1, i + (e.key === 'ArrowRight' ? 1 : -1)));
+      next = list[i];
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const here = i < 0 ? list[0] : list[i];
+      const dir = e.key === 'ArrowDown' ? 1 : -1;
+      let best = null;
+      for (let row = here.row + dir; row >= 0 && row < rows.length && !best; row += dir) {
+        for (const b of list) if (b.row === row && (!best || Math.abs(b.from - here.from) < Math.abs(best.from - here.from))) best = b;
+      }
+      next = i < 0 ? here : best || here;
+    } else if (e.key === 'Home' || e.key === 'End') {
+      next = e.key === 'Home' ? list[0] : list[list.length - 1];
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      if (!cursor) cursor = list[0];
+      picked = cursor;
+      e.preventDefault();
+      draw();
+      if (opts.onPick) opts.onPick(picked, true);
+      return;
+    } else if (e.key === 'Escape') {
+      picked = cursor = hovered = null;
+      draw();
+      if (opts.onPick) opts.onPick(null, true);
+      return;
+    } else {
+      return;
+    }
+    e.preventDefault();
+    cursor = hovered = next;
+    // Keep the request in view: a zoom that leaves it out pans to it.
+    if (next.to < xMin || next.from > xMax) {
+      const span = xMax - xMin;
+      const from = Math.max(0, next.from - span / 2);
+      if (opts.onZoom) opts.onZoom(from, from + span);
+    }
+    draw();
+    if (opts.onPick) opts.onPick(next, false);
+  };
+  const onBlur = () => {
+    if (hovered !== cursor || !cursor) return;
+    hovered = null;
+    draw();
+  };
+  canvas.tabIndex = 0;
+  canvas.addEventListener('keydown', onKey);
+  canvas.addEventListener('blur', onBlur);
   canvas.addEventListener('pointerdown', onDown);
   canvas.addEventListener('pointermove', onMove);
   canvas.addEventListener('pointerup', onUp);
@@ -254,7 +320,7 @@ export function timelineChart(canvas, opts) {
     },
     setBars(list, newRows) {
       if (newRows) rows = newRows;
-      picked = hovered = null;
+      picked = hovered = cursor = null;
       index(list);
       draw();
     },
@@ -262,6 +328,8 @@ export function timelineChart(canvas, opts) {
     geometry: () => Object.assign({}, geo, {xMin, xMax}),
     destroy() {
       if (resize) resize.disconnect();
+      canvas.removeEventListener('keydown', onKey);
+      canvas.removeEventListener('blur', onBlur);
       canvas.removeEventListener('pointerdown', onDown);
       canvas.removeEventListener('pointermove', onMove);
       canvas.removeEventListener('pointerup', onUp);

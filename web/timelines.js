@@ -7,15 +7,26 @@
 import { el, chartBox, exposed, hasHover } from './dom.js';
 import { fmtMs, fmtInt, isNum, modeColor } from './format.js';
 import { PHASES, PHASE_COLORS, laneBars, requestBars, canQueue, requestDetails } from './model.js';
-import { timelineChart } from './timeline.js';
+import { timelineChart, FONT } from './timeline.js';
 
 // Up to this many requests a mode also gets the per-request view.
-export const PER_REQUEST_MAX = 300;
+const PER_REQUEST_MAX = 300;
 
-function legend() {
+// The legend of the phases drawn (a run without a failed request has no "failed" entry).
+function legend(keys) {
   return el('ul', {class: 'legend', 'aria-label': 'Timeline phases'},
-    PHASES.map(p => el('li', {}, el('span', {class: 'swatch' + (p.key === 'wait' ? ' wait' : ''), style: `background:${p.color};border-color:${p.border || 'rgba(15,23,42,.55)'}`}), p.label)));
+    PHASES.filter(p => keys.has(p.key)).map(p => el('li', {}, el('span', {class: 'swatch' + (p.key === 'wait' ? ' wait' : ''), style: `background:${p.color};border-color:${p.border || 'rgba(15,23,42,.55)'}`}), p.label)));
 }
+
+// The width of the widest row label of every timeline, so that all share one plot width.
+function labelWidth(labels) {
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = FONT;
+  return Math.max(0, ...labels.map(l => ctx.measureText(l).width));
+}
+
+// A zoom input's value: rounded to what the span needs (whole ms over a second, else 0.1 ms).
+const zoomValue = (v, span) => +v.toFixed(span >= 1000 ? 0 : span >= 10 ? 1 : 3);
 
 function figure(caption, height, attrs) {
   const {box, canvas} = chartBox(height, attrs);
@@ -34,20 +45,21 @@ function detailsList(r) {
 // requests}> (absent offline)}. Returns the chart instances (each has destroy()).
 export function renderTimelines(section, charts, opts = {}) {
   const hover = hasHover();
-  section.append(el('h2', {text: 'Timelines'}),
-    el('p', {class: 'muted', id: 'timeline-help', text: hover
-      ? 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end; the amber band above a lane shows requests waiting for a free lane (darker where several waited). Hover or click a bar for its details; drag across a timeline to zoom.'
-      : 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end; the amber band above a lane shows requests waiting for a free lane. Tap a bar for its details; use From and To to zoom.'}),
-    legend());
   const modes = (charts && charts.modes) || [];
   const spec = opts.spec || {};
   const built = modes.map(m => ({m, lanes: laneBars(m.timeline)}));
+  const drawnKeys = new Set(built.flatMap(b => b.lanes.bars.map(x => x.key)));
+  section.append(el('h2', {text: 'Timelines'}),
+    el('p', {class: 'muted', id: 'timeline-help', text: hover
+      ? 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end, every mode on the same time axis and to the same scale; the amber band above a lane shows requests waiting for a free lane (darker where several waited). Hover or click a bar for its details; drag across a timeline to zoom; or Tab to a timeline and move between requests with the arrow keys (Enter pins one).'
+      : 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end, every mode on the same time axis and to the same scale; the amber band above a lane shows requests waiting for a free lane. Tap a bar for its details; use From and To to zoom.'}),
+    legend(drawnKeys));
   let full = 0;
   for (const {m, lanes} of built) full = Math.max(full, lanes.endMs, isNum(m.wall_ms) ? m.wall_ms : 0);
   full = full > 0 ? full : 1;
 
   const from = el('input', {type: 'number', id: 'zoom-from', min: 0, step: 'any', value: 0, inputmode: 'decimal'});
-  const to = el('input', {type: 'number', id: 'zoom-to', min: 0, step: 'any', value: +full.toFixed(3), inputmode: 'decimal'});
+  const to = el('input', {type: 'number', id: 'zoom-to', min: 0, step: 'any', value: zoomValue(Math.ceil(full), full), inputmode: 'decimal'});
   const status = el('span', {class: 'muted zoom-status', 'aria-live': 'polite'});
   const instances = [];
   const perMode = [];
@@ -60,8 +72,8 @@ export function renderTimelines(section, charts, opts = {}) {
     if (!isNum(min) || !isNum(max) || max <= min) return;
     state.min = Math.max(0, min);
     state.max = max;
-    from.value = +state.min.toFixed(3);
-    to.value = +state.max.toFixed(3);
+    from.value = zoomValue(state.min, state.max - state.min);
+    to.value = zoomValue(state.max, state.max - state.min);
     for (const c of instances) c.setRange(state.min, state.max);
     const zoomed = state.min > 0 || state.max < full;
     status.textContent = zoomed ? `showing ${fmtMs(state.min)} – ${fmtMs(state.max)}` : '';
@@ -75,14 +87,22 @@ export function renderTimelines(section, charts, opts = {}) {
     status));
   if (!built.length) section.append(el('p', {class: 'muted empty-note', text: 'No timeline: no mode has finished.'}));
 
-  for (const {m, lanes} of built) {
+  // Every plot starts at the same x: the row labels get the room of the widest of all.
+  const perRequestOf = ({m, lanes}) => {
+    const t = m.timeline || {};
+    const total = isNum(t.total) ? t.total : lanes.drawn;
+    return !t.sampled && total <= PER_REQUEST_MAX && canQueue(spec, lanes.rows.length) ? requestBars(t) : null;
+  };
+  for (const b of built) b.perRequest = perRequestOf(b);
+  const labels = labelWidth(built.flatMap(b => b.lanes.rows.concat(b.perRequest ? b.perRequest.rows : [])));
+
+  for (const {m, lanes, perRequest} of built) {
     const t = m.timeline || {};
     const total = isNum(t.total) ? t.total : lanes.drawn;
     const sample = t.sampled ? ` — a sample of ${fmtInt(t.requests ? t.requests.length : 0)} of ${fmtInt(total)} (per lane and time slice the longest request, and every error); zoom in to load every request of a window` : '';
     const note = el('small', {class: 'muted timeline-note', text: `${fmtInt(lanes.drawn)} requests on ${lanes.rows.length} lane${lanes.rows.length === 1 ? '' : 's'}` +
-      (lanes.queued ? `, ${fmtInt(lanes.queued)} waited for a free lane` : '') + (lanes.errors ? `, ${fmtInt(lanes.errors)} failed` : '') + sample});
-    const queues = canQueue(spec, lanes.rows.length);
-    const perRequest = !t.sampled && total <= PER_REQUEST_MAX && queues ? requestBars(t) : null;
+      (lanes.queued ? `, ${fmtInt(lanes.queued)} waited for a free lane` : '') + (lanes.errors ? `, ${fmtInt(lanes.errors)} failed` : '') +
+      (lanes.phases.cancelled ? `, ${fmtInt(lanes.phases.cancelled)} cut off by the cancel` : '') + sample});
     const details = el('div', {class: 'request-details', 'aria-live': 'polite'},
       el('p', {class: 'muted', text: hover ? 'Hover or click a request to see its details here.' : 'Tap a request to see its details here.'}));
     const rowsOf = {rows: t.requests || []};
@@ -90,18 +110,19 @@ export function renderTimelines(section, charts, opts = {}) {
       if (!bar && !pinned) return;
       details.replaceChildren(bar ? detailsList(rowsOf.rows[bar.ref]) : el('p', {class: 'muted', text: 'No request there.'}));
     };
+    const keys = hover ? ' Arrow keys move between requests; Enter pins one.' : '';
     const laneFig = figure('per lane', Math.min(560, Math.max(110, lanes.rows.length * 26 + 56)),
-      {'aria-label': `Timeline of ${m.mode} per lane`, role: 'img', dataset: {mode: m.mode, view: 'lanes'}, class: 'timeline'});
-    const figs = el('div', {class: 'timeline-figures' + (perRequest ? ' two' : '')}, laneFig.node);
+      {'aria-label': `Timeline of ${m.mode} per lane.${keys}`, role: 'group', 'aria-roledescription': 'timeline', dataset: {mode: m.mode, view: 'lanes'}, class: 'timeline'});
+    const figs = el('div', {class: 'timeline-figures'}, laneFig.node);
     let reqFig = null;
     if (perRequest) {
       reqFig = figure('per request, in the order they were handed out: waiting for a lane, then served', Math.min(560, Math.max(110, perRequest.rows.length * 18 + 56)),
-        {'aria-label': `Timeline of ${m.mode} per request`, role: 'img', dataset: {mode: m.mode, view: 'requests'}, class: 'timeline timeline-requests'});
+        {'aria-label': `Timeline of ${m.mode} per request.${keys}`, role: 'group', 'aria-roledescription': 'timeline', dataset: {mode: m.mode, view: 'requests'}, class: 'timeline timeline-requests'});
       figs.append(reqFig.node);
     }
     section.append(el('div', {class: 'timeline-mode', dataset: {mode: m.mode}},
       el('h3', {}, el('span', {class: 'swatch', style: `background:${modeColor(m.mode)}`}), m.mode, ' ', note), figs, details));
-    const common = {xMin: 0, xMax: full, colors: PHASE_COLORS, onPick, onZoom: apply};
+    const common = {xMin: 0, xMax: full, colors: PHASE_COLORS, onPick, onZoom: apply, labelWidth: labels};
     const laneChart = timelineChart(laneFig.canvas, Object.assign({rows: lanes.rows, bars: lanes.bars, bands: 2, dragBand: laneFig.band}, common));
     instances.push(laneChart);
     if (perRequest) instances.push(timelineChart(reqFig.canvas, Object.assign({rows: perRequest.rows, bars: perRequest.bars, bands: 1, dragBand: reqFig.band}, common)));

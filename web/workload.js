@@ -15,7 +15,7 @@ const FIELDS = [
   ['keep-alive', s => (s.keepalive === false ? 'off' : 'on')],
 ];
 
-export function workloadFields(spec) {
+function workloadFields(spec) {
   const s = spec || {};
   return FIELDS.map(([name, get]) => [name, get(s)]);
 }

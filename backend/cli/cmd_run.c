@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "findings.h"
 #include "recorder.h"
+#include "redact.h"
 #include "report.h"
 #include "result_json.h"
 #include "store.h"
@@ -28,8 +29,8 @@ static const char usage_text[] =
     "  --requests N         requests per mode (default 3)\n"
     "  --concurrency C      workers: threads, async slots, processes (default 3); a list\n"
     "                       such as 1,2,4,8 makes a sweep: every mode runs at every level\n"
-    "  --modes LIST         comma-separated: sync,threads,async,processes (default all four)\n"
-    "                       and registered clients\n"
+    "  --modes LIST         comma-separated: sync,threads,async,processes,h2mux and the\n"
+    "                       registered clients (default the first four)\n"
     "  --client NAME=COMMAND\n"
     "                       register a program as a mode NAME (docs/CLIENTS.md); repeatable\n"
     "  --clients FILE       register the clients of a file (NAME=COMMAND per line)\n"
@@ -39,6 +40,13 @@ static const char usage_text[] =
     "  --header 'K: V'      request header, repeatable\n"
     "  --body S             request body\n"
     "  --no-keepalive       a new connection for every request\n"
+    "  --http V             1.1 (default), 2 (negotiated), 2-prior-knowledge (h2c), 3\n"
+    "  --insecure           do not verify the server's certificate\n"
+    "  --cacert FILE        PEM file of the CA certificates to verify the server with\n"
+    "  --cert FILE, --key FILE\n"
+    "                       PEM client certificate and key (mTLS)\n"
+    "  --resolve H:P:A      connect to address A for host H, port P (repeatable)\n"
+    "  --connections K      h2mux: the connections its streams share (default 1)\n"
     "  --work-us N          CPU time (µs) each worker computes over a response before it takes\n"
     "                       its next request (default 0)\n"
     "  --expect-delay-ms D, --expect-workers W\n"
@@ -53,8 +61,8 @@ static const char usage_text[] =
     "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
     "  --db FILE            also store the run in the dashboard's SQLite database\n"
     "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
-    "  --max-requests N, --max-threads N, --max-async N, --max-processes N\n"
-    "                       raise or lower the safety limits (1000000, 1000, 10000, 256)\n"
+    "  --max-requests N, --max-threads N, --max-async N, --max-processes N, --max-h2mux N\n"
+    "                       raise or lower the safety limits (1000000, 1000, 10000, 256, 1000)\n"
     "\n"
     "Exit status: 0 when the run completed (failed requests are data), 3 when it crossed a\n"
     "threshold, 2 for bad arguments, 1 when conlab itself failed, 130 when interrupted (partial\n"
@@ -143,6 +151,10 @@ static void name_flag(char *err, size_t errlen)
         {"rate", "--rate"},            {"label", "--label"},
         {"work_us", "--work-us"},      {"expect.delay_ms", "--expect-delay-ms"},
         {"expect.workers", "--expect-workers"}, {"thresholds", "--threshold"},
+        {"target.http", "--http"},     {"target.tls.ca", "--cacert"},
+        {"target.tls.cert", "--cert"}, {"target.tls.key", "--key"},
+        {"target.tls.insecure", "--insecure"}, {"target.resolve", "--resolve"},
+        {"connections", "--connections"}, {"keepalive", "--no-keepalive"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         size_t n = strlen(map[i][0]);
@@ -226,7 +238,9 @@ enum {
     OPT_URL = 1000, OPT_METHOD, OPT_BODY, OPT_HEADER, OPT_REQUESTS, OPT_CONCURRENCY, OPT_TIMEOUT,
     OPT_RATE, OPT_MODES, OPT_LABEL, OPT_NO_KEEPALIVE, OPT_JSON, OPT_NO_PROGRESS, OPT_DB,
     OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
-    OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS, OPT_THRESHOLD, OPT_CLIENT, OPT_CLIENTS,
+    OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS, OPT_THRESHOLD, OPT_HTTP, OPT_INSECURE,
+    OPT_CACERT, OPT_CERT, OPT_KEY, OPT_RESOLVE, OPT_CONNECTIONS, OPT_MAX_H2MUX,
+    OPT_CLIENT, OPT_CLIENTS,
 };
 
 static const struct option run_options[] = {
@@ -249,10 +263,18 @@ static const struct option run_options[] = {
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
     {"max-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"max-h2mux", required_argument, NULL, OPT_MAX_H2MUX},
     {"work-us", required_argument, NULL, OPT_WORK_US},
     {"expect-delay-ms", required_argument, NULL, OPT_EXPECT_DELAY},
     {"expect-workers", required_argument, NULL, OPT_EXPECT_WORKERS},
     {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"resolve", required_argument, NULL, OPT_RESOLVE},
+    {"connections", required_argument, NULL, OPT_CONNECTIONS},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {0},
@@ -264,6 +286,38 @@ struct run_parse {
     cJSON *spec, *target, *headers;
     struct run_args *a;
 };
+
+/* --insecure, --cacert, --cert, --key: target.tls, the files read here (their PEM goes into the
+ * spec: the engine reads no file); --resolve: target.resolve; --http: target.http. */
+static int transport_opt(struct run_parse *p, int id, const char *flag, const char *v, char *err,
+                         size_t errlen)
+{
+    if (id == OPT_HTTP) {
+        cJSON_DeleteItemFromObjectCaseSensitive(p->target, "http");
+        cJSON_AddStringToObject(p->target, "http", v);
+        return 0;
+    }
+    if (id == OPT_RESOLVE) {
+        cJSON *list = cJSON_GetObjectItemCaseSensitive(p->target, "resolve");
+        if (!list) list = cJSON_AddArrayToObject(p->target, "resolve");
+        cJSON_AddItemToArray(list, cJSON_CreateString(v));
+        return 0;
+    }
+    cJSON *tls = cJSON_GetObjectItemCaseSensitive(p->target, "tls");
+    if (!tls) tls = cJSON_AddObjectToObject(p->target, "tls");
+    if (id == OPT_INSECURE) {
+        cJSON_DeleteItemFromObjectCaseSensitive(tls, "insecure");
+        cJSON_AddTrueToObject(tls, "insecure");
+        return 0;
+    }
+    const char *key = id == OPT_CACERT ? "ca" : id == OPT_CERT ? "cert" : "key";
+    char *pem = NULL;
+    if (spec_tls_read_file(v, flag, &pem, err, errlen)) return -1;
+    cJSON_DeleteItemFromObjectCaseSensitive(tls, key);
+    cJSON_AddStringToObject(tls, key, pem);
+    free(pem);
+    return 0;
+}
 
 static int run_option(void *ctx, int id, const char *flag, const char *v, char *err,
                       size_t errlen)
@@ -309,6 +363,16 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
     }
     case OPT_RATE: return number_opt(flag, v, 0, p->spec, "rate", err, errlen);
     case OPT_THRESHOLD: return threshold_opt(flag, v, p->spec, err, errlen);
+    case OPT_HTTP:
+    case OPT_INSECURE:
+    case OPT_CACERT:
+    case OPT_CERT:
+    case OPT_KEY:
+    case OPT_RESOLVE: return transport_opt(p, id, flag, v, err, errlen);
+    case OPT_CONNECTIONS:
+        if (parse_int64(v, flag, INT64_MIN / 2, INT64_MAX / 2, &n, err, errlen)) return -1;
+        cJSON_AddNumberToObject(p->spec, "connections", (double)n);
+        return 0;
     case OPT_MODES: {
         cJSON *list = cJSON_AddArrayToObject(p->spec, "modes");
         char buf[256];
@@ -335,7 +399,8 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
     case OPT_CLIENTS: return client_registry_load(&a->clients, v, err, errlen);
     default: {
         int m = id == OPT_MAX_THREADS ? MODE_THREADS
-                : id == OPT_MAX_ASYNC ? MODE_ASYNC : MODE_PROCESSES;
+                : id == OPT_MAX_ASYNC ? MODE_ASYNC
+                : id == OPT_MAX_H2MUX ? MODE_H2MUX : MODE_PROCESSES;
         return parse_int64(v, flag, 1, 1000000, &a->lim.max_concurrency[m], err, errlen);
     }
     }
@@ -455,7 +520,9 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     if (a->json) {
         doc = cJSON_CreateObject();
         if (o.db) cJSON_AddStringToObject(doc, "id", o.run_id);
-        cJSON_AddItemToObject(doc, "spec", spec_to_json(s));
+        cJSON *spec_json = spec_to_json(s);
+        redact_spec_json(spec_json, NULL, 0); /* the client key stays out of what is printed */
+        cJSON_AddItemToObject(doc, "spec", spec_json);
         cJSON *list = cJSON_AddArrayToObject(doc, "results");
         for (int i = 0; i < o.nresults; i++)
             cJSON_AddItemToArray(list, result_to_json(&o.results[i]));

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "args.h"
 #include "client_registry.h"
@@ -36,7 +38,9 @@ struct serve_opts {
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
     const char *secret_headers[64];
     int nsecret_headers;
+    const char *tls_dir;
     bool demo_max_conns_set;
+    int per_client;
     bool secret_body;
     const char *allow_targets[64];
     int nallow_targets;
@@ -77,6 +81,8 @@ static void serve_usage(FILE *f)
           "                         CONLAB_ALLOW_HOSTS=a,b): other Host headers get 403\n"
           "  --secret-header NAME   a target header shown as *** like Authorization, Cookie\n"
           "                         and Proxy-Authorization (repeatable)\n"
+          "  --tls-dir DIR          a spec's target.tls.ca, cert and key may name a PEM file\n"
+          "                         of this folder (the dashboard reads no other path)\n"
           "  --secret-body          show every run's request body as *** too\n"
           "  --allow-target PATTERN  runs may aim only at these hosts (a name, *.domain, an\n"
           "                         address or a CIDR such as 10.0.0.0/8; repeatable; or\n"
@@ -89,14 +95,19 @@ static void serve_usage(FILE *f)
           "                         0: no limit)\n"
           "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
           "  --queue N              runs that may wait for the runner (default 16)\n"
+          "  --queue-per-client N   ... of them from one client address, loopback aside\n"
+          "                         (default 4)\n"
           "  --threads N            web server threads (default 256; each open\n"
           "                         connection holds one)\n"
           "  --keepalive-timeout-ms T  idle keep-alive connections close after T ms\n"
           "                         (default 5000; announced as Keep-Alive: timeout=)\n"
+          "  --max-conns-per-client N  connections one client address (not loopback) may\n"
+          "                         hold before its idle ones are closed (default threads/2)\n"
           "  --max-requests N       limits above which a spec is refused (defaults 1000000,\n"
           "  --max-concurrency-threads N    1000, 10000, 256 and 3600000)\n"
           "  --max-concurrency-async N\n"
           "  --max-concurrency-processes N\n"
+          "  --max-concurrency-h2mux N      (h2mux streams: 1000)\n"
           "  --max-timeout-ms N\n"
           "  --max-total-requests N  requests x levels x modes of one run (default 10000000)\n"
           "  --max-work-s S         work_us x all its requests, in CPU seconds, of one run\n"
@@ -136,7 +147,8 @@ enum {
     OPT_MAX_ASYNC, OPT_MAX_PROCESSES, OPT_MAX_TIMEOUT, OPT_PUBLIC_READ, OPT_ALLOW_HOST,
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
-    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES,
+    OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT, OPT_TLS_DIR,
+    OPT_MAX_H2MUX, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES,
 };
 
 static const struct option serve_options[] = {
@@ -154,6 +166,7 @@ static const struct option serve_options[] = {
     {"max-concurrency-threads", required_argument, NULL, OPT_MAX_THREADS},
     {"max-concurrency-async", required_argument, NULL, OPT_MAX_ASYNC},
     {"max-concurrency-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+    {"max-concurrency-h2mux", required_argument, NULL, OPT_MAX_H2MUX},
     {"max-timeout-ms", required_argument, NULL, OPT_MAX_TIMEOUT},
     {"public-read", no_argument, NULL, OPT_PUBLIC_READ},
     {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
@@ -162,6 +175,7 @@ static const struct option serve_options[] = {
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"max-total-requests", required_argument, NULL, OPT_MAX_TOTAL},
     {"max-work-s", required_argument, NULL, OPT_MAX_WORK},
     {"demo-max-conns", required_argument, NULL, OPT_DEMO_MAX_CONNS},
@@ -169,6 +183,8 @@ static const struct option serve_options[] = {
     {"secret-body", no_argument, NULL, OPT_SECRET_BODY},
     {"allow-target", required_argument, NULL, OPT_ALLOW_TARGET},
     {"allow-self-target", no_argument, NULL, OPT_ALLOW_SELF},
+    {"max-conns-per-client", required_argument, NULL, OPT_PER_CLIENT},
+    {"queue-per-client", required_argument, NULL, OPT_QUEUE_PER_CLIENT},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"default-modes", required_argument, NULL, OPT_DEFAULT_MODES},
@@ -264,7 +280,22 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_TOKEN_FILE: return serve_token_file(o, flag, v, err, errlen);
     case OPT_SECRET_BODY: o->secret_body = true; return 0;
     case OPT_ALLOW_SELF: o->allow_self_target = true; return 0;
+    case OPT_QUEUE_PER_CLIENT:
+        if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
+        o->job.queue_per_client = (int)n;
+        return 0;
+    case OPT_PER_CLIENT:
+        if (parse_int64(v, flag, 1, 100000, &n, err, errlen)) return -1;
+        o->per_client = (int)n;
+        return 0;
     case OPT_ALLOW_TARGET: return serve_add_target(o, flag, v, err, errlen);
+    case OPT_TLS_DIR: {
+        struct stat st;
+        if (stat(v, &st) || !S_ISDIR(st.st_mode))
+            return errf(err, errlen, "%s: '%.200s' is not a folder", flag, v);
+        o->tls_dir = v;
+        return 0;
+    }
     case OPT_WEB_ROOT: snprintf(o->web_root, sizeof o->web_root, "%s", v); return 0;
     case OPT_QUEUE:
         if (parse_int64(v, flag, 1, 10000, &n, err, errlen)) return -1;
@@ -284,6 +315,9 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
                            errlen);
     case OPT_MAX_ASYNC:
         return parse_int64(v, flag, 1, 1000000, &o->limits.max_concurrency[MODE_ASYNC], err,
+                           errlen);
+    case OPT_MAX_H2MUX:
+        return parse_int64(v, flag, 1, 100000, &o->limits.max_concurrency[MODE_H2MUX], err,
                            errlen);
     case OPT_MAX_TOTAL:
         return parse_int64(v, flag, 1, INT64_MAX / 4, &o->limits.max_total_requests, err, errlen);
@@ -400,6 +434,11 @@ int cmd_serve(int argc, char **argv)
                         "the shell's history; use --token-file FILE or CONLAB_TOKEN\n");
     serve_std_fds();
     raise_fd_limit();
+    /* Big answers (lists, exports) are built on any of 256 threads: with glibc's defaults each
+     * thread's arena keeps what it freed, and large blocks stop being given back once one of
+     * them was (its mmap threshold grows). A fixed threshold and a few arenas give memory back. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     /* The demo target lives in this process: held to a quarter of its descriptors, so that a
      * flood of connections to it leaves the dashboard, its database and its jobs theirs. */
     struct rlimit rl;
@@ -449,7 +488,9 @@ int cmd_serve(int argc, char **argv)
         .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
         .secret_body = o.secret_body, .allow_targets = o.allow_targets,
         .nallow_targets = o.nallow_targets, .allow_self_target = o.allow_self_target,
+        .per_client = o.per_client,
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
+        .tls_dir = o.tls_dir,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
         .default_modes = o.default_modes, .ndefault_modes = o.ndefault_modes,
     };

@@ -13,7 +13,8 @@ static void usage(FILE *f)
     fputs(
         "usage: conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D]\n"
         "                     [--max-conns N] [--idle-timeout-ms T]\n"
-        "                     [--tls-cert FILE --tls-key FILE] [--fault NAME]\n"
+        "                     [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+        "                     [--fault NAME]\n"
         "\n"
         "The talk's slow server, like `gunicorn -w 3` around `time.sleep(1)`: every response\n"
         "waits D ms and at most W responses are in progress at once; further requests wait\n"
@@ -27,6 +28,7 @@ static void usage(FILE *f)
         "  --tls-cert FILE        serve HTTPS with this PEM certificate (chain), offering h2 and\n"
         "  --tls-key FILE         http/1.1 by ALPN; with this PEM key. Without TLS the port\n"
         "                         speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c)\n"
+        "  --tls-client-ca FILE   mTLS: require a client certificate signed by this PEM CA\n"
         "  --fault NAME           every request takes this fault unless it names its own (below);\n"
         "                         or a TLS fault (serves TLS even without a certificate):\n"
         "                           tls_bad_cert  a self-signed certificate for another name\n"
@@ -61,6 +63,7 @@ enum {
     OPT_IDLE,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
+    OPT_TLS_CLIENT_CA,
     OPT_FAULT
 };
 
@@ -83,6 +86,8 @@ static int target_option(void *ctx, int id, const char *flag, const char *v, cha
     case OPT_MAX_CONNS: return parse_int64(v, flag, 1, 1000000, &o->max_conns, err, errlen);
     case OPT_TLS_CERT: return path_option(v, flag, o->tls_cert, sizeof o->tls_cert, err, errlen);
     case OPT_TLS_KEY: return path_option(v, flag, o->tls_key, sizeof o->tls_key, err, errlen);
+    case OPT_TLS_CLIENT_CA:
+        return path_option(v, flag, o->tls_client_ca, sizeof o->tls_client_ca, err, errlen);
     case OPT_FAULT:
         if (target_opts_fault(o, v, err, errlen) == 0) return 0;
         char why[400];
@@ -100,6 +105,7 @@ static const struct option target_options[] = {
     {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
     {"fault", required_argument, NULL, OPT_FAULT},
     {0},
 };
@@ -136,9 +142,12 @@ int cmd_target(int argc, char **argv)
     struct target *t;
     if (target_start(&o, &t, err, sizeof err)) {
         /* A certificate or key that cannot be used is a bad flag: named as the flag. */
-        int bad_file = !strncmp(err, "tls_cert:", 9) || !strncmp(err, "tls_key:", 8);
-        fprintf(stderr, "conlab target: %s%s\n", bad_file ? "--tls-" : "",
-                bad_file ? err + 4 : err);
+        int bad_file = !strncmp(err, "tls_cert:", 9) || !strncmp(err, "tls_key:", 8) ||
+                       !strncmp(err, "tls_client_ca:", 14);
+        if (bad_file) /* "tls_client_ca: ..." -> "--tls-client-ca: ..." */
+            for (char *p = err; *p && *p != ':'; p++)
+                if (*p == '_') *p = '-';
+        fprintf(stderr, "conlab target: %s%s\n", bad_file ? "--" : "", err);
         return bad_file ? 2 : 1;
     }
     const char *tls_fault = target_tls_fault_name(o.tls_fault);

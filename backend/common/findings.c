@@ -139,6 +139,23 @@ static const char *fmt_ratio(char *buf, size_t len, double r)
     return buf;
 }
 
+/* A wall time with the digits that tell modes apart: 9009.3 ms (to 100 s), then 125.4 s. */
+static const char *fmt_wall(char *buf, size_t len, double ms)
+{
+    if (fabs(ms) >= 100000)
+        snprintf(buf, len, "%.1f s", ms / 1000);
+    else
+        snprintf(buf, len, "%.1f ms", ms);
+    return buf;
+}
+
+/* A ratio to the ideal, where a millisecond in a second shows: 1.001×, 3.003×, 12.5×. */
+static const char *fmt_ideal_ratio(char *buf, size_t len, double r)
+{
+    snprintf(buf, len, r >= 10 ? "%.1f×" : "%.3f×", r);
+    return buf;
+}
+
 /* The next finding of `kind` about `mode`, zeroed; NULL when the list is full. */
 static struct finding *add(struct findings *out, enum finding_kind kind, int mode)
 {
@@ -300,7 +317,7 @@ static void find_ideal(struct findings *out, const struct run_facts *f,
     struct finding *fd = add(out, FINDING_IDEAL, worst->mode);
     if (!fd) return;
     double ideal = ideal_ms(f, worst->serial, worst->conc, worst->requests);
-    char w[32], i[32], r[32], r2[32], formula[160], *text = fd->text;
+    char w[32], i[32], r[32], r2[32], d[32], formula[160], *text = fd->text;
     size_t size = sizeof fd->text;
     ideal_formula(formula, sizeof formula, f, worst->serial, worst->conc, worst->requests);
     struct finding_ideal *v = &fd->v.ideal;
@@ -315,18 +332,21 @@ static void find_ideal(struct findings *out, const struct run_facts *f,
         v->ratio_min = best_ratio;
         v->levels = used;
         char range[64];
-        if (round(best_ratio * 100) == round(worst_ratio * 100))
-            snprintf(range, sizeof range, "%.2f× the ideal at each of", worst_ratio);
+        if (round(best_ratio * 1000) == round(worst_ratio * 1000))
+            snprintf(range, sizeof range, "%.3f× the ideal at each of", worst_ratio);
         else
-            snprintf(range, sizeof range, "%.2f–%.2f× the ideal over", best_ratio, worst_ratio);
-        snprintf(text, size, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s)",
+            snprintf(range, sizeof range, "%.3f–%.3f× the ideal over", best_ratio, worst_ratio);
+        snprintf(text, size, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s, %+.1f ms)",
                  name_of(out, worst->mode), range, used, (long long)worst->conc,
-                 fmt_ms(w, sizeof w, worst->wall_ms), formula, fmt_ms(i, sizeof i, ideal));
+                 fmt_wall(w, sizeof w, worst->wall_ms), formula, fmt_wall(i, sizeof i, ideal),
+                 worst->wall_ms - ideal);
         return;
     }
-    int len = snprintf(text, size, "%s took %s, %s the ideal of %s (%s)", name_of(out, worst->mode),
-                       fmt_ms(w, sizeof w, worst->wall_ms), fmt_ratio(r, sizeof r, worst_ratio),
-                       fmt_ms(i, sizeof i, ideal), formula);
+    snprintf(d, sizeof d, "%+.1f ms", worst->wall_ms - ideal);
+    int len = snprintf(text, size, "%s took %s, %s the ideal of %s (%s over %s)",
+                       name_of(out, worst->mode), fmt_wall(w, sizeof w, worst->wall_ms),
+                       fmt_ideal_ratio(r, sizeof r, worst_ratio), fmt_wall(i, sizeof i, ideal), d,
+                       formula);
     /* sync against what a concurrent client could reach at the same C: the talk's point. */
     if (worst->serial && worst->conc > 1 && f->workers > 1) {
         double conc_ideal = ideal_ms(f, false, worst->conc, worst->requests);
@@ -335,8 +355,8 @@ static void find_ideal(struct findings *out, const struct run_facts *f,
         v->vs_concurrent_ideal = worst->wall_ms / conc_ideal;
         snprintf(text + len, size - (size_t)len,
                  "; %s the ideal of a client with %lld requests in flight (%s)",
-                 fmt_ratio(r2, sizeof r2, worst->wall_ms / conc_ideal), (long long)worst->conc,
-                 fmt_ms(i, sizeof i, conc_ideal));
+                 fmt_ideal_ratio(r2, sizeof r2, worst->wall_ms / conc_ideal),
+                 (long long)worst->conc, fmt_wall(i, sizeof i, conc_ideal));
     }
 }
 

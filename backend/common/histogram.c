@@ -154,8 +154,8 @@ char *histogram_encode(const struct histogram *h)
     int first = h->count ? histogram_bucket_of(h->min) : 0;
     int last = h->count ? histogram_bucket_of(h->max) : -1;
     for (int b = first; b <= last; b++) nonempty += h->counts[b] != 0;
-    /* a D:C entry is at most 5 + 1 + 16 + 1 characters (C <= 2^53 has 16 digits) */
-    size_t cap = 256 + (size_t)nonempty * 24, len;
+    /* a ",D:C" entry is at most 1 + 5 + 1 + 20 characters (any int64 C) */
+    size_t cap = 256 + (size_t)nonempty * 32, len;
     char *out = malloc(cap), sum[40];
     if (!out) return NULL;
     u128_text(h->sum, sum);
@@ -163,7 +163,7 @@ char *histogram_encode(const struct histogram *h)
                            (long long)h->count, (long long)h->min, (long long)h->max, sum,
                            (long long)h->underflow, (long long)h->overflow);
     int prev = -1;
-    for (int b = first; b <= last; b++) {
+    for (int b = first; b <= last && len < cap; b++) {
         if (!h->counts[b]) continue;
         len += (size_t)snprintf(out + len, cap - len, "%s%d:%lld", prev < 0 ? "" : ",",
                                 b - prev - 1, (long long)h->counts[b]);

@@ -79,6 +79,10 @@ void redact_spec_json(cJSON *spec, const char *const *extra, int n)
     for (cJSON *h = cJSON_IsObject(headers) ? headers->child : NULL; h; h = h->next)
         if (cJSON_IsString(h) && h->string && redact_header_is_secret(h->string, extra, n))
             cJSON_SetValuestring(h, REDACTED);
+    /* target.tls.key: its PEM text is a secret */
+    cJSON *key = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(target, "tls"),
+                                                  "key");
+    if (cJSON_IsString(key)) cJSON_SetValuestring(key, REDACTED);
 }
 
 void redact_spec_body(cJSON *spec)

@@ -8,7 +8,20 @@
 #include "util.h"
 
 static const char *const error_names[REQ_ERR_COUNT] = {
-    "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker"};
+    "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker", "tls"};
+
+static const char *const http_version_names[4] = {"1.0", "1.1", "2", "3"};
+
+int record_http_version_slot(int v)
+{
+    return v == 10 ? 0 : v == 11 ? 1 : v == 20 ? 2 : v == 30 ? 3 : -1;
+}
+
+const char *record_http_version_name(int v)
+{
+    int i = record_http_version_slot(v);
+    return i < 0 ? NULL : http_version_names[i];
+}
 
 const char *req_error_name(enum req_error e)
 {
@@ -96,6 +109,11 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
     cJSON_AddNumberToObject(o, "lanes", (double)r->lanes);
     cJSON_AddBoolToObject(o, "cancelled", r->cancelled != 0);
+    cJSON_AddNumberToObject(o, "connections", (double)r->connections);
+    cJSON *v = cJSON_AddObjectToObject(o, "http_versions");
+    for (int i = 0; i < 4; i++)
+        if (r->http_versions[i])
+            cJSON_AddNumberToObject(v, http_version_names[i], (double)r->http_versions[i]);
     if (r->client.is_client) client_info_to_json(o, &r->client);
     return o;
 }
@@ -195,6 +213,10 @@ int result_from_json(const cJSON *j, struct mode_result *out, char *err, size_t 
     out->bytes = get_int(j, "bytes");
     out->lanes = get_int(j, "lanes");
     out->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cancelled"));
+    out->connections = get_int(j, "connections");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "http_versions");
+    for (int i = 0; i < 4; i++)
+        out->http_versions[i] = get_int(v, http_version_names[i]);
     return 0;
 }
 
@@ -224,6 +246,13 @@ cJSON *record_to_json(const struct bench_record *r, const char *error)
         cJSON_AddStringToObject(o, "error", error && *error ? error : req_error_name(r->err_kind));
         cJSON_AddStringToObject(o, "error_kind", req_error_name(r->err_kind));
     }
+    add_time(o, "tls_us", r->tls_us);
+    if (r->reused < 0) cJSON_AddNullToObject(o, "reused");
+    else cJSON_AddBoolToObject(o, "reused", r->reused > 0);
+    const char *hv = record_http_version_name(r->http_version);
+    if (hv) cJSON_AddStringToObject(o, "http_version", hv);
+    else cJSON_AddNullToObject(o, "http_version");
+    add_time(o, "conn", r->conn);
     return o;
 }
 
@@ -256,7 +285,14 @@ size_t record_to_csv(const char *mode, int64_t concurrency, const struct bench_r
     } else {
         out[n++] = ',';
     }
-    n += (size_t)sprintf(out + n, ",%lld\n", (long long)concurrency);
+    n += (size_t)sprintf(out + n, ",%lld,", (long long)concurrency);
+    n += csv_num(out + n, r->tls_us);
+    out[n++] = ',';
+    if (r->reused >= 0) n += (size_t)sprintf(out + n, "%s", r->reused ? "true" : "false");
+    const char *hv = record_http_version_name(r->http_version);
+    n += (size_t)sprintf(out + n, ",%s,", hv ? hv : "");
+    n += csv_num(out + n, r->conn);
+    out[n++] = '\n';
     out[n] = '\0';
     return n;
 }

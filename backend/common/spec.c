@@ -11,7 +11,8 @@
 #include "utf8.h"
 #include "util.h"
 
-static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes"};
+static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes",
+                                                    "h2mux"};
 
 const char *mode_name(enum bench_mode m)
 {
@@ -32,6 +33,7 @@ void spec_limits_default(struct spec_limits *l)
     l->max_concurrency[MODE_THREADS] = 1000;
     l->max_concurrency[MODE_ASYNC] = 10000;
     l->max_concurrency[MODE_PROCESSES] = 256;
+    l->max_concurrency[MODE_H2MUX] = 1000;
     l->max_timeout_ms = 3600000;
     l->max_body_bytes = 65536;
     l->max_concurrency_client = 1000;
@@ -62,11 +64,13 @@ void spec_init(struct spec *s)
     s->requests = 3;
     s->levels[0] = 3;
     s->nlevels = 1;
-    for (int i = 0; i < MODE_COUNT; i++) s->modes[i] = (enum bench_mode)i;
-    s->nmodes = MODE_COUNT;
+    /* The talk's four; further modes (h2mux) run when asked for. */
+    for (int i = 0; i <= MODE_PROCESSES; i++) s->modes[i] = (enum bench_mode)i;
+    s->nmodes = MODE_PROCESSES + 1;
     s->timeout_ms = 30000;
     s->rate = 0;
     s->keepalive = true;
+    s->connections = 1;
     spec_thresholds_init(&s->thresholds);
 }
 
@@ -81,6 +85,8 @@ void spec_free(struct spec *s)
     free(s->headers);
     free(s->body);
     free(s->label);
+    spec_tls_free(&s->tls);
+    spec_resolve_free(s->resolve, s->nresolve);
     memset(s, 0, sizeof *s);
 }
 
@@ -139,7 +145,9 @@ static int validate_outside_input(const struct spec *s, const struct spec_limits
     const struct {
         const char *field, *text;
     } strs[] = {{"target.url", s->url}, {"target.method", s->method},
-                {"target.body", s->body}, {"label", s->label}};
+                {"target.body", s->body}, {"label", s->label},
+                {"target.tls.ca", s->tls.ca}, {"target.tls.cert", s->tls.cert},
+                {"target.tls.key", s->tls.key}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (strs[i].text && !utf8_valid(strs[i].text, strlen(strs[i].text)))
             return errf(err, errlen, "%s: is not valid UTF-8", strs[i].field);
@@ -344,6 +352,15 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "expect.workers: %lld is out of range (1..1000000)",
                     (long long)s->expect_workers);
     if (check_thresholds(&s->thresholds, err, errlen)) return -1;
+    if (s->connections < 1 || s->connections > SPEC_MAX_CONNECTIONS)
+        return errf(err, errlen, "connections: %lld is out of range (1..%d)",
+                    (long long)s->connections, SPEC_MAX_CONNECTIONS);
+    if (spec_tls_check(s->http, &s->tls, s->resolve, s->nresolve, err, errlen)) return -1;
+    for (int i = 0; i < s->nmodes && !s->keepalive; i++)
+        if (s->modes[i] == MODE_H2MUX)
+            return errf(err, errlen,
+                        "keepalive: h2mux multiplexes streams over connections it keeps open; "
+                        "run it with keep-alive");
     return validate_outside_input(s, lim, err, errlen);
 }
 
@@ -396,8 +413,17 @@ static int parse_target(const cJSON *t, struct spec *s, char *err, size_t errlen
                 sh->value = strdup(h->valuestring);
                 if (!sh->name || !sh->value) return errf(err, errlen, "target.headers: out of memory");
             }
+        } else if (!strcmp(k, "http")) {
+            if (spec_http_parse(f, &s->http, err, errlen)) return -1;
+        } else if (!strcmp(k, "tls")) {
+            if (spec_tls_parse(f, &s->tls, err, errlen)) return -1;
+        } else if (!strcmp(k, "resolve")) {
+            if (spec_resolve_parse(f, &s->resolve, &s->nresolve, err, errlen)) return -1;
         } else {
-            return errf(err, errlen, "target.%.60s: unknown field (known: url, method, headers, body)", k);
+            return errf(err, errlen,
+                        "target.%.60s: unknown field (known: url, method, headers, body, http, "
+                        "tls, resolve)",
+                        k);
         }
     }
     if (!s->url) return errf(err, errlen, "target.url: required");
@@ -407,7 +433,7 @@ static int parse_target(const cJSON *t, struct spec *s, char *err, size_t errlen
 static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(v))
-        return errf(err, errlen, "modes: must be a list of sync, threads, async, processes");
+        return errf(err, errlen, "modes: must be a list of sync, threads, async, processes, h2mux");
     s->nmodes = 0;
     s->nclients = 0;
     for (const cJSON *m = v->child; m; m = m->next) {
@@ -415,7 +441,9 @@ static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
         if (id < 0 && cJSON_IsString(m) && spec_client_add(s, m->valuestring, &id, err, errlen))
             return -1;
         if (id < 0)
-            return errf(err, errlen, "modes: unknown mode '%.40s' (known: sync, threads, async, processes)",
+            return errf(err, errlen,
+                        "modes: unknown mode '%.40s' (known: sync, threads, async, processes, "
+                        "h2mux)",
                         cJSON_IsString(m) ? m->valuestring : "(not a string)");
         for (int i = 0; i < s->nmodes; i++)
             if (s->modes[i] == (enum bench_mode)id)
@@ -482,6 +510,8 @@ static int parse_fields(const cJSON *json, struct spec *s, char *err, size_t err
             rc = get_int(f, "requests", &s->requests, err, errlen);
         } else if (!strcmp(k, "concurrency")) {
             rc = parse_levels(f, s, err, errlen);
+        } else if (!strcmp(k, "connections")) {
+            rc = get_int(f, "connections", &s->connections, err, errlen);
         } else if (!strcmp(k, "work_us")) {
             rc = get_int(f, "work_us", &s->work_us, err, errlen);
         } else if (!strcmp(k, "expect")) {
@@ -562,6 +592,7 @@ cJSON *spec_to_json(const struct spec *s)
         cJSON_AddStringToObject(h, s->headers[i].name, s->headers[i].value);
     if (s->body) cJSON_AddStringToObject(t, "body", s->body);
     else cJSON_AddNullToObject(t, "body");
+    spec_tls_to_json(t, s->http, &s->tls, s->resolve, s->nresolve);
     cJSON_AddNumberToObject(o, "requests", (double)s->requests);
     if (s->sweep) {
         cJSON *l = cJSON_AddArrayToObject(o, "concurrency");
@@ -577,6 +608,7 @@ cJSON *spec_to_json(const struct spec *s)
     cJSON_AddBoolToObject(o, "keepalive", s->keepalive);
     cJSON_AddStringToObject(o, "label", s->label ? s->label : "");
     cJSON_AddNumberToObject(o, "work_us", (double)s->work_us);
+    cJSON_AddNumberToObject(o, "connections", (double)s->connections);
     if (s->has_expect) {
         cJSON *e = cJSON_AddObjectToObject(o, "expect");
         cJSON_AddNumberToObject(e, "delay_ms", (double)s->expect_delay_ms);

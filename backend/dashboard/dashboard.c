@@ -37,6 +37,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .public_read = o->public_read,
         .secret_headers = o->secret_headers,
         .nsecret_headers = o->nsecret_headers,
+        .tls_dir = o->tls_dir,
         .secret_body = o->secret_body,
         .targets = {.allow = o->allow_targets, .nallow = o->nallow_targets,
                     .allow_self = o->allow_self_target},
@@ -44,6 +45,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .demo_workers = o->demo_workers,
         .demo_delay_ms = o->demo_delay_ms,
         .queue_max = o->job.queue_max,
+        .job_per_client = o->job.queue_per_client,
         .clients = o->job.clients,
         .default_modes = o->default_modes,
         .ndefault_modes = o->ndefault_modes,
@@ -54,6 +56,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
     struct http_server_opts so = {.host = o->host, .port = o->port, .web_root = o->web_root,
                                   .threads = o->threads, .keepalive_ms = o->keepalive_ms,
                                   .request_timeout_ms = o->request_timeout_ms,
+                                  .per_client = o->per_client,
                                   .allow_hosts = o->allow_hosts, .nallow_hosts = o->nallow_hosts};
     if (http_server_start(&so, &d->api, &d->srv, url, urllen, err, errlen)) {
         job_stop(d->job);

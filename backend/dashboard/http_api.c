@@ -143,6 +143,9 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
     int rc = memchr(body, '\0', len) ? errf(err, sizeof err, "spec: the body contains a NUL byte")
                                      : spec_from_text(body, &api->limits, &s, err, sizeof err);
     free(body);
+    /* TLS files named by the spec come from --tls-dir only; the run gets their PEM text. */
+    if (rc == 0 && (rc = spec_tls_resolve_names(&s.tls, api->tls_dir, err, sizeof err)))
+        spec_free(&s);
     if (rc) {
         /* spec_from_text's messages start with the field's path: "concurrency: ...". */
         char field[64] = "";
@@ -160,8 +163,14 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
     /* Runs against the demo target know the server's model: the findings' ideal time. */
     spec_expect_from_demo(&s, api->demo_url, api->demo_workers, api->demo_delay_ms);
     char id[JOB_ID_LEN + 1];
-    rc = job_submit(api->job, &s, id, err, sizeof err);
+    /* Queued runs are counted per client address, loopback aside (local tools and a reverse
+     * proxy share it). */
+    const char *peer = mg_get_request_info(c)->remote_addr;
+    rc = job_submit_as(api->job, &s, strncmp(peer, "127.", 4) ? peer : NULL, id, err, sizeof err);
     spec_free(&s);
+    if (rc == JOB_CLIENT_FULL)
+        return http_reply_error(c, 429, "this client has %d runs waiting already; try again later",
+                                api->job_per_client);
     if (rc == JOB_QUEUE_FULL)
         return http_reply_error(c, 429, "the queue is full (%d runs waiting); try again later",
                                 api->queue_max);

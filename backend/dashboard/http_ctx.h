@@ -21,11 +21,13 @@ struct http_api {
     bool public_read;        /* with a token: reads need none (only start, cancel, delete do) */
     const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
     int nsecret_headers;
+    const char *tls_dir;     /* a spec's target.tls names files of this folder; NULL: none */
     bool secret_body;        /* target.body shown as "***" too (--secret-body) */
     struct http_targets targets; /* where runs may aim (--allow-target; never itself) */
     const char *demo_url;    /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     int queue_max;
+    int job_per_client;      /* queued runs one client address may have */
     int sse_max;             /* event streams open at once; each holds a server thread */
     int sse_open;            /* how many are open (atomic) */
     const struct client_registry *clients; /* GET /api/clients; NULL: none */

@@ -16,12 +16,17 @@
  * pressure may close it (a client's head arrives within a few ms of its connect). */
 #define GUARD_TICK_US 50000
 #define GUARD_GRACE_US 100000
+/* Over its client's budget (but with threads to spare), a keep-alive connection that has served
+ * requests is closed only after this long idle: one closed just as its client reuses it costs
+ * that client a failed request. */
+#define GUARD_IDLE_US 2000000
 
 enum { SLOT_FREE, SLOT_HEAD, SLOT_REQUEST };
 
 struct http_guard_conn {
     int state;
     bool body;           /* its request has a body (counted in g->bodies) */
+    bool served;         /* it has sent a request head already */
     uint32_t addr;       /* the peer, network order */
     uint16_t port;       /* host order */
     int64_t since_us;    /* when it began waiting for a head, or its head arrived */
@@ -94,6 +99,31 @@ static int guard_mark(struct http_guard_conn *k, int how, struct victim *v, int 
     return n + 1;
 }
 
+/* Marks the connections waiting for a head that are to go: under pressure those idle past the
+ * grace (served ones only when `served` is set), else those over their client's budget. */
+static int guard_shed(struct http_guard *g, int64_t now, bool pressure, bool served,
+                      struct victim *v, int n)
+{
+    int threads = g->o.threads;
+    for (int i = 0; i < threads; i++) {
+        struct http_guard_conn *k = &g->slots[i];
+        if (k->state != SLOT_HEAD || k->shut || now - k->since_us < GUARD_GRACE_US) continue;
+        bool over = pressure && (served || !k->served);
+        /* Loopback peers share one address (local tools, a reverse proxy for everyone): the
+         * pressure rule alone protects them. */
+        bool loopback = (ntohl(k->addr) >> 24) == 127;
+        if (!over && !loopback && (!k->served || now - k->since_us >= GUARD_IDLE_US)) {
+            int same = 0;
+            for (int j = 0; j < threads; j++)
+                same += g->slots[j].state != SLOT_FREE && !g->slots[j].shut && g->slots[j].known &&
+                        g->slots[j].addr == k->addr;
+            over = same > g->o.per_client;
+        }
+        if (over) n = guard_mark(k, SHUT_RDWR, v, n);
+    }
+    return n;
+}
+
 /* One look at every slot (under the lock): the victims to shut. */
 static int guard_scan(struct http_guard *g, int64_t now, struct victim *v)
 {
@@ -109,20 +139,10 @@ static int guard_scan(struct http_guard *g, int64_t now, struct victim *v)
             n = guard_mark(k, SHUT_RD, v, n);
     }
     int reserve = threads / 8 > 4 ? threads / 8 : 4;
-    bool pressure = live >= threads - reserve;
-    for (int i = 0; i < threads; i++) {
-        struct http_guard_conn *k = &g->slots[i];
-        if (k->state != SLOT_HEAD || k->shut || now - k->since_us < GUARD_GRACE_US) continue;
-        bool over = pressure;
-        if (!over) {
-            int same = 0;
-            for (int j = 0; j < threads; j++)
-                same += g->slots[j].state != SLOT_FREE && !g->slots[j].shut && g->slots[j].known &&
-                        g->slots[j].addr == k->addr;
-            over = same > g->o.per_client;
-        }
-        if (over) n = guard_mark(k, SHUT_RDWR, v, n);
-    }
+    /* Under pressure, connections that never sent a head go first (a flood of idle sockets);
+     * idle keep-alive ones of real clients only when that was not enough. */
+    for (int pass = 0; pass < 2; pass++)
+        n = guard_shed(g, now, live - n >= threads - reserve, pass == 1, v, n);
     return n;
 }
 
@@ -209,6 +229,7 @@ bool http_guard_request(struct http_guard *g, struct http_guard_conn *k, bool bo
     pthread_mutex_lock(&g->mu);
     int64_t now = clock_us();
     k->state = SLOT_REQUEST;
+    k->served = true;
     k->since_us = now;
     k->deadline_us = 0;
     if (body) {

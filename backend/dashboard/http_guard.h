@@ -6,9 +6,11 @@
  * - a connection waiting for a request head (new or idle keep-alive) longer than head_ms;
  * - a request whose body has not arrived within body_ms of its head (read side only, so that its
  *   408 can still be written);
- * - when live connections come near the thread count, or one client address holds more than its
- *   budget, the connections that wait for a head the longest (idle ones first in effect): a new
- *   request never waits behind idle connections.
+ * - when live connections come near the thread count, those that have waited for a head more
+ *   than 100 ms (idle keep-alive ones, slow heads): a new request never waits behind them;
+ * - when one client address (not loopback, which local tools and a reverse proxy share) holds
+ *   more than its budget, its connections that never sent a head (after 100 ms) and its
+ *   keep-alive ones idle for 2 s.
  * Requests with a body are also counted: beyond a quarter of the threads, more are refused 503. */
 #ifndef CONLAB_HTTP_GUARD_H
 #define CONLAB_HTTP_GUARD_H

@@ -178,8 +178,9 @@ static void http_connection_close(const struct mg_connection *cc)
     const struct mg_request_info *ri = mg_get_request_info(cc);
     bool answered = http_civetweb_answered;
     http_civetweb_answered = false;
-    if (answered || !ri || !ri->request_uri || ri->local_uri || ri->num_headers < 0 || !ri->http_version ||
-        (strcmp(ri->http_version, "1.0") && strcmp(ri->http_version, "1.1")) || !ri->request_method)
+    if (answered || !ri || !ri->request_uri || ri->local_uri || ri->num_headers < 0 ||
+        !ri->http_version || (strcmp(ri->http_version, "1.0") && strcmp(ri->http_version, "1.1")) ||
+        !ri->request_method)
         return;
     struct mg_connection *c = (struct mg_connection *)cc;
     static const char star[] = "HTTP/1.1 204 No Content\r\n"
@@ -324,52 +325,38 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     snprintf(timeout, sizeof timeout, "%d",
              o->request_timeout_ms > 0 ? o->request_timeout_ms : HTTP_REQUEST_TIMEOUT_MS_DEFAULT);
     http_reply_setup(ka);
+    /* clang-format off */
     const char *options[] = {
-        "listening_ports",
-        ports,
-        "document_root",
-        o->web_root,
+        "listening_ports", ports,
+        "document_root", o->web_root,
         /* Each open connection holds a thread (idle keep-alive and half-open ones too): enough
          * of them that 200 half-open connections leave room for the API. */
-        "num_threads",
-        threads,
-        "connection_queue",
-        "64",
-        "listen_backlog",
-        "1024",
-        "enable_keep_alive",
-        "yes",
+        "num_threads", threads,
+        "connection_queue", "64",
+        "listen_backlog", "1024",
+        "enable_keep_alive", "yes",
         /* Idle keep-alive connections close after this long; the replies announce it
          * (Keep-Alive: timeout=S) so that clients close first instead of reusing a connection
          * the server is closing (node's fetch keeps idle connections 4 s by default). */
-        "keep_alive_timeout_ms",
-        keepalive,
+        "keep_alive_timeout_ms", keepalive,
         /* A request head must arrive within this long in total, and each read or write of a
          * body must make progress within it. */
-        "request_timeout_ms",
-        timeout,
+        "request_timeout_ms", timeout,
         /* Small writes (event streams, civetweb's own header lines) leave at once. */
-        "tcp_nodelay",
-        "1",
-        "enable_directory_listing",
-        "no",
+        "tcp_nodelay", "1",
+        "enable_directory_listing", "no",
         /* Paths are routed as sent: a decoded %00 would cut the path civetweb matches while
          * the rest goes unseen (http_head_refusal refuses escapes that could hide anything). */
-        "decode_url",
-        "no",
-        "static_file_cache_control",
-        "no-cache",
+        "decode_url", "no",
+        "static_file_cache_control", "no-cache",
         /* civetweb's CORS defaults answer every preflight with "*": off. */
-        "access_control_allow_origin",
-        "",
-        "access_control_allow_methods",
-        "",
-        "access_control_allow_headers",
-        "",
-        "additional_header",
-        HTTP_PAGE_SECURITY_HEADERS,
+        "access_control_allow_origin", "",
+        "access_control_allow_methods", "",
+        "access_control_allow_headers", "",
+        "additional_header", HTTP_PAGE_SECURITY_HEADERS,
         NULL,
     };
+    /* clang-format on */
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = http_log_message;
@@ -385,8 +372,8 @@ int http_server_start(const struct http_server_opts *o, struct http_api *api,
     mg_init_library(0);
     http_start_msg[0] = '\0';
     http_started = 0;
-    int request_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms
-                                               : HTTP_REQUEST_TIMEOUT_MS_DEFAULT;
+    int request_ms =
+        o->request_timeout_ms > 0 ? o->request_timeout_ms : HTTP_REQUEST_TIMEOUT_MS_DEFAULT;
     /* civetweb closes idle and slow heads itself when its reads notice; the guard does it from
      * outside a moment later, whatever the reads do. */
     struct http_guard_opts go = {

@@ -80,8 +80,8 @@ int http_target_pattern_valid(const char *p, char *err, size_t errlen)
         ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
              *c == '-' || *c == '.' || *c == '_';
     if (!ok)
-        return errf(err, errlen,
-                    "--allow-target: '%.80s' is not a host name, an address or a CIDR", p);
+        return errf(err, errlen, "--allow-target: '%.80s' is not a host name, an address or a CIDR",
+                    p);
     return 0;
 }
 
@@ -94,7 +94,8 @@ static bool is_local(const struct addr *a)
     if (!memcmp(a->b, any6, 16) || !memcmp(a->b, lo6, 16)) return true;
     /* ::ffff:127.x.y.z and ::ffff:0.0.0.0 */
     static const unsigned char v4map[12] = {[10] = 0xff, [11] = 0xff};
-    return !memcmp(a->b, v4map, 12) && (a->b[12] == 127 || !(a->b[12] | a->b[13] | a->b[14] | a->b[15]));
+    return !memcmp(a->b, v4map, 12) &&
+           (a->b[12] == 127 || !(a->b[12] | a->b[13] | a->b[14] | a->b[15]));
 }
 
 static bool bound_here(const struct addr *a)
@@ -178,7 +179,8 @@ int http_target_check(const struct http_targets *t, const char *url, char *err, 
     char *pct = strchr(name, '%'); /* an IPv6 zone id */
     if (pct) *pct = '\0';
     bool named = false;
-    for (int i = 0; i < t->nallow && !named; i++) named = name_matches(name, t->allow[i]);
+    for (int i = 0; i < t->nallow && !named; i++)
+        named = name_matches(name, t->allow[i]);
     /* Resolved only when needed: at the dashboard's own port, or for CIDR patterns. */
     struct addr addrs[16];
     int self = __atomic_load_n(&t->self_port, __ATOMIC_ACQUIRE);
@@ -196,7 +198,8 @@ int http_target_check(const struct http_targets *t, const char *url, char *err, 
     }
     if (t->nallow && !named) {
         bool ok = n > 0;
-        for (int i = 0; i < n && ok; i++) ok = addr_allowed(t, &addrs[i]);
+        for (int i = 0; i < n && ok; i++)
+            ok = addr_allowed(t, &addrs[i]);
         if (!ok) {
             errf(err, errlen,
                  "target.url: host '%.100s' is not among the allowed targets (--allow-target, "

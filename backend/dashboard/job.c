@@ -9,12 +9,14 @@
 #include <time.h>
 #include "job_runner.h"
 #include "job_state.h"
+#include "recorder.h"
 #include "store.h"
 #include "util.h"
 
 void job_opts_default(struct job_opts *o)
 {
     o->queue_max = 16;
+    o->queue_per_client = 4;
     o->exe = NULL;
     o->kill_grace_ms = 5000;
     o->max_run_ms = 0;
@@ -56,9 +58,13 @@ static void *job_runner(void *arg)
         if (rd) {
             job_run(j, rd);
         } else {
-            char err[128];
-            store_run_set_status(j->rst, j->act.item.id, "failed", wallclock_us(),
-                                 "out of memory", err, sizeof err);
+            /* No reader: the run ends through the recorder all the same, failed. */
+            char err[300];
+            struct recorder rec;
+            const struct job_item *it = &j->act.item;
+            recorder_start(&rec, j->rst, it->id, it->nmodes * it->nlevels, err, sizeof err);
+            struct recorder_end end = {RECORDER_RAN, "out of memory", NULL};
+            recorder_finish(&rec, &end, err, sizeof err);
             pthread_mutex_lock(&j->mu);
             j->act.on = false;
             job_item_free(&j->act.item);
@@ -144,7 +150,23 @@ void job_free(struct job *j)
 
 int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t errlen)
 {
+    return job_submit_as(j, s, NULL, id, err, errlen);
+}
+
+/* Runs of `client` waiting in the queue. Call with j->mu held. */
+static int job_queued_by(const struct job *j, const char *client)
+{
+    int n = 0;
+    for (int i = 0; i < j->qlen; i++)
+        n += !strcmp(j->queue[i].client, client);
+    return n;
+}
+
+int job_submit_as(struct job *j, const struct spec *s, const char *client, char *id, char *err,
+                  size_t errlen)
+{
     struct job_item it = {.requests = s->requests, .nmodes = s->nmodes, .nlevels = s->nlevels};
+    snprintf(it.client, sizeof it.client, "%s", client ? client : "");
     memcpy(it.modes, s->modes, sizeof it.modes);
     mode_names_from_spec(s, &it.names);
     random_id(it.id, JOB_ID_LEN);
@@ -155,7 +177,9 @@ int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t 
     pthread_mutex_lock(&j->mu);
     int rc = j->stopping ? JOB_STOPPING
              : j->qlen + j->reserved >= j->o.queue_max ? JOB_QUEUE_FULL
-                                                         : JOB_SUBMITTED;
+             : it.client[0] && job_queued_by(j, it.client) >= j->o.queue_per_client
+                 ? JOB_CLIENT_FULL
+                 : JOB_SUBMITTED;
     if (rc == JOB_SUBMITTED) j->reserved++;
     pthread_mutex_unlock(&j->mu);
     if (rc != JOB_SUBMITTED) {

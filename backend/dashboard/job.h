@@ -36,11 +36,16 @@ int job_start(struct store *runner_st, struct store *api_st, const struct job_op
 void job_stop(struct job *j);
 void job_free(struct job *j);
 
-enum job_submit_rc { JOB_SUBMITTED = 0, JOB_QUEUE_FULL = 1, JOB_STOPPING = 2 };
+enum job_submit_rc { JOB_SUBMITTED = 0, JOB_QUEUE_FULL = 1, JOB_STOPPING = 2, JOB_CLIENT_FULL = 3 };
 
 /* Creates the run (status "queued") in the store and queues it; `id` gets its new id (needs
  * JOB_ID_LEN + 1 bytes). Returns a job_submit_rc, or -1 with err when the store failed. */
 int job_submit(struct job *j, const struct spec *s, char *id, char *err, size_t errlen);
+
+/* The same for a client address (NULL or "": not counted): JOB_CLIENT_FULL when that client has
+ * queue_per_client runs waiting already. */
+int job_submit_as(struct job *j, const struct spec *s, const char *client, char *id, char *err,
+                  size_t errlen);
 
 enum job_state { JOB_NONE = 0, JOB_QUEUED, JOB_RUNNING };
 

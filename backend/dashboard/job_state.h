@@ -14,6 +14,7 @@
 struct job_item {
     char id[JOB_ID_LEN + 1];
     char *spec_text; /* what the child reads on stdin */
+    char client[48]; /* who asked for it ("" when not counted per client) */
     int64_t requests;
     int nmodes, nlevels;
     enum bench_mode modes[SPEC_MAX_MODES];

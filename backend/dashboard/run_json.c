@@ -172,15 +172,68 @@ int run_json_get(struct http_api *api, struct store *st, const char *id, cJSON *
     return *out ? 0 : errf(err, errlen, "out of memory");
 }
 
+/* A list answer holds about this much stored text (specs, results) at most: 1000 runs of 60 KiB
+ * specs would otherwise be 60 MB of JSON built per request. The runs are read this many at a
+ * time, so that the raw rows never take more either. */
+#define RUN_LIST_BUDGET (2 * 1024 * 1024)
+#define RUN_LIST_CHUNK 25
+
+/* What a run costs in the answer, about: its spec's texts (the URL, headers, body and label are
+ * what can be large) and a RESULT's worth per point. */
+static size_t run_text_bytes(const struct store_run *r)
+{
+    size_t n = 512;
+    if (r->has_spec) {
+        const struct spec *s = &r->spec;
+        n += strlen(s->url ? s->url : "") + strlen(s->body ? s->body : "") +
+             strlen(s->label ? s->label : "");
+        for (int i = 0; i < s->nheaders; i++)
+            n += 8 + strlen(s->headers[i].name) + strlen(s->headers[i].value);
+    }
+    return n + (size_t)r->nmodes * 1024;
+}
+
+static bool run_listed(cJSON *list, const char *id)
+{
+    for (cJSON *r = list->child; r; r = r->next) {
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(r, "id");
+        if (cJSON_IsString(rid) && !strcmp(rid->valuestring, id)) return true;
+    }
+    return false;
+}
+
 cJSON *run_json_list(struct http_api *api, int limit, int offset, const char *url,
                      const char *label, char *err, size_t errlen)
 {
-    struct store_run *runs;
-    int n;
-    if (store_run_list(api->st, limit, offset, url, label, &runs, &n, err, errlen)) return NULL;
     cJSON *out = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(out, "runs");
-    for (int i = 0; i < n; i++) cJSON_AddItemToArray(list, run_json_live(api, &runs[i]));
-    store_runs_free(runs, n);
+    size_t used = 0;
+    int got = 0; /* runs of the history passed, from offset */
+    bool cut = false;
+    while (got < limit && !cut) {
+        int want = limit - got < RUN_LIST_CHUNK ? limit - got : RUN_LIST_CHUNK;
+        struct store_run *runs;
+        int n;
+        if (store_run_list(api->st, want, offset + got, url, label, &runs, &n, err, errlen)) {
+            cJSON_Delete(out);
+            return NULL;
+        }
+        for (int i = 0; i < n && !cut; i++) {
+            size_t sz = run_text_bytes(&runs[i]);
+            if (got > 0 && used + sz > RUN_LIST_BUDGET) {
+                cut = true;
+                break;
+            }
+            used += sz;
+            got++;
+            /* A run created between two reads shifts the next one by a place: no run twice. */
+            if (!run_listed(list, runs[i].id))
+                cJSON_AddItemToArray(list, run_json_live(api, &runs[i]));
+        }
+        store_runs_free(runs, n);
+        if (n < want) break;
+    }
+    /* Cut short by the byte budget: where the next page starts. */
+    if (cut) cJSON_AddNumberToObject(out, "next_offset", offset + got);
     return out;
 }

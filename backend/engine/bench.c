@@ -15,6 +15,7 @@
 #include "bench_collect.h"
 #include "bench_ctx.h"
 #include "bench_curl.h"
+#include "bench_h2mux.h"
 #include "bench_log.h"
 #include "bench_processes.h"
 #include "bench_sync.h"
@@ -31,6 +32,7 @@ static const struct bench_mode_impl mode_table[MODE_COUNT] = {
     {MODE_THREADS, bench_threads_run},
     {MODE_ASYNC, bench_async_run},
     {MODE_PROCESSES, bench_processes_run},
+    {MODE_H2MUX, bench_h2mux_run},
 };
 
 /* Peak RSS is a process-wide high-water mark: reset it at the start of a mode (Linux 4.0+:

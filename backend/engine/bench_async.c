@@ -52,7 +52,7 @@ static void start(struct async_loop *a, int64_t seq, int64_t due)
 {
     struct bench_xfer *x = &a->slots[a->free_slots[--a->nfree]];
     int64_t i = x - a->slots;
-    if (a->c->spec->keepalive) /* fresh on first use, reused afterwards */
+    if (a->c->spec->keepalive && a->c->spec->http == SPEC_HTTP_1_1) /* fresh on first use */
         curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, a->used[i] ? 0L : 1L);
     a->used[i] = true;
     bench_xfer_begin(x, seq, i, due);
@@ -128,6 +128,10 @@ int bench_async_run(struct bench_ctx *c, char *err, size_t errlen)
     }
     raise_fd_limit();
     curl_multi_setopt(a.multi, CURLMOPT_MAXCONNECTS, (long)c->lanes);
+    /* libcurl multiplexes HTTP/2 by default: `async` is one transfer per connection unless the
+     * spec asked for HTTP/2 or 3, and then libcurl shares connections as it sees fit. */
+    if (c->spec->http == SPEC_HTTP_1_1)
+        curl_multi_setopt(a.multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
     for (int64_t i = 0; i < c->lanes; i++) {
         if (bench_xfer_init(&a.slots[i], c->spec, c->headers, c->t0, err, errlen)) {
             rc = -1;

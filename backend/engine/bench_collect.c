@@ -105,6 +105,9 @@ static int account(struct collect *k, const struct bench_record *r)
         }
     }
     res->bytes += r->bytes;
+    if (r->reused == 0) res->connections++;
+    int v = record_http_version_slot(r->http_version);
+    if (v >= 0) res->http_versions[v]++;
     return 0;
 }
 
@@ -133,7 +136,9 @@ static void fill_hole(struct collect *k, int64_t seq, struct bench_record *r)
     r->seq = seq;
     r->lane = -1;
     r->sched_us = bench_due(k->c, seq);
-    r->start_us = r->connect_us = r->ttfb_us = r->end_us = -1;
+    r->start_us = r->connect_us = r->ttfb_us = r->end_us = r->tls_us = -1;
+    r->conn = -1;
+    r->reused = -1;
     r->err_kind = k->hole_kind;
     r->msg = k->hole_msg;
     for (int64_t i = 0; i < k->c->nlost; i++) {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "bench_curl.h"
 #include "bench_cancel.h"
@@ -48,12 +49,64 @@ struct curl_slist *bench_curl_headers(const struct spec *s)
     return list;
 }
 
+static long curl_http_version(enum spec_http h)
+{
+    switch (h) {
+    case SPEC_HTTP_2: return CURL_HTTP_VERSION_2_0;
+    case SPEC_HTTP_2_PRIOR: return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    case SPEC_HTTP_3: return CURL_HTTP_VERSION_3ONLY; /* never a silent fallback */
+    default: return CURL_HTTP_VERSION_1_1;
+    }
+}
+
+/* A PEM value of the spec as a blob libcurl reads in place (the spec outlives the handle). */
+static struct curl_blob pem_blob(const char *pem)
+{
+    return (struct curl_blob){(void *)pem, strlen(pem), CURL_BLOB_NOCOPY};
+}
+
+/* target.tls and target.resolve. */
+static CURLcode set_transport(struct bench_xfer *x, const struct spec *s)
+{
+    CURL *e = x->easy;
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_HTTP_VERSION, curl_http_version(s->http));
+    if (rc == CURLE_OK && s->tls.insecure) {
+        rc = curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    struct curl_blob b;
+    if (rc == CURLE_OK && s->tls.ca) {
+        b = pem_blob(s->tls.ca);
+        rc = curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+    }
+    if (rc == CURLE_OK && s->tls.cert) {
+        b = pem_blob(s->tls.cert);
+        rc = curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
+        if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (rc == CURLE_OK && s->tls.key) {
+        b = pem_blob(s->tls.key);
+        rc = curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
+        if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    for (int i = 0; rc == CURLE_OK && i < s->nresolve; i++) {
+        struct curl_slist *next = curl_slist_append(x->resolve, s->resolve[i]);
+        if (!next) return CURLE_OUT_OF_MEMORY;
+        x->resolve = next;
+    }
+    if (rc == CURLE_OK && x->resolve) rc = curl_easy_setopt(e, CURLOPT_RESOLVE, x->resolve);
+    return rc;
+}
+
 int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slist *headers,
                     int64_t t0, char *err, size_t errlen)
 {
     memset(x, 0, sizeof *x);
     x->t0 = t0;
     x->work_us = s->work_us;
+    x->tls = !strncasecmp(s->url, "https://", 8);
+    x->keepalive = s->keepalive;
+    x->pk_reuse = s->http == SPEC_HTTP_2_PRIOR && bench_curl_pk_reuse_broken();
     x->easy = curl_easy_init();
     if (!x->easy) return errf(err, errlen, "curl_easy_init failed");
     CURL *e = x->easy;
@@ -93,17 +146,29 @@ int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slis
         }
     }
 #undef SET
+    if (rc == CURLE_OK) rc = set_transport(x, s);
     if (rc != CURLE_OK) {
         errf(err, errlen, "setting up libcurl: %s", curl_easy_strerror(rc));
         curl_easy_cleanup(e);
+        curl_slist_free_all(x->resolve);
         x->easy = NULL;
+        x->resolve = NULL;
         return -1;
     }
     return 0;
 }
 
+bool bench_curl_pk_reuse_broken(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+}
+
 void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t sched_us)
 {
+    if (x->pk_reuse) /* see bench_curl_pk_reuse_broken */
+        curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+                         x->live ? (long)CURL_HTTP_VERSION_2TLS
+                                 : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     memset(&x->rec, 0, sizeof x->rec);
     x->errbuf[0] = '\0';
     x->error = "";
@@ -112,7 +177,9 @@ void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t s
     x->rec.msg = -1;
     x->rec.sched_us = sched_us;
     x->rec.start_us = clock_us() - x->t0;
-    x->rec.connect_us = x->rec.ttfb_us = -1;
+    x->rec.connect_us = x->rec.ttfb_us = x->rec.tls_us = -1;
+    x->rec.conn = -1;
+    x->rec.reused = -1;
     x->body_len = 0;
 }
 
@@ -153,6 +220,21 @@ void bench_xfer_work(struct bench_xfer *x)
 static enum req_error classify(CURLcode rc)
 {
     switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return REQ_ERR_TLS;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
@@ -171,29 +253,70 @@ static enum req_error classify(CURLcode rc)
     }
 }
 
+/* How a refused handshake shows after the client's last flight. */
+static bool after_handshake_failure(CURLcode rc)
+{
+    return rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+           rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
+}
+
 void bench_xfer_end(struct bench_xfer *x, CURLcode rc)
 {
     struct bench_record *r = &x->rec;
     r->end_us = clock_us() - x->t0;
     long status = 0;
-    curl_off_t connect = 0, ttfb = 0;
+    curl_off_t connect = 0, ttfb = 0, tls = 0;
+    long connects = 0, version = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo(x->easy, CURLINFO_APPCONNECT_TIME_T, &tls);
     curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+    curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
     r->status = (int32_t)status;
-    /* curl reports 0 for phases not reached; a reused connection also connects in 0 µs. */
+    /* curl reports 0 for phases not reached; a reused connection also connects (and finishes
+     * its handshake) in 0 µs. */
     if (ttfb > 0) {
         r->ttfb_us = r->start_us + ttfb;
         r->connect_us = r->start_us + connect;
-    } else if (connect > 0) {
-        r->connect_us = r->start_us + connect;
+        if (x->tls) r->tls_us = r->start_us + tls;
+    } else {
+        if (connect > 0) r->connect_us = r->start_us + connect;
+        if (x->tls && tls > 0) r->tls_us = r->start_us + tls;
     }
     if (r->ttfb_us > r->end_us) r->ttfb_us = r->end_us;
     if (r->connect_us > r->end_us) r->connect_us = r->end_us;
+    if (r->tls_us > r->end_us) r->tls_us = r->end_us;
+    /* A connection was used: opened by this transfer (counted from its start, so also when
+     * its handshake then failed) or found open. */
+    bool reached = connect > 0 || ttfb > 0 || rc == CURLE_OK;
+    r->reused = !reached ? -1 : connects > 0 ? 0 : 1;
+    if (status > 0)
+        r->http_version = version == CURL_HTTP_VERSION_1_0   ? 10
+                          : version == CURL_HTTP_VERSION_1_1 ? 11
+                          : version == CURL_HTTP_VERSION_2_0 ? 20
+                          : version == CURL_HTTP_VERSION_3   ? 30
+                                                             : 0;
+    x->live = rc == CURLE_OK && x->keepalive && r->http_version == 20;
     x->error = "";
     if (rc != CURLE_OK) {
         r->err_kind = classify(rc);
         x->error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+        /* TLS 1.3: a server that refuses the client's certificate (or its absence) does so
+         * after the client finished its handshake, so libcurl sees its alert, or the closed
+         * connection, only when it sends or reads the request on a new connection. */
+        if (x->tls && connects > 0 && ttfb == 0 && after_handshake_failure(rc)) {
+            r->err_kind = REQ_ERR_TLS;
+            if (!strstr(x->error, "SSL")) {
+                char why[CURL_ERROR_SIZE];
+                snprintf(why, sizeof why,
+                         "the server closed the connection after the TLS handshake (a client "
+                         "certificate refused?): %.120s",
+                         x->error);
+                memcpy(x->errbuf, why, sizeof x->errbuf);
+                x->error = x->errbuf;
+            }
+        }
     } else if (status < 200 || status >= 400) {
         r->err_kind = REQ_ERR_STATUS;
         snprintf(x->errbuf, sizeof x->errbuf, "HTTP %ld", status);
@@ -240,6 +363,8 @@ void bench_xfer_cleanup(struct bench_xfer *x)
 {
     if (x->easy) curl_easy_cleanup(x->easy);
     if (x->solo) curl_multi_cleanup(x->solo);
+    curl_slist_free_all(x->resolve);
+    x->resolve = NULL;
     free(x->body);
     x->easy = NULL;
     x->solo = NULL;

@@ -4,6 +4,7 @@
 #define CONLAB_BENCH_CURL_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "record.h"
@@ -21,6 +22,11 @@ struct bench_xfer {
     unsigned char *body; /* with work_us: the response body's first BENCH_BODY_KEEP bytes */
     size_t body_len, body_cap;
     uint64_t digest; /* what the work computed (kept so that it is not optimised away) */
+    bool tls;        /* an https target: records carry tls_us */
+    bool keepalive;
+    bool pk_reuse; /* HTTP/2 prior knowledge on a libcurl that cannot reuse it */
+    bool live;     /* the last transfer left an HTTP/2 connection open to reuse */
+    struct curl_slist *resolve; /* the spec's target.resolve, owned */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -30,7 +36,8 @@ struct bench_xfer {
  * sent). */
 struct curl_slist *bench_curl_headers(const struct spec *s);
 
-/* Sets up x->easy for the spec. Returns 0 or -1 with err. */
+/* Sets up x->easy for the spec: the request, the HTTP version (target.http), TLS (target.tls:
+ * PEM held in memory, never a file) and target.resolve. Returns 0 or -1 with err. */
 int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slist *headers,
                     int64_t t0, char *err, size_t errlen);
 
@@ -39,10 +46,18 @@ int bench_xfer_init(struct bench_xfer *x, const struct spec *s, struct curl_slis
  * Connections are reused across calls. */
 CURLcode bench_xfer_perform(struct bench_xfer *x);
 
+/* libcurl before 8.0 breaks a connection opened with HTTP/2 prior knowledge when a later
+ * transfer reuses it asking for prior knowledge again ("Error in the HTTP2 framing layer";
+ * fixed upstream in 8.0.0). Such a transfer asks for CURL_HTTP_VERSION_2TLS instead, which
+ * reuses the HTTP/2 connection as it is; only a transfer that opens a connection asks for prior
+ * knowledge. True on such a libcurl (asked at run time). */
+bool bench_curl_pk_reuse_broken(void);
+
 /* Marks the start of request `seq` on `lane` (start_us = now). */
 void bench_xfer_begin(struct bench_xfer *x, int64_t seq, int64_t lane, int64_t sched_us);
 
-/* Fills x->rec and x->error from the finished transfer's result and curl's timings. */
+/* Fills x->rec and x->error from the finished transfer's result and curl's timings, the
+ * connection's TLS phase, whether it was reused and the answer's HTTP version. */
 void bench_xfer_end(struct bench_xfer *x, CURLcode rc);
 
 /* The client's work on a response (the spec's work_us; nothing when 0 or when no response came):

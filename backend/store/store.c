@@ -23,7 +23,8 @@
 #define RUN_COLS "id, status, created_us, finished_us, spec_json, label, message"
 #define RUN_ORDER " ORDER BY created_us DESC, id DESC LIMIT ?3 OFFSET ?4"
 #define REQ_COLS                                                                                   \
-    "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error"
+    "seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error, " \
+    "tls_us, reused, http_version, conn"
 /* A point of a run: one mode at one concurrency level, always ?1 run, ?2 mode, ?3 level. */
 #define POINT " WHERE run_id = ?1 AND mode = ?2 AND concurrency = ?3"
 #define REQ_OF_POINT " FROM requests" POINT
@@ -82,7 +83,8 @@ static const char *const sql_text[Q_COUNT] = {
                               "AND c.concurrency = m.concurrency "
                               "WHERE m.run_id = ?1 ORDER BY m.position",
     [Q_REQ_INSERT] = "INSERT INTO requests (run_id, mode, concurrency, " REQ_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                     "?17, ?18)",
     [Q_REQ_ALL] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq",
     [Q_REQ_PAGE_OFFSET] = "SELECT " REQ_COLS REQ_OF_POINT " ORDER BY seq LIMIT ?4 OFFSET ?5",
     [Q_REQ_PAGE_FROM_SEQ] = "SELECT " REQ_COLS REQ_OF_POINT " AND seq >= ?5 ORDER BY seq LIMIT ?4",
@@ -190,6 +192,12 @@ const char *store_row_to_record(sqlite3_stmt *s, int first, struct bench_record 
     r->bytes = sqlite3_column_int64(s, first + 8);
     r->err_kind = sqlite3_column_int(s, first + 9);
     r->msg = -1;
+    r->tls_us = col_time(s, first + 11);
+    r->reused = sqlite3_column_type(s, first + 12) == SQLITE_NULL
+                    ? -1
+                    : (int8_t)(sqlite3_column_int(s, first + 12) != 0);
+    r->http_version = (int16_t)sqlite3_column_int(s, first + 13); /* NULL reads as 0: none */
+    r->conn = (int32_t)col_time(s, first + 14);
     const unsigned char *e = sqlite3_column_text(s, first + 10);
     return e ? (const char *)e : "";
 }
@@ -395,6 +403,6 @@ int store_int_by_point(struct store *st, enum store_stmt q, const char *id, int 
 int store_end_write(struct store *st, int rc, char *err, size_t errlen, const char *what)
 {
     if (rc == 0 && store_exec(st, Q_COMMIT, err, errlen, what) == 0) return 0;
-    store_exec(st, Q_ROLLBACK, NULL, 0, NULL);
+    store_exec(st, Q_ROLLBACK, NULL, 0, "rolling back");
     return -1;
 }

@@ -65,7 +65,8 @@ struct store {
 };
 
 /* Columns of a request row as every Q_REQ_* statement returns them, from column `first` on:
- * seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error.
+ * seq, lane, sched_us, start_us, connect_us, ttfb_us, end_us, status, bytes, error_kind, error,
+ * tls_us, reused, http_version, conn.
  * Returns the error's text ("" when none), valid until the statement steps again. */
 const char *store_row_to_record(sqlite3_stmt *s, int first, struct bench_record *r);
 

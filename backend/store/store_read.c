@@ -104,7 +104,7 @@ static int fill_run(struct store *st, sqlite3_stmt *row, struct store_run *out, 
         store_run_free(out);
         return errf(err, errlen, "out of memory");
     }
-    /* A run's points, each with its RESULT: on the heap (a web server thread's stack is small). */
+    /* On the heap: a handler thread's stack is small, and MAX_MODES rows are tens of KB. */
     struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
     int n = modes ? read_modes(st, out->id, modes, false, err, errlen)
                   : errf(err, errlen, "out of memory");
@@ -409,7 +409,10 @@ int store_failures(struct store *st, const char *id, cJSON **out, char *err, siz
     struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
     rc = modes ? read_run_modes(st, id, modes, false, &n, err, errlen, "reading failures")
                : errf(err, errlen, "out of memory");
-    if (rc) goto end;
+    if (rc) {
+        free(modes);
+        goto end;
+    }
     cJSON *doc = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(doc, "failures");
     for (int i = 0; i < n && rc == 0; i++) {
@@ -423,8 +426,8 @@ int store_failures(struct store *st, const char *id, cJSON **out, char *err, siz
     else
         cJSON_Delete(doc);
     free_modes(modes, n);
-end:
     free(modes);
+end:
     store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
@@ -444,7 +447,10 @@ int store_each_request(struct store *st, const char *id, int mode,
     struct mode_row *points = calloc(MAX_MODES, sizeof *points);
     int n = points ? read_modes(st, id, points, false, err, errlen)
                    : errf(err, errlen, "out of memory");
-    if (n < 0) goto end;
+    if (n < 0) {
+        free(points);
+        goto end;
+    }
     sqlite3_stmt *s = st->q[Q_REQ_ALL];
     bool stop = false;
     struct bench_record r;
@@ -460,14 +466,15 @@ int store_each_request(struct store *st, const char *id, int mode,
             store_fail(st, err, errlen, "reading requests");
             store_done(s);
             free_modes(points, n);
+            free(points);
             goto end;
         }
         store_done(s);
     }
     free_modes(points, n);
+    free(points);
     rc = 0;
 end:
-    free(points);
     store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
@@ -505,7 +512,10 @@ int store_charts_text(struct store *st, const char *id, int64_t concurrency, cha
     struct mode_row *modes = calloc(MAX_MODES, sizeof *modes);
     int n = 0, rc = modes ? read_run_modes(st, id, modes, true, &n, err, errlen, "reading charts")
                           : errf(err, errlen, "out of memory");
-    if (rc) goto unlock;
+    if (rc) {
+        free(modes);
+        goto unlock;
+    }
     /* The stored texts side by side: no parsing and printing megabytes again. */
     char *parts[MAX_MODES];
     size_t total = sizeof "{\"modes\":[]}", k = 0;
@@ -528,10 +538,10 @@ int store_charts_text(struct store *st, const char *id, int64_t concurrency, cha
     for (size_t i = 0; i < k; i++)
         free(parts[i]);
     free_modes(modes, n);
+    free(modes);
     *text = out;
     rc = out ? 0 : -1;
 unlock:
-    free(modes);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }

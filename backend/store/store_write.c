@@ -78,7 +78,7 @@ static void bind_time(sqlite3_stmt *s, int i, int64_t us)
         sqlite3_bind_int64(s, i, us);
 }
 
-/* Binds one record to Q_REQ_INSERT (parameters 4..14; 1 to 3 are the point). */
+/* Binds one record to Q_REQ_INSERT (parameters 4..18; 1 to 3 are the point). */
 static void bind_record(sqlite3_stmt *s, const struct bench_record *r,
                         const struct record_msgs *msgs)
 {
@@ -100,6 +100,16 @@ static void bind_record(sqlite3_stmt *s, const struct bench_record *r,
         sqlite3_bind_text(s, 14, e, (int)strnlen(e, RECORD_ERROR_MAX - 1), SQLITE_STATIC);
     else
         sqlite3_bind_null(s, 14);
+    bind_time(s, 15, r->tls_us);
+    if (r->reused >= 0)
+        sqlite3_bind_int(s, 16, r->reused);
+    else
+        sqlite3_bind_null(s, 16);
+    if (r->http_version)
+        sqlite3_bind_int(s, 17, r->http_version);
+    else
+        sqlite3_bind_null(s, 17);
+    bind_time(s, 18, r->conn);
 }
 
 /* Runs a statement bound to a point and optionally a fourth integer; 0 or -1. */

@@ -454,6 +454,7 @@ int target_start(const struct target_opts *o, struct target **out, char *err, si
     t->o.host[sizeof t->o.host - 1] = '\0';
     t->o.tls_cert[sizeof t->o.tls_cert - 1] = '\0';
     t->o.tls_key[sizeof t->o.tls_key - 1] = '\0';
+    t->o.tls_client_ca[sizeof t->o.tls_client_ca - 1] = '\0';
     if (!t->o.idle_timeout_ms) t->o.idle_timeout_ms = 120000; /* callers that predate it */
     t->lfd = t->ep = t->evfd = t->tfd = t->spare_fd = -1;
     raise_fd_limit();

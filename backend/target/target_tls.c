@@ -77,15 +77,33 @@ static int use_bad_cert(SSL_CTX *ctx, char *err, size_t errlen)
     return ok ? 0 : ssl_errf(err, errlen, "tls_bad_cert: making a certificate");
 }
 
+/* mTLS: every client must show a certificate that ca_file's CAs signed; the handshake fails
+ * otherwise (the client sees a TLS alert). */
+static int require_client_cert(SSL_CTX *ctx, const char *ca_file, char *err, size_t errlen)
+{
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
+    if (!names || SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return ssl_errf(err, errlen, "tls_client_ca: not a PEM CA certificate");
+    }
+    SSL_CTX_set_client_CA_list(ctx, names); /* takes names */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    return 0;
+}
+
 int target_tls_init(struct target *t, char *err, size_t errlen)
 {
     const struct target_opts *o = &t->o;
     int has_cert = o->tls_cert[0] != '\0', has_key = o->tls_key[0] != '\0';
     if (has_cert && !has_key) return errf(err, errlen, "tls_key: needed with tls_cert");
     if (has_key && !has_cert) return errf(err, errlen, "tls_cert: needed with tls_key");
+    if (o->tls_client_ca[0] && !has_cert)
+        return errf(err, errlen, "tls_client_ca: needs tls_cert and tls_key");
     if (!has_cert && o->tls_fault != TARGET_TLS_BAD_CERT) return 0; /* hang, close: no context */
     if (has_cert && (readable("tls_cert", o->tls_cert, err, errlen) ||
-                     readable("tls_key", o->tls_key, err, errlen)))
+                     readable("tls_key", o->tls_key, err, errlen) ||
+                     (o->tls_client_ca[0] &&
+                      readable("tls_client_ca", o->tls_client_ca, err, errlen))))
         return -1;
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -105,6 +123,8 @@ int target_tls_init(struct target *t, char *err, size_t errlen)
             ssl_errf(err, errlen, "tls_key: not a PEM private key for the certificate of tls_cert");
     else if (SSL_CTX_check_private_key(ctx) != 1)
         rc = ssl_errf(err, errlen, "tls_key: does not match the certificate of tls_cert");
+    else if (o->tls_client_ca[0])
+        rc = require_client_cert(ctx, o->tls_client_ca, err, errlen);
     if (rc) {
         SSL_CTX_free(ctx);
         return -1;

@@ -45,7 +45,7 @@ export async function until(fn, timeoutMs, what) {
 
 // Starts `conlab serve` with a temp DB and a demo target, both on ports the kernel picks (port 0):
 // the addresses come from serve's start-up line, so no port can be taken between picking it and
-// binding it. Returns {base, demo, stop()}; stop() ends the server (SIGTERM, then SIGKILL
+// binding it. Returns {base, demo, db (its database file), stop()}; stop() ends the server (SIGTERM, then SIGKILL
 // after 8 s).
 export async function startServer(extraArgs = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conlab-browser-'));
@@ -75,6 +75,7 @@ export async function startServer(extraArgs = []) {
   return {
     base,
     demo,
+    db: path.join(dir, 'conlab.db'),
     log: () => log,
     async stop() {
       if (exited === null) {

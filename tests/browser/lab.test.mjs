@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fmtMs, fmtNum } from '../../web/format.js';
 import { startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, runViaApi, api, until, canvasPixels } from './helpers.mjs';
 
 let server, browser, sweep;
@@ -138,10 +139,11 @@ test('a sweep run: scaling charts from the API numbers, the knee marked, a point
     assert.equal((await page.evaluate(() => window.__conlab.timelines.threads)).lanes, 1);
 
     // Findings at the top, next to their numbers.
-    const f = await page.$$eval('#findings .finding', els => els.map(e => ({kind: e.dataset.kind, mode: e.dataset.mode, text: e.querySelector('.finding-text').textContent, keys: [...e.querySelectorAll('[data-key]')].map(d => d.dataset.key)})));
-    assert.equal(f.length, sweep.findings.length);
-    const k = f.find(x => x.kind === 'knee' && x.mode === knee.mode);
-    assert.ok(k.text.includes(knee.text), k.text);
+    const f = await page.$$eval('#findings .finding', els => els.map(e => ({kind: e.dataset.kind, modes: e.dataset.mode.split(' '), text: e.querySelector('.finding-text').textContent, keys: [...e.querySelectorAll('[data-key]')].map(d => d.dataset.key)})));
+    // Every finding, those that say the same of several modes said once naming them all.
+    assert.equal(f.reduce((a, x) => a + x.modes.length, 0), sweep.findings.length);
+    const k = f.find(x => x.kind === 'knee' && x.modes.includes(knee.mode));
+    assert.ok(k.text.includes(knee.text.slice(knee.mode.length + 2)), k.text);
     assert.ok(k.keys.includes('concurrency'));
     assert.deepEqual(problems, []);
   } finally {
@@ -149,15 +151,13 @@ test('a sweep run: scaling charts from the API numbers, the knee marked, a point
   }
 });
 
-test("a sweep's offline report holds the level open below its charts", async () => {
+test("a sweep's offline report holds the whole run: findings, the scaling charts with the knee, every level's summary", async () => {
   const {page, problems, context} = await openPage(browser, {acceptDownloads: true});
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conlab-lab-report-'));
   try {
     await page.goto(`${server.base}/runs/${sweep.id}`);
     await waitRunEnded(page);
     await page.waitForSelector('#sweep-point .timeline-mode');
-    await page.click('#sweep .level-open[data-concurrency="2"]');
-    await until(async () => (await page.evaluate(() => window.__conlab.sweep.open)).concurrency === 2, 10000, 'level 2 to open');
     const [download] = await Promise.all([page.waitForEvent('download', {timeout: 15000}), page.click('#download-report')]);
     const file = path.join(tmp, download.suggestedFilename());
     await download.saveAs(file);
@@ -165,12 +165,27 @@ test("a sweep's offline report holds the level open below its charts", async () 
     try {
       await off.page.goto(pathToFileURL(file).href);
       await off.page.waitForSelector('main#app[data-ready="true"]', {timeout: 15000});
-      const got = await off.page.evaluate(() => ({rows: window.__conlab.summary.rows.map(r => [r.mode, r.wall_ms]),
-        lanes: Object.fromEntries(Object.entries(window.__conlab.timelines).map(([m, t]) => [m, t.lanes]))}));
-      const at2 = sweep.results.filter(r => r.concurrency === 2);
-      assert.deepEqual(got.rows, at2.map(r => [r.mode, r.wall_ms]));
-      assert.deepEqual(got.lanes, {threads: 2, async: 2});
-      assert.match(await off.page.textContent('.run-header'), /concurrency\s*2/);
+      // The run's header, not one level's.
+      assert.match(await off.page.textContent('.run-header'), /concurrency\s*1, 2, 3, 4, 6/);
+      // The findings, each of them.
+      const modes = await off.page.$$eval('#findings .finding', els => els.flatMap(e => e.dataset.mode.split(' ').map(m => e.dataset.kind + ':' + m)));
+      assert.deepEqual(modes.sort(), sweep.findings.map(f => f.kind + ':' + (f.mode || '')).sort());
+      // The scaling charts with the API's req/s and the knee.
+      const rps = await chartData(off.page, '#sweep-rps');
+      for (const d of rps.datasets) for (const p of d.points) assert.equal(p.y, sweep.results.find(r => r.mode === d.mode && r.concurrency === p.c).rps);
+      assert.deepEqual(rps.knees.map(k => [k.mode, k.concurrency]), sweep.findings.filter(f => f.kind === 'knee').map(f => [f.mode, f.values.concurrency]));
+      // Every level's summary, each mode's wall time and req/s as the API has them.
+      const levels = await off.page.$$eval('#levels .level-summary', els => els.map(e => ({c: Number(e.dataset.concurrency),
+        rows: [...e.querySelectorAll('tbody tr')].map(tr => ({mode: tr.dataset.mode, wall: tr.querySelector('[data-label="wall time"]').textContent, rps: tr.querySelector('[data-label="req/s"]').textContent}))})));
+      assert.deepEqual(levels.map(l => l.c), LEVELS);
+      for (const l of levels) {
+        const want = sweep.results.filter(r => r.concurrency === l.c);
+        assert.deepEqual(l.rows, want.map(r => ({mode: r.mode, wall: fmtMs(r.wall_ms), rps: fmtNum(r.rps)})), `C=${l.c}`);
+      }
+      // And one level opened below, as in the page: the knee's.
+      const got = await off.page.evaluate(() => window.__conlab.summary.rows.map(r => [r.mode, r.wall_ms]));
+      const atKnee = sweep.results.filter(r => r.concurrency === rps.knees[0].concurrency);
+      assert.deepEqual(got, atKnee.map(r => [r.mode, r.wall_ms]));
       assert.deepEqual(off.problems, []);
     } finally {
       await off.context.close();
@@ -190,8 +205,8 @@ test('findings of a CPU-bound run listed at the top of the run view', async () =
   try {
     await page.goto(`${server.base}/runs/${run.id}`);
     await waitRunEnded(page);
-    const shown = await page.$$eval('#findings .finding', els => els.map(e => e.dataset.kind + ':' + e.dataset.mode));
-    assert.deepEqual(shown, run.findings.map(f => f.kind + ':' + (f.mode || '')));
+    const shown = await page.$$eval('#findings .finding', els => els.flatMap(e => e.dataset.mode.split(' ').map(m => e.dataset.kind + ':' + m)));
+    assert.deepEqual(shown.sort(), run.findings.map(f => f.kind + ':' + (f.mode || '')).sort());
     assert.ok(shown.some(s => s.startsWith('cost:')), shown.join(' '));
     // The findings come first: right under the share bar, above the summary.
     const order = await page.$$eval('.run-body > *', els => els.map(e => e.id || e.className));

@@ -133,7 +133,7 @@ class ApiTest(unittest.TestCase):
         rows = list(csv.reader(io.StringIO(body.decode())))
         self.assertEqual(rows[0], ["mode", "seq", "lane", "sched_us", "start_us", "connect_us",
                                    "ttfb_us", "end_us", "status", "bytes", "error_kind", "error",
-                                   "concurrency"])
+                                   "concurrency", "tls_us", "reused", "http_version", "conn"])
         self.assertEqual(len(rows) - 1, 20)
         self.assertEqual([r[0] for r in rows[1:]].count("async"), 5)
         self.assertTrue(all(r[8] == "200" and r[10] == "" for r in rows[1:]))
@@ -358,9 +358,11 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(c["demo"], {"workers": 3, "delay_ms": 1000})
         lim = c["limits"]
         self.assertEqual(lim["max_requests"], 1000000)
-        self.assertEqual(lim["max_concurrency"], {"threads": 1000, "async": 10000, "processes": 256})
+        self.assertEqual(lim["max_concurrency"], {"threads": 1000, "async": 10000, "processes": 256,
+                                                  "h2mux": 1000})
         self.assertEqual(lim["queue"], 16)
-        self.assertEqual(c["modes"], MODES)
+        self.assertEqual(c["modes"], MODES + ["h2mux"])
+        self.assertEqual(c["defaults"]["modes"], MODES)
         self.assertFalse(c["token_required"])
         self.assertEqual(c["defaults"]["target"]["url"], c["demo_target"])
         self.assertTrue(c["version"])

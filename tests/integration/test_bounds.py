@@ -86,5 +86,55 @@ class BoundsTest(unittest.TestCase):
                 k.close()
 
 
+def own_address():
+    k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        k.connect(("192.0.2.1", 9))  # no packet is sent
+        a = k.getsockname()[0]
+        return None if a.startswith("127.") else a
+    except OSError:
+        return None
+    finally:
+        k.close()
+
+
+class QueuePerClientTest(unittest.TestCase):
+    def test_one_client_queues_a_few_runs_at_most(self):
+        import http.client
+        addr = own_address()
+        if not addr:
+            self.skipTest("no address but loopback")
+        tok = "q" * 32
+        # (0.0.0.0 allowed as a Host only so that the helper's first request, to the URL the
+        # dashboard prints, gets through)
+        s = Serve(None, "--listen", "0.0.0.0:0", "--token", tok, "--allow-host", addr,
+                  "--allow-host", "0.0.0.0", "--queue-per-client", "3")
+        s.host = "127.0.0.1"
+        try:
+            slow = s.spec(delay_ms=3000, requests=1, modes=["sync"])
+
+            def post_from(host):
+                c = http.client.HTTPConnection(host, s.port, timeout=10)
+                try:
+                    c.request("POST", "/api/runs", json.dumps(slow),
+                              {"Content-Type": "application/json",
+                               "Authorization": f"Bearer {tok}"})
+                    r = c.getresponse()
+                    return r.status, json.loads(r.read())
+                finally:
+                    c.close()
+
+            codes = [post_from(addr)[0] for _ in range(5)]
+            # the first runs at once; three wait; the fifth is one too many for this client
+            self.assertEqual(codes, [202, 202, 202, 202, 429], codes)
+            status, doc = post_from(addr)
+            self.assertEqual(status, 429)
+            self.assertIn("this client", doc["error"])
+            # another client (here loopback, never counted) still gets in
+            self.assertEqual(post_from("127.0.0.1")[0], 202)
+        finally:
+            self.assertEqual(s.stop(), 0, s.errors())
+
+
 if __name__ == "__main__":
     unittest.main()

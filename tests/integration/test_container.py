@@ -1,3 +1,4 @@
+# conlab-test: static (it checks the sources: see tests/tests.cmake)
 """The container, checked without a Docker engine: docker-compose refuses to start without
 CONLAB_TOKEN (no default token); the Dockerfile's runtime stage holds only the binary, the web
 assets and the runtime libraries the binary links (no compiler, npm or sources), runs as a
@@ -47,6 +48,12 @@ class ContainerTest(unittest.TestCase):
         self.assertIn("a-token", p.stdout)
         for port in ("8080", "8000"):
             self.assertRegex(p.stdout, rf"127\.0\.0\.1:{port}:{port}|host_ip: 127\.0\.0\.1")
+        # runs may aim only at the demo servers unless told otherwise
+        self.assertRegex(p.stdout, r"CONLAB_ALLOW_TARGETS: 127\.0\.0\.1/32,target")
+        env["CONLAB_ALLOW_TARGETS"] = "10.0.0.0/8"
+        p = subprocess.run([COMPOSE, "-f", os.path.join(SRC, "docker-compose.yml"), "config"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertIn("CONLAB_ALLOW_TARGETS: 10.0.0.0/8", p.stdout)
 
     def test_runtime_stage_is_minimal_and_not_root(self):
         st = stages()

@@ -4,11 +4,12 @@ answering, and a request whose body does not arrive in time is answered 408 at i
 import http.client
 import json
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
-from serve_testlib import Serve
+from serve_testlib import BIN, Serve
 
 SPEC = b'{"target":{"url":"http://127.0.0.1:1/"},"requests":1,"modes":["sync"]}'
 
@@ -130,6 +131,69 @@ class DeadlineTest(unittest.TestCase):
             tr.close()
             for k in socks:
                 k.close()
+
+    def test_load_while_idle_connections_and_slow_uploads_are_held(self):
+        socks = [socket.create_connection((self.s.host, self.s.port), timeout=10)
+                 for _ in range(300)]
+        tr = Trickle(self.s, 50)
+        try:
+            rid = self.s.post_run(self.s.spec(delay_ms=5, requests=200, modes=["sync"]))
+            p = subprocess.run([BIN, "run", "--url", f"{self.s.url}api/runs?limit=20", "--modes",
+                                "async", "--concurrency", "100", "--requests", "3000", "--rate",
+                                "500", "--timeout-ms", "10000", "--json", "--no-progress"],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r = json.loads(p.stdout)["results"][0]
+            self.assertEqual(r["errors"], 0, (r["errors_by_kind"], r.get("top_error")))
+            self.assertEqual(r["ok"], 3000)
+            self.assertEqual(self.s.wait_status(rid)["status"], "done")
+        finally:
+            tr.close()
+            for k in socks:
+                k.close()
+
+
+def own_address():
+    """An address of this machine that is not loopback (connections to it come from it), or
+    None."""
+    k = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        k.connect(("192.0.2.1", 9))  # no packet is sent
+        a = k.getsockname()[0]
+        return None if a.startswith("127.") else a
+    except OSError:
+        return None
+    finally:
+        k.close()
+
+
+class PerClientTest(unittest.TestCase):
+    def test_a_client_over_its_budget_loses_its_idle_connections(self):
+        addr = own_address()
+        if not addr:
+            self.skipTest("no address but loopback")
+        s = Serve(None, "--listen", "0.0.0.0:0", "--token", "t" * 32, "--allow-host", addr,
+                  "--max-conns-per-client", "10", demo=False)
+        try:
+            socks = [socket.create_connection((addr, s.port), timeout=10) for _ in range(40)]
+            time.sleep(1.0)
+            alive = 0
+            for k in socks:
+                k.setblocking(False)
+                try:
+                    alive += k.recv(1) != b""
+                except BlockingIOError:
+                    alive += 1
+                except OSError:
+                    pass
+            self.assertLessEqual(alive, 10)
+            # loopback clients are not counted against it
+            s.host = "127.0.0.1"
+            self.assertLess(health_ms(s), 1000)
+            for k in socks:
+                k.close()
+        finally:
+            self.assertEqual(s.stop(), 0, s.errors())
 
 
 if __name__ == "__main__":

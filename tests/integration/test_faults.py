@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """Faults are data: every fault of `conlab target` (?fault=...) gives its error kind in every
 mode, every mode ends within its timeouts, and every request is accounted for."""
 import math

@@ -1,3 +1,4 @@
+# conlab-test: static (it checks the sources: see tests/tests.cmake)
 """scripts/check_layers.py: passes on the tree, and fails on each kind of wrong include."""
 import os
 import shutil

@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """Promises of conlab run checked tightly, so that a small defect cannot hide behind a loose
 bound: with a rate every request starts at its due time (not merely after it), in every mode;
 a run stopped with Ctrl-C is stored as cancelled (not done) with every request accounted for."""

@@ -173,6 +173,7 @@ class LifecycleTest(unittest.TestCase):
     def test_limits_flags_show_in_config(self):
         s = self.serve("--max-requests", "50", "--max-concurrency-threads", "7",
                        "--max-concurrency-async", "9", "--max-concurrency-processes", "3",
+                       "--max-concurrency-h2mux", "5",
                        "--queue", "4", "--no-demo-target")
         try:
             c = s.json("GET", "/api/config")[1]
@@ -180,7 +181,7 @@ class LifecycleTest(unittest.TestCase):
             self.assertIsNone(c["demo"])
             self.assertEqual(c["limits"]["max_requests"], 50)
             self.assertEqual(c["limits"]["max_concurrency"],
-                             {"threads": 7, "async": 9, "processes": 3})
+                             {"threads": 7, "async": 9, "processes": 3, "h2mux": 5})
             self.assertEqual(c["limits"]["queue"], 4)
             status, doc = s.json("POST", "/api/runs", {"target": {"url": "http://127.0.0.1:1/"},
                                                        "requests": 51})

@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """`conlab target` as a user runs it: the real binary ($CONLAB_BIN) on 127.0.0.1."""
 import http.client
 import os

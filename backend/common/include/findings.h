@@ -106,7 +106,9 @@ struct findings {
  *           values.concurrency is that level;
  *   ideal   per mode when the server's model is known (spec.expect, D > 0), over the levels
  *           where every request was ok: wall time against ⌈N / min(C, W)⌉ × D (N × D for sync;
- *           with a rate, at least (N − 1) / rate + D); for a sweep the worst level;
+ *           with a rate, at least (N − 1) / rate + D); for a sweep the worst level; its text
+ *           gives wall times to 0.1 ms, the ratio to 3 decimals and the ms over the ideal, so
+ *           that modes a few ms apart read apart;
  *   little  per concurrent mode without a rate, at a level with at least 5 requests per lane
  *           all ok: req/s × mean latency below 80 % of the lanes (for a sweep, the level with
  *           the lowest share);

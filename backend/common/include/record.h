@@ -14,16 +14,17 @@ enum req_error {
     REQ_ERR_OTHER,     /* anything else curl reports (TLS, protocol, ...) */
     REQ_ERR_CANCELLED, /* the run was cancelled before or while it ran */
     REQ_ERR_WORKER,    /* the worker process running it died */
+    REQ_ERR_TLS,       /* the TLS handshake failed: a certificate refused, no shared protocol */
     REQ_ERR_COUNT
 };
 
-/* "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker". */
+/* "ok", "connect", "timeout", "reset", "status", "other", "cancelled", "worker", "tls". */
 const char *req_error_name(enum req_error e);
 int req_error_from_name(const char *name); /* -1 when unknown */
 
 #define RECORD_ERROR_MAX 200 /* longest error message kept, NUL included */
 
-/* One request, 72 bytes. All times are microseconds from the mode's start on the monotonic
+/* One request, 88 bytes. All times are microseconds from the mode's start on the monotonic
  * clock; -1 means null (not reached). The error's text is kept once per mode in a table of
  * distinct messages (struct record_msgs) and referred to by index, so that a million failed
  * requests cost a million small records and a few messages. */
@@ -39,7 +40,20 @@ struct bench_record {
     int32_t status;   /* HTTP status, 0 when no response */
     int32_t err_kind; /* enum req_error */
     int32_t msg;      /* the error's message: an index into the mode's record_msgs, -1 none */
+    /* The connection (added with TLS and HTTP/2). */
+    int64_t tls_us;       /* TLS handshake done (== start_us on a reused connection); -1 for
+                           * plain HTTP or when not reached */
+    int32_t conn;         /* h2mux: the connection (0..K-1) its stream went over; -1 otherwise */
+    int16_t http_version; /* the answer's HTTP version: 10, 11, 20, 30; 0 when none came */
+    int8_t reused;        /* 1: it reused a connection, 0: it opened one, -1: none reached */
+    int8_t pad;
 };
+
+/* "1.0", "1.1", "2", "3" for a record's http_version; NULL for 0 or an unknown value. */
+const char *record_http_version_name(int v);
+
+/* The index of a record's http_version in mode_result.http_versions (0..3), -1 for none. */
+int record_http_version_slot(int v);
 
 /* The distinct error messages of one mode; bench_record.msg indexes `text`. */
 struct record_msgs {
@@ -110,6 +124,8 @@ struct mode_result {
      * this one, so that failures cannot pass a latency bar. */
     struct latency_summary latency_all_ms;
     double attempts_per_s; /* every request (ok or not) per second of wall time */
+    int64_t connections;      /* new connections the mode's requests opened */
+    int64_t http_versions[4]; /* answers by HTTP version: 1.0, 1.1, 2, 3 */
 };
 
 #endif

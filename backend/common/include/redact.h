@@ -1,6 +1,6 @@
 /* Secrets in a spec stay stored (a run must be repeatable) but are shown as "***": header values
  * of Authorization, Cookie, Proxy-Authorization and of names the user declares secret, and the
- * password in a URL's user info. */
+ * password in a URL's user info, and the TLS client key (target.tls.key). */
 #ifndef CONLAB_REDACT_H
 #define CONLAB_REDACT_H
 
@@ -22,8 +22,9 @@ void redact_url(const char *url, char *out, size_t outlen);
  * extra[0..n). */
 bool redact_header_is_secret(const char *name, const char *const *extra, int n);
 
-/* In a spec object in the contract's shape (in place): target.url's password and the values of
- * secret headers become "***". Anything else is left alone; a malformed spec is no error. */
+/* In a spec object in the contract's shape (in place): target.url's password, the values of
+ * secret headers and target.tls.key become "***". Anything else is left alone; a malformed spec
+ * is no error. */
 void redact_spec_json(struct cJSON *spec, const char *const *extra, int n);
 
 /* target.body of a spec object (in place) becomes "***" when it is a non-empty string: for

@@ -12,7 +12,8 @@ struct cJSON;
  * (every request, a failed one at its elapsed time), "latency_from_due_ms"{...}|null,"cpu_ms"{user,sys},"peak_rss_kb"} plus extensions
  * "errors_by_kind" {kind: n}, "top_error" {"kind","message","count"}|null (the most common error
  * message), "bytes", "lanes", "cancelled", and for processes "workers_rss_kb" (the workers'
- * summed peak RSS; peak_rss_kb counts their Pss). */
+ * summed peak RSS; peak_rss_kb counts their Pss), "connections" (new connections opened) and
+ * "http_versions" {"1.1": n, "2": m} (answers by version, those seen). */
 struct cJSON *result_to_json(const struct mode_result *r);
 
 /* The mode's name: a built-in mode's, or the client's (its RESULT's "mode"). */
@@ -28,14 +29,15 @@ const char *result_mode_name(const struct mode_result *r);
 int result_from_json(const struct cJSON *j, struct mode_result *out, char *err, size_t errlen);
 
 /* A request row: {"seq","lane","sched_us","start_us","connect_us","ttfb_us","end_us","status",
- * "bytes","error","error_kind"}; -1 times become null, status 0 null; `error` is the request's
+ * "bytes","error","error_kind","tls_us","reused","http_version","conn"}; -1 times (and conn)
+ * become null, reused -1 null, http_version a string ("1.1", "2") or null, status 0 null; `error` is the request's
  * message (NULL or "" for none: then a failed request shows its kind's name, an ok one null). */
 struct cJSON *record_to_json(const struct bench_record *r, const char *error);
 
 /* The header line of the request CSV (newline included). */
 #define RECORD_CSV_HEADER                                                                      \
     "mode,seq,lane,sched_us,start_us,connect_us,ttfb_us,end_us,status,bytes,error_kind,error,"    \
-    "concurrency\n"
+    "concurrency,tls_us,reused,http_version,conn\n"
 
 /* Space record_to_csv needs at most. */
 #define RECORD_CSV_MAX (RECORD_ERROR_MAX * 2 + 256)

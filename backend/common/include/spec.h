@@ -5,10 +5,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "spec_tls.h"
 
 struct cJSON;
 
-enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_COUNT };
+enum bench_mode {
+    MODE_SYNC = 0,
+    MODE_THREADS,
+    MODE_ASYNC,
+    MODE_PROCESSES,
+    MODE_H2MUX, /* C HTTP/2 streams over `connections` connections, one thread */
+    MODE_COUNT
+};
 
 #define SPEC_MAX_LEVELS 16        /* concurrency levels of a sweep */
 
@@ -20,8 +28,9 @@ enum bench_mode { MODE_SYNC = 0, MODE_THREADS, MODE_ASYNC, MODE_PROCESSES, MODE_
 #define SPEC_MAX_MODES (MODE_COUNT + SPEC_MAX_CLIENTS)
 #define CLIENT_NAME_MAX 33 /* [a-z][a-z0-9-]{0,31} and its NUL */
 #define SPEC_MAX_WORK_US 1000000  /* work_us */
+#define SPEC_MAX_CONNECTIONS 1000 /* connections (h2mux) */
 
-/* "sync", "threads", "async", "processes"; NULL for an out-of-range mode. */
+/* "sync", "threads", "async", "processes", "h2mux"; NULL for an out-of-range mode. */
 const char *mode_name(enum bench_mode m);
 /* Returns the mode for a name, or -1. */
 int mode_from_name(const char *name);
@@ -45,6 +54,10 @@ struct spec {
     struct spec_header *headers;
     int nheaders;
     char *body; /* NULL: no body */
+    enum spec_http http; /* target.http */
+    struct spec_tls tls; /* target.tls */
+    char **resolve;      /* target.resolve: HOST:PORT:ADDRESS entries */
+    int nresolve;
     int64_t requests;
     /* Concurrency levels in run order, strictly increasing; a single level unless `sweep`. For
      * each level, each mode runs `requests` requests (levels outer, modes inner). */
@@ -63,6 +76,7 @@ struct spec {
     bool has_expect; /* the server's model is known: expect.delay_ms, expect.workers */
     int64_t expect_delay_ms, expect_workers;
     struct spec_thresholds thresholds;
+    int64_t connections; /* h2mux: the connections its streams share (default 1) */
 };
 
 #define SPEC_MIN_RATE 0.001 /* a rate is 0 (no limit) or at least this many requests/s */
@@ -71,7 +85,8 @@ struct spec {
 /* Limits above which a spec is refused, naming the field. */
 struct spec_limits {
     int64_t max_requests;            /* 1,000,000 */
-    int64_t max_concurrency[MODE_COUNT]; /* sync: unused, threads 1000, async 10000, processes 256 */
+    int64_t max_concurrency[MODE_COUNT]; /* sync: unused, threads 1000, async 10000,
+                                          * processes 256, h2mux 1000 (streams) */
     int64_t max_timeout_ms;          /* 3,600,000 */
     int64_t max_body_bytes;          /* 65536 */
     int64_t max_concurrency_client;  /* 1000 */

@@ -15,6 +15,7 @@ struct client_registry;
 
 struct job_opts {
     int queue_max;         /* runs waiting (the running one not counted); 16 */
+    int queue_per_client;  /* runs one client address (not loopback) may have waiting; 4 */
     const char *exe;       /* the conlab binary to spawn as `EXE __job`: self_exe() */
     int64_t kill_grace_ms; /* after SIGTERM, wait this long before SIGKILL; 5000 */
     int64_t max_run_ms;    /* a run still running after this long is cancelled; 0: no limit */
@@ -38,10 +39,12 @@ struct dashboard_opts {
     int nallow_hosts;
     const char *const *secret_headers; /* header names shown as "***" besides the usual ones */
     int nsecret_headers;
+    const char *tls_dir;    /* --tls-dir: where a spec's TLS names are read from; NULL none */
     bool secret_body;     /* target.body shown as "***" too */
     const char *const *allow_targets; /* --allow-target patterns; none: every host */
     int nallow_targets;
     bool allow_self_target; /* the dashboard may be its own target */
+    int per_client;         /* connections one client address may hold; 0: threads / 2 */
     int keepalive_ms;       /* idle keep-alive connections close after this; 0: 5000 */
     int request_timeout_ms; /* a request head must arrive within this; 0: 5000 */
     const char *demo_url; /* the demo target's URL, NULL when there is none */

@@ -1,5 +1,5 @@
 /* The engine: runs a spec's workload once per mode and reports what it measures to a sink.
- * The four modes sit behind one table (bench.c); they differ only in scheduling.
+ * The modes sit behind one table (bench.c); they differ only in scheduling.
  *
  * Measuring without disturbing: while a mode runs, its workers record into logs of their own
  * (no lock, no system call but one write per 64 records, never a wait for the sink); the sink

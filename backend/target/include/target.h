@@ -25,6 +25,7 @@ struct target_opts {
                                 after this long without progress; 0 means the default */
     char tls_cert[4096]; /* PEM files (the chain, the key): both set serves HTTPS, offering h2 */
     char tls_key[4096];  /* and http/1.1 by ALPN; both empty serves HTTP/1.1 and h2c */
+    char tls_client_ca[4096]; /* PEM CA file: clients must show a certificate it signed (mTLS) */
     int fault;           /* a ?fault= for every request that names none (0: none) */
     int tls_fault;       /* enum target_tls_fault: the handshake goes wrong on purpose */
 };
