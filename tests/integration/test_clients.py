@@ -96,6 +96,27 @@ class Shipped(unittest.TestCase):
         self.check(res, rows, 300, names)
         self.assertEqual([r for r in res], ["sync", "threads", *names])  # run order
 
+    def test_conlabs_own_modes_through_the_protocol(self):
+        """`conlab __client MODE` (bench/client_overhead.py) is a client like any: the same mode
+        built in and through the protocol, in one run, take the same time."""
+        target, url = start_target(workers=3, delay_ms=300)
+        try:
+            code, doc, err = conlab_run(
+                "--url", url, "--requests", "3", "--concurrency", "3",
+                "--modes", "threads,c-threads,async,c-async",
+                "--client", f"c-threads={os.path.abspath(BIN)} __client threads",
+                "--client", f"c-async={os.path.abspath(BIN)} __client async")
+        finally:
+            stop(target)
+        self.assertEqual(code, 0, err)
+        res = by_mode(doc)
+        for m in ("threads", "async"):
+            c = res["c-" + m]
+            self.assertTrue(c["client"] and "error" not in c, c)
+            self.assertEqual((c["ok"], c["lanes"]), (3, 3), c)
+            self.assertIn(f"conlab {m} through the client protocol", c["hello"])
+            self.assertLess(abs(c["wall_ms"] - res[m]["wall_ms"]), 150, (c, res[m]))
+
     def test_the_talks_scenario_at_one_second(self):
         names = ["py-sync", "py-threads", "py-asyncio", "py-processes"]
         res, rows = self.scenario(1000, names, also=())
