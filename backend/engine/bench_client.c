@@ -92,7 +92,7 @@ struct runner {
     int out_fd, err_fd;
     char line[CLIENT_LINE_MAX + 2];
     size_t nline;
-    bool overlong, out_eof, exited;
+    bool out_eof, exited;
     int status;       /* the client's wait status once exited */
     struct rusage ru; /* summed over every process of the tree reaped */
     char tail[CLIENT_STDERR_KEEP];
@@ -188,16 +188,13 @@ static void read_stdout(struct runner *x)
         x->r.last_line_us = now;
         for (ssize_t i = 0; i < n && !x->r.failed; i++) {
             if (buf[i] != '\n') {
-                if (x->nline <= CLIENT_LINE_MAX)
-                    x->line[x->nline++] = buf[i];
-                else
-                    x->overlong = true;
-                if (x->nline > CLIENT_LINE_MAX) x->overlong = true;
-                if (x->overlong) {
+                if (x->nline == CLIENT_LINE_MAX) {
                     x->r.nlines++;
                     client_fail(&x->r, "flood", x->line, x->nline, "a line longer than %d bytes",
                                 CLIENT_LINE_MAX);
+                    break;
                 }
+                x->line[x->nline++] = buf[i];
                 continue;
             }
             x->line[x->nline] = '\0';
