@@ -39,9 +39,10 @@ write({ hello: `node-fetch (node ${process.version}, fetch)`, t_us: t0 });
 let next = 0;
 async function lane(id) {
   for (let seq = next++; seq < n; seq = next++) {
-    if (spec.rate > 0) {
-      const left = t0 + (seq * 1e6) / spec.rate - nowUs();
-      if (left > 0) await new Promise((r) => setTimeout(r, left / 1000));
+    if (spec.rate > 0) { // a timer may fire a little early: wait until it is really due
+      const due = t0 + (seq * 1e6) / spec.rate;
+      for (let left = due - nowUs(); left > 0; left = due - nowUs())
+        await new Promise((r) => setTimeout(r, Math.ceil(left / 1000)));
     }
     const start = nowUs();
     try {

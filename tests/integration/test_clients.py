@@ -117,6 +117,28 @@ class Shipped(unittest.TestCase):
             self.assertIn(f"conlab {m} through the client protocol", c["hello"])
             self.assertLess(abs(c["wall_ms"] - res[m]["wall_ms"]), 150, (c, res[m]))
 
+    def test_rate_is_honoured(self):
+        """With a rate, request seq is due seq / rate after the hello: no shipped client starts
+        one early (conlab's t0 is the hello's t_us, so the client's due times are conlab's)."""
+        names = ["py-threads", "py-asyncio", "py-processes", "go-goroutines", "node-fetch"]
+        target, url = start_target(workers=8, delay_ms=0)
+        reqs = os.path.join(tempfile.mkdtemp(prefix="conlab-clients-"), "requests.jsonl")
+        try:
+            code, doc, err = conlab_run("--url", url, "--requests", "6", "--concurrency", "3",
+                                        "--rate", "20", "--modes", ",".join(names),
+                                        "--requests-out", reqs, *client_args(names))
+        finally:
+            stop(target)
+        self.assertEqual(code, 0, err)
+        with open(reqs) as f:
+            rows = [json.loads(line) for line in f]
+        for name in names:
+            mine = [q for q in rows if q["mode"] == name]
+            self.assertEqual(sorted(q["sched_us"] for q in mine), [k * 50000 for k in range(6)])
+            for q in mine:
+                self.assertGreaterEqual(q["start_us"], q["sched_us"], (name, q))
+            self.assertGreaterEqual(by_mode(doc)[name]["wall_ms"], 250, name)
+
     def test_the_talks_scenario_at_one_second(self):
         names = ["py-sync", "py-threads", "py-asyncio", "py-processes"]
         res, rows = self.scenario(1000, names, also=())
