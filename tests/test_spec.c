@@ -225,6 +225,21 @@ static void lab_fields(void)
         if (got) CHECK(s.expect_workers == 3 && s.expect_delay_ms == demo[i].delay);
         spec_free(&s);
     }
+    /* Unbounded limits (a spec handed to the dashboard's job child) refuse no budget: the CPU
+     * budget's product must not overflow into a refusal of 2 CPU s. */
+    {
+        struct spec_limits unb;
+        spec_limits_unbounded(&unb);
+        CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"requests\": 200, "
+                             "\"concurrency\": 4, \"work_us\": 2000}",
+                             &unb, &s, err, sizeof err) == 0);
+        spec_free(&s);
+        CHECK(spec_from_text("{\"target\": {\"url\": \"http://x/\"}, \"requests\": 1000000, "
+                             "\"concurrency\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16], "
+                             "\"work_us\": 1000000}",
+                             &unb, &s, err, sizeof err) == 0);
+        spec_free(&s);
+    }
     /* An expect given in the spec is kept. */
     spec_init(&s);
     s.url = strdup("http://127.0.0.1:8000/");
@@ -235,8 +250,24 @@ static void lab_fields(void)
     spec_free(&s);
 }
 
+/* Unbounded limits (the job child's, a stored run's) accept what the default ones accept: the
+ * CPU budget's check multiplies its limit by 1,000,000 without overflowing. */
+static void unbounded_limits(void)
+{
+    struct spec_limits open;
+    spec_limits_unbounded(&open);
+    struct spec s;
+    char err[512];
+    const char *cpu = "{\"target\": {\"url\": \"http://127.0.0.1:8000/?delay_ms=0\"}, \"requests\": 200, "
+                      "\"concurrency\": 4, \"work_us\": 2000}";
+    CHECK(spec_from_text(cpu, &open, &s, err, sizeof err) == 0);
+    CHECK(spec_validate(&s, &open, err, sizeof err) == 0);
+    spec_free(&s);
+}
+
 int main(void)
 {
+    unbounded_limits();
     spec_limits_default(&lim);
     struct spec s;
     char err[512];

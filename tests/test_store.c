@@ -365,6 +365,24 @@ static void test_upgrade_from_0002(void)
                           "WHERE name = 'charts_json'") == 0);
 }
 
+/* A stored spec is read back under no limit (a dashboard may have raised them): one with CPU
+ * work per response comes back whole (the CPU budget's check once overflowed for the unbounded
+ * limits and refused it, so that RUN showed no spec). */
+static void test_spec_read_back(void)
+{
+    struct store *st = open_ok(path_in("specback.db"));
+    char err[256] = "";
+    const char *id = "spc000000001";
+    REQUIRE(create_run(st, id, "{\"target\":{\"url\":\"http://x/\"},\"requests\":200,"
+                               "\"concurrency\":4,\"work_us\":2000}",
+                       "queued", 1700000000000000, err, sizeof err) == 0);
+    struct store_run r;
+    CHECK(store_run_get(st, id, &r, err, sizeof err) == 0);
+    CHECK(r.has_spec && r.spec.work_us == 2000 && r.spec.requests == 200 && r.spec.nmodes == 4);
+    store_run_free(&r);
+    store_close(st);
+}
+
 /* Two levels of one mode (a sweep) are two points: their rows, counts, pages and charts stay
  * apart. */
 static void test_sweep_points(void)
@@ -1194,6 +1212,7 @@ int main(void)
     test_open_and_reopen();
     test_upgrade_from_0002();
     test_sweep_points();
+    test_spec_read_back();
     test_upgrade_from_0001();
     test_newer_refused();
     test_not_a_database();

@@ -6,6 +6,7 @@ import { mountForm } from './formview.js';
 import { mountRun } from './runview.js';
 import { mountHistory } from './historyview.js';
 import { mountCompare } from './compareview.js';
+import { themeToggle } from './theme.js';
 
 const main = document.getElementById('app');
 let config = null;
@@ -70,42 +71,7 @@ function render(redraw) {
   first = false;
 }
 
-// The theme: the system's (prefers-color-scheme) until the toggle picks one, kept in this browser.
-// Charts read their colours when drawn, so a change redraws the view.
-const THEME_KEY = 'conlab.theme';
-const darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
-function storedTheme() {
-  try {
-    return localStorage.getItem(THEME_KEY);
-  } catch {
-    return null;
-  }
-}
-const isDark = () => (document.documentElement.dataset.theme || (darkQuery && darkQuery.matches ? 'dark' : 'light')) === 'dark';
-function themeButton() {
-  const button = el('button', {type: 'button', class: 'theme-toggle', id: 'theme-toggle'});
-  const label = () => {
-    button.textContent = isDark() ? 'Light' : 'Dark';
-    button.setAttribute('aria-label', isDark() ? 'Switch to the light theme' : 'Switch to the dark theme');
-    button.setAttribute('aria-pressed', String(isDark()));
-  };
-  button.addEventListener('click', () => {
-    const next = isDark() ? 'light' : 'dark';
-    document.documentElement.dataset.theme = next;
-    try {
-      localStorage.setItem(THEME_KEY, next);
-    } catch {
-      /* kept for this page only */
-    }
-    label();
-    render(true);
-  });
-  if (darkQuery) darkQuery.addEventListener('change', () => { label(); if (!document.documentElement.dataset.theme) render(true); });
-  label();
-  return button;
-}
-if (storedTheme() === 'dark' || storedTheme() === 'light') document.documentElement.dataset.theme = storedTheme();
-document.querySelector('.topbar nav').append(themeButton());
+document.querySelector('.topbar nav').append(themeToggle(() => render(true)));
 
 document.addEventListener('click', e => {
   const a = e.target.closest('a[data-link]');

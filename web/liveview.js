@@ -100,6 +100,17 @@ export function livePanel(run) {
   const title = el('h3', {id: 'live-title', text: 'Live'});
   const node = el('div', {class: 'live-body'}, current, clock, list, title, chartNote, box);
   let chart = null, chartMode = null;
+  // When each point (mode at a level) began, on this page's clock, to learn the time between one
+  // point's end and the next one's start (starting workers, storing rows) for the run's ETA.
+  const starts = [];
+  const gapMs = () => {
+    const gaps = [];
+    for (let k = 1; k < starts.length; k++) {
+      const prev = (run.results || []).find(r => r.mode === starts[k - 1].mode && r.concurrency === starts[k - 1].level);
+      if (prev && isNum(prev.wall_ms)) gaps.push(Math.max(0, starts[k].at - starts[k - 1].at - prev.wall_ms));
+    }
+    return gaps.length ? gaps.reduce((a, g) => a + g, 0) / gaps.length : 0;
+  };
 
   function drawLive(live) {
     if (!live || !live.mode) return;
@@ -140,7 +151,9 @@ export function livePanel(run) {
       eta = modeEta(run, live, level);
       const rest = restEta(run, live.mode, level);
       const after = points(run).length - 1 - points(run).findIndex(x => x.mode === live.mode && x.level === level);
-      runEta = isNum(eta) && isNum(rest) ? eta + rest : null;
+      const last = starts[starts.length - 1];
+      if (!last || last.mode !== live.mode || last.level !== level) starts.push({mode: live.mode, level, at: Date.now() - live.elapsed_ms});
+      runEta = isNum(eta) && isNum(rest) ? eta + rest + after * gapMs() : null;
       clock.textContent = `${live.mode}${isSweep(run) ? ` at C=${level}` : ''}: ${fmtDuration(live.elapsed_ms)} elapsed, ${fmtInt(live.done)} of ${fmtInt(total)} ended` +
         (live.errors ? ` (${fmtInt(live.errors)} failed)` : '') +
         (isNum(eta) ? `, about ${fmtDuration(eta)} left in this mode` : ', its time left is known once a request ends') +

@@ -162,6 +162,9 @@ export function requestDetails(r) {
     ['total', span(r.start_us, r.end_us)],
     ['bytes', isNum(r.bytes) ? String(r.bytes) : '–'],
   ];
+  if (us(r.tls_us) !== null) out.splice(5, 0, ['TLS done', ms(r.tls_us)]);
+  if (r.http_version) out.push(['HTTP', r.http_version]);
+  if (typeof r.reused === 'boolean') out.push(['connection', (isNum(r.conn) ? '#' + r.conn + ', ' : '') + (r.reused ? 'reused' : 'new')]);
   if (r.error_kind || r.error) out.push(['error', (r.error_kind || '') + (r.error ? ': ' + r.error : '')]);
   return out;
 }

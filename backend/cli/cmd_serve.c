@@ -90,7 +90,8 @@ static void serve_usage(FILE *f)
           "  --allow-self-target    let runs aim at the dashboard itself (refused by default)\n"
           "  --max-runs N           keep at most N ended runs: the oldest are deleted\n"
           "  --max-db-mb M          delete the oldest ended runs while the data takes more\n"
-          "                         than M MiB\n"
+          "                         than M MiB; a run that would take the file past 2 x M\n"
+          "                         ends failed\n"
           "  --max-run-s S          cancel a run still running after S s (default 3600;\n"
           "                         0: no limit)\n"
           "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
@@ -458,6 +459,14 @@ int cmd_serve(int argc, char **argv)
     struct target *target = NULL;
     struct dashboard *dash = NULL;
     if (store_open(o.db, &wst, err, sizeof err) || store_open(o.db, &rst, err, sizeof err)) {
+        fprintf(stderr, "conlab serve: --db %s: %s\n", o.db, err);
+        goto out;
+    }
+    /* --max-db-mb holds during a run too: the runner's writes may take the file to twice the
+     * limit (the retention after each run brings the data back under it), and a run that needs
+     * more ends failed, naming the store, with what it stored before kept. */
+    if (o.job.max_db_bytes > 0 &&
+        store_limit_bytes(wst, 2 * o.job.max_db_bytes, err, sizeof err)) {
         fprintf(stderr, "conlab serve: --db %s: %s\n", o.db, err);
         goto out;
     }

@@ -28,6 +28,8 @@ struct point {
     bool client;
     double startup_ms;
     int64_t peak_rss_kb;
+    int64_t connections;
+    double tls_ms, busy_ms;
 };
 
 /* What the findings need of the spec. */
@@ -40,7 +42,8 @@ struct run_facts {
     int64_t delay_ms, workers;
 };
 
-static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost", "parallel"};
+static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost", "tls",
+                                         "parallel"};
 
 const char *finding_kind_name(enum finding_kind k)
 {
@@ -89,6 +92,9 @@ static int read_points(const struct mode_result *rs, size_t nr, struct point *pt
         p->serial = r->mode == MODE_SYNC || (p->client && r->lanes == 1);
         p->startup_ms = round3(r->client.startup_ms);
         p->peak_rss_kb = r->peak_rss_kb;
+        p->connections = r->connections;
+        p->tls_ms = round3(r->tls_ms);
+        p->busy_ms = round3(r->busy_ms);
         if (r->has_latency) {
             p->has_lat = true;
             p->mean_ms = round3(r->latency_ms.mean);
@@ -514,20 +520,47 @@ static void find_parallel(struct findings *out, const struct run_facts *f, const
     }
 }
 
+/* ---- tls ---- */
+
+/* When the handshakes of the connections a mode opened take a large share of its requests'
+ * time: keep-alive, fewer connections or HTTP/2 would spare most of it. */
+static void find_tls(struct findings *out, const struct point *const *p, int n)
+{
+    struct finding_tls t = {0};
+    for (int i = 0; i < n; i++) {
+        t.connections += p[i]->connections;
+        t.tls_ms += p[i]->tls_ms;
+        t.busy_ms += p[i]->busy_ms;
+    }
+    if (t.connections < 1 || t.busy_ms <= 0) return;
+    t.share = t.tls_ms / t.busy_ms;
+    if (t.share < FINDINGS_TLS_SHARE) return;
+    struct finding *fd = add(out, FINDING_TLS, p[0]->mode);
+    if (!fd) return;
+    char a[32], b[32];
+    snprintf(fd->text, sizeof fd->text,
+             "%s opened %lld connection%s; %s took %.0f %% of its requests' time (%s of %s "
+             "summed)",
+             name_of(out, p[0]->mode), (long long)t.connections, t.connections == 1 ? "" : "s",
+             t.connections == 1 ? "its TLS handshake" : "their TLS handshakes", t.share * 100,
+             fmt_ms(a, sizeof a, t.tls_ms), fmt_ms(b, sizeof b, t.busy_ms));
+    fd->v.tls = t;
+}
+
+/* findings_compute's working set, on the heap: a civetweb handler's stack is small. */
+struct findings_work {
+    struct point pts[MAX_POINTS];
+    const struct point *of[SPEC_MAX_MODES][MAX_POINTS];
+};
+
 void findings_compute(const struct spec *s, const struct mode_result *r, size_t nr,
                       struct findings *out)
 {
     out->n = 0;
     mode_names_from_spec(s, &out->names);
-    /* On the heap: a run of 12 modes at 16 levels is 192 points, and the dashboard computes
-     * findings on a web server thread's small stack. */
-    struct point *pts = calloc(MAX_POINTS, sizeof *pts);
-    const struct point *(*of)[MAX_POINTS] = calloc(SPEC_MAX_MODES, sizeof *of);
-    if (!pts || !of) {
-        free(pts);
-        free(of);
-        return;
-    }
+    struct findings_work *w = malloc(sizeof *w);
+    if (!w) return; /* out of memory: nothing is said rather than something wrong */
+    struct point *pts = w->pts;
     struct run_facts f;
     read_facts(s, &f);
     int n = read_points(r, nr, pts);
@@ -542,20 +575,21 @@ void findings_compute(const struct spec *s, const struct mode_result *r, size_t 
     /* Per mode, kind by kind, so that the list reads errors first, then the knees, ... */
     int nof[SPEC_MAX_MODES];
     for (int i = 0; i < nmodes; i++)
-        nof[i] = points_of(pts, n, modes[i], of[i]);
+        nof[i] = points_of(pts, n, modes[i], w->of[i]);
     for (int i = 0; i < nmodes; i++)
-        find_errors(out, of[i], nof[i]);
+        find_errors(out, w->of[i], nof[i]);
     if (f.nlevels > 1)
         for (int i = 0; i < nmodes; i++)
-            find_knee(out, &f, of[i], nof[i]);
+            find_knee(out, &f, w->of[i], nof[i]);
     for (int i = 0; i < nmodes; i++)
-        find_ideal(out, &f, of[i], nof[i]);
+        find_ideal(out, &f, w->of[i], nof[i]);
     for (int i = 0; i < nmodes; i++)
-        find_little(out, &f, of[i], nof[i]);
+        find_little(out, &f, w->of[i], nof[i]);
     find_cost(out, pts, n, modes, nmodes);
+    for (int i = 0; i < nmodes; i++)
+        find_tls(out, w->of[i], nof[i]);
     find_parallel(out, &f, pts, n, modes, nmodes);
-    free(pts);
-    free(of);
+    free(w);
 }
 
 /* ---- JSON, where findings leave the process ---- */
@@ -654,6 +688,14 @@ static cJSON *values_json(const struct findings *out, const struct finding *f)
         else
             cJSON_AddNullToObject(v, "best_mode");
         put(v, "best_cores", p->best_cores);
+        break;
+    }
+    case FINDING_TLS: {
+        const struct finding_tls *t = &f->v.tls;
+        put_int(v, "connections", t->connections);
+        put(v, "tls_ms", t->tls_ms);
+        put(v, "busy_ms", t->busy_ms);
+        put(v, "share", t->share);
         break;
     }
     }

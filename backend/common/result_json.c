@@ -110,6 +110,8 @@ cJSON *result_to_json(const struct mode_result *r)
     cJSON_AddNumberToObject(o, "lanes", (double)r->lanes);
     cJSON_AddBoolToObject(o, "cancelled", r->cancelled != 0);
     cJSON_AddNumberToObject(o, "connections", (double)r->connections);
+    cJSON_AddNumberToObject(o, "tls_ms", round3(r->tls_ms));
+    cJSON_AddNumberToObject(o, "busy_ms", round3(r->busy_ms));
     cJSON *v = cJSON_AddObjectToObject(o, "http_versions");
     for (int i = 0; i < 4; i++)
         if (r->http_versions[i])
@@ -214,6 +216,8 @@ int result_from_json(const cJSON *j, struct mode_result *out, char *err, size_t 
     out->lanes = get_int(j, "lanes");
     out->cancelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cancelled"));
     out->connections = get_int(j, "connections");
+    out->tls_ms = get_num(j, "tls_ms");
+    out->busy_ms = get_num(j, "busy_ms");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "http_versions");
     for (int i = 0; i < 4; i++)
         out->http_versions[i] = get_int(v, http_version_names[i]);

@@ -55,7 +55,7 @@ void spec_limits_unbounded(struct spec_limits *l)
     l->nclients = 0;
     l->any_client = true;
     l->max_total_requests = INT64_MAX / 2;
-    l->max_work_s = INT64_MAX / 2;
+    l->max_work_s = INT64_MAX / 4 / 1000000; /* check_budget multiplies it by 1,000,000 */
 }
 
 void spec_init(struct spec *s)
@@ -286,23 +286,23 @@ static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
 }
 
 /* What one run may cost in all: its requests over every level and mode, and the CPU its work
- * takes (each factor is bounded already, so the products fit). */
+ * takes. Counted in doubles: with unbounded limits (spec_limits_unbounded) neither a product of
+ * the factors nor a limit in µs fits in 64 bits. */
 static int check_budget(const struct spec *s, const struct spec_limits *lim, char *err,
                         size_t errlen)
 {
-    int64_t total = s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
-    if (total > lim->max_total_requests)
+    double total = (double)s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
+    if (total > (double)lim->max_total_requests)
         return errf(err, errlen,
-                    "requests: %lld requests x %d levels x %d modes = %lld, over the limit of "
+                    "requests: %lld requests x %d levels x %d modes = %.0f, over the limit of "
                     "%lld requests in one run",
                     (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
-                    (long long)total, (long long)lim->max_total_requests);
-    /* In CPU seconds as doubles: the unbounded limit times 10^6 would overflow an int64. */
-    if (s->work_us > 0 && (double)s->work_us * (double)total / 1e6 > (double)lim->max_work_s)
+                    total, (long long)lim->max_total_requests);
+    if (s->work_us > 0 && (double)s->work_us * total / 1e6 > (double)lim->max_work_s)
         return errf(err, errlen,
-                    "work_us: %lld us x %lld requests is %.0f CPU s, over the limit of %lld s "
+                    "work_us: %lld us x %.0f requests is %.0f CPU s, over the limit of %lld s "
                     "in one run",
-                    (long long)s->work_us, (long long)total, (double)s->work_us * total / 1e6,
+                    (long long)s->work_us, total, (double)s->work_us * total / 1e6,
                     (long long)lim->max_work_s);
     return 0;
 }

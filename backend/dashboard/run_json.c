@@ -178,19 +178,16 @@ int run_json_get(struct http_api *api, struct store *st, const char *id, cJSON *
 #define RUN_LIST_BUDGET (2 * 1024 * 1024)
 #define RUN_LIST_CHUNK 25
 
-/* What a run costs in the answer, about: its spec's texts (the URL, headers, body and label are
- * what can be large) and a RESULT's worth per point. */
+/* About what a run weighs in an answer: its spec's strings, and a RESULT of about 1 KiB per
+ * point. */
 static size_t run_text_bytes(const struct store_run *r)
 {
-    size_t n = 512;
-    if (r->has_spec) {
-        const struct spec *s = &r->spec;
-        n += strlen(s->url ? s->url : "") + strlen(s->body ? s->body : "") +
-             strlen(s->label ? s->label : "");
-        for (int i = 0; i < s->nheaders; i++)
-            n += 8 + strlen(s->headers[i].name) + strlen(s->headers[i].value);
-    }
-    return n + (size_t)r->nmodes * 1024;
+    const struct spec *s = &r->spec;
+    size_t n = 512 + (s->url ? strlen(s->url) : 0) + (s->body ? strlen(s->body) : 0) +
+               (s->label ? strlen(s->label) : 0) + (size_t)r->nmodes * 1024;
+    for (int i = 0; r->has_spec && i < s->nheaders; i++)
+        n += 8 + strlen(s->headers[i].name) + strlen(s->headers[i].value);
+    return n;
 }
 
 static bool run_listed(cJSON *list, const char *id)

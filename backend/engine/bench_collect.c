@@ -77,6 +77,7 @@ struct collect {
     int32_t *msg_kind;                 /* the kind of the first of them */
     int64_t kind_count[REQ_ERR_COUNT]; /* failed requests without a message, per kind */
     struct stats lat, due, all;
+    int64_t tls_us, busy_us; /* handshakes of the connections opened; the requests' time */
     struct mode_result *res;
 };
 
@@ -106,6 +107,9 @@ static int account(struct collect *k, const struct bench_record *r)
     }
     res->bytes += r->bytes;
     if (r->reused == 0) res->connections++;
+    if (r->start_us >= 0 && r->end_us >= r->start_us) k->busy_us += r->end_us - r->start_us;
+    if (r->reused == 0 && r->tls_us >= 0 && r->connect_us >= 0 && r->tls_us >= r->connect_us)
+        k->tls_us += r->tls_us - r->connect_us;
     int v = record_http_version_slot(r->http_version);
     if (v >= 0) res->http_versions[v]++;
     return 0;
@@ -259,6 +263,8 @@ int bench_collect(struct bench_ctx *c, bool failed, bool cancelled, struct mode_
     for (int64_t lo = 0; lo < n; lo += wn)
         if (collect_window(&k, lo, n - lo < wn ? n - lo : wn, win, chunk, err, errlen)) goto out;
     top_error(&k);
+    res->tls_ms = (double)k.tls_us / 1000.0;
+    res->busy_ms = (double)k.busy_us / 1000.0;
     res->has_latency = stats_summary(&k.lat, &res->latency_ms) == 0;
     res->has_latency_from_due = stats_summary(&k.due, &res->latency_from_due_ms) == 0;
     res->has_latency_all = stats_summary(&k.all, &res->latency_all_ms) == 0;

@@ -370,6 +370,27 @@ void store_close(struct store *st)
     free(st);
 }
 
+int store_limit_bytes(struct store *st, int64_t bytes, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&st->lock);
+    int64_t page = 4096;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA page_size", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        page = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    /* PRAGMA takes no parameters; the number is ours, not user data. 0 pages means the
+     * largest SQLite allows. */
+    char sql[80];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+             bytes > 0 ? (long long)((bytes + page - 1) / page) : 4294967294LL);
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : store_fail(st, err, errlen, "limiting the database's size");
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 int store_schema_version(struct store *st)
 {
     pthread_mutex_lock(&st->lock);

@@ -1,6 +1,7 @@
 /* libFuzzer target: what the dashboard reads from a request line and headers before any
- * handler (http_rules.h) and the URL redaction. The input is split at newlines into: the path,
- * the query string, Host, Origin, Content-Type, Authorization. */
+ * handler (http_rules.h), the framing rules over the same lines taken as header values, and the
+ * URL redaction. The input is split at newlines into: the path, the query string, Host, Origin,
+ * Content-Type, Authorization. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +61,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)http_content_type_json(ctype);
     (void)http_bearer_matches(auth, "sesame");
     (void)http_method_allowed(uri);
+    /* The framing rules: the parts as the values of the headers they decide on. */
+    const char *hnames[] = {"Content-Length", "Transfer-Encoding", "Expect", "Upgrade", "Host"};
+    const char *values[] = {qs, origin, ctype, auth, host};
+    for (int n = 0; n <= 5; n++) {
+        struct http_head h = {.method = "POST", .uri = uri, .names = hnames, .values = values,
+                              .n = n, .max_headers = 64, .body_max = 65536};
+        char msg[200];
+        int st = http_head_refusal(&h, msg, sizeof msg);
+        if (st && st != 400 && st != 413 && st != 417 && st != 431) abort();
+        /* a path that does not start with one slash never passes */
+        if (!st && (uri[0] != '/' || uri[1] == '/' || strstr(uri, "%00"))) abort();
+    }
     char shown[256];
     redact_url(uri, shown, sizeof shown);
     if (strlen(shown) >= sizeof shown) abort();

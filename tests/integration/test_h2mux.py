@@ -1,7 +1,9 @@
 """The fifth mode, h2mux: C HTTP/2 streams in flight over K connections on one thread. Against
 nginx over TLS (HTTP/2 by ALPN, a slow location), nghttpd over h2c, and HTTP/1.1-only targets,
 which must fail the mode clearly, never run it silently over HTTP/1.1."""
+import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -80,6 +82,23 @@ class H2mux(unittest.TestCase):
             self.assertIn("HTTP/1.1", err)
             self.assertIn("HTTP/2", err)
             self.assertLess(time.monotonic() - t, 10)
+
+    def test_ctrl_c_ends_the_streams_at_once(self):
+        port = self.nginx.port
+        p = subprocess.Popen([BIN, "run", *self.tls(port), "--modes", "h2mux", "--requests",
+                              "30", "--concurrency", "3", "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(1.2)
+        t = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        self.assertLess(time.monotonic() - t, 1.0)
+        self.assertEqual(p.returncode, 130, err)
+        r = json.loads(out)["results"][0]
+        self.assertTrue(r["cancelled"], r)
+        self.assertEqual(r["ok"] + r["errors"], 30, r)
+        self.assertEqual(r["errors"], r["errors_by_kind"].get("cancelled"), r)
+        self.assertGreaterEqual(r["ok"], 3, r)
 
     def test_other_modes_run_beside_it(self):
         code, doc, err = run(*self.tls(self.nginx.port, "/"), "--modes", "async,h2mux",

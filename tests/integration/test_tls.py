@@ -152,6 +152,26 @@ class TlsTargets(unittest.TestCase):
         r = doc["results"][0]
         self.assertEqual((r["http_versions"], r["connections"]), ({"1.1": 8}, 4), r)
 
+    def test_findings_say_when_handshakes_dominate(self):
+        """Without keep-alive every request pays a handshake: a `tls` finding per mode, with
+        its numbers; with keep-alive against a slow answer the handshakes are a sliver: none."""
+        code, doc, err = run(*self.url(self.nginx.port), *self.ca(), "--no-keepalive",
+                             "--modes", "sync,async", "--requests", "20", "--concurrency", "2")
+        self.assertEqual(code, 0, err)
+        tls = [f for f in doc["findings"] if f["kind"] == "tls"]
+        self.assertEqual([f["mode"] for f in tls], ["sync", "async"], doc["findings"])
+        for f, r in zip(tls, doc["results"]):
+            self.assertEqual(f["values"]["connections"], 20, f)
+            self.assertEqual(r["connections"], 20, r)
+            self.assertGreaterEqual(f["values"]["share"], 0.2, f)
+            self.assertAlmostEqual(f["values"]["share"], r["tls_ms"] / r["busy_ms"], places=2)
+            self.assertIn("20 connections", f["text"])
+            self.assertIn("TLS handshakes took", f["text"])
+        code, doc, err = run(*self.url(self.nginx.port, "/slow"), *self.ca(), "--modes", "async",
+                             "--requests", "6", "--concurrency", "2")
+        self.assertEqual([f for f in doc["findings"] if f["kind"] == "tls"], [])
+        self.assertLess(doc["results"][0]["tls_ms"], 0.2 * doc["results"][0]["busy_ms"])
+
     def test_http3_is_refused_where_libcurl_lacks_it(self):
         code, _, err = run(*self.url(self.nginx.port), "--http", "3")
         self.assertEqual(code, 2, err)
@@ -241,7 +261,7 @@ class TlsThroughTheDashboard(unittest.TestCase):
         port = self.nginx.mtls_port
         s = {"target": {"url": f"https://{HOST}:{port}/", "resolve": [f"{HOST}:{port}:127.0.0.1"],
                         "tls": tls},
-             "requests": 2, "concurrency": 2, "modes": ["sync", "async"]}
+             "requests": 2, "concurrency": 2, "modes": ["sync", "async", "processes", "h2mux"]}
         s.update(kw)
         return s
 
@@ -291,7 +311,11 @@ class TlsThroughTheDashboard(unittest.TestCase):
                 self.assertNotIn(line, text)
         status, _, body = self.s.request("GET", f"/api/runs/{run_id}/export.csv")
         rows = list(csv.DictReader(io.StringIO(body.decode())))
-        self.assertTrue(all(r["http_version"] == "1.1" and r["tls_us"] for r in rows), rows)
+        self.assertEqual({r["mode"] for r in rows}, {"sync", "async", "processes", "h2mux"})
+        for r in rows:
+            self.assertEqual(r["http_version"], "2" if r["mode"] == "h2mux" else "1.1", r)
+            self.assertTrue(r["tls_us"], r)
+            self.assertEqual(r["conn"], "0" if r["mode"] == "h2mux" else "", r)
         status, page = self.s.json("GET", f"/api/runs/{run_id}/requests?mode=async")
         self.assertEqual({r["reused"] for r in page["requests"]}, {False}, page)
 

@@ -18,6 +18,9 @@ struct cJSON;
 /* Little's law: sustained concurrency below this share of the lanes means the client was the
  * limit. */
 #define FINDINGS_LITTLE_SHARE 0.80
+/* TLS: the handshakes of the connections a mode opened take at least this share of its
+ * requests' summed time. */
+#define FINDINGS_TLS_SHARE 0.20
 
 enum finding_kind {
     FINDING_ERRORS,
@@ -25,15 +28,16 @@ enum finding_kind {
     FINDING_IDEAL,
     FINDING_LITTLE,
     FINDING_COST,
+    FINDING_TLS,
     FINDING_PARALLEL
 };
 
-/* "errors", "knee", "ideal", "little", "cost", "parallel". */
+/* "errors", "knee", "ideal", "little", "cost", "tls", "parallel". */
 const char *finding_kind_name(enum finding_kind k);
 
 #define FINDING_TEXT_MAX 900
 /* At most one finding of each kind per mode. */
-#define FINDINGS_MAX (6 * SPEC_MAX_MODES)
+#define FINDINGS_MAX (7 * SPEC_MAX_MODES)
 
 /* The numbers behind each kind (RUN's "values"). */
 struct finding_errors {
@@ -77,6 +81,12 @@ struct finding_parallel {
     double best_cores;
 };
 
+struct finding_tls {
+    int64_t connections;   /* opened over all its levels */
+    double tls_ms, busy_ms; /* their handshakes; the requests' time; summed over the levels */
+    double share;           /* tls_ms / busy_ms */
+};
+
 struct finding {
     enum finding_kind kind;
     int32_t mode; /* enum bench_mode; -1 for the run as a whole */
@@ -87,6 +97,7 @@ struct finding {
         struct finding_ideal ideal;
         struct finding_little little;
         struct finding_cost cost;
+        struct finding_tls tls;
         struct finding_parallel parallel;
     } v;
 };
@@ -118,7 +129,9 @@ struct findings {
  *   parallel per concurrent mode with work_us, at its top level with every request ok and
  *           the work at least half its CPU time: CPU time over wall time (the cores it used),
  *           "serialised" when about one (< 1.25) while another mode of the run used 1.5 or
- *           more: its lanes computed one at a time (Python threads under the GIL).
+ *           more: its lanes computed one at a time (Python threads under the GIL);
+ *   tls     per mode whose new connections' TLS handshakes took at least 20 % of its requests'
+ *           summed time (end - start), over all its levels.
  * Cancelled levels count for `errors` only. Numbers are read at the precision RESULT shows them
  * (3 decimals), so that fresh and stored results say the same. */
 void findings_compute(const struct spec *s, const struct mode_result *r, size_t n,

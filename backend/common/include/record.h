@@ -126,6 +126,9 @@ struct mode_result {
     double attempts_per_s; /* every request (ok or not) per second of wall time */
     int64_t connections;      /* new connections the mode's requests opened */
     int64_t http_versions[4]; /* answers by HTTP version: 1.0, 1.1, 2, 3 */
+    /* The TLS handshakes of the connections it opened (tls_us - connect_us, summed), and the
+     * requests' own time (end_us - start_us, summed): the handshake's share of the latency. */
+    double tls_ms, busy_ms;
 };
 
 #endif

@@ -13,7 +13,9 @@ struct cJSON;
  * "errors_by_kind" {kind: n}, "top_error" {"kind","message","count"}|null (the most common error
  * message), "bytes", "lanes", "cancelled", and for processes "workers_rss_kb" (the workers'
  * summed peak RSS; peak_rss_kb counts their Pss), "connections" (new connections opened) and
- * "http_versions" {"1.1": n, "2": m} (answers by version, those seen). */
+ * "http_versions" {"1.1": n, "2": m} (answers by version, those seen), "tls_ms" (the TLS
+ * handshakes of the connections it opened, summed) and "busy_ms" (the requests' own time,
+ * summed). */
 struct cJSON *result_to_json(const struct mode_result *r);
 
 /* The mode's name: a built-in mode's, or the client's (its RESULT's "mode"). */

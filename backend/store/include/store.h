@@ -25,6 +25,11 @@ struct store;
 int store_open(const char *path, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
 
+/* Writes through this connection may not grow the database file past `bytes` (0: no limit):
+ * beyond, they fail with "database or disk is full" and what was written before stays. Other
+ * connections are not held to it. Returns 0, or -1 with err. */
+int store_limit_bytes(struct store *st, int64_t bytes, char *err, size_t errlen);
+
 /* Schema version of the open database (PRAGMA user_version) and the newest this binary knows. */
 int store_schema_version(struct store *st);
 int store_schema_latest(void);
