@@ -86,9 +86,10 @@ class Shipped(unittest.TestCase):
             one_by_one = name == "py-sync"
             self.assertEqual(len({q["lane"] for q in mine}), 1 if one_by_one else 3, mine)
             low = (3 if one_by_one else 1) * delay_ms
-            # a loaded machine stretches a run; the shape holds: sync ≥ 3 D, the others < 2 D
+            # a loaded machine stretches a run; the shape holds: one by one ≥ 3 D, the others
+            # well under it (< 2.2 D)
             self.assertGreaterEqual(r["wall_ms"], low * 0.98, r)
-            self.assertLess(r["wall_ms"], low + (1.5 * delay_ms if one_by_one else 0.9 * delay_ms), r)
+            self.assertLess(r["wall_ms"], low + (1.5 * delay_ms if one_by_one else 1.2 * delay_ms), r)
 
     def test_every_shipped_client_short_delay(self):
         names = list(SHIPPED)
