@@ -24,13 +24,16 @@ slowest() {
 }
 
 # ctest in build dir $1 with the other arguments; lists the slowest tests whatever the outcome.
+# A build whose tests fail is noted and the next builds' tests still run; the script fails at
+# the end.
+failed=()
 run_tests() {
   local dir=$1 rc=0 t0=$SECONDS
   shift
   ctest --test-dir "$dir" --output-on-failure --timeout 900 "$@" || rc=$?
   slowest "$dir"
   echo "-- $dir: tests took $((SECONDS - t0)) s"
-  return $rc
+  if ((rc)); then failed+=("$dir"); fi
 }
 
 echo "== build (normal)"
@@ -55,4 +58,8 @@ echo "== tests (ThreadSanitizer build: the threaded tests)"
 run_tests build-tsan -j"$test_jobs"
 echo "== fuzzers (libFuzzer, bounded; one per core at once)"
 run_tests build-fuzz -j"$jobs"
+if ((${#failed[@]})); then
+  echo "== tests failed in: ${failed[*]}"
+  exit 1
+fi
 echo "== all tests passed"

@@ -1,7 +1,7 @@
 // Chart.js configurations for every chart of the page (and of the offline report). Chart.js
 // is the classic script /vendor/chart.umd.js (global `Chart`); nothing here touches the DOM
 // beyond the canvas it is given.
-import { modesOf, modeColor, fmtMs, fmtAxisMs, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
+import { modesOf, modeColor, fmtMs, fmtAxisMs, fmtAxisNum, fmtNum, fmtInt, fmtRatio, isNum } from './format.js';
 import { throughputSeries } from './series.js';
 import { themeColors } from './dom.js';
 import { comparable } from './model.js';
@@ -259,7 +259,7 @@ export function liveChart(canvas, mode, series) {
 
 export const TREND_METRICS = {
   wall: {label: 'wall time', get: r => r.wall_ms, tick: msTick},
-  rps: {label: 'req/s', get: r => r.rps, tick: v => fmtNum(Number(v))},
+  rps: {label: 'req/s', get: r => r.rps, tick: (v, _i, ticks) => (ticks ? fmtAxisNum(v, ticks) : fmtNum(Number(v)))},
   p99: {label: 'p99 latency', get: r => (r.latency_ms ? r.latency_ms.p99 : null), tick: msTick},
 };
 

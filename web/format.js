@@ -49,11 +49,13 @@ export function fmtDuration(ms) {
   return `${ms < 0 ? '−' : ''}${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
-// A time over (or under) an ideal: "+1.2 ms", "−0.40 ms", "±0 ms".
+// A time over (or under) an ideal to a tenth of a ms, as the findings write it: "+1.2 ms",
+// "−0.4 ms", "±0.0 ms"; from 100 s in seconds.
 export function fmtOver(ms) {
   if (!isNum(ms)) return '–';
-  if (Math.abs(ms) < 0.05) return '±0 ms';
-  return (ms > 0 ? '+' : '−') + fmtMs(Math.abs(ms));
+  const a = Math.abs(ms);
+  if (a < 0.05) return '±0.0 ms';
+  return (ms > 0 ? '+' : '−') + (a >= 100000 ? (a / 1000).toFixed(1) + ' s' : a.toFixed(1) + ' ms');
 }
 
 export function fmtNum(v, digits) {
@@ -145,4 +147,15 @@ export function fmtAxisMs(value, ticks) {
   const decimals = unit => Math.max(0, Math.min(6, Math.ceil(-Math.log10(step / unit) - 1e-9)));
   if (Math.abs(v) >= 1000 && step >= 10) return (v / 1000).toFixed(decimals(1000)) + ' s';
   return v.toFixed(decimals(1)) + ' ms';
+}
+
+// An axis tick of a plain number with as many decimals as the tick step needs ("14", "14.5"),
+// the same for every tick of the axis. ticks is Chart.js's tick list.
+export function fmtAxisNum(value, ticks) {
+  const v = Number(value);
+  if (!isNum(v)) return '';
+  let step = Infinity;
+  for (let i = 1; i < (ticks || []).length; i++) step = Math.min(step, Math.abs(ticks[i].value - ticks[i - 1].value));
+  const decimals = isNum(step) && step > 0 ? Math.max(0, Math.min(3, Math.ceil(-Math.log10(step) - 1e-9))) : 0;
+  return v.toLocaleString('en-US', {minimumFractionDigits: decimals, maximumFractionDigits: decimals});
 }

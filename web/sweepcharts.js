@@ -1,6 +1,6 @@
 // Chart.js configurations of a sweep: throughput and latency against concurrency, one line per
 // mode, the levels on a log₂ axis, the knee the server found marked by a dashed line.
-import { modeColor, fmtMs, fmtNum, fmtAxisMs, isNum } from './format.js';
+import { modeColor, fmtMs, fmtNum, fmtAxisMs, fmtAxisNum, isNum } from './format.js';
 import { makeChart } from './charts.js';
 
 const log2 = c => Math.log2(c);
@@ -97,7 +97,7 @@ export function sweepRpsChart(canvas, series, levels, knees, onPick) {
     type: 'line',
     data: {datasets},
     plugins: [kneeLines],
-    options: options(levels, knees, {beginAtZero: true, title: {display: true, text: 'requests / s'}, ticks: {callback: v => fmtNum(Number(v))}},
+    options: options(levels, knees, {beginAtZero: true, title: {display: true, text: 'requests / s'}, ticks: {callback: (v, _i, ticks) => fmtAxisNum(v, ticks)}},
       item => `${item.dataset.label}: ${fmtNum(item.raw.y)} req/s`, onPick),
   });
 }

@@ -388,6 +388,8 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, s
         if (*t && serve_add_target(o, "CONLAB_ALLOW_TARGETS", t, err, errlen)) return -1;
     }
     spec_limits_default(&o->limits);
+    o->limits.max_total_requests = SPEC_DASHBOARD_MAX_TOTAL;
+    o->limits.max_work_s = SPEC_DASHBOARD_MAX_WORK_S;
     char exe[4096];
     snprintf(exe, sizeof exe, "%s", self_exe());
     snprintf(o->web_root, sizeof o->web_root, "%s/web", dirname(exe));

@@ -40,8 +40,8 @@ void spec_limits_default(struct spec_limits *l)
     l->clients = NULL;
     l->nclients = 0;
     l->any_client = false;
-    l->max_total_requests = 10000000;
-    l->max_work_s = 3600;
+    l->max_total_requests = INT64_MAX / 2;
+    l->max_work_s = INT64_MAX / 2;
 }
 
 void spec_limits_unbounded(struct spec_limits *l)
@@ -55,7 +55,7 @@ void spec_limits_unbounded(struct spec_limits *l)
     l->nclients = 0;
     l->any_client = true;
     l->max_total_requests = INT64_MAX / 2;
-    l->max_work_s = INT64_MAX / 4 / 1000000; /* check_budget multiplies it by 1,000,000 */
+    l->max_work_s = INT64_MAX / 2;
 }
 
 void spec_init(struct spec *s)
@@ -286,24 +286,24 @@ static void thresholds_to_json(cJSON *o, const struct spec_thresholds *t)
 }
 
 /* What one run may cost in all: its requests over every level and mode, and the CPU its work
- * takes. Counted in doubles: with unbounded limits (spec_limits_unbounded) neither a product of
- * the factors nor a limit in µs fits in 64 bits. */
+ * takes. Counted in double: with limits that refuse nothing the products could overflow. */
 static int check_budget(const struct spec *s, const struct spec_limits *lim, char *err,
                         size_t errlen)
 {
-    double total = (double)s->requests * (s->nlevels > 0 ? s->nlevels : 1) * s->nmodes;
+    int levels = s->nlevels > 0 ? s->nlevels : 1;
+    double total = (double)s->requests * levels * s->nmodes;
     if (total > (double)lim->max_total_requests)
         return errf(err, errlen,
                     "requests: %lld requests x %d levels x %d modes = %.0f, over the limit of "
                     "%lld requests in one run",
-                    (long long)s->requests, s->nlevels > 0 ? s->nlevels : 1, s->nmodes,
-                    total, (long long)lim->max_total_requests);
-    if (s->work_us > 0 && (double)s->work_us * total / 1e6 > (double)lim->max_work_s)
+                    (long long)s->requests, levels, s->nmodes, total,
+                    (long long)lim->max_total_requests);
+    double cpu_s = (double)s->work_us * total / 1e6;
+    if (cpu_s > (double)lim->max_work_s)
         return errf(err, errlen,
                     "work_us: %lld us x %.0f requests is %.0f CPU s, over the limit of %lld s "
                     "in one run",
-                    (long long)s->work_us, total, (double)s->work_us * total / 1e6,
-                    (long long)lim->max_work_s);
+                    (long long)s->work_us, total, cpu_s, (long long)lim->max_work_s);
     return 0;
 }
 

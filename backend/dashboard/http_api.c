@@ -64,6 +64,8 @@ static int h_config(struct mg_connection *c, struct http_api *api, const char *i
         cJSON_AddNumberToObject(mc, mode_name(m), (double)l->max_concurrency[m]);
     cJSON_AddNumberToObject(lim, "max_timeout_ms", (double)l->max_timeout_ms);
     cJSON_AddNumberToObject(lim, "max_body_bytes", (double)l->max_body_bytes);
+    cJSON_AddNumberToObject(lim, "max_total_requests", (double)l->max_total_requests);
+    cJSON_AddNumberToObject(lim, "max_work_s", (double)l->max_work_s);
     cJSON_AddNumberToObject(lim, "max_spec_bytes", HTTP_BODY_MAX);
     cJSON_AddNumberToObject(lim, "queue", api->queue_max);
     struct spec d;

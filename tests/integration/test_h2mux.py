@@ -1,3 +1,4 @@
+# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """The fifth mode, h2mux: C HTTP/2 streams in flight over K connections on one thread. Against
 nginx over TLS (HTTP/2 by ALPN, a slow location), nghttpd over h2c, and HTTP/1.1-only targets,
 which must fail the mode clearly, never run it silently over HTTP/1.1."""

@@ -28,6 +28,8 @@ enum bench_mode {
 #define SPEC_MAX_MODES (MODE_COUNT + SPEC_MAX_CLIENTS)
 #define CLIENT_NAME_MAX 33 /* [a-z][a-z0-9-]{0,31} and its NUL */
 #define SPEC_MAX_WORK_US 1000000  /* work_us */
+#define SPEC_DASHBOARD_MAX_TOTAL 10000000 /* requests of one run started through the dashboard */
+#define SPEC_DASHBOARD_MAX_WORK_S 3600    /* CPU seconds of work_us in one such run */
 #define SPEC_MAX_CONNECTIONS 1000 /* connections (h2mux) */
 
 /* "sync", "threads", "async", "processes", "h2mux"; NULL for an out-of-range mode. */
@@ -95,8 +97,11 @@ struct spec_limits {
     const char *const *clients;
     int nclients;
     bool any_client;
-    int64_t max_total_requests;      /* 10,000,000: requests x levels x modes of one run */
-    int64_t max_work_s;              /* 3,600: work_us x requests x levels x modes, in CPU s */
+    int64_t max_total_requests;      /* requests x levels x modes of one run: no limit by default
+                                        (the command line's user runs what they ask for); the
+                                        dashboard's is SPEC_DASHBOARD_MAX_TOTAL */
+    int64_t max_work_s;              /* work_us x requests x levels x modes, in CPU s: likewise,
+                                        SPEC_DASHBOARD_MAX_WORK_S for the dashboard */
 };
 
 /* True for a client's mode id. */
