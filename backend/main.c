@@ -48,6 +48,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "__job")) return cmd_job(argc - 1, argv + 1);
     if (!strcmp(cmd, "__workers")) return cmd_workers();
+    if (!strcmp(cmd, "__client")) return cmd_client(argc - 1, argv + 1);
     fprintf(stderr, "conlab: unknown command '%s' (try: conlab --help)\n", cmd);
     return 2;
 }

@@ -11,9 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libcurl4-openssl-dev
-      libsqlite3-dev zlib1g-dev libssl-dev libnghttp2-dev ca-certificates python3)
+      libsqlite3-dev zlib1g-dev libssl-dev libnghttp2-dev ca-certificates python3
+      python3-requests python3-aiohttp golang-go) # the shipped clients (clients/, start.sh)
 if [[ ${1:-} == --bench ]]; then
-  pkgs+=(python3-requests python3-aiohttp nginx wrk nghttp2-client hey python3-locust linux-perf)
+  pkgs+=(nginx wrk nghttp2-client hey python3-locust linux-perf)
 fi
 if [[ ${1:-} == --test ]]; then
   pkgs+=(chromium docker-compose procps clang libfuzzer-14-dev binutils openssl curl

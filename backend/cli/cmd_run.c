@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "args.h"
 #include "bench.h"
+#include "client_registry.h"
 #include "commands.h"
 #include "findings.h"
 #include "recorder.h"
@@ -29,8 +30,11 @@ static const char usage_text[] =
     "  --requests N         requests per mode (default 3)\n"
     "  --concurrency C      workers: threads, async slots, processes (default 3); a list\n"
     "                       such as 1,2,4,8 makes a sweep: every mode runs at every level\n"
-    "  --modes LIST         comma-separated: sync,threads,async,processes,h2mux (default the\n"
-    "                       first four)\n"
+    "  --modes LIST         comma-separated: sync,threads,async,processes,h2mux and the\n"
+    "                       registered clients (default the first four)\n"
+    "  --client NAME=COMMAND\n"
+    "                       register a program as a mode NAME (docs/CLIENTS.md); repeatable\n"
+    "  --clients FILE       register the clients of a file (NAME=COMMAND per line)\n"
     "  --timeout-ms T       bound on each whole request (default 30000)\n"
     "  --rate R             requests per second over a mode, 0 for no limit (default 0)\n"
     "  --method M           HTTP method (default GET)\n"
@@ -74,7 +78,7 @@ static const char usage_text[] =
 
 struct run_out {
     const struct spec *spec;
-    struct mode_result results[MODE_COUNT * SPEC_MAX_LEVELS];
+    struct mode_result results[SPEC_MAX_MODES * SPEC_MAX_LEVELS];
     int nresults;
     int64_t total;
     int64_t concurrency; /* the level of the mode in progress */
@@ -93,13 +97,13 @@ static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, 
     o->concurrency = concurrency;
     o->total = total;
     if (o->db) recorder_begin(&o->rec, mode, concurrency, total, lanes);
-    if (o->progress) report_progress(stderr, mode_name(mode), 0, total, 1);
+    if (o->progress) report_progress(stderr, spec_mode_name(o->spec, mode), 0, total, 1);
 }
 
 static void on_tick(void *ctx, const struct bench_tick *t)
 {
     struct run_out *o = ctx;
-    if (o->progress) report_progress(stderr, mode_name(t->mode), t->done, o->total, 1);
+    if (o->progress) report_progress(stderr, spec_mode_name(o->spec, t->mode), t->done, o->total, 1);
 }
 
 /* One line of --requests-out: JSON Lines, or CSV (record_to_csv). */
@@ -126,7 +130,7 @@ static void on_records(void *ctx, enum bench_mode mode, const struct bench_recor
 {
     struct run_out *o = ctx;
     if (o->reqs)
-        for (size_t i = 0; i < n; i++) write_request(o, mode_name(mode), &r[i], record_msg(&r[i], msgs));
+        for (size_t i = 0; i < n; i++) write_request(o, spec_mode_name(o->spec, mode), &r[i], record_msg(&r[i], msgs));
     if (o->db) recorder_records(&o->rec, mode, o->concurrency, r, n, msgs);
 }
 
@@ -176,6 +180,7 @@ struct run_args {
     const char *db, *reqs_out;
     struct spec_limits lim;
     struct shard_opts shard;
+    struct client_registry clients;
 };
 
 static int number_opt(const char *flag, const char *v, double min, cJSON *obj, const char *key,
@@ -244,6 +249,7 @@ enum {
     OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
     OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS, OPT_THRESHOLD, OPT_HTTP, OPT_INSECURE,
     OPT_CACERT, OPT_CERT, OPT_KEY, OPT_RESOLVE, OPT_CONNECTIONS, OPT_MAX_H2MUX,
+    OPT_CLIENT, OPT_CLIENTS,
 };
 
 static const struct option run_options[] = {
@@ -283,6 +289,8 @@ static const struct option run_options[] = {
     {"rows", required_argument, NULL, SHARD_OPT_ROWS},
     {"start-at", required_argument, NULL, SHARD_OPT_START_AT},
     {"mode-slot-ms", required_argument, NULL, SHARD_OPT_SLOT},
+    {"client", required_argument, NULL, OPT_CLIENT},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
     {0},
 };
 
@@ -402,6 +410,8 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
         return 0;
     case OPT_MAX_REQUESTS:
         return parse_int64(v, flag, 1, INT64_MAX / 2, &a->lim.max_requests, err, errlen);
+    case OPT_CLIENT: return client_registry_add(&a->clients, v, "", flag, err, errlen);
+    case OPT_CLIENTS: return client_registry_load(&a->clients, v, err, errlen);
     default: {
         int m = id == OPT_MAX_THREADS ? MODE_THREADS
                 : id == OPT_MAX_ASYNC ? MODE_ASYNC
@@ -440,8 +450,10 @@ int cmd_run(int argc, char **argv)
         return 0;
     }
     struct spec s;
+    client_registry_limits(&a.clients, &a.lim);
     if (prc < 0 || spec_from_json(json, &a.lim, &s, err, sizeof err)) {
         cJSON_Delete(json);
+        client_registry_free(&a.clients);
         name_flag(err, sizeof err);
         fprintf(stderr, "conlab run: %s\n", err);
         return 2;
@@ -460,6 +472,7 @@ int cmd_run(int argc, char **argv)
         code = 1;
     }
     spec_free(&s);
+    client_registry_free(&a.clients);
     return code;
 }
 
@@ -505,6 +518,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     sigaction(SIGTERM, &sa, NULL);
 
     struct bench_sink sink = {&o, on_mode_start, on_tick, on_records, on_mode_done};
+    bench_clients_use(&a->clients);
     int brc = bench_run(s, &sink, err, errlen);
     curl_global_cleanup();
     if (o.progress) report_progress_end(stderr);

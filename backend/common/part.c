@@ -41,6 +41,10 @@ int part_parse_shard(const char *text, const char *what, int64_t *i, int64_t *n,
 
 int part_check_split(const struct spec *s, int64_t n, const char *what, char *err, size_t errlen)
 {
+    /* a client program keeps its own seqs and due times: the engine cannot hand it a shard's */
+    if (s->nclients > 0)
+        return errf(err, errlen, "%s: client modes (%s) cannot be sharded; shard the built-in modes",
+                    what, s->clients[0]);
     if (n > s->requests)
         return errf(err, errlen,
                     "%s: %" PRId64 " shards for %" PRId64 " requests: a shard would get none "

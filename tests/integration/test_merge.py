@@ -257,7 +257,9 @@ class MergeTest(unittest.TestCase):
                              (["--shard", "0/2", "--mode-slot-ms", "100"], "--mode-slot-ms"),
                              (["--shard", "0/2", "--start-at", "1"], "--start-at"),
                              (["--shard", "0/2", "--rows", "some"], "--rows"),
-                             (["--shard", "0/2", "--db", "x.db"], "--db")):
+                             (["--shard", "0/2", "--db", "x.db"], "--db"),
+                             (["--shard", "0/2", "--client", "echo=cat", "--modes", "echo,async"],
+                              "client modes")):
             r = subprocess.run([BIN, "run", "--url", self.url, *args], capture_output=True,
                                text=True, timeout=10)
             self.assertEqual(r.returncode, 2, args)

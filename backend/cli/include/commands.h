@@ -26,4 +26,8 @@ int cmd_job(int argc, char **argv); /* job_main.c */
  * multi-threaded coordinator; reads its setup on stdin and forks the workers. */
 int cmd_workers(void); /* job_main.c */
 
+/* `conlab __client MODE` (internal): a built-in mode as a client of docs/CLIENTS.md (workload
+ * on stdin, protocol lines on stdout), to measure the protocol against the mode built in. */
+int cmd_client(int argc, char **argv); /* client_main.c */
+
 #endif

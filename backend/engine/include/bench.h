@@ -31,6 +31,12 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
  * shard's own share. {0, 1}, the default, is the whole workload. Call before bench_run. */
 void bench_set_shard(int64_t index, int64_t count);
 
+struct client_registry;
+
+/* The clients this process may run as modes (docs/CLIENTS.md); set once before bench_run, kept
+ * by reference. A spec naming a client that is not in it fails its run. */
+void bench_clients_use(const struct client_registry *r);
+
 /* Entry point of `conlab __workers`: the `processes` mode's worker starter, exec'd by a
  * coordinator that has other threads (a fork of it would be unsafe); it forks the workers. */
 int bench_starter_main(void);
