@@ -462,6 +462,7 @@ int cmd_run(int argc, char **argv)
     if (shard_check(&a.shard, &s, a.db ? "--db" : a.reqs_out ? "--requests-out" : NULL, err,
                     sizeof err)) {
         spec_free(&s);
+        client_registry_free(&a.clients);
         fprintf(stderr, "conlab run: %s\n", err);
         return 2;
     }
