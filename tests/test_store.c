@@ -365,6 +365,89 @@ static void test_upgrade_from_0002(void)
                           "WHERE name = 'charts_json'") == 0);
 }
 
+/* Schema 7 rebuilds runs (its status CHECK gains 'waiting' and 'partial') under foreign keys:
+ * every run of a schema-6 database stays, with its modes, rows and charts, and deleting a run
+ * still deletes its rows. */
+static void test_upgrade_from_0006(void)
+{
+    const char *path = path_in("v6.db");
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+    exec_sql(db, "PRAGMA foreign_keys = ON");
+    for (int i = 0; i < conlab_migrations_count && conlab_migrations[i].version <= 6; i++)
+        exec_sql(db, conlab_migrations[i].sql);
+    exec_sql(db, "PRAGMA user_version = 6");
+    static const char *const statuses[] = {"done", "failed", "running", "cancelled"};
+    for (int k = 0; k < 4; k++) {
+        char sql[1024];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO runs (id, status, created_us, spec_json, url, label, message) "
+                 "VALUES ('v6r00000000%d', '%s', %d, '{\"target\":{\"url\":\"http://v6/\"},"
+                 "\"requests\":2,\"concurrency\":1,\"modes\":[\"sync\"]}', 'http://v6/', 'l%d', "
+                 "'m%d')", k, statuses[k], 1000 + k, k, k);
+        exec_sql(db, sql);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO modes (run_id, mode, concurrency, position, total, lanes, done, "
+                 "result_json) VALUES ('v6r00000000%d', 0, 1, 0, 2, 1, 2, "
+                 "'{\"mode\":\"sync\",\"requests\":2}')", k);
+        exec_sql(db, sql);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO requests (run_id, mode, concurrency, seq, lane, start_us, end_us, "
+                 "status, bytes, error_kind) VALUES ('v6r00000000%d', 0, 1, 0, 0, 0, 10, 200, 1, "
+                 "0), ('v6r00000000%d', 0, 1, 1, 0, 10, 20, 200, 1, 0)", k, k);
+        exec_sql(db, sql);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO charts (run_id, mode, concurrency, charts_json) VALUES "
+                 "('v6r00000000%d', 0, 1, '{}')", k);
+        exec_sql(db, sql);
+    }
+    sqlite3_close(db);
+
+    struct store *st = open_ok(path);
+    CHECK(store_schema_version(st) == store_schema_latest());
+    char err[256] = "", status[32];
+    for (int k = 0; k < 4; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "v6r00000000%d", k);
+        CHECK(store_run_status(st, id, status, sizeof status, err, sizeof err) == 0 &&
+              !strcmp(status, statuses[k]));
+    }
+    CHECK(query_int(path, "SELECT count(*) FROM runs") == 4);
+    CHECK(query_int(path, "SELECT count(*) FROM runs WHERE message = 'm2' AND label = 'l2' AND "
+                          "created_us = 1002") == 1);
+    CHECK(query_int(path, "SELECT count(*) FROM modes") == 4);
+    CHECK(query_int(path, "SELECT count(*) FROM requests") == 8);
+    CHECK(query_int(path, "SELECT count(*) FROM charts") == 4);
+    CHECK(query_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_by_created'") ==
+          1);
+    /* the new statuses are allowed, others still are not */
+    CHECK(store_run_set_status(st, "v6r000000000", "partial", 5, "shard 1 died", err,
+                               sizeof err) == 0);
+    CHECK(store_run_set_status(st, "v6r000000001", "waiting", -1, NULL, err, sizeof err) == 0);
+    CHECK(store_run_set_status(st, "v6r000000001", "bogus", -1, NULL, err, sizeof err) == -1);
+    /* a waiting run is interrupted by a restart like a running one */
+    CHECK(store_mark_interrupted(st, 9, err, sizeof err) == 2);
+    /* the shards of a run */
+    CHECK(store_shards_create(st, "v6r000000003", 2, err, sizeof err) == 0);
+    struct store_shard sh = {.shard = 1, .status = "done", .joined_us = 77, .skew_ms = 1.5,
+                             .rps = 10, .errors = 2, .cpu_ms = 3};
+    CHECK(store_shard_set(st, "v6r000000003", &sh, err, sizeof err) == 0);
+    struct store_shard *got = NULL;
+    int n = 0;
+    CHECK(store_shards_get(st, "v6r000000003", &got, &n, err, sizeof err) == 0 && n == 2);
+    CHECK(n == 2 && !strcmp(got[0].status, "waiting") && got[0].joined_us == -1 &&
+          isnan(got[0].skew_ms) && !strcmp(got[1].status, "done") && got[1].joined_us == 77 &&
+          got[1].skew_ms == 1.5 && got[1].errors == 2);
+    free(got);
+    /* foreign keys hold after the rebuild: deleting a run deletes its rows and shards */
+    CHECK(store_run_delete(st, "v6r000000003", err, sizeof err) == 0);
+    store_close(st);
+    CHECK(query_int(path, "SELECT count(*) FROM requests WHERE run_id = 'v6r000000003'") == 0);
+    CHECK(query_int(path, "SELECT count(*) FROM run_shards") == 0);
+    CHECK(query_int(path, "SELECT count(*) FROM requests") == 6);
+    CHECK(query_int(path, "PRAGMA foreign_keys") >= 0);
+}
+
 /* A stored spec is read back under no limit (a dashboard may have raised them): one with CPU
  * work per response comes back whole (the CPU budget's check once overflowed for the unbounded
  * limits and refused it, so that RUN showed no spec). */
@@ -1211,6 +1294,7 @@ int main(void)
 
     test_open_and_reopen();
     test_upgrade_from_0002();
+    test_upgrade_from_0006();
     test_sweep_points();
     test_spec_read_back();
     test_upgrade_from_0001();

@@ -81,7 +81,7 @@ static void end_states(struct store *st)
     CHECK(store_run_status(st, id, status, sizeof status, err, sizeof err) == 0 &&
           !strcmp(status, "running"));
     CHECK(point(&r, MODE_SYNC, false) == 0 && point(&r, MODE_ASYNC, false) == 0);
-    struct recorder_end ran = {RECORDER_RAN, NULL, NULL};
+    struct recorder_end ran = {RECORDER_RAN, NULL, NULL, NULL};
     CHECK(!strcmp(recorder_finish(&r, &ran, err, sizeof err), "done") && !err[0]);
     stored(st, id, "done", NULL);
     struct store_run run;
@@ -94,7 +94,7 @@ static void end_states(struct store *st)
     recorder_start(&r, st, id, 2, err, sizeof err);
     point(&r, MODE_SYNC, false);
     point(&r, MODE_ASYNC, true);
-    struct recorder_end cancel = {RECORDER_CANCELLED, NULL, "stopped after the limit"};
+    struct recorder_end cancel = {RECORDER_CANCELLED, NULL, "stopped after the limit", NULL};
     CHECK(!strcmp(recorder_finish(&r, &cancel, err, sizeof err), "cancelled"));
     stored(st, id, "cancelled", "stopped after the limit");
 
@@ -110,7 +110,7 @@ static void end_states(struct store *st)
     new_run(st, id);
     recorder_start(&r, st, id, 2, err, sizeof err);
     point(&r, MODE_SYNC, false);
-    struct recorder_end broke = {RECORDER_RAN, "the job process was killed by signal 9", NULL};
+    struct recorder_end broke = {RECORDER_RAN, "the job process was killed by signal 9", NULL, NULL};
     CHECK(!strcmp(recorder_finish(&r, &broke, err, sizeof err), "failed"));
     stored(st, id, "failed", "the job process was killed by signal 9");
     new_run(st, id);
@@ -119,10 +119,22 @@ static void end_states(struct store *st)
     CHECK(!strcmp(recorder_finish(&r, &ran, err, sizeof err), "failed"));
     stored(st, id, "failed", "the run ended before finishing every mode");
 
+    /* a sharded run that lost a shard keeps what arrived: partial; with nothing stored, failed */
+    new_run(st, id);
+    recorder_start(&r, st, id, 2, err, sizeof err);
+    point(&r, MODE_SYNC, false);
+    struct recorder_end lost = {.stop = RECORDER_RAN, .partial = "shard 2 sent no results"};
+    CHECK(!strcmp(recorder_finish(&r, &lost, err, sizeof err), "partial"));
+    stored(st, id, "partial", "shard 2 sent no results");
+    new_run(st, id);
+    recorder_start(&r, st, id, 2, err, sizeof err);
+    CHECK(!strcmp(recorder_finish(&r, &lost, err, sizeof err), "failed"));
+    stored(st, id, "failed", "shard 2 sent no results");
+
     /* the recording program stopping wins over a cancel and a failure */
     new_run(st, id);
     recorder_start(&r, st, id, 2, err, sizeof err);
-    struct recorder_end stop = {RECORDER_INTERRUPTED, "boom", "the dashboard stopped"};
+    struct recorder_end stop = {RECORDER_INTERRUPTED, "boom", "the dashboard stopped", NULL};
     CHECK(!strcmp(recorder_finish(&r, &stop, err, sizeof err), "interrupted"));
     stored(st, id, "interrupted", "the dashboard stopped");
 }
@@ -146,7 +158,7 @@ static void storing_fails(struct store *st)
     snprintf(first, sizeof first, "%s", recorder_error(&r));
     /* nothing more is stored: the next point's begin does not reach the store */
     CHECK(recorder_begin(&r, MODE_ASYNC, 2, 2, 2) == -1);
-    struct recorder_end child = {RECORDER_RAN, "the job process was killed by signal 9", NULL};
+    struct recorder_end child = {RECORDER_RAN, "the job process was killed by signal 9", NULL, NULL};
     CHECK(!strcmp(recorder_finish(&r, &child, err, sizeof err), "failed"));
     stored(st, id, "failed", first);
     struct store_run run;
@@ -195,7 +207,7 @@ static void final_status_retried(const char *path, struct store *st)
     struct clearer c = {path, 150};
     pthread_t t;
     CHECK(pthread_create(&t, NULL, clear_later, &c) == 0);
-    struct recorder_end ran = {RECORDER_RAN, NULL, NULL};
+    struct recorder_end ran = {RECORDER_RAN, NULL, NULL, NULL};
     CHECK(!strcmp(recorder_finish(&r, &ran, err, sizeof err), "done"));
     CHECK(!err[0]);
     pthread_join(t, NULL);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json_guard.h"
+#include "part.h"
 #include "spec_clients.h"
 #include "utf8.h"
 #include "util.h"
@@ -171,6 +172,16 @@ static int validate_outside_input(const struct spec *s, const struct spec_limits
 
 /* Levels: 1..SPEC_MAX_LEVELS of them, strictly increasing, each within the limit of every
  * mode of the run (sync has one worker whatever the level). */
+/* shards: 0 (one process), or 1..SPEC_MAX_SHARDS that the spec can be split into (part.h). */
+static int check_shards(const struct spec *s, char *err, size_t errlen)
+{
+    if (s->shards == 0) return 0;
+    if (s->shards < 1 || s->shards > SPEC_MAX_SHARDS)
+        return errf(err, errlen, "shards: %lld is out of range (1..%d)", (long long)s->shards,
+                    SPEC_MAX_SHARDS);
+    return part_check_split(s, s->shards, "shards", err, errlen);
+}
+
 static int check_levels(const struct spec *s, const struct spec_limits *lim, char *err,
                         size_t errlen)
 {
@@ -356,6 +367,7 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "connections: %lld is out of range (1..%d)",
                     (long long)s->connections, SPEC_MAX_CONNECTIONS);
     if (spec_tls_check(s->http, &s->tls, s->resolve, s->nresolve, err, errlen)) return -1;
+    if (check_shards(s, err, errlen)) return -1;
     for (int i = 0; i < s->nmodes && !s->keepalive; i++)
         if (s->modes[i] == MODE_H2MUX)
             return errf(err, errlen,
@@ -512,6 +524,8 @@ static int parse_fields(const cJSON *json, struct spec *s, char *err, size_t err
             rc = parse_levels(f, s, err, errlen);
         } else if (!strcmp(k, "connections")) {
             rc = get_int(f, "connections", &s->connections, err, errlen);
+        } else if (!strcmp(k, "shards")) {
+            if (!cJSON_IsNull(f)) rc = get_int(f, "shards", &s->shards, err, errlen);
         } else if (!strcmp(k, "work_us")) {
             rc = get_int(f, "work_us", &s->work_us, err, errlen);
         } else if (!strcmp(k, "expect")) {
@@ -609,6 +623,7 @@ cJSON *spec_to_json(const struct spec *s)
     cJSON_AddStringToObject(o, "label", s->label ? s->label : "");
     cJSON_AddNumberToObject(o, "work_us", (double)s->work_us);
     cJSON_AddNumberToObject(o, "connections", (double)s->connections);
+    if (s->shards > 0) cJSON_AddNumberToObject(o, "shards", (double)s->shards);
     if (s->has_expect) {
         cJSON *e = cJSON_AddObjectToObject(o, "expect");
         cJSON_AddNumberToObject(e, "delay_ms", (double)s->expect_delay_ms);

@@ -63,7 +63,7 @@ static void *job_runner(void *arg)
             struct recorder rec;
             const struct job_item *it = &j->act.item;
             recorder_start(&rec, j->rst, it->id, it->nmodes * it->nlevels, err, sizeof err);
-            struct recorder_end end = {RECORDER_RAN, "out of memory", NULL};
+            struct recorder_end end = {.stop = RECORDER_RAN, .failure = "out of memory"};
             recorder_finish(&rec, &end, err, sizeof err);
             pthread_mutex_lock(&j->mu);
             j->act.on = false;

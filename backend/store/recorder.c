@@ -69,7 +69,7 @@ const char *recorder_outcome(const struct recorder *r, const struct recorder_end
     bool failed = e->failure && e->failure[0];
     bool complete = r->finished >= r->expected && !r->cut_short;
     msg[0] = '\0';
-    if (complete && !failed && !r->broken) return "done";
+    if (complete && !failed && !r->broken && !(e->partial && e->partial[0])) return "done";
     if (e->stop == RECORDER_INTERRUPTED) {
         snprintf(msg, msglen, "%s", e->note ? e->note : "stopped while this run was running");
         return "interrupted";
@@ -78,10 +78,16 @@ const char *recorder_outcome(const struct recorder *r, const struct recorder_end
         if (e->note) snprintf(msg, msglen, "%s", e->note);
         return "cancelled";
     }
+    bool lost = e->partial && e->partial[0];
+    if (lost && !r->broken && r->finished > 0) {
+        snprintf(msg, msglen, "%s", e->partial);
+        return "partial";
+    }
     /* The first cause: a storing failure stops the source (its own failure follows from it). */
     snprintf(msg, msglen, "%s",
              r->broken ? r->error
              : failed  ? e->failure
+             : lost    ? e->partial
                        : "the run ended before finishing every mode");
     return "failed";
 }

@@ -56,8 +56,9 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_MARK_INTERRUPTED] =
         "UPDATE runs SET status = 'interrupted', finished_us = ?1, message = CASE status "
         "WHEN 'running' THEN 'conlab stopped while this run was running' "
+        "WHEN 'waiting' THEN 'conlab stopped while this run waited for its shards' "
         "ELSE 'conlab stopped before this run started' END "
-        "WHERE status IN ('queued', 'running')",
+        "WHERE status IN ('queued', 'waiting', 'running')",
     [Q_MODE_BEGIN] =
         "INSERT INTO modes (run_id, mode, concurrency, position, total, lanes, started_us) "
         "VALUES (?1, ?2, ?3, " NEXT_POSITION ", ?4, ?5, ?6) "
@@ -110,16 +111,21 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_REQ_WINDOW_COUNT] = "SELECT count(*)" REQ_OF_POINT REQ_IN_WINDOW,
     /* Retention: ended runs counted, the oldest ?1 of them deleted (with their rows), and the
      * bytes the database's data takes (free pages are reused, not given back to the disk). */
-    [Q_PRUNE_ENDED] = "SELECT count(*) FROM runs WHERE status NOT IN ('queued', 'running')",
+    [Q_PRUNE_ENDED] = "SELECT count(*) FROM runs WHERE status NOT IN ('queued', 'waiting', 'running')",
     [Q_PRUNE_OLDEST] = "DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE status NOT IN "
-                       "('queued', 'running') ORDER BY created_us, id LIMIT ?1)",
+                       "('queued', 'waiting', 'running') ORDER BY created_us, id LIMIT ?1)",
     [Q_USED_BYTES] = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT "
                      "freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM "
                      "pragma_page_size())",
     [Q_PURGE_BATCH] = "DELETE FROM requests WHERE (run_id, mode, concurrency, seq) IN (SELECT "
                       "run_id, mode, concurrency, seq FROM requests WHERE run_id = ?1 LIMIT ?2)",
-    [Q_OLDEST_ENDED] = "SELECT id FROM runs WHERE status NOT IN ('queued', 'running') "
+    [Q_OLDEST_ENDED] = "SELECT id FROM runs WHERE status NOT IN ('queued', 'waiting', 'running') "
                        "ORDER BY created_us, id LIMIT 1",
+    [Q_SHARD_INSERT] = "INSERT INTO run_shards (run_id, shard, status) VALUES (?1, ?2, 'waiting')",
+    [Q_SHARD_UPDATE] = "UPDATE run_shards SET status = ?3, joined_us = ?4, skew_ms = ?5, rps = ?6, "
+                       "errors = ?7, cpu_ms = ?8, message = ?9 WHERE run_id = ?1 AND shard = ?2",
+    [Q_SHARDS_OF_RUN] = "SELECT shard, status, joined_us, skew_ms, rps, errors, cpu_ms, message "
+                        "FROM run_shards WHERE run_id = ?1 ORDER BY shard",
 };
 
 /* SQLite's own busy handler sleeps up to 100 ms between its tries: a writer waiting behind
@@ -230,6 +236,16 @@ static int refuse_newer(const char *path, int version, char *err, size_t errlen)
                 path, version, store_schema_latest());
 }
 
+/* True when PRAGMA foreign_key_check finds a row whose parent is missing (or cannot run). */
+static bool foreign_keys_broken(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK) return true;
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc != SQLITE_DONE;
+}
+
 /* Applies every compiled-in migration newer than the database inside one BEGIN IMMEDIATE
  * transaction, then records the newest version in PRAGMA user_version. Another process that
  * migrated first makes this a no-op (the version is read again under the write lock). */
@@ -256,6 +272,10 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
             goto fail;
         }
         current = m->version;
+    }
+    if (foreign_keys_broken(db)) {
+        errf(err, errlen, "migrating %s: a row refers to a run that is not there", path);
+        goto fail;
     }
     /* PRAGMA takes no parameters; the number is ours, not user data. */
     char sql[64];
@@ -334,12 +354,15 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
         refuse_newer(path, version, err, errlen);
         goto fail;
     }
-    if (pragma(st->db, path, "PRAGMA foreign_keys = ON", err, errlen) ||
+    /* Migrations run with foreign keys off (0007 rebuilds runs, which modes and requests refer
+     * to), then every reference is checked before they are turned on. */
+    if (pragma(st->db, path, "PRAGMA foreign_keys = OFF", err, errlen) ||
         pragma(st->db, path, "PRAGMA journal_mode = WAL", err, errlen) ||
         pragma(st->db, path, "PRAGMA synchronous = NORMAL", err, errlen) ||
         pragma(st->db, path, "PRAGMA cache_size = -16384", err, errlen))
         goto fail;
     if (migrate(st->db, path, err, errlen) != 0) goto fail;
+    if (pragma(st->db, path, "PRAGMA foreign_keys = ON", err, errlen)) goto fail;
     for (int i = 0; i < Q_COUNT; i++) {
         if (sqlite3_prepare_v3(st->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i],
                                NULL) != SQLITE_OK) {

@@ -54,6 +54,9 @@ enum store_stmt {
     Q_USED_BYTES,
     Q_PURGE_BATCH,
     Q_OLDEST_ENDED,
+    Q_SHARD_INSERT,
+    Q_SHARD_UPDATE,
+    Q_SHARDS_OF_RUN,
     Q_COUNT
 };
 

@@ -79,7 +79,9 @@ struct spec {
     int64_t expect_delay_ms, expect_workers;
     struct spec_thresholds thresholds;
     int64_t connections; /* h2mux: the connections its streams share (default 1) */
+    int64_t shards; /* the dashboard coordinates this many shards (`conlab run --join`); 0: none */
 };
+#define SPEC_MAX_SHARDS 64
 
 #define SPEC_MIN_RATE 0.001 /* a rate is 0 (no limit) or at least this many requests/s */
 #define SPEC_MAX_DEPTH 8     /* spec JSON nested deeper is refused before it is parsed */

@@ -64,13 +64,16 @@ struct recorder_end {
     enum recorder_stop stop;
     const char *failure; /* the source could not run every point: why (NULL or "": it could) */
     const char *note;    /* the message of a cancelled or interrupted run (NULL: none) */
+    const char *partial; /* a sharded run lost a shard: which and why (NULL or "": none) */
 };
 
 /* The run's end state, decided in one place:
  *   done         every point's result stored, none cut short by a cancel, no failure;
  *   interrupted  else, when the recording program is stopping (message: note);
  *   cancelled    else, when a cancel was asked (message: note, may be none);
- *   failed       else: the storing failure, or the source's, or "the run ended before
+ *   partial      else, when a shard was lost (message: partial) and at least one point was
+ *                stored (what arrived is kept);
+ *   failed       else: the storing failure, or the source's, or partial's, or "the run ended before
  *                finishing every mode" (message).
  * Returns the status; msg gets its message ("" for none). */
 const char *recorder_outcome(const struct recorder *r, const struct recorder_end *e, char *msg,

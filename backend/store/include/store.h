@@ -70,7 +70,31 @@ int store_add_records(struct store *st, const char *id, int mode, int64_t concur
 int store_mode_finish(struct store *st, const char *id, const struct mode_result *res, char *err,
                       size_t errlen);
 
-/* Runs left "running" or "queued" (by a crash) become "interrupted"; returns how many, or -1. */
+/* One shard of a run the dashboard coordinates (the contract's RUN "shards"). */
+struct store_shard {
+    int64_t shard;
+    char status[16];    /* waiting, joined, running, done, failed */
+    int64_t joined_us;  /* wall-clock µs of its join; -1 not joined */
+    double skew_ms;     /* its clock − the dashboard's at the latest barrier; NAN unknown */
+    double rps;         /* ok requests per second over the points it finished; NAN none */
+    int64_t errors;     /* failed requests so far */
+    double cpu_ms;      /* user + system CPU */
+    char message[200];  /* why it failed; "" none */
+};
+
+/* Creates the rows of shards 0..n-1 of run id, "waiting". Returns 0 or -1 with err. */
+int store_shards_create(struct store *st, const char *id, int64_t n, char *err, size_t errlen);
+
+/* Writes every field of one shard's row. Returns 0, STORE_NOT_FOUND, or -1 with err. */
+int store_shard_set(struct store *st, const char *id, const struct store_shard *sh, char *err,
+                    size_t errlen);
+
+/* The shards of run id in order into a new array *out (free()), *n of them (0 for a run that
+ * is not sharded). Returns 0 or -1 with err. */
+int store_shards_get(struct store *st, const char *id, struct store_shard **out, int *n,
+                     char *err, size_t errlen);
+
+/* Runs left "running", "waiting" or "queued" (by a crash) become "interrupted"; returns how many, or -1. */
 int store_mark_interrupted(struct store *st, int64_t now_us, char *err, size_t errlen);
 
 /* One begun point of a run (a mode at one concurrency level), in run order. */
