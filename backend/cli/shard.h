@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bench.h"
+#include "part.h"
 #include "spec.h"
 
 struct shard_opts {
@@ -30,6 +32,14 @@ int shard_option(struct shard_opts *o, int id, const char *flag, const char *v, 
  * a shard refuses (--db, --requests-out) or is NULL. Returns 0 or -1 with err. */
 int shard_check(const struct shard_opts *o, const struct spec *s, const char *other, char *err,
                 size_t errlen);
+
+/* Runs one point of shard o->index of o->count of spec s (`mode` at `level`) into a new point
+ * of part p: started at wall-clock µs slot_wall_us (-1: at once), the shard's share of the
+ * requests (local is s with `requests` the shard's share). res gets the shard's own RESULT.
+ * Needs curl_global_init. Returns 0, or -1 with err (also when interrupted). */
+int shard_run_point(const struct spec *s, const struct spec *local, const struct shard_opts *o,
+                    struct part *p, enum bench_mode mode, int64_t level, int64_t slot_wall_us,
+                    struct mode_result *res, char *err, size_t errlen);
 
 /* Runs shard o->index of o->count of spec s: every mode at every level, each point started in
  * its slot with --start-at, and writes the part to o->out; prints the shard's own table (or JSON

@@ -146,48 +146,62 @@ static void fill_point(struct part_point *pt, const struct mode_result *res)
     pt->cancelled = res->cancelled != 0;
 }
 
+int shard_run_point(const struct spec *s, const struct spec *local, const struct shard_opts *o,
+                    struct part *p, enum bench_mode mode, int64_t level, int64_t slot_wall_us,
+                    struct mode_result *res, char *err, size_t errlen)
+{
+    struct shard_sink k = {.o = o, .spec = s};
+    struct bench_sink sink = {&k, NULL, on_tick, on_records, NULL};
+    struct part_point *pt = part_add_point(p);
+    if (!pt) return errf(err, errlen, "out of memory");
+    k.pt = pt;
+    pt->mode = mode;
+    pt->level = level;
+    pt->shard_concurrency = part_share(level, o->index, o->count);
+    pt->lane_offset = mode == MODE_SYNC ? o->index : part_lane_offset(level, o->index, o->count);
+    pt->requests = local->requests;
+    pt->slot_wall_us = slot_wall_us;
+    if (slot_wall_us >= 0) sleep_until_wall(slot_wall_us);
+    if (bench_cancel_flag) return errf(err, errlen, "interrupted");
+    int64_t wall0 = wallclock_us(), mono0 = clock_us();
+    k.t0_mono = mono0;
+    bench_set_shard(o->index, o->count);
+    int rc = bench_run_mode(local, mode, pt->shard_concurrency, &sink, res, err, errlen);
+    bench_set_shard(0, 1);
+    if (rc) return -1;
+    if (k.failed) return errf(err, errlen, "keeping the shard's records: out of memory");
+    pt->started_wall_us = wall0 + (k.t0_mono - mono0);
+    fill_point(pt, res);
+    return 0;
+}
+
 /* Runs every point of the shard into part p; results[] gets the shard's own RESULTs. */
 static int run_points(const struct spec *s, struct spec *local, const struct shard_opts *o,
                       struct part *p, struct mode_result *results, int *nresults, char *err,
                       size_t errlen)
 {
-    struct shard_sink k = {.o = o, .spec = s};
-    struct bench_sink sink = {&k, NULL, on_tick, on_records, NULL};
     int idx = 0;
     for (int l = 0; l < s->nlevels && !bench_cancel_flag; l++) {
         for (int m = 0; m < s->nmodes && !bench_cancel_flag; m++, idx++) {
             enum bench_mode mode = s->modes[m];
-            int64_t level = s->levels[l];
-            struct part_point *pt = part_add_point(p);
-            if (!pt) return errf(err, errlen, "out of memory");
-            k.pt = pt;
-            pt->mode = mode;
-            pt->level = level;
-            pt->shard_concurrency = part_share(level, o->index, o->count);
-            pt->lane_offset =
-                mode == MODE_SYNC ? o->index : part_lane_offset(level, o->index, o->count);
-            pt->requests = local->requests;
+            int64_t level = s->levels[l], slot = -1;
             if (o->start_at_ms >= 0) {
-                pt->slot_wall_us = (o->start_at_ms + (int64_t)idx * o->slot_ms) * 1000;
-                if (idx > 0 && wallclock_us() > pt->slot_wall_us)
+                slot = (o->start_at_ms + (int64_t)idx * o->slot_ms) * 1000;
+                if (idx > 0 && wallclock_us() > slot)
                     return errf(err, errlen,
                                 "%s at concurrency %" PRId64 " overran its slot: the next mode's "
                                 "slot began %.1f ms before it ended; give a longer --mode-slot-ms "
                                 "(now %" PRId64 ")",
                                 mode_name(results[*nresults - 1].mode),
                                 results[*nresults - 1].concurrency,
-                                (double)(wallclock_us() - pt->slot_wall_us) / 1000.0, o->slot_ms);
-                sleep_until_wall(pt->slot_wall_us);
-                if (bench_cancel_flag) break;
+                                (double)(wallclock_us() - slot) / 1000.0, o->slot_ms);
             }
-            int64_t wall0 = wallclock_us(), mono0 = clock_us();
-            k.t0_mono = mono0;
-            struct mode_result *res = &results[(*nresults)++];
-            if (bench_run_mode(local, mode, pt->shard_concurrency, &sink, res, err, errlen))
+            struct mode_result *res = &results[*nresults];
+            if (shard_run_point(s, local, o, p, mode, level, slot, res, err, errlen)) {
+                if (bench_cancel_flag) break;
                 return -1;
-            if (k.failed) return errf(err, errlen, "keeping the shard's records: out of memory");
-            pt->started_wall_us = wall0 + (k.t0_mono - mono0);
-            fill_point(pt, res);
+            }
+            (*nresults)++;
         }
     }
     if (!bench_cancel_flag && o->start_at_ms >= 0 && o->slot_ms && *nresults > 0) {
@@ -269,9 +283,7 @@ int shard_run(const struct spec *s, const struct shard_opts *o, bool json, char 
     sa.sa_handler = on_interrupt;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    bench_set_shard(o->index, o->count);
     int brc = run_points(s, &local, o, &p, results, &nresults, err, errlen);
-    bench_set_shard(0, 1);
     curl_global_cleanup();
     if (brc) goto out;
     print_results(&local, o, results, nresults, json);

@@ -60,6 +60,19 @@ int part_check_split(const struct spec *s, int64_t n, const char *what, char *er
     return 0;
 }
 
+int part_point_spec(const struct spec *s, int k, struct spec *out)
+{
+    spec_init(out);
+    if (k < 0 || k >= s->nlevels * s->nmodes || spec_copy(out, s)) return -1;
+    out->levels[0] = s->levels[k / s->nmodes];
+    out->nlevels = 1;
+    out->sweep = false;
+    out->modes[0] = s->modes[k % s->nmodes];
+    out->nmodes = 1;
+    out->shards = 0;
+    return 0;
+}
+
 void part_spec_hash(const char *spec_text, char out[17])
 {
     uint64_t h = 14695981039346656037ull;

@@ -465,6 +465,38 @@ static int read_doc(struct rd *r, const cJSON *doc, const struct part_rows_set *
     return 0;
 }
 
+int part_read_text(char *text, size_t len, const char *name, struct part *out, char *err,
+                   size_t errlen)
+{
+    struct rd r = {name, err, errlen};
+    memset(out, 0, sizeof *out);
+    spec_init(&out->spec);
+    int rc = -1;
+    char gerr[256];
+    cJSON *doc = NULL;
+    struct part_rows_set rows = {0};
+    if (json_guard_text(text, len, PART_MAX_DEPTH, "part", gerr, sizeof gerr)) {
+        errf(err, errlen, "%s: %s", name, gerr);
+        goto out;
+    }
+    if (part_rows_cut(text, len, &rows, gerr, sizeof gerr)) {
+        errf(err, errlen, "%s: %s", name, gerr);
+        goto out;
+    }
+    doc = cJSON_ParseWithOpts(text, NULL, 1);
+    if (!doc) {
+        const char *at = cJSON_GetErrorPtr();
+        errf(err, errlen, "%s: not a part: invalid JSON near '%.20s'", name, at ? at : "");
+        goto out;
+    }
+    rc = read_doc(&r, doc, &rows, out);
+out:
+    part_rows_free(&rows);
+    cJSON_Delete(doc);
+    if (rc) part_free(out);
+    return rc;
+}
+
 int part_read(const char *path, struct part *out, char *err, size_t errlen)
 {
     struct rd r = {path, err, errlen};
@@ -473,29 +505,7 @@ int part_read(const char *path, struct part *out, char *err, size_t errlen)
     char *text = NULL;
     size_t len = 0;
     if (read_file(&r, &text, &len)) return -1;
-    int rc = -1;
-    char gerr[256];
-    cJSON *doc = NULL;
-    struct part_rows_set rows = {0};
-    if (json_guard_text(text, len, PART_MAX_DEPTH, "part", gerr, sizeof gerr)) {
-        errf(err, errlen, "%s: %s", path, gerr);
-        goto out;
-    }
-    if (part_rows_cut(text, len, &rows, gerr, sizeof gerr)) {
-        errf(err, errlen, "%s: %s", path, gerr);
-        goto out;
-    }
-    doc = cJSON_ParseWithOpts(text, NULL, 1);
-    if (!doc) {
-        const char *at = cJSON_GetErrorPtr();
-        errf(err, errlen, "%s: not a part: invalid JSON near '%.20s'", path, at ? at : "");
-        goto out;
-    }
-    rc = read_doc(&r, doc, &rows, out);
-out:
-    part_rows_free(&rows);
-    cJSON_Delete(doc);
+    int rc = part_read_text(text, len, path, out, err, errlen);
     free(text);
-    if (rc) part_free(out);
     return rc;
 }

@@ -79,7 +79,7 @@ const char *recorder_outcome(const struct recorder *r, const struct recorder_end
         return "cancelled";
     }
     bool lost = e->partial && e->partial[0];
-    if (lost && !r->broken && r->finished > 0) {
+    if (lost && !r->broken) {
         snprintf(msg, msglen, "%s", e->partial);
         return "partial";
     }
@@ -87,7 +87,6 @@ const char *recorder_outcome(const struct recorder *r, const struct recorder_end
     snprintf(msg, msglen, "%s",
              r->broken ? r->error
              : failed  ? e->failure
-             : lost    ? e->partial
                        : "the run ended before finishing every mode");
     return "failed";
 }

@@ -131,6 +131,16 @@ int part_write(FILE *f, const struct part *p, char *err, size_t errlen);
  * err starting with `path` and naming the field at fault; `out` is left freed then. */
 int part_read(const char *path, struct part *out, char *err, size_t errlen);
 
+/* part_read of a part held in memory: len bytes of text, NUL-terminated, which it overwrites
+ * (the records are cut out before parsing); messages start with `name`. */
+int part_read_text(char *text, size_t len, const char *name, struct part *out, char *err,
+                   size_t errlen);
+
+/* The spec of point k (levels outer, modes inner) of s alone: s with that one level and mode
+ * and no `shards`, as a shard coordinated by the dashboard uploads each point as a part of its
+ * own. Returns 0 or -1 (k out of range, out of memory). */
+int part_point_spec(const struct spec *s, int k, struct spec *out);
+
 /* A merged run (part_merge). */
 struct merged_shard {
     int64_t shard;

@@ -71,9 +71,9 @@ struct recorder_end {
  *   done         every point's result stored, none cut short by a cancel, no failure;
  *   interrupted  else, when the recording program is stopping (message: note);
  *   cancelled    else, when a cancel was asked (message: note, may be none);
- *   partial      else, when a shard was lost (message: partial) and at least one point was
- *                stored (what arrived is kept);
- *   failed       else: the storing failure, or the source's, or partial's, or "the run ended before
+ *   partial      else, when a shard was lost (message: partial): what arrived is kept (the
+ *                source says `failure` instead when nothing did);
+ *   failed       else: the storing failure, or the source's, or "the run ended before
  *                finishing every mode" (message).
  * Returns the status; msg gets its message ("" for none). */
 const char *recorder_outcome(const struct recorder *r, const struct recorder_end *e, char *msg,
