@@ -66,6 +66,9 @@ static const char usage_text[] =
     "                       concurrency split across the shards (see conlab merge --help)\n"
     "  --out FILE           with --shard: write the shard's part (JSON) for conlab merge\n"
     "  --rows all|none      with --shard: keep every request in the part (default all)\n"
+    "  --join URL --run ID  with --shard i/n: run shard i of run ID, which the dashboard at\n"
+    "                       URL coordinates (the spec is the run's; the dashboard merges)\n"
+    "  --token-file FILE    with --join: the dashboard's token (default $CONLAB_TOKEN)\n"
     "  --start-at EPOCH_MS, --mode-slot-ms S\n"
     "                       with --shard: start the k-th mode (or level) at EPOCH_MS + k × S\n"
     "                       (wall clock, ms since the epoch), the same for every shard\n"
@@ -289,6 +292,9 @@ static const struct option run_options[] = {
     {"rows", required_argument, NULL, SHARD_OPT_ROWS},
     {"start-at", required_argument, NULL, SHARD_OPT_START_AT},
     {"mode-slot-ms", required_argument, NULL, SHARD_OPT_SLOT},
+    {"join", required_argument, NULL, SHARD_OPT_JOIN},
+    {"run", required_argument, NULL, SHARD_OPT_RUN},
+    {"token-file", required_argument, NULL, SHARD_OPT_TOKEN_FILE},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {0},
@@ -427,6 +433,7 @@ static int parse_args(int argc, char **argv, cJSON *spec, struct run_args *a, ch
     struct run_parse p = {spec, cJSON_AddObjectToObject(spec, "target"), NULL, a};
     int rc = args_parse("run", argc, argv, run_options, run_option, &p, err, errlen);
     if (rc) return rc;
+    if (a->shard.join) return 0; /* the spec comes from the dashboard */
     if (!cJSON_GetObjectItemCaseSensitive(p.target, "url"))
         return errf(err, errlen, "--url: required (e.g. --url http://127.0.0.1:8000/)");
     return 0;
@@ -448,6 +455,22 @@ int cmd_run(int argc, char **argv)
         cJSON_Delete(json);
         fputs(usage_text, stdout);
         return 0;
+    }
+    if (prc == 0 && (a.shard.join || a.shard.run || a.shard.token_file)) {
+        /* workload flags: anything in the spec object but an empty target */
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(json, "target");
+        bool spec_flags = cJSON_GetArraySize(json) > 1 || (t && t->child);
+        cJSON_Delete(json);
+        int code = 2;
+        if (!shard_join_check(&a.shard, spec_flags, err, sizeof err) &&
+            !(a.db || a.reqs_out || a.clients.n) &&
+            !shard_join(&a.shard, a.json, err, sizeof err, &code) && (code == 0 || code == 3))
+            err[0] = '\0';
+        else if (!err[0])
+            snprintf(err, sizeof err, "%s: not with --join", a.db ? "--db" : a.reqs_out ? "--requests-out" : "--client");
+        client_registry_free(&a.clients);
+        if (err[0]) fprintf(stderr, "conlab run: %s\n", err);
+        return code;
     }
     struct spec s;
     client_registry_limits(&a.clients, &a.lim);

@@ -52,6 +52,7 @@ struct serve_opts {
     char default_modes_text[1024];
     const char *default_modes[SPEC_MAX_MODES]; /* the form's modes at first (--default-modes) */
     int ndefault_modes;
+    int64_t shard_join_ms, shard_point_ms, shard_skew_ms, shard_upload_bytes; /* 0: defaults */
 };
 
 static void serve_usage(FILE *f)
@@ -94,6 +95,14 @@ static void serve_usage(FILE *f)
           "                         ends failed\n"
           "  --max-run-s S          cancel a run still running after S s (default 3600;\n"
           "                         0: no limit)\n"
+          "  --shard-join-s S       a sharded run whose shards have not all joined after S s\n"
+          "                         ends partial (failed when none did; default 120)\n"
+          "  --shard-point-s S      a shard that makes no progress for S s (no barrier, no\n"
+          "                         results) ends its run partial (default 600)\n"
+          "  --shard-skew-ms MS     a shard whose clock is further off ends its run partial\n"
+          "                         (default 250)\n"
+          "  --shard-upload-mb N    the largest part of one point a shard may upload (default\n"
+          "                         64)\n"
           "  --web-root DIR         the page's files (default: web/ next to the binary)\n"
           "  --queue N              runs that may wait for the runner (default 16)\n"
           "  --queue-per-client N   ... of them from one client address, loopback aside\n"
@@ -149,7 +158,8 @@ enum {
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
     OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT, OPT_TLS_DIR,
-    OPT_MAX_H2MUX, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES,
+    OPT_MAX_H2MUX, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES, OPT_SHARD_JOIN, OPT_SHARD_POINT,
+    OPT_SHARD_SKEW, OPT_SHARD_UPLOAD,
 };
 
 static const struct option serve_options[] = {
@@ -175,6 +185,10 @@ static const struct option serve_options[] = {
     {"max-runs", required_argument, NULL, OPT_MAX_RUNS},
     {"max-db-mb", required_argument, NULL, OPT_MAX_DB_MB},
     {"max-run-s", required_argument, NULL, OPT_MAX_RUN_S},
+    {"shard-join-s", required_argument, NULL, OPT_SHARD_JOIN},
+    {"shard-point-s", required_argument, NULL, OPT_SHARD_POINT},
+    {"shard-skew-ms", required_argument, NULL, OPT_SHARD_SKEW},
+    {"shard-upload-mb", required_argument, NULL, OPT_SHARD_UPLOAD},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
     {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"max-total-requests", required_argument, NULL, OPT_MAX_TOTAL},
@@ -265,6 +279,20 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_KEEPALIVE:
         if (parse_int64(v, flag, 1000, 600000, &n, err, errlen)) return -1;
         o->keepalive_ms = (int)n;
+        return 0;
+    case OPT_SHARD_JOIN:
+        if (parse_int64(v, flag, 1, 86400, &n, err, errlen)) return -1;
+        o->shard_join_ms = n * 1000;
+        return 0;
+    case OPT_SHARD_POINT:
+        if (parse_int64(v, flag, 1, 7 * 86400, &n, err, errlen)) return -1;
+        o->shard_point_ms = n * 1000;
+        return 0;
+    case OPT_SHARD_SKEW:
+        return parse_int64(v, flag, 1, 3600000, &o->shard_skew_ms, err, errlen);
+    case OPT_SHARD_UPLOAD:
+        if (parse_int64(v, flag, 1, 4096, &n, err, errlen)) return -1;
+        o->shard_upload_bytes = n << 20;
         return 0;
     case OPT_MAX_RUN_S:
         if (parse_int64(v, flag, 0, 100LL * 365 * 86400, &n, err, errlen)) return -1;
@@ -503,6 +531,8 @@ int cmd_serve(int argc, char **argv)
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .tls_dir = o.tls_dir,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
+        .shard_join_ms = o.shard_join_ms, .shard_point_ms = o.shard_point_ms,
+        .shard_skew_ms = o.shard_skew_ms, .shard_upload_bytes = o.shard_upload_bytes,
         .default_modes = o.default_modes, .ndefault_modes = o.ndefault_modes,
     };
     char url[320];

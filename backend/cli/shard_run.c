@@ -21,6 +21,8 @@ void shard_opts_init(struct shard_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->start_at_ms = -1;
+    const char *t = getenv("CONLAB_TOKEN");
+    if (t) snprintf(o->token, sizeof o->token, "%s", t);
 }
 
 int shard_option(struct shard_opts *o, int id, const char *flag, const char *v, char *err,
@@ -42,11 +44,52 @@ int shard_option(struct shard_opts *o, int id, const char *flag, const char *v, 
         else
             return errf(err, errlen, "%s: 'all' or 'none', got '%.40s'", flag, v);
         return 0;
+    case SHARD_OPT_JOIN:
+        if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+            return errf(err, errlen, "%s: the dashboard's URL (http://HOST:PORT/), got '%.80s'",
+                        flag, v);
+        o->join = v;
+        return 0;
+    case SHARD_OPT_RUN:
+        if (!*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(v))
+            return errf(err, errlen, "%s: a run id (letters and digits), got '%.40s'", flag, v);
+        o->run = v;
+        return 0;
+    case SHARD_OPT_TOKEN_FILE: {
+        FILE *f = fopen(v, "r");
+        if (!f) return errf(err, errlen, "%s: cannot read %s: %s", flag, v, strerror(errno));
+        bool got = fgets(o->token, sizeof o->token, f) != NULL;
+        fclose(f);
+        size_t n = got ? strlen(o->token) : 0;
+        while (n && strchr(" \t\r\n", o->token[n - 1])) o->token[--n] = '\0';
+        if (!n) return errf(err, errlen, "%s: %s holds no token on its first line", flag, v);
+        o->token_file = true;
+        return 0;
+    }
     case SHARD_OPT_START_AT:
         return parse_int64(v, flag, 0, INT64_MAX / 4000, &o->start_at_ms, err, errlen);
     default:
         return parse_int64(v, flag, 1, 86400000, &o->slot_ms, err, errlen);
     }
+}
+
+int shard_join_check(const struct shard_opts *o, bool spec_flags, char *err, size_t errlen)
+{
+    if (!o->join) {
+        if (o->run) return errf(err, errlen, "--run: only with --join URL");
+        if (o->token_file) return errf(err, errlen, "--token-file: only with --join URL");
+        return 0;
+    }
+    if (!o->run) return errf(err, errlen, "--run: required with --join (the run's id)");
+    if (!o->count) return errf(err, errlen, "--shard: required with --join (i/n)");
+    if (o->out || o->start_at_ms >= 0 || o->slot_ms)
+        return errf(err, errlen, "%s: not with --join (the dashboard merges the run and gives "
+                    "the start)", o->out ? "--out" : o->start_at_ms >= 0 ? "--start-at"
+                                                                         : "--mode-slot-ms");
+    if (spec_flags)
+        return errf(err, errlen, "--join: the spec comes from the dashboard's run: give no "
+                                 "workload flags (--url, --requests, --modes, ...)");
+    return 0;
 }
 
 int shard_check(const struct shard_opts *o, const struct spec *s, const char *other, char *err,

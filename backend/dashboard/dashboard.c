@@ -2,6 +2,7 @@
 #include "dashboard.h"
 #include <stdlib.h>
 #include <string.h>
+#include "coord.h"
 #include "http_api.h"
 #include "http_server.h"
 #include "http_targets.h"
@@ -10,6 +11,7 @@
 
 struct dashboard {
     struct job *job;
+    struct coord *coord;
     struct http_server *srv;
     struct http_api api;
 };
@@ -28,9 +30,22 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         free(d);
         return -1;
     }
+    struct coord_opts co;
+    coord_opts_default(&co);
+    if (o->shard_join_ms > 0) co.join_ms = o->shard_join_ms;
+    if (o->shard_point_ms > 0) co.point_ms = o->shard_point_ms;
+    if (o->shard_skew_ms > 0) co.skew_max_ms = (double)o->shard_skew_ms;
+    if (o->shard_upload_bytes > 0) co.upload_max = (size_t)o->shard_upload_bytes;
+    if (coord_start(api_st, &co, &d->coord, err, errlen)) {
+        job_stop(d->job);
+        job_free(d->job);
+        free(d);
+        return -1;
+    }
     d->api = (struct http_api){
         .st = api_st,
         .job = d->job,
+        .coord = d->coord,
         .db_path = o->db_path,
         .limits = o->limits,
         .token = o->token,
@@ -59,6 +74,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
                                   .per_client = o->per_client,
                                   .allow_hosts = o->allow_hosts, .nallow_hosts = o->nallow_hosts};
     if (http_server_start(&so, &d->api, &d->srv, url, urllen, err, errlen)) {
+        coord_stop(d->coord);
         job_stop(d->job);
         job_free(d->job);
         free(d);
@@ -75,6 +91,7 @@ void dashboard_stop(struct dashboard *d)
 {
     if (!d) return;
     job_stop(d->job);
+    coord_stop(d->coord); /* wakes the shards' waiting requests before the server stops */
     http_server_stop(d->srv);
     job_free(d->job);
     free(d);

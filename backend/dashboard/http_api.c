@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "client_registry.h"
+#include "coord.h"
 #include "http_json.h"
+#include "http_shards.h"
 #include "http_rules.h"
 #include "redact.h"
 #include "http_stream.h"
@@ -132,6 +134,8 @@ static int h_list(struct mg_connection *c, struct http_api *api, const char *id)
     return http_reply_json(c, 200, list);
 }
 
+static int created(struct mg_connection *c, const char *id, const char *status);
+
 static int h_create(struct mg_connection *c, struct http_api *api, const char *id_unused)
 {
     (void)id_unused;
@@ -165,6 +169,12 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
     /* Runs against the demo target know the server's model: the findings' ideal time. */
     spec_expect_from_demo(&s, api->demo_url, api->demo_workers, api->demo_delay_ms);
     char id[JOB_ID_LEN + 1];
+    if (s.shards > 0) { /* not queued: it waits for its shards (coord.h) */
+        rc = coord_create(api->coord, &s, id, err, sizeof err);
+        spec_free(&s);
+        if (rc) return http_store_error(c, err);
+        return created(c, id, "waiting");
+    }
     /* Queued runs are counted per client address, loopback aside (local tools and a reverse
      * proxy share it). */
     const char *peer = mg_get_request_info(c)->remote_addr;
@@ -178,12 +188,18 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
                                 api->queue_max);
     if (rc == JOB_STOPPING) return http_reply_error(c, 503, "the dashboard is shutting down");
     if (rc != JOB_SUBMITTED) return http_store_error(c, err);
+    return created(c, id, "queued");
+}
+
+/* 202 {"id", "url", "status"} with its Location. */
+static int created(struct mg_connection *c, const char *id, const char *status)
+{
     cJSON *o = cJSON_CreateObject();
     char url[64];
     snprintf(url, sizeof url, "/runs/%s", id);
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "url", url);
-    cJSON_AddStringToObject(o, "status", "queued");
+    cJSON_AddStringToObject(o, "status", status);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return http_reply_error(c, 500, "out of memory");
@@ -355,6 +371,21 @@ static int h_export_csv(struct mg_connection *c, struct http_api *api, const cha
     return http_stream_export_csv(c, api, id);
 }
 
+static int h_join(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    return http_shard_join(c, api->coord, id);
+}
+
+static int h_barrier(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    return http_shard_barrier(c, api->coord, id);
+}
+
+static int h_results(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    return http_shard_results(c, api->coord, id);
+}
+
 static const struct http_route http_routes[] = {
     {"health", "GET", false, h_health},
     {"config", "GET", false, h_config},
@@ -370,7 +401,16 @@ static const struct http_route http_routes[] = {
     {"runs/:id/cancel", "POST", true, h_cancel},
     {"runs/:id/export.json", "GET", false, h_export_json},
     {"runs/:id/export.csv", "GET", false, h_export_csv},
+    {"runs/:id/join", "POST", true, h_join},
+    {"runs/:id/barrier", "POST", true, h_barrier},
+    {"runs/:id/results", "POST", true, h_results},
 };
+
+/* The handlers that read their request's body themselves. */
+static bool reads_body(http_api_fn fn)
+{
+    return fn == h_create || fn == h_join || fn == h_barrier || fn == h_results;
+}
 #define HTTP_NROUTES (sizeof http_routes / sizeof http_routes[0])
 
 int http_api_handle(struct mg_connection *c, void *cbdata)
@@ -409,11 +449,11 @@ int http_api_handle(struct mg_connection *c, void *cbdata)
         http_drain_body(c);
         return http_reply_error(c, 415, "a request body must be Content-Type: application/json");
     }
-    if (route->fn != h_create) http_drain_body(c);
+    if (!reads_body(route->fn)) http_drain_body(c);
     /* With a token, every route needs it but health; reads are free with --public-read. */
     bool needs = route->auth || (!api->public_read && route->fn != h_health);
     if (api->token && needs && !http_bearer_matches(mg_get_header(c, "Authorization"), api->token)) {
-        if (route->fn == h_create) http_drain_body(c);
+        if (reads_body(route->fn)) http_drain_body(c);
         static const char body[] = "{\"error\":\"this needs the dashboard's token: send "
                                    "'Authorization: Bearer TOKEN'\"}";
         return http_reply(c, 401, "application/json", body, sizeof body - 1,

@@ -11,10 +11,12 @@
 struct job;
 struct store;
 struct client_registry;
+struct coord;
 
 struct http_api {
     struct store *st;        /* the handlers' connection */
     struct job *job;         /* queue, runner, live progress */
+    struct coord *coord;     /* the runs that wait for their shards */
     const char *db_path;     /* exports stream from a connection of their own */
     struct spec_limits limits;
     const char *token;       /* NULL: no request needs a token */

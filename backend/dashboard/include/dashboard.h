@@ -50,6 +50,10 @@ struct dashboard_opts {
     const char *demo_url; /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     struct job_opts job;
+    /* Sharded runs (0: the default of each): every shard joins within shard_join_ms (120 s); a
+     * point's barrier and uploads make progress within shard_point_ms (600 s); a shard's clock
+     * is within shard_skew_ms (250 ms); one upload carries at most shard_upload_bytes (64 MiB). */
+    int64_t shard_join_ms, shard_point_ms, shard_skew_ms, shard_upload_bytes;
     const char *const *default_modes; /* the form's modes at first; none: the built-in four */
     int ndefault_modes;
 };
