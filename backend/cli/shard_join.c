@@ -88,12 +88,13 @@ static const char *error_text(const cJSON *reply)
     return cJSON_IsString(e) ? e->valuestring : "no reason given";
 }
 
-/* A request that was not answered 200: err says why; 2 when the dashboard refused what this
- * shard asked (4xx: a wrong token, run or shard), 1 otherwise. */
+/* A request that was not answered 200: err says why; 2 when the dashboard refused the join
+ * (4xx: a wrong token, run or shard), 1 otherwise (once joined, a refusal means the run ended
+ * or moved on without this shard). */
 static int refused(long status, const cJSON *reply, const char *what, char *err, size_t errlen)
 {
     errf(err, errlen, "%s: the dashboard answered %ld: %s", what, status, error_text(reply));
-    return status >= 400 && status < 500 ? 2 : 1;
+    return !strcmp(what, "--join") && status >= 400 && status < 500 ? 2 : 1;
 }
 
 static int post_json(const struct joiner *j, const char *path, cJSON *body, long timeout_s,

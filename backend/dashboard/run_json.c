@@ -1,6 +1,7 @@
 /* RUN objects as the API serves them (run_json.h). */
 #include "run_json.h"
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "findings.h"
@@ -148,6 +149,40 @@ cJSON *run_json_build(const struct store_run *r, const struct job_progress *live
     return run;
 }
 
+/* RUN's "shards" of a sharded run: each shard's status, join time, clock skew, ok req/s,
+ * failed requests, CPU and why it failed; [] while the rows cannot be read. */
+static cJSON *shards_json(struct store *st, const char *id)
+{
+    cJSON *list = cJSON_CreateArray();
+    struct store_shard *sh = NULL;
+    int n = 0;
+    char err[256];
+    if (store_shards_get(st, id, &sh, &n, err, sizeof err)) return list;
+    for (int i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "shard", (double)sh[i].shard);
+        cJSON_AddStringToObject(o, "status", sh[i].status);
+        if (sh[i].joined_us >= 0) {
+            char iso[32];
+            iso8601_utc(sh[i].joined_us, iso);
+            cJSON_AddStringToObject(o, "joined_at", iso);
+        } else {
+            cJSON_AddNullToObject(o, "joined_at");
+        }
+        if (isnan(sh[i].skew_ms)) cJSON_AddNullToObject(o, "skew_ms");
+        else cJSON_AddNumberToObject(o, "skew_ms", round3(sh[i].skew_ms));
+        if (isnan(sh[i].rps)) cJSON_AddNullToObject(o, "rps");
+        else cJSON_AddNumberToObject(o, "rps", round3(sh[i].rps));
+        cJSON_AddNumberToObject(o, "errors", (double)sh[i].errors);
+        cJSON_AddNumberToObject(o, "cpu_ms", round3(sh[i].cpu_ms));
+        if (sh[i].message[0]) cJSON_AddStringToObject(o, "message", sh[i].message);
+        else cJSON_AddNullToObject(o, "message");
+        cJSON_AddItemToArray(list, o);
+    }
+    free(sh);
+    return list;
+}
+
 /* RUN of a stored run, with the runner's live state when it is active. Every RUN the API
  * serves (answers, streams, exports) comes from here: its secrets are shown as "***". */
 static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
@@ -157,6 +192,8 @@ static cJSON *run_json_live(struct http_api *api, const struct store_run *r)
     redact_spec_json(cJSON_GetObjectItemCaseSensitive(run, "spec"), api->secret_headers,
                      api->nsecret_headers);
     if (api->secret_body) redact_spec_body(cJSON_GetObjectItemCaseSensitive(run, "spec"));
+    if (run && r->has_spec && r->spec.shards > 0)
+        cJSON_AddItemToObject(run, "shards", shards_json(api->st, r->id));
     return run;
 }
 
