@@ -7,6 +7,7 @@ import { livePanel } from './liveview.js';
 import { downloadReport } from './report.js';
 import { isSweep } from './sweep.js';
 import { renderSweep } from './sweepview.js';
+import { placeShards } from './shardview.js';
 
 // The states of a run still going (`waiting`: a sharded run waits for its shards to join).
 const LIVE = new Set(['queued', 'waiting', 'running', 'cancelling']);
@@ -114,6 +115,7 @@ export async function mountRun(root, ctx) {
     const bar = actions(run, content, config, root);
     const top = body.querySelector('.run-header + #alerts') || body.querySelector('.run-header');
     body.insertBefore(bar, top.nextSibling);
+    placeShards(body, run, bar); // a sharded run: its shards under the actions
     if (sweep) await drawn.ready;
     root.dataset.state = run.status;
     finish();
@@ -137,6 +139,7 @@ export async function mountRun(root, ctx) {
     const progress = el('section', {class: 'card live', id: 'progress', 'aria-labelledby': 'progress-title'},
       el('div', {class: 'live-head'}, el('h2', {id: 'progress-title', text: 'Running'}), cancel), live.node);
     clear(root).append(renderRunHeader(run), progress, alerts, summary);
+    placeShards(root, run, progress);
     root.dataset.state = run.status;
 
     const update = (status, p) => {
@@ -153,6 +156,19 @@ export async function mountRun(root, ctx) {
     redraw();
     finish();
 
+    function follow() {
+      stopWatch = poll(run, fresh => {
+        run.status = fresh.status;
+        root.dataset.state = run.status;
+        if (JSON.stringify(fresh.results) !== JSON.stringify(run.results)) {
+          run.results = fresh.results;
+          redraw();
+        }
+        if (fresh.shards) placeShards(root, fresh, progress);
+        update(run.status, fresh.progress);
+      });
+    }
+
     stopWatch = watchRun(run.id, {
       progress: d => {
         run.status = d.status || run.status;
@@ -167,6 +183,12 @@ export async function mountRun(root, ctx) {
       },
       end: async d => {
         stopWatch = null;
+        // A sharded run is not the runner's: its stream ends at once while it still waits for
+        // or runs its shards. Follow it by polling.
+        if (d && LIVE.has(d.status)) {
+          follow();
+          return;
+        }
         try {
           await showFinal(d && d.id ? d : await getRun(run.id));
         } catch (err) {
@@ -175,17 +197,7 @@ export async function mountRun(root, ctx) {
       },
       // The stream was refused or lost for good (e.g. the server's cap on open streams):
       // follow the run by polling it instead.
-      error: () => {
-        stopWatch = poll(run, fresh => {
-          run.status = fresh.status;
-          root.dataset.state = run.status;
-          if (JSON.stringify(fresh.results) !== JSON.stringify(run.results)) {
-            run.results = fresh.results;
-            redraw();
-          }
-          update(run.status, fresh.progress);
-        });
-      },
+      error: () => follow(),
     });
   }
 
