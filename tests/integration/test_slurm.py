@@ -1,7 +1,8 @@
 # conlab-test: serial (it asserts times: see tests/tests.cmake)
 """A sharded run on a real Slurm: munged, slurmctld and slurmd started here (slurm_testlib), a job
 array of deploy/slurm/shards.sbatch against `conlab target` with common slots, and a dependent
-deploy/slurm/merge.sbatch job, as the README's "Beyond one machine" tells."""
+deploy/slurm/merge.sbatch job; and a job array of deploy/slurm/join.sbatch whose tasks join a
+dashboard's run, as the README's "Beyond one machine" tells."""
 import json
 import math
 import os
@@ -13,10 +14,13 @@ import unittest
 
 from conlab_testlib import BIN, start_target, stop
 import slurm_testlib
+from serve_testlib import Serve
 
 SOURCE = os.environ.get("CONLAB_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 SHARDS = os.path.join(SOURCE, "deploy/slurm/shards.sbatch")
 MERGE = os.path.join(SOURCE, "deploy/slurm/merge.sbatch")
+JOIN = os.path.join(SOURCE, "deploy/slurm/join.sbatch")
+TOKEN = "slurm-test-token-5678"
 MISSING = slurm_testlib.missing_binaries()
 
 
@@ -41,14 +45,112 @@ class SlurmTest(unittest.TestCase):
             stop(cls.target)
             raise
         cls.dir = tempfile.mkdtemp(prefix="conlab-slurm-run-")
+        cls.token_file = os.path.join(cls.dir, "token")
+        with open(cls.token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        cls.srv = None
+        try:
+            cls.srv = Serve(None, "--token", TOKEN, "--shard-point-s", "3", demo=False,
+                            tmp=cls.dir)
+        except BaseException:
+            cls.tearDownClass()
+            raise
 
     @classmethod
     def tearDownClass(cls):
         try:
+            if cls.srv:
+                cls.srv.stop()
             cls.cluster.__exit__(None, None, None)
         finally:
             stop(cls.target)
             shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def dashboard_run(self, **spec):
+        s = {"target": {"url": self.url}, "timeout_ms": 5000}
+        s.update(spec)
+        status, doc = self.srv.json("POST", "/api/runs", s)
+        self.assertEqual(status, 202, doc)
+        self.assertEqual(doc["status"], "waiting")
+        return doc["id"]
+
+    def join_array(self, run_id, n, name, wait=True):
+        """sbatch [--wait] of join.sbatch as an n-task array joining run_id: (exit status, job
+        id, the tasks' output)."""
+        out = os.path.join(self.dir, name)
+        os.makedirs(out, exist_ok=True)
+        env = f"ALL,CONLAB={os.path.abspath(BIN)},CONLAB_JOIN={self.srv.url},CONLAB_RUN={run_id}," \
+              f"CONLAB_TOKEN_FILE={self.token_file}"
+        args = ["sbatch", "--parsable", f"--array=0-{n - 1}", f"--export={env}",
+                f"--output={out}/join-%a.out", JOIN]
+        if wait:
+            args.insert(1, "--wait")
+        p = subprocess.run(args, env=self.cluster.env, capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout.strip().split(";")[0], out
+
+    def logs(self, out, n):
+        text = ""
+        for i in range(n):
+            try:
+                with open(f"{out}/join-{i}.out") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
+
+    def test_array_joins_a_dashboard(self):
+        run_id = self.dashboard_run(requests=60, concurrency=8, modes=["threads", "async"],
+                                    shards=4)
+        rc, job, out = self.join_array(run_id, 4, "join")
+        self.assertEqual(rc, 0, self.logs(out, 4))
+        run = self.srv.wait_status(run_id, statuses=("done", "partial", "failed"), timeout=10)
+        self.assertEqual(run["status"], "done", run)
+        one = subprocess.run([BIN, "run", "--url", self.url, "--json", "--no-progress",
+                              "--requests", "60", "--concurrency", "8", "--modes", "threads,async",
+                              "--timeout-ms", "5000"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(one.returncode, 0, one.stderr)
+        for merged, plain in zip(run["results"], json.loads(one.stdout)["results"]):
+            for key in ("mode", "concurrency", "requests", "ok", "errors", "bytes", "lanes"):
+                self.assertEqual(merged[key], plain[key], key)
+        for res in run["results"]:
+            _, page = self.srv.json("GET", f"/api/runs/{run_id}/requests?mode={res['mode']}"
+                                           "&limit=10000")
+            rows = page["requests"]
+            self.assertEqual(sorted(r["seq"] for r in rows), list(range(60)))
+            self.assertGreaterEqual(min(r["start_us"] for r in rows), 0)  # after the common start
+            lat = sorted(r["end_us"] - r["start_us"] for r in rows if r["error"] is None)
+            for name, q in (("p50", 50), ("p90", 90), ("p99", 99)):
+                self.assertLessEqual(abs(res["latency_ms"][name] - pct(lat, q) / 1000),
+                                     0.0005 + 1e-9, name)
+        self.assertEqual([s["status"] for s in run["shards"]], ["done"] * 4)
+        for s in run["shards"]:
+            self.assertIsInstance(s["skew_ms"], (int, float))
+        print(f"\nclock skew of 4 Slurm tasks at the barrier: "
+              f"{[s['skew_ms'] for s in run['shards']]} ms")
+
+    def test_joined_threshold_exits_3_and_a_killed_task_makes_the_run_partial(self):
+        run_id = self.dashboard_run(requests=8, concurrency=2, modes=["async"], shards=2,
+                                    thresholds={"p99_ms": 0.001})
+        rc, _, out = self.join_array(run_id, 2, "join-threshold")
+        self.assertEqual(rc, 3, self.logs(out, 2))
+        # 40 requests at 20/s: 2 s per mode; task 2 is cancelled once the first mode is stored
+        run_id = self.dashboard_run(requests=40, concurrency=4, modes=["async", "threads"],
+                                    shards=4, rate=20)
+        _, job, out = self.join_array(run_id, 4, "join-killed", wait=False)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, run = self.srv.json("GET", f"/api/runs/{run_id}")
+            if run["results"]:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(run["results"]), 1, self.logs(out, 4))
+        subprocess.run(["scancel", f"{job}_2"], env=self.cluster.env, check=True, timeout=20)
+        run = self.srv.wait_status(run_id, statuses=("done", "partial", "failed"), timeout=20)
+        self.assertEqual(run["status"], "partial", run)
+        self.assertIn("shard 2", run["message"])
+        self.assertEqual(run["results"][0]["requests"], 40)
+        self.assertEqual(run["shards"][2]["status"], "failed")
+        self.cluster.wait_jobs_done(job, 20)
 
     def submit_array(self, parts, n, start_ms, slot_ms, *spec):
         env = f"ALL,CONLAB={os.path.abspath(BIN)},CONLAB_PARTS={parts}," \
