@@ -241,13 +241,18 @@ int coord_start(struct store *st, const struct coord_opts *o, struct coord **out
 
 void coord_stop(struct coord *c)
 {
-    if (!c) return;
+    if (!c || c->stop) return;
     pthread_mutex_lock(&c->mu);
     for (struct crun *r = c->runs; r; r = r->next) end_run(c, r, RECORDER_INTERRUPTED, NULL, NULL);
     c->stop = true;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->watchdog, NULL);
+}
+
+void coord_free(struct coord *c)
+{
+    if (!c) return;
     while (c->runs) {
         struct crun *r = c->runs;
         c->runs = r->next;
@@ -256,6 +261,16 @@ void coord_stop(struct coord *c)
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+int coord_cancel(struct coord *c, const char *id)
+{
+    pthread_mutex_lock(&c->mu);
+    struct crun *r = find(c, id);
+    bool active = r && !r->ended;
+    if (active) end_run(c, r, RECORDER_CANCELLED, NULL, NULL);
+    pthread_mutex_unlock(&c->mu);
+    return active ? 0 : 1;
 }
 
 int coord_create(struct coord *c, const struct spec *s, char *id, char *err, size_t errlen)

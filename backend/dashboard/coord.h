@@ -34,9 +34,16 @@ void coord_opts_default(struct coord_opts *o);
 int coord_start(struct store *st, const struct coord_opts *o, struct coord **out, char *err,
                 size_t errlen);
 
-/* Ends every run still waiting or running ("interrupted"), wakes every waiting request, stops
- * the watchdog and frees. NULL is ignored. */
+/* Ends every run still waiting or running ("interrupted"), wakes every waiting request (they
+ * answer at once from then on) and stops the watchdog. NULL is ignored. */
 void coord_stop(struct coord *c);
+
+/* Frees, after coord_stop and once no handler can call it any more. NULL is ignored. */
+void coord_free(struct coord *c);
+
+/* A user's cancel of run id: ends it "cancelled" (what was merged is kept) when it is waiting or
+ * running its shards. Returns 0 so, 1 when the coordinator holds no such active run. */
+int coord_cancel(struct coord *c, const char *id);
 
 const struct coord_opts *coord_options(const struct coord *c);
 

@@ -75,6 +75,7 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
                                   .allow_hosts = o->allow_hosts, .nallow_hosts = o->nallow_hosts};
     if (http_server_start(&so, &d->api, &d->srv, url, urllen, err, errlen)) {
         coord_stop(d->coord);
+        coord_free(d->coord);
         job_stop(d->job);
         job_free(d->job);
         free(d);
@@ -93,6 +94,7 @@ void dashboard_stop(struct dashboard *d)
     job_stop(d->job);
     coord_stop(d->coord); /* wakes the shards' waiting requests before the server stops */
     http_server_stop(d->srv);
+    coord_free(d->coord);
     job_free(d->job);
     free(d);
 }

@@ -223,6 +223,7 @@ static int h_get(struct mg_connection *c, struct http_api *api, const char *id)
 static int h_delete(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256];
+    coord_cancel(api->coord, id); /* a sharded run stops taking its shards' data first */
     int rc = job_delete(api->job, id, 20000, err, sizeof err);
     if (rc == STORE_NOT_FOUND) return http_no_run(c, id);
     if (rc < 0) return http_reply_error(c, 500, "%s", err);
@@ -342,7 +343,7 @@ static int h_events(struct mg_connection *c, struct http_api *api, const char *i
 static int h_cancel(struct mg_connection *c, struct http_api *api, const char *id)
 {
     char err[256], status[32];
-    int rc = job_cancel(api->job, id, err, sizeof err);
+    int rc = coord_cancel(api->coord, id) == 0 ? 0 : job_cancel(api->job, id, err, sizeof err);
     if (rc < 0) return http_store_error(c, err);
     if (rc == JOB_NOT_ACTIVE) {
         int sr = store_run_status(api->st, id, status, sizeof status, err, sizeof err);

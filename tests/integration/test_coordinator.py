@@ -220,6 +220,24 @@ class CoordinatorTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--run: required with --join", p.stderr)
 
+    def test_cancel_and_delete(self):
+        run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))
+        status, doc = self.srv.json("POST", f"/api/runs/{run_id}/join", {"shard": 0, "shards": 2})
+        self.assertEqual(status, 200, doc)
+        status, doc = self.srv.json("POST", f"/api/runs/{run_id}/cancel")
+        self.assertEqual((status, doc["status"]), (202, "cancelling"), doc)
+        self.assertEqual(self.srv.wait_status(run_id, timeout=5)["status"], "cancelled")
+        status, doc = self.srv.json("POST", f"/api/runs/{run_id}/join", {"shard": 1, "shards": 2})
+        self.assertEqual(status, 409, doc)
+        self.assertIn("has ended (cancelled)", doc["error"])
+        status, doc = self.srv.json("POST", f"/api/runs/{run_id}/cancel")
+        self.assertEqual(status, 409, doc)
+        run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))
+        status, _, _ = self.srv.request("DELETE", f"/api/runs/{run_id}")
+        self.assertEqual(status, 204)
+        status, doc = self.srv.json("POST", f"/api/runs/{run_id}/join", {"shard": 0, "shards": 2})
+        self.assertEqual(status, 409, doc)
+
     def test_sharded_specs_are_checked(self):
         for spec, field, text in (
                 (self.spec(shards=65), "shards", "out of range (1..64)"),
