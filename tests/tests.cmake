@@ -1,12 +1,14 @@
 # The ThreadSanitizer build (-DCONLAB_TSAN=ON) runs only what has threads: the C tests of the
 # store and the target, and the integration tests of the dashboard (civetweb's threads, the
-# runner, streams, stops) and the faults in every mode (threads and async included; test_run is
-# left out: its timing bounds are for an uninstrumented build). Every conlab process writes its
-# reports under tsan-reports/ and exits 66 on the first one; tsan_reports, last, fails when any
-# report was written (also by a job child or a worker, whose exit status a test may not see).
+# runner, streams, stops, the shards' coordinator) and the faults in every mode (threads and
+# async included; test_run is left out: its timing bounds are for an uninstrumented build).
+# Every conlab process writes its reports under tsan-reports/ and exits 66 on the first one;
+# tsan_reports, last, fails when any report was written (also by a job child or a worker, whose
+# exit status a test may not see).
 set(CONLAB_TSAN_ONLY test_store test_target test_target_tls test_target_h2
     it_test_serve_lifecycle it_test_serve_queue it_test_api
-    it_test_dashboard_limits it_test_browser_safety it_test_faults it_test_deadlines it_test_framing)
+    it_test_dashboard_limits it_test_browser_safety it_test_faults it_test_deadlines it_test_framing
+    it_test_coordinator)
 if(CONLAB_TSAN)
   set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan-reports)
   set(CONLAB_TSAN_ENV "TSAN_OPTIONS=halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=${CMAKE_SOURCE_DIR}/tests/tsan.supp log_path=${TSAN_DIR}/report")
