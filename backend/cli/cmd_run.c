@@ -15,6 +15,7 @@
 #include "recorder.h"
 #include "redact.h"
 #include "report.h"
+#include "shard.h"
 #include "result_json.h"
 #include "store.h"
 #include "util.h"
@@ -61,6 +62,13 @@ static const char usage_text[] =
     "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
     "  --db FILE            also store the run in the dashboard's SQLite database\n"
     "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
+    "  --shard i/n          run shard i of n: the requests whose seq mod n is i, with the\n"
+    "                       concurrency split across the shards (see conlab merge --help)\n"
+    "  --out FILE           with --shard: write the shard's part (JSON) for conlab merge\n"
+    "  --rows all|none      with --shard: keep every request in the part (default all)\n"
+    "  --start-at EPOCH_MS, --mode-slot-ms S\n"
+    "                       with --shard: start the k-th mode (or level) at EPOCH_MS + k × S\n"
+    "                       (wall clock, ms since the epoch), the same for every shard\n"
     "  --max-requests N, --max-threads N, --max-async N, --max-processes N, --max-h2mux N\n"
     "                       raise or lower the safety limits (1000000, 1000, 10000, 256, 1000)\n"
     "\n"
@@ -171,6 +179,7 @@ struct run_args {
     int json, no_progress;
     const char *db, *reqs_out;
     struct spec_limits lim;
+    struct shard_opts shard;
     struct client_registry clients;
 };
 
@@ -275,6 +284,11 @@ static const struct option run_options[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"resolve", required_argument, NULL, OPT_RESOLVE},
     {"connections", required_argument, NULL, OPT_CONNECTIONS},
+    {"shard", required_argument, NULL, SHARD_OPT_SHARD},
+    {"out", required_argument, NULL, SHARD_OPT_OUT},
+    {"rows", required_argument, NULL, SHARD_OPT_ROWS},
+    {"start-at", required_argument, NULL, SHARD_OPT_START_AT},
+    {"mode-slot-ms", required_argument, NULL, SHARD_OPT_SLOT},
     {"client", required_argument, NULL, OPT_CLIENT},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {0},
@@ -325,6 +339,7 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
     struct run_parse *p = ctx;
     struct run_args *a = p->a;
     int64_t n;
+    if (id >= SHARD_OPT_SHARD) return shard_option(&a->shard, id, flag, v, err, errlen);
     switch (id) {
     case OPT_URL: cJSON_AddStringToObject(p->target, "url", v); return 0;
     case OPT_METHOD: cJSON_AddStringToObject(p->target, "method", v); return 0;
@@ -426,6 +441,7 @@ int cmd_run(int argc, char **argv)
     struct run_args a;
     memset(&a, 0, sizeof a);
     spec_limits_default(&a.lim);
+    shard_opts_init(&a.shard);
     cJSON *json = cJSON_CreateObject();
     int prc = parse_args(argc, argv, json, &a, err, sizeof err);
     if (prc == 1) {
@@ -443,8 +459,16 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     cJSON_Delete(json);
+    if (shard_check(&a.shard, &s, a.db ? "--db" : a.reqs_out ? "--requests-out" : NULL, err,
+                    sizeof err)) {
+        spec_free(&s);
+        client_registry_free(&a.clients);
+        fprintf(stderr, "conlab run: %s\n", err);
+        return 2;
+    }
     int code = 0;
-    if (execute(&s, &a, err, sizeof err, &code)) {
+    if (a.shard.count ? shard_run(&s, &a.shard, a.json, err, sizeof err, &code)
+                      : execute(&s, &a, err, sizeof err, &code)) {
         fprintf(stderr, "conlab run: %s\n", err);
         code = 1;
     }

@@ -6,6 +6,10 @@
 int cmd_run(int argc, char **argv);   /* cmd_run.c */
 int cmd_serve(int argc, char **argv); /* cmd_serve.c */
 
+/* `conlab merge PART... [--db FILE] [--json]`: one run from the parts of its shards (exit 2 for
+ * parts that do not make one run, 3 when a threshold is crossed). */
+int cmd_merge(int argc, char **argv); /* cmd_merge.c */
+
 /* `conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D] [--max-conns N]
  * [--idle-timeout-ms T]`: runs the demo server until SIGINT/SIGTERM. */
 int cmd_target(int argc, char **argv); /* cmd_target.c */
