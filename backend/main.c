@@ -13,6 +13,7 @@ static void usage(FILE *f)
           "  run      run a workload once per mode (sync, threads, async, processes); print a table\n"
           "  target   the talk's slow server: D ms per response, at most W responses at once\n"
           "  serve    the dashboard: web page, HTTP API, job runner, SQLite history\n"
+          "  merge    one run from the parts of a sharded run (conlab run --shard i/n --out)\n"
           "\n"
           "`conlab <command> --help` describes each command's options.\n",
           f);
@@ -44,8 +45,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "target")) return cmd_target(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "__job")) return cmd_job(argc - 1, argv + 1);
     if (!strcmp(cmd, "__workers")) return cmd_workers();
+    if (!strcmp(cmd, "__client")) return cmd_client(argc - 1, argv + 1);
     fprintf(stderr, "conlab: unknown command '%s' (try: conlab --help)\n", cmd);
     return 2;
 }

@@ -107,7 +107,7 @@ static void test_ticks(void)
     job_live_begin(&l, &s, -1, t0);
     t = tick(1, ms, 4, 3, 1, NULL, 0);
     CHECK(job_live_feed(&l, &s, &t) == 0 && l.npoints == 0);
-    cJSON *j = job_live_json(&l, t0);
+    cJSON *j = job_live_json(&l, NULL, t0);
     CHECK(cJSON_IsNull(j));
     cJSON_Delete(j);
 }
@@ -122,7 +122,7 @@ static void test_json(void)
     job_live_feed(&l, &s, &t);
     t = tick(2, 500, 1, 1, 0, NULL, 0);
     job_live_feed(&l, &s, &t);
-    cJSON *j = job_live_json(&l, 600000);
+    cJSON *j = job_live_json(&l, NULL, 600000);
     CHECK(!strcmp(cJSON_GetObjectItem(j, "mode")->valuestring, "async"));
     CHECK(cJSON_GetObjectItem(j, "elapsed_ms")->valuedouble == 600);
     CHECK(cJSON_GetObjectItem(j, "done")->valuedouble == 1);

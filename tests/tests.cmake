@@ -134,3 +134,24 @@ endif()
 # The layering of backend/ (see scripts/check_layers.py and the README's Layout section).
 add_test(NAME layers COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/check_layers.py)
 set_tests_properties(compose_config layers PROPERTIES LABELS static)
+
+# The Kubernetes manifests (deploy/kubernetes/) are validated offline against the Kubernetes
+# schemas (npm kubernetes-models and yaml, pinned by tests/deploy/package-lock.json): validated,
+# never run, as no cluster runs on the test machine.
+find_program(NPM_EXECUTABLE npm)
+find_program(NODE_EXECUTABLE node)
+if(NPM_EXECUTABLE AND NODE_EXECUTABLE)
+  set(DEPLOY_TESTS ${CMAKE_SOURCE_DIR}/tests/deploy)
+  add_custom_command(
+    OUTPUT ${DEPLOY_TESTS}/node_modules/.package-lock.json
+    COMMAND ${NPM_EXECUTABLE} ci --no-audit --no-fund --loglevel=error
+    WORKING_DIRECTORY ${DEPLOY_TESTS}
+    DEPENDS ${DEPLOY_TESTS}/package.json ${DEPLOY_TESTS}/package-lock.json
+    COMMENT "npm ci (tests/deploy/)")
+  add_custom_target(deploy_test_deps ALL DEPENDS ${DEPLOY_TESTS}/node_modules/.package-lock.json)
+  add_test(NAME k8s_manifests COMMAND ${NODE_EXECUTABLE} ${DEPLOY_TESTS}/validate_k8s.mjs)
+else()
+  add_test(NAME k8s_manifests COMMAND ${CMAKE_COMMAND} -E echo "node and npm are missing: run scripts/setup.sh --test")
+  set_tests_properties(k8s_manifests PROPERTIES WILL_FAIL ON)
+endif()
+set_tests_properties(k8s_manifests PROPERTIES LABELS static)

@@ -104,7 +104,10 @@ export async function mountForm(root, ctx) {
   const modeList = el('div', {class: 'modes', id: 'f-modes', role: 'group', 'aria-labelledby': 'f-modes-legend', 'aria-describedby': 'f-modes-error'},
     ((config && config.modes) || MODE_ORDER).map(m => {
       modeBoxes[m] = el('input', {type: 'checkbox', name: 'modes', value: m, id: 'f-mode-' + m});
-      return el('label', {class: 'check', for: 'f-mode-' + m}, modeBoxes[m], ' ' + m);
+      // A registered client (GET /api/clients): its description as the label's title.
+      const client = ((config && config.clients) || []).find(c => c.name === m);
+      return el('label', {class: 'check' + (client ? ' client' : ''), for: 'f-mode-' + m,
+        title: client ? client.description || 'a registered client' : null}, modeBoxes[m], ' ' + m);
     }));
   inputs.modes = modeList;
   const keepalive = el('input', {type: 'checkbox', name: 'keepalive', id: 'f-keepalive'});

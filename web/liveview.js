@@ -141,6 +141,7 @@ export function livePanel(run) {
     }
     if (status === 'cancelling') current.textContent = 'Cancelling…';
     else if (status === 'queued') current.textContent = 'Queued: waiting for the runs before it.';
+    else if (status === 'waiting') current.textContent = 'Waiting for its shards to join.';
     else current.textContent = p && p.mode ? `Running ${p.mode}${isSweep(run) && isNum(p.concurrency) ? ` at C=${p.concurrency}` : ''}…` : 'Starting…';
     const live = p && p.live;
     let eta = null, runEta = null;

@@ -85,6 +85,12 @@ export function renderAlerts(section, run, failures) {
   const alerts = failureAlerts(run.results, failures);
   const items = alerts.map(a => el('li', {class: 'alert-' + a.level, dataset: {modes: a.modes.join(' ')}, text: a.text}));
   const v = run.verdict;
+  // A client that broke the protocol (docs/CLIENTS.md): the rule, the line and its stderr.
+  for (const r of run.results || []) {
+    if (!r.client || !r.error) continue;
+    items.push(el('li', {class: 'alert-client', dataset: {modes: r.mode}},
+      el('span', {text: r.error}), r.stderr ? el('pre', {class: 'client-stderr', text: r.stderr}) : null));
+  }
   if (v && !v.pass) for (const f of v.failed || []) items.push(el('li', {class: 'alert-threshold', dataset: {modes: f.mode}, text: `${f.mode}: threshold crossed — ${crossedText(f)}.`}));
   const named = alerts.reduce((a, x) => a + x.modes.length, 0);
   const all = alerts.length && named === (run.results || []).length && alerts.every(a => a.level === 'all');
@@ -159,7 +165,7 @@ function summaryTable(run, rows) {
     const td = (label, text, attrs) => el('td', Object.assign({'data-label': label, text}, attrs || {}));
     const noSpeed = row.failed || row.cancelled;
     tbody.append(el('tr', {dataset: {mode: r.mode}, class: row.failed ? 'failed' : row.cancelled ? 'cancelled' : null},
-      el('th', {scope: 'row'}, el('span', {class: 'swatch', style: `background:${modeColor(r.mode)}`}), r.mode,
+      el('th', {scope: 'row', title: r.client ? `a client: ${r.hello || ''}; start-up ${fmtMs(r.startup_ms)}, not in its wall time` : null}, el('span', {class: 'swatch', style: `background:${modeColor(r.mode)}`}), r.mode,
         row.cancelled ? el('small', {class: 'muted mode-state', text: ' ' + cancelledText(r)}) : null),
       td('ok', fmtInt(r.ok)),
       el('td', {'data-label': 'errors', class: failed > 0 ? 'bad' : null}, fmtInt(failed), kinds ? el('small', {class: 'kinds', text: ' ' + kinds}) : null),

@@ -8,7 +8,8 @@ import { downloadReport } from './report.js';
 import { isSweep } from './sweep.js';
 import { renderSweep } from './sweepview.js';
 
-const LIVE = new Set(['queued', 'running', 'cancelling']);
+// The states of a run still going (`waiting`: a sharded run waits for its shards to join).
+const LIVE = new Set(['queued', 'waiting', 'running', 'cancelling']);
 
 function actions(run, content, config, root) {
   const link = location.origin + '/runs/' + encodeURIComponent(run.id);

@@ -33,7 +33,8 @@ const kneeLines = {
     ctx.font = '600 11px ' + Chart.defaults.font.family;
     ctx.textBaseline = 'top';
     [...byLevel].forEach(([level, modes], i) => {
-      const x = scales.x.getPixelForValue(log2(level));
+      // On a pixel's middle, so that the dashed line is crisp, not smeared over two columns.
+      const x = Math.round(scales.x.getPixelForValue(log2(level))) + 0.5;
       ctx.strokeStyle = modeColor(modes[0]);
       ctx.fillStyle = modeColor(modes[0]);
       ctx.setLineDash([6, 4]);

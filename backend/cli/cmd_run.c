@@ -9,11 +9,13 @@
 #include <unistd.h>
 #include "args.h"
 #include "bench.h"
+#include "client_registry.h"
 #include "commands.h"
 #include "findings.h"
 #include "recorder.h"
 #include "redact.h"
 #include "report.h"
+#include "shard.h"
 #include "result_json.h"
 #include "store.h"
 #include "util.h"
@@ -28,8 +30,11 @@ static const char usage_text[] =
     "  --requests N         requests per mode (default 3)\n"
     "  --concurrency C      workers: threads, async slots, processes (default 3); a list\n"
     "                       such as 1,2,4,8 makes a sweep: every mode runs at every level\n"
-    "  --modes LIST         comma-separated: sync,threads,async,processes,h2mux (default the\n"
-    "                       first four)\n"
+    "  --modes LIST         comma-separated: sync,threads,async,processes,h2mux and the\n"
+    "                       registered clients (default the first four)\n"
+    "  --client NAME=COMMAND\n"
+    "                       register a program as a mode NAME (docs/CLIENTS.md); repeatable\n"
+    "  --clients FILE       register the clients of a file (NAME=COMMAND per line)\n"
     "  --timeout-ms T       bound on each whole request (default 30000)\n"
     "  --rate R             requests per second over a mode, 0 for no limit (default 0)\n"
     "  --method M           HTTP method (default GET)\n"
@@ -57,6 +62,13 @@ static const char usage_text[] =
     "  --requests-out FILE  write every request as JSON Lines (or CSV when FILE ends in .csv)\n"
     "  --db FILE            also store the run in the dashboard's SQLite database\n"
     "  --no-progress        no progress line on stderr (shown only on a terminal)\n"
+    "  --shard i/n          run shard i of n: the requests whose seq mod n is i, with the\n"
+    "                       concurrency split across the shards (see conlab merge --help)\n"
+    "  --out FILE           with --shard: write the shard's part (JSON) for conlab merge\n"
+    "  --rows all|none      with --shard: keep every request in the part (default all)\n"
+    "  --start-at EPOCH_MS, --mode-slot-ms S\n"
+    "                       with --shard: start the k-th mode (or level) at EPOCH_MS + k × S\n"
+    "                       (wall clock, ms since the epoch), the same for every shard\n"
     "  --max-requests N, --max-threads N, --max-async N, --max-processes N, --max-h2mux N\n"
     "                       raise or lower the safety limits (1000000, 1000, 10000, 256, 1000)\n"
     "\n"
@@ -66,7 +78,7 @@ static const char usage_text[] =
 
 struct run_out {
     const struct spec *spec;
-    struct mode_result results[MODE_COUNT * SPEC_MAX_LEVELS];
+    struct mode_result results[SPEC_MAX_MODES * SPEC_MAX_LEVELS];
     int nresults;
     int64_t total;
     int64_t concurrency; /* the level of the mode in progress */
@@ -85,13 +97,13 @@ static void on_mode_start(void *ctx, enum bench_mode mode, int64_t concurrency, 
     o->concurrency = concurrency;
     o->total = total;
     if (o->db) recorder_begin(&o->rec, mode, concurrency, total, lanes);
-    if (o->progress) report_progress(stderr, mode_name(mode), 0, total, 1);
+    if (o->progress) report_progress(stderr, spec_mode_name(o->spec, mode), 0, total, 1);
 }
 
 static void on_tick(void *ctx, const struct bench_tick *t)
 {
     struct run_out *o = ctx;
-    if (o->progress) report_progress(stderr, mode_name(t->mode), t->done, o->total, 1);
+    if (o->progress) report_progress(stderr, spec_mode_name(o->spec, t->mode), t->done, o->total, 1);
 }
 
 /* One line of --requests-out: JSON Lines, or CSV (record_to_csv). */
@@ -118,7 +130,7 @@ static void on_records(void *ctx, enum bench_mode mode, const struct bench_recor
 {
     struct run_out *o = ctx;
     if (o->reqs)
-        for (size_t i = 0; i < n; i++) write_request(o, mode_name(mode), &r[i], record_msg(&r[i], msgs));
+        for (size_t i = 0; i < n; i++) write_request(o, spec_mode_name(o->spec, mode), &r[i], record_msg(&r[i], msgs));
     if (o->db) recorder_records(&o->rec, mode, o->concurrency, r, n, msgs);
 }
 
@@ -167,6 +179,8 @@ struct run_args {
     int json, no_progress;
     const char *db, *reqs_out;
     struct spec_limits lim;
+    struct shard_opts shard;
+    struct client_registry clients;
 };
 
 static int number_opt(const char *flag, const char *v, double min, cJSON *obj, const char *key,
@@ -235,6 +249,7 @@ enum {
     OPT_REQUESTS_OUT, OPT_MAX_REQUESTS, OPT_MAX_THREADS, OPT_MAX_ASYNC, OPT_MAX_PROCESSES,
     OPT_WORK_US, OPT_EXPECT_DELAY, OPT_EXPECT_WORKERS, OPT_THRESHOLD, OPT_HTTP, OPT_INSECURE,
     OPT_CACERT, OPT_CERT, OPT_KEY, OPT_RESOLVE, OPT_CONNECTIONS, OPT_MAX_H2MUX,
+    OPT_CLIENT, OPT_CLIENTS,
 };
 
 static const struct option run_options[] = {
@@ -269,6 +284,13 @@ static const struct option run_options[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"resolve", required_argument, NULL, OPT_RESOLVE},
     {"connections", required_argument, NULL, OPT_CONNECTIONS},
+    {"shard", required_argument, NULL, SHARD_OPT_SHARD},
+    {"out", required_argument, NULL, SHARD_OPT_OUT},
+    {"rows", required_argument, NULL, SHARD_OPT_ROWS},
+    {"start-at", required_argument, NULL, SHARD_OPT_START_AT},
+    {"mode-slot-ms", required_argument, NULL, SHARD_OPT_SLOT},
+    {"client", required_argument, NULL, OPT_CLIENT},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
     {0},
 };
 
@@ -317,6 +339,7 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
     struct run_parse *p = ctx;
     struct run_args *a = p->a;
     int64_t n;
+    if (id >= SHARD_OPT_SHARD) return shard_option(&a->shard, id, flag, v, err, errlen);
     switch (id) {
     case OPT_URL: cJSON_AddStringToObject(p->target, "url", v); return 0;
     case OPT_METHOD: cJSON_AddStringToObject(p->target, "method", v); return 0;
@@ -387,6 +410,8 @@ static int run_option(void *ctx, int id, const char *flag, const char *v, char *
         return 0;
     case OPT_MAX_REQUESTS:
         return parse_int64(v, flag, 1, INT64_MAX / 2, &a->lim.max_requests, err, errlen);
+    case OPT_CLIENT: return client_registry_add(&a->clients, v, "", flag, err, errlen);
+    case OPT_CLIENTS: return client_registry_load(&a->clients, v, err, errlen);
     default: {
         int m = id == OPT_MAX_THREADS ? MODE_THREADS
                 : id == OPT_MAX_ASYNC ? MODE_ASYNC
@@ -416,6 +441,7 @@ int cmd_run(int argc, char **argv)
     struct run_args a;
     memset(&a, 0, sizeof a);
     spec_limits_default(&a.lim);
+    shard_opts_init(&a.shard);
     cJSON *json = cJSON_CreateObject();
     int prc = parse_args(argc, argv, json, &a, err, sizeof err);
     if (prc == 1) {
@@ -424,19 +450,30 @@ int cmd_run(int argc, char **argv)
         return 0;
     }
     struct spec s;
+    client_registry_limits(&a.clients, &a.lim);
     if (prc < 0 || spec_from_json(json, &a.lim, &s, err, sizeof err)) {
         cJSON_Delete(json);
+        client_registry_free(&a.clients);
         name_flag(err, sizeof err);
         fprintf(stderr, "conlab run: %s\n", err);
         return 2;
     }
     cJSON_Delete(json);
+    if (shard_check(&a.shard, &s, a.db ? "--db" : a.reqs_out ? "--requests-out" : NULL, err,
+                    sizeof err)) {
+        spec_free(&s);
+        client_registry_free(&a.clients);
+        fprintf(stderr, "conlab run: %s\n", err);
+        return 2;
+    }
     int code = 0;
-    if (execute(&s, &a, err, sizeof err, &code)) {
+    if (a.shard.count ? shard_run(&s, &a.shard, a.json, err, sizeof err, &code)
+                      : execute(&s, &a, err, sizeof err, &code)) {
         fprintf(stderr, "conlab run: %s\n", err);
         code = 1;
     }
     spec_free(&s);
+    client_registry_free(&a.clients);
     return code;
 }
 
@@ -482,6 +519,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     sigaction(SIGTERM, &sa, NULL);
 
     struct bench_sink sink = {&o, on_mode_start, on_tick, on_records, on_mode_done};
+    bench_clients_use(&a->clients);
     int brc = bench_run(s, &sink, err, errlen);
     curl_global_cleanup();
     if (o.progress) report_progress_end(stderr);

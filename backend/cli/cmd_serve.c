@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "args.h"
+#include "client_registry.h"
 #include "commands.h"
 #include "dashboard.h"
 #include "store.h"
@@ -47,6 +48,10 @@ struct serve_opts {
     bool allow_self_target;
     bool token_on_command_line;
     char token_buf[4096]; /* read from --token-file */
+    struct client_registry clients;
+    char default_modes_text[1024];
+    const char *default_modes[SPEC_MAX_MODES]; /* the form's modes at first (--default-modes) */
+    int ndefault_modes;
 };
 
 static void serve_usage(FILE *f)
@@ -109,7 +114,13 @@ static void serve_usage(FILE *f)
           "  --max-work-s S         work_us x all its requests, in CPU seconds, of one run\n"
           "                         (default 3600)\n"
           "  --demo-max-conns N     connections the demo target holds (default a quarter of\n"
-          "                         the descriptor limit, at most 20000)\n",
+          "                         the descriptor limit, at most 20000)\n"
+          "  --client NAME=COMMAND  register a program as a mode NAME (docs/CLIENTS.md);\n"
+          "                         repeatable\n"
+          "  --clients FILE         register the clients of a file (NAME=COMMAND per line,\n"
+          "                         a comment line above one is its description)\n"
+          "  --default-modes LIST   the modes the page's form starts with (default the four\n"
+          "                         built-in ones), e.g. sync,threads,async,processes,py-sync\n",
           f);
 }
 
@@ -138,7 +149,7 @@ enum {
     OPT_SECRET_HEADER, OPT_MAX_RUNS, OPT_MAX_DB_MB, OPT_MAX_RUN_S, OPT_KEEPALIVE,
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
     OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT, OPT_TLS_DIR,
-    OPT_MAX_H2MUX,
+    OPT_MAX_H2MUX, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES,
 };
 
 static const struct option serve_options[] = {
@@ -175,6 +186,9 @@ static const struct option serve_options[] = {
     {"allow-self-target", no_argument, NULL, OPT_ALLOW_SELF},
     {"max-conns-per-client", required_argument, NULL, OPT_PER_CLIENT},
     {"queue-per-client", required_argument, NULL, OPT_QUEUE_PER_CLIENT},
+    {"client", required_argument, NULL, OPT_CLIENT},
+    {"clients", required_argument, NULL, OPT_CLIENTS},
+    {"default-modes", required_argument, NULL, OPT_DEFAULT_MODES},
     {0},
 };
 
@@ -232,6 +246,13 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
         return 0;
     }
     case OPT_NO_DEMO: o->demo = false; return 0;
+    case OPT_CLIENT: return client_registry_add(&o->clients, v, "", flag, err, errlen);
+    case OPT_CLIENTS: return client_registry_load(&o->clients, v, err, errlen);
+    case OPT_DEFAULT_MODES:
+        if (snprintf(o->default_modes_text, sizeof o->default_modes_text, "%s", v) >=
+            (int)sizeof o->default_modes_text)
+            return errf(err, errlen, "%s: too long", flag);
+        return 0;
     case OPT_PUBLIC_READ: o->public_read = true; return 0;
     case OPT_ALLOW_HOST: return serve_add_name(o->allow_hosts, &o->nallow_hosts, flag, v, err, errlen);
     case OPT_SECRET_HEADER:
@@ -315,6 +336,25 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     }
 }
 
+/* --default-modes: built-in modes or registered clients, each once (checked after every
+ * --client/--clients, wherever they stand). */
+static int serve_default_modes(struct serve_opts *o, char *err, size_t errlen)
+{
+    for (char *save = NULL, *t = strtok_r(o->default_modes_text, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        if (mode_from_name(t) < 0 && !client_registry_find(&o->clients, t))
+            return errf(err, errlen, "--default-modes: '%.40s' is neither a mode nor a registered client", t);
+        for (int i = 0; i < o->ndefault_modes; i++)
+            if (!strcmp(o->default_modes[i], t))
+                return errf(err, errlen, "--default-modes: '%s' is listed twice", t);
+        if (o->ndefault_modes == SPEC_MAX_MODES)
+            return errf(err, errlen, "--default-modes: at most %d modes", SPEC_MAX_MODES);
+        o->default_modes[o->ndefault_modes++] = t;
+    }
+    return 0;
+}
+
 /* Parses the command line into o. Returns 0, 1 for --help, or -1 with err naming the option. */
 static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, size_t errlen)
 {
@@ -356,6 +396,9 @@ static int serve_parse(int argc, char **argv, struct serve_opts *o, char *err, s
     int rc = args_parse("serve", argc, argv, serve_options, serve_option, o, err, errlen);
     if (rc) return rc;
     if (o->token && !*o->token) return errf(err, errlen, "--token: must not be empty");
+    client_registry_limits(&o->clients, &o->limits);
+    o->job.clients = &o->clients;
+    if (serve_default_modes(o, err, errlen)) return -1;
     if (!o->token && !serve_is_loopback(o->host))
         return errf(err, errlen,
                     "--listen: refusing to serve %s:%d without a token, since anyone who can "
@@ -460,6 +503,7 @@ int cmd_serve(int argc, char **argv)
         .demo_url = o.demo ? demo_url : NULL, .demo_workers = o.target.workers,
         .tls_dir = o.tls_dir,
         .demo_delay_ms = o.target.delay_ms, .job = o.job,
+        .default_modes = o.default_modes, .ndefault_modes = o.ndefault_modes,
     };
     char url[320];
     if (dashboard_start(&dopts, wst, rst, &dash, url, sizeof url, err, sizeof err)) {

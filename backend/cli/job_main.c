@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 #include "bench.h"
+#include "client_registry.h"
 #include "commands.h"
 #include "util.h"
 #include "wire.h"
@@ -128,8 +129,16 @@ int cmd_job(int argc, char **argv)
     /* The dashboard validated the spec against its own (possibly raised) limits. */
     static char text[WIRE_MAX_PAYLOAD + 1];
     uint32_t type = 0, len = 0;
-    if (wire_read(0, &type, text, WIRE_MAX_PAYLOAD, &len) != 1 || type != WIRE_SPEC)
-        return fail("no spec frame on stdin");
+    static struct client_registry clients;
+    int got = wire_read(0, &type, text, WIRE_MAX_PAYLOAD, &len);
+    if (got == 1 && type == WIRE_CLIENTS) {
+        text[len] = '\0';
+        char cerr[512];
+        if (client_registry_from_text(&clients, text, cerr, sizeof cerr)) return fail(cerr);
+        got = wire_read(0, &type, text, WIRE_MAX_PAYLOAD, &len);
+    }
+    if (got != 1 || type != WIRE_SPEC) return fail("no spec frame on stdin");
+    bench_clients_use(&clients);
     text[len] = '\0';
     struct spec_limits lim;
     spec_limits_unbounded(&lim);

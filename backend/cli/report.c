@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include "findings.h"
+#include "result_json.h"
 #include "util.h"
 #include "verdict.h"
 
@@ -35,7 +36,7 @@ static void row(FILE *f, const struct mode_result *r, bool sweep, bool due)
     char rps[32];
     if (all_failed) snprintf(rps, sizeof rps, "-");
     else snprintf(rps, sizeof rps, "%.2f", r->rps);
-    fprintf(f, "%-10s ", mode_name(r->mode));
+    fprintf(f, "%-13s ", result_mode_name(r));
     if (sweep) fprintf(f, "%6lld ", (long long)r->concurrency);
     fprintf(f, "%8lld %8lld %7lld %9.3f %10s %9s %9s %9s %9s ", (long long)r->requests,
             (long long)r->ok, (long long)r->errors, r->wall_ms / 1000.0, rps, p50, p90, p99, max);
@@ -59,7 +60,7 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
     if (s->work_us > 0) fprintf(f, "  work %lld us", (long long)s->work_us);
     fputc('\n', f);
     bool sweep = s->nlevels > 1;
-    fprintf(f, "%-10s ", "mode");
+    fprintf(f, "%-13s ", "mode");
     if (sweep) fprintf(f, "%6s ", "conc");
     bool due = s->rate > 0;
     fprintf(f, "%8s %8s %7s %9s %10s %9s %9s %9s %9s ", "requests", "ok", "errors", "wall s",
@@ -73,8 +74,11 @@ void report_table(FILE *f, const struct spec *s, const struct mode_result *res, 
             if (!sweep || res[i].mode == (int32_t)s->modes[m]) row(f, &res[i], sweep, due);
     for (int i = 0; i < n; i++) {
         const struct mode_result *r = &res[i];
+        if (r->client.failed)
+            fprintf(f, "%s failed: %s\n%s%s", r->client.name, r->client.failure,
+                    r->client.stderr_tail[0] ? "  its stderr ends: " : "", r->client.stderr_tail);
         if (!r->errors) continue;
-        fprintf(f, "%s", mode_name(r->mode));
+        fprintf(f, "%s", result_mode_name(r));
         if (sweep) fprintf(f, " at %lld", (long long)r->concurrency);
         fprintf(f, " errors:");
         for (int k = 1; k < REQ_ERR_COUNT; k++)
@@ -143,7 +147,8 @@ void report_verdict(FILE *f, const struct spec *s, const struct verdict *verdict
     fprintf(f, "\nthresholds: FAILED\n");
     for (int i = 0; i < verdict->nfailed; i++) {
         const struct verdict_failure *x = &verdict->failed[i];
-        fprintf(f, "  %-10s", mode_name(x->mode) ? mode_name(x->mode) : "unknown");
+        const char *name = spec_mode_name(s, x->mode);
+        fprintf(f, "  %-10s", name ? name : "unknown");
         if (s->nlevels > 1) fprintf(f, " at %lld", (long long)x->concurrency);
         verdict_line(f, x);
     }

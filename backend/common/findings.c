@@ -11,7 +11,7 @@
 #include "spec.h"
 #include "util.h"
 
-#define MAX_POINTS (SPEC_MAX_LEVELS * MODE_COUNT)
+#define MAX_POINTS (SPEC_MAX_LEVELS * SPEC_MAX_MODES)
 
 /* One RESULT: a mode at one concurrency level. */
 struct point {
@@ -24,6 +24,10 @@ struct point {
     const char *top_msg; /* NULL when none; points into the result */
     int top_kind;
     int64_t top_count;
+    bool serial;         /* one lane: sync, or a client that used one (py-sync) */
+    bool client;
+    double startup_ms;
+    int64_t peak_rss_kb;
     int64_t connections;
     double tls_ms, busy_ms;
 };
@@ -38,11 +42,19 @@ struct run_facts {
     int64_t delay_ms, workers;
 };
 
-static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost", "tls"};
+static const char *const kind_names[] = {"errors", "knee", "ideal", "little", "cost", "tls",
+                                         "parallel"};
 
 const char *finding_kind_name(enum finding_kind k)
 {
-    return k >= 0 && k <= FINDING_TLS ? kind_names[k] : "unknown";
+    return k >= 0 && k <= FINDING_PARALLEL ? kind_names[k] : "unknown";
+}
+
+/* A mode's name in the run: built-in, or a client's. */
+static const char *name_of(const struct findings *fs, int mode)
+{
+    const char *n = mode_names_get(&fs->names, mode);
+    return n ? n : "unknown";
 }
 
 static void read_facts(const struct spec *s, struct run_facts *f)
@@ -62,7 +74,7 @@ static int read_points(const struct mode_result *rs, size_t nr, struct point *pt
     int n = 0;
     for (size_t i = 0; i < nr && n < MAX_POINTS; i++) {
         const struct mode_result *r = &rs[i];
-        if (!mode_name(r->mode)) continue;
+        if (!mode_name(r->mode) && !r->client.is_client) continue;
         struct point *p = &pts[n++];
         memset(p, 0, sizeof *p);
         p->mode = r->mode;
@@ -76,6 +88,10 @@ static int read_points(const struct mode_result *rs, size_t nr, struct point *pt
         p->rps = round3(r->rps);
         p->cpu_ms = round3(r->cpu_user_ms) + round3(r->cpu_sys_ms);
         p->cancelled = r->cancelled != 0;
+        p->client = r->client.is_client != 0;
+        p->serial = r->mode == MODE_SYNC || (p->client && r->lanes == 1);
+        p->startup_ms = round3(r->client.startup_ms);
+        p->peak_rss_kb = r->peak_rss_kb;
         p->connections = r->connections;
         p->tls_ms = round3(r->tls_ms);
         p->busy_ms = round3(r->busy_ms);
@@ -192,7 +208,7 @@ static void find_errors(struct findings *out, const struct point *const *p, int 
     v->share = (double)failed / (double)requests;
     char *text = f->text, part[300];
     size_t size = sizeof f->text;
-    int len = snprintf(text, size, "%s: %lld of %lld requests failed (%.1f %%):", mode_name(mode),
+    int len = snprintf(text, size, "%s: %lld of %lld requests failed (%.1f %%):", name_of(out, mode),
                        (long long)failed, (long long)requests,
                        100.0 * (double)failed / (double)requests);
     const char *sep = " ";
@@ -247,7 +263,7 @@ static void find_knee(struct findings *out, const struct run_facts *f,
     bool queueing = top->has_lat && k->has_lat && top->p50_ms >= 1.2 * k->p50_ms;
     int len = snprintf(text, size,
                        "%s: req/s stops growing at C=%lld (%.1f req/s; at most %.1f beyond): ",
-                       mode_name(k->mode), (long long)k->conc, k->rps, best);
+                       name_of(out, k->mode), (long long)k->conc, k->rps, best);
     if (f->work_us == 0)
         len += snprintf(text + len, size - (size_t)len,
                         "the server saturates at %lld concurrent requests; ", (long long)k->conc);
@@ -267,9 +283,9 @@ static void find_knee(struct findings *out, const struct run_facts *f,
 /* ---- ideal ---- */
 
 /* The least wall time against W workers answering in D ms (findings.h). */
-static double ideal_ms(const struct run_facts *f, int mode, int64_t conc, int64_t requests)
+static double ideal_ms(const struct run_facts *f, bool serial, int64_t conc, int64_t requests)
 {
-    int64_t width = mode == MODE_SYNC ? 1 : (conc < f->workers ? conc : f->workers);
+    int64_t width = serial ? 1 : (conc < f->workers ? conc : f->workers);
     if (width < 1) width = 1;
     double ideal = (double)((requests + width - 1) / width) * (double)f->delay_ms;
     if (f->rate > 0) {
@@ -280,10 +296,10 @@ static double ideal_ms(const struct run_facts *f, int mode, int64_t conc, int64_
 }
 
 /* "⌈9 / min(3, 3)⌉ × 1000 ms" or "9 × 1000 ms". */
-static void ideal_formula(char *buf, size_t len, const struct run_facts *f, int mode, int64_t conc,
-                          int64_t requests)
+static void ideal_formula(char *buf, size_t len, const struct run_facts *f, bool serial,
+                          int64_t conc, int64_t requests)
 {
-    if (mode == MODE_SYNC)
+    if (serial)
         snprintf(buf, len, "%lld × %lld ms", (long long)requests, (long long)f->delay_ms);
     else
         snprintf(buf, len, "⌈%lld / min(%lld, %lld)⌉ × %lld ms", (long long)requests,
@@ -299,17 +315,17 @@ static void find_ideal(struct findings *out, const struct run_facts *f,
     int used = 0;
     for (int i = 0; i < n; i++) {
         if (!clean(p[i]) || p[i]->ok != p[i]->requests) continue;
-        double r = p[i]->wall_ms / ideal_ms(f, p[i]->mode, p[i]->conc, p[i]->requests);
+        double r = p[i]->wall_ms / ideal_ms(f, p[i]->serial, p[i]->conc, p[i]->requests);
         if (!worst || r > worst_ratio) worst = p[i], worst_ratio = r;
         if (used++ == 0 || r < best_ratio) best_ratio = r;
     }
     if (!worst) return;
     struct finding *fd = add(out, FINDING_IDEAL, worst->mode);
     if (!fd) return;
-    double ideal = ideal_ms(f, worst->mode, worst->conc, worst->requests);
+    double ideal = ideal_ms(f, worst->serial, worst->conc, worst->requests);
     char w[32], i[32], r[32], r2[32], d[32], formula[160], *text = fd->text;
     size_t size = sizeof fd->text;
-    ideal_formula(formula, sizeof formula, f, worst->mode, worst->conc, worst->requests);
+    ideal_formula(formula, sizeof formula, f, worst->serial, worst->conc, worst->requests);
     struct finding_ideal *v = &fd->v.ideal;
     *v = (struct finding_ideal){.concurrency = worst->conc,
                                 .requests = worst->requests,
@@ -327,19 +343,19 @@ static void find_ideal(struct findings *out, const struct run_facts *f,
         else
             snprintf(range, sizeof range, "%.3f–%.3f× the ideal over", best_ratio, worst_ratio);
         snprintf(text, size, "%s: %s %d levels (the worst at C=%lld: %s against %s = %s, %+.1f ms)",
-                 mode_name(worst->mode), range, used, (long long)worst->conc,
+                 name_of(out, worst->mode), range, used, (long long)worst->conc,
                  fmt_wall(w, sizeof w, worst->wall_ms), formula, fmt_wall(i, sizeof i, ideal),
                  worst->wall_ms - ideal);
         return;
     }
     snprintf(d, sizeof d, "%+.1f ms", worst->wall_ms - ideal);
     int len = snprintf(text, size, "%s took %s, %s the ideal of %s (%s over %s)",
-                       mode_name(worst->mode), fmt_wall(w, sizeof w, worst->wall_ms),
+                       name_of(out, worst->mode), fmt_wall(w, sizeof w, worst->wall_ms),
                        fmt_ideal_ratio(r, sizeof r, worst_ratio), fmt_wall(i, sizeof i, ideal), d,
                        formula);
     /* sync against what a concurrent client could reach at the same C: the talk's point. */
-    if (worst->mode == MODE_SYNC && worst->conc > 1 && f->workers > 1) {
-        double conc_ideal = ideal_ms(f, MODE_THREADS, worst->conc, worst->requests);
+    if (worst->serial && worst->conc > 1 && f->workers > 1) {
+        double conc_ideal = ideal_ms(f, false, worst->conc, worst->requests);
         v->has_concurrent = true;
         v->concurrent_ideal_ms = conc_ideal;
         v->vs_concurrent_ideal = worst->wall_ms / conc_ideal;
@@ -355,7 +371,7 @@ static void find_ideal(struct findings *out, const struct run_facts *f,
 static void find_little(struct findings *out, const struct run_facts *f,
                         const struct point *const *p, int n)
 {
-    if (f->rate > 0 || n == 0 || p[0]->mode == MODE_SYNC) return;
+    if (f->rate > 0 || n == 0 || p[0]->serial) return;
     const struct point *low = NULL;
     double low_share = 0, low_in_flight = 0;
     for (int i = 0; i < n; i++) {
@@ -375,7 +391,7 @@ static void find_little(struct findings *out, const struct run_facts *f,
     snprintf(fd->text, sizeof fd->text,
              "%s kept %.1f of %lld requests in flight on average%s (Little's law: %.1f req/s × %s "
              "mean latency): the client, not the server, was the limit",
-             mode_name(low->mode), low_in_flight, (long long)low->lanes, at, rps_ok,
+             name_of(out, low->mode), low_in_flight, (long long)low->lanes, at, rps_ok,
              fmt_ms(m, sizeof m, low->mean_ms));
     fd->v.little = (struct finding_little){.concurrency = low->conc,
                                            .lanes = low->lanes,
@@ -387,10 +403,12 @@ static void find_little(struct findings *out, const struct run_facts *f,
 
 /* ---- cost ---- */
 
+static void cost_of_client(struct finding *fd, const struct point *pts, int n, int mode);
+
 static void find_cost(struct findings *out, const struct point *pts, int n, const int *modes,
                       int nmodes)
 {
-    double per_k[MODE_COUNT];
+    double per_k[SPEC_MAX_MODES];
     int cheapest = -1, counted = 0;
     for (int i = 0; i < nmodes; i++) {
         int64_t reqs = 0;
@@ -414,14 +432,91 @@ static void find_cost(struct findings *out, const struct point *pts, int n, cons
         if (i == cheapest)
             snprintf(fd->text, sizeof fd->text,
                      "%s used %s of CPU per 1,000 requests, the cheapest of %d modes",
-                     mode_name(modes[i]), fmt_ms(a, sizeof a, per_k[i]), counted);
+                     name_of(out, modes[i]), fmt_ms(a, sizeof a, per_k[i]), counted);
         else
             snprintf(fd->text, sizeof fd->text, "%s used %s of CPU per 1,000 requests, %s %s's %s",
-                     mode_name(modes[i]), fmt_ms(a, sizeof a, per_k[i]),
-                     fmt_ratio(r, sizeof r, ratio), mode_name(modes[cheapest]),
+                     name_of(out, modes[i]), fmt_ms(a, sizeof a, per_k[i]),
+                     fmt_ratio(r, sizeof r, ratio), name_of(out, modes[cheapest]),
                      fmt_ms(b, sizeof b, per_k[cheapest]));
         fd->v.cost = (struct finding_cost){
             .cpu_ms_per_1000 = per_k[i], .ratio = ratio, .cheapest = modes[cheapest]};
+        cost_of_client(fd, pts, n, modes[i]);
+    }
+}
+
+/* A client's cost beyond CPU: its start-up (the longest of its levels; never in its wall time)
+ * and its peak memory (Pss of its process tree), appended to its cost finding. */
+static void cost_of_client(struct finding *fd, const struct point *pts, int n, int mode)
+{
+    struct finding_cost *c = &fd->v.cost;
+    for (int j = 0; j < n; j++) {
+        if (pts[j].mode != mode || !pts[j].client) continue;
+        c->client = true;
+        if (pts[j].startup_ms > c->startup_ms) c->startup_ms = pts[j].startup_ms;
+        if (pts[j].peak_rss_kb > c->peak_rss_kb) c->peak_rss_kb = pts[j].peak_rss_kb;
+    }
+    if (!c->client) return;
+    char a[32];
+    size_t len = strlen(fd->text);
+    snprintf(fd->text + len, sizeof fd->text - len,
+             "; it started in %s (not in its wall time) and took %.1f MiB at most",
+             fmt_ms(a, sizeof a, c->startup_ms), (double)c->peak_rss_kb / 1024.0);
+}
+
+/* ---- parallel ---- */
+
+/* The cores a point used: its CPU time over its wall time, when the spec's work is at least
+ * half of that CPU time (else the cores measure something else than the work); -1 when not. */
+static double cores_of(const struct run_facts *f, const struct point *p)
+{
+    if (f->work_us <= 0 || !clean(p) || p->ok != p->requests || p->wall_ms <= 0) return -1;
+    double work_ms = (double)p->requests * (double)f->work_us / 1000.0;
+    if (p->cpu_ms < 0.5 * work_ms) return -1;
+    return p->cpu_ms / p->wall_ms;
+}
+
+static void find_parallel(struct findings *out, const struct run_facts *f, const struct point *pts,
+                          int n, const int *modes, int nmodes)
+{
+    if (f->work_us <= 0) return;
+    /* Each mode at its top level measured (levels increase: the last such point). */
+    const struct point *top[SPEC_MAX_MODES] = {0};
+    const struct point *best = NULL;
+    for (int i = 0; i < nmodes; i++) {
+        for (int j = 0; j < n; j++)
+            if (pts[j].mode == modes[i] && !pts[j].serial && pts[j].lanes > 1 &&
+                cores_of(f, &pts[j]) >= 0)
+                top[i] = &pts[j];
+        if (top[i] && (!best || cores_of(f, top[i]) > cores_of(f, best))) best = top[i];
+    }
+    for (int i = 0; i < nmodes; i++) {
+        const struct point *p = top[i];
+        if (!p) continue;
+        struct finding *fd = add(out, FINDING_PARALLEL, p->mode);
+        if (!fd) return;
+        double cores = cores_of(f, p), best_cores = cores_of(f, best);
+        bool serialised = cores < 1.25 && best != p && best_cores >= 1.5;
+        char w[32];
+        int len = snprintf(fd->text, sizeof fd->text, "%s used %.1f %s for %s of work per response",
+                           name_of(out, p->mode), cores, cores < 1.05 ? "core" : "cores",
+                           fmt_ms(w, sizeof w, (double)f->work_us / 1000.0));
+        if (serialised)
+            snprintf(fd->text + len, sizeof fd->text - (size_t)len,
+                     ": its %lld lanes computed one at a time (Python threads: the GIL serialised "
+                     "them); %s used %.1f",
+                     (long long)p->lanes, name_of(out, best->mode), best_cores);
+        else if (cores >= 1.5)
+            snprintf(fd->text + len, sizeof fd->text - (size_t)len,
+                     ": its %lld lanes computed side by side", (long long)p->lanes);
+        fd->v.parallel = (struct finding_parallel){.concurrency = p->conc,
+                                                   .lanes = p->lanes,
+                                                   .work_us = f->work_us,
+                                                   .cpu_ms = p->cpu_ms,
+                                                   .wall_ms = p->wall_ms,
+                                                   .cores = cores,
+                                                   .serialised = serialised,
+                                                   .best_mode = best == p ? -1 : best->mode,
+                                                   .best_cores = best_cores};
     }
 }
 
@@ -446,7 +541,7 @@ static void find_tls(struct findings *out, const struct point *const *p, int n)
     snprintf(fd->text, sizeof fd->text,
              "%s opened %lld connection%s; %s took %.0f %% of its requests' time (%s of %s "
              "summed)",
-             mode_name(p[0]->mode), (long long)t.connections, t.connections == 1 ? "" : "s",
+             name_of(out, p[0]->mode), (long long)t.connections, t.connections == 1 ? "" : "s",
              t.connections == 1 ? "its TLS handshake" : "their TLS handshakes", t.share * 100,
              fmt_ms(a, sizeof a, t.tls_ms), fmt_ms(b, sizeof b, t.busy_ms));
     fd->v.tls = t;
@@ -455,13 +550,14 @@ static void find_tls(struct findings *out, const struct point *const *p, int n)
 /* findings_compute's working set, on the heap: a civetweb handler's stack is small. */
 struct findings_work {
     struct point pts[MAX_POINTS];
-    const struct point *of[MODE_COUNT][MAX_POINTS];
+    const struct point *of[SPEC_MAX_MODES][MAX_POINTS];
 };
 
 void findings_compute(const struct spec *s, const struct mode_result *r, size_t nr,
                       struct findings *out)
 {
     out->n = 0;
+    mode_names_from_spec(s, &out->names);
     struct findings_work *w = malloc(sizeof *w);
     if (!w) return; /* out of memory: nothing is said rather than something wrong */
     struct point *pts = w->pts;
@@ -469,7 +565,7 @@ void findings_compute(const struct spec *s, const struct mode_result *r, size_t 
     read_facts(s, &f);
     int n = read_points(r, nr, pts);
     /* Modes in the order they first ran. */
-    int modes[MODE_COUNT], nmodes = 0;
+    int modes[SPEC_MAX_MODES], nmodes = 0;
     for (int i = 0; i < n; i++) {
         bool seen = false;
         for (int k = 0; k < nmodes; k++)
@@ -477,7 +573,7 @@ void findings_compute(const struct spec *s, const struct mode_result *r, size_t 
         if (!seen) modes[nmodes++] = pts[i].mode;
     }
     /* Per mode, kind by kind, so that the list reads errors first, then the knees, ... */
-    int nof[MODE_COUNT];
+    int nof[SPEC_MAX_MODES];
     for (int i = 0; i < nmodes; i++)
         nof[i] = points_of(pts, n, modes[i], w->of[i]);
     for (int i = 0; i < nmodes; i++)
@@ -492,6 +588,7 @@ void findings_compute(const struct spec *s, const struct mode_result *r, size_t 
     find_cost(out, pts, n, modes, nmodes);
     for (int i = 0; i < nmodes; i++)
         find_tls(out, w->of[i], nof[i]);
+    find_parallel(out, &f, pts, n, modes, nmodes);
     free(w);
 }
 
@@ -507,7 +604,7 @@ static void put_int(cJSON *values, const char *key, int64_t v)
     cJSON_AddNumberToObject(values, key, (double)v);
 }
 
-static cJSON *values_json(const struct finding *f)
+static cJSON *values_json(const struct findings *out, const struct finding *f)
 {
     cJSON *v = cJSON_CreateObject();
     switch (f->kind) {
@@ -570,8 +667,27 @@ static cJSON *values_json(const struct finding *f)
         const struct finding_cost *c = &f->v.cost;
         put(v, "cpu_ms_per_1000", c->cpu_ms_per_1000);
         put(v, "ratio", c->ratio);
-        cJSON_AddStringToObject(v, "cheapest",
-                                mode_name(c->cheapest) ? mode_name(c->cheapest) : "unknown");
+        cJSON_AddStringToObject(v, "cheapest", name_of(out, c->cheapest));
+        if (c->client) {
+            put(v, "startup_ms", c->startup_ms);
+            put_int(v, "peak_rss_kb", c->peak_rss_kb);
+        }
+        break;
+    }
+    case FINDING_PARALLEL: {
+        const struct finding_parallel *p = &f->v.parallel;
+        put_int(v, "concurrency", p->concurrency);
+        put_int(v, "lanes", p->lanes);
+        put_int(v, "work_us", p->work_us);
+        put(v, "cpu_ms", p->cpu_ms);
+        put(v, "wall_ms", p->wall_ms);
+        put(v, "cores", p->cores);
+        cJSON_AddBoolToObject(v, "serialised", p->serialised);
+        if (p->best_mode >= 0)
+            cJSON_AddStringToObject(v, "best_mode", name_of(out, p->best_mode));
+        else
+            cJSON_AddNullToObject(v, "best_mode");
+        put(v, "best_cores", p->best_cores);
         break;
     }
     case FINDING_TLS: {
@@ -594,12 +710,12 @@ cJSON *findings_to_json(const struct findings *fs)
         const struct finding *f = &fs->f[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "kind", finding_kind_name(f->kind));
-        if (f->mode >= 0 && mode_name(f->mode))
-            cJSON_AddStringToObject(o, "mode", mode_name(f->mode));
+        if (f->mode >= 0 && mode_names_get(&fs->names, f->mode))
+            cJSON_AddStringToObject(o, "mode", name_of(fs, f->mode));
         else
             cJSON_AddNullToObject(o, "mode");
         cJSON_AddStringToObject(o, "text", f->text);
-        cJSON_AddItemToObject(o, "values", values_json(f));
+        cJSON_AddItemToObject(o, "values", values_json(fs, f));
         cJSON_AddItemToArray(out, o);
     }
     return out;

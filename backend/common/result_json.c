@@ -57,10 +57,29 @@ static void add_latency(cJSON *o, const char *key, int has, const struct latency
     cJSON_AddNumberToObject(l, "max", round3(s->max));
 }
 
+const char *result_mode_name(const struct mode_result *r)
+{
+    const char *name = r->client.is_client ? r->client.name : mode_name(r->mode);
+    return name ? name : "unknown";
+}
+
+/* A client's additions to its RESULT. */
+static void client_info_to_json(cJSON *o, const struct client_info *c)
+{
+    cJSON_AddBoolToObject(o, "client", 1);
+    cJSON_AddNumberToObject(o, "startup_ms", round3(c->startup_ms));
+    cJSON_AddNumberToObject(o, "startup_cpu_ms", round3(c->startup_cpu_ms));
+    cJSON_AddStringToObject(o, "hello", c->hello);
+    if (c->failed) {
+        cJSON_AddStringToObject(o, "error", c->failure);
+        cJSON_AddStringToObject(o, "stderr", c->stderr_tail);
+    }
+}
+
 cJSON *result_to_json(const struct mode_result *r)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "mode", mode_name(r->mode) ? mode_name(r->mode) : "unknown");
+    cJSON_AddStringToObject(o, "mode", result_mode_name(r));
     cJSON_AddNumberToObject(o, "concurrency", (double)r->concurrency);
     cJSON_AddNumberToObject(o, "requests", (double)r->requests);
     cJSON_AddNumberToObject(o, "ok", (double)r->ok);
@@ -97,6 +116,7 @@ cJSON *result_to_json(const struct mode_result *r)
     for (int i = 0; i < 4; i++)
         if (r->http_versions[i])
             cJSON_AddNumberToObject(v, http_version_names[i], (double)r->http_versions[i]);
+    if (r->client.is_client) client_info_to_json(o, &r->client);
     return o;
 }
 
@@ -121,12 +141,38 @@ static int32_t get_latency(const cJSON *o, const char *key, struct latency_summa
     return 1;
 }
 
+/* A client's RESULT additions back from JSON (the reverse of client_info_to_json). */
+static int client_info_from_json(const cJSON *j, const char *name, struct client_info *c)
+{
+    char why[128];
+    if (client_name_check(name, why, sizeof why)) return -1;
+    c->is_client = 1;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->startup_ms = get_num(j, "startup_ms");
+    c->startup_cpu_ms = get_num(j, "startup_cpu_ms");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "hello");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "stderr");
+    if (cJSON_IsString(h)) snprintf(c->hello, sizeof c->hello, "%s", h->valuestring);
+    if (cJSON_IsString(e)) {
+        c->failed = 1;
+        snprintf(c->failure, sizeof c->failure, "%s", e->valuestring);
+    }
+    if (cJSON_IsString(t)) snprintf(c->stderr_tail, sizeof c->stderr_tail, "%s", t->valuestring);
+    return 0;
+}
+
 int result_from_json(const cJSON *j, struct mode_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(j)) return errf(err, errlen, "RESULT: not an object");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "mode");
     int mode = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
+    if (mode < 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "client"))) {
+        if (client_info_from_json(j, m->valuestring, &out->client))
+            return errf(err, errlen, "RESULT: mode: not a client's name");
+        mode = MODE_CLIENT_BASE; /* its number is its run's business: the caller sets it */
+    }
     if (mode < 0) return errf(err, errlen, "RESULT: mode: not a known mode");
     out->mode = mode;
     out->concurrency = get_int(j, "concurrency");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json_guard.h"
+#include "spec_clients.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -35,6 +36,10 @@ void spec_limits_default(struct spec_limits *l)
     l->max_concurrency[MODE_H2MUX] = 1000;
     l->max_timeout_ms = 3600000;
     l->max_body_bytes = 65536;
+    l->max_concurrency_client = 1000;
+    l->clients = NULL;
+    l->nclients = 0;
+    l->any_client = false;
     l->max_total_requests = INT64_MAX / 2;
     l->max_work_s = INT64_MAX / 2;
 }
@@ -45,6 +50,10 @@ void spec_limits_unbounded(struct spec_limits *l)
     for (int i = 0; i < MODE_COUNT; i++) l->max_concurrency[i] = INT64_MAX / 2;
     l->max_timeout_ms = INT64_MAX / 2;
     l->max_body_bytes = INT64_MAX / 2;
+    l->max_concurrency_client = INT64_MAX / 2;
+    l->clients = NULL;
+    l->nclients = 0;
+    l->any_client = true;
     l->max_total_requests = INT64_MAX / 2;
     l->max_work_s = INT64_MAX / 2;
 }
@@ -152,6 +161,7 @@ static int validate_outside_input(const struct spec *s, const struct spec_limits
     int64_t most = 0;
     for (int m = MODE_THREADS; m < MODE_COUNT; m++)
         if (lim->max_concurrency[m] > most) most = lim->max_concurrency[m];
+    if (s->nclients && lim->max_concurrency_client > most) most = lim->max_concurrency_client;
     int64_t top = s->levels[s->nlevels > 0 ? s->nlevels - 1 : 0]; /* levels increase */
     if (top > most)
         return errf(err, errlen, "concurrency: %lld is above the limit of every mode (%lld)",
@@ -178,6 +188,11 @@ static int check_levels(const struct spec *s, const struct spec_limits *lim, cha
         for (int i = 0; i < s->nmodes; i++) {
             enum bench_mode m = s->modes[i];
             if (m == MODE_SYNC) continue;
+            if (mode_is_client(m) && c > lim->max_concurrency_client)
+                return errf(err, errlen, "concurrency: %lld is above the limit of %lld for %s",
+                            (long long)c, (long long)lim->max_concurrency_client,
+                            spec_mode_name(s, m));
+            if (mode_is_client(m)) continue;
             if (c > lim->max_concurrency[m])
                 return errf(err, errlen, "concurrency: %lld is above the limit of %lld for %s",
                             (long long)c, (long long)lim->max_concurrency[m], mode_name(m));
@@ -317,6 +332,7 @@ int spec_validate(const struct spec *s, const struct spec_limits *lim, char *err
         return errf(err, errlen, "requests: %lld is out of range (1..%lld)", (long long)s->requests,
                     (long long)lim->max_requests);
     if (s->nmodes < 1) return errf(err, errlen, "modes: at least one mode is required");
+    if (spec_clients_check(s, lim, err, errlen)) return -1;
     if (check_levels(s, lim, err, errlen)) return -1;
     if (s->timeout_ms < 1 || s->timeout_ms > lim->max_timeout_ms)
         return errf(err, errlen, "timeout_ms: %lld is out of range (1..%lld)",
@@ -419,8 +435,11 @@ static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
     if (!cJSON_IsArray(v))
         return errf(err, errlen, "modes: must be a list of sync, threads, async, processes, h2mux");
     s->nmodes = 0;
+    s->nclients = 0;
     for (const cJSON *m = v->child; m; m = m->next) {
         int id = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
+        if (id < 0 && cJSON_IsString(m) && spec_client_add(s, m->valuestring, &id, err, errlen))
+            return -1;
         if (id < 0)
             return errf(err, errlen,
                         "modes: unknown mode '%.40s' (known: sync, threads, async, processes, "
@@ -428,7 +447,7 @@ static int parse_modes(const cJSON *v, struct spec *s, char *err, size_t errlen)
                         cJSON_IsString(m) ? m->valuestring : "(not a string)");
         for (int i = 0; i < s->nmodes; i++)
             if (s->modes[i] == (enum bench_mode)id)
-                return errf(err, errlen, "modes: '%s' is listed twice", mode_name(id));
+                return errf(err, errlen, "modes: '%s' is listed twice", spec_mode_name(s, id));
         s->modes[s->nmodes++] = (enum bench_mode)id;
     }
     if (s->nmodes == 0) return errf(err, errlen, "modes: at least one mode is required");
@@ -583,7 +602,7 @@ cJSON *spec_to_json(const struct spec *s)
         cJSON_AddNumberToObject(o, "concurrency", (double)s->levels[0]);
     }
     cJSON *m = cJSON_AddArrayToObject(o, "modes");
-    for (int i = 0; i < s->nmodes; i++) cJSON_AddItemToArray(m, cJSON_CreateString(mode_name(s->modes[i])));
+    for (int i = 0; i < s->nmodes; i++) cJSON_AddItemToArray(m, cJSON_CreateString(spec_mode_name(s, s->modes[i])));
     cJSON_AddNumberToObject(o, "timeout_ms", (double)s->timeout_ms);
     cJSON_AddNumberToObject(o, "rate", s->rate);
     cJSON_AddBoolToObject(o, "keepalive", s->keepalive);

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <string.h>
 #include "util.h"
 
 static const char *const names[VERDICT_COUNT] = {"p99_ms", "error_rate", "rps_min"};
@@ -27,6 +28,8 @@ void verdict_compute(const struct spec *s, const struct mode_result *rs, size_t 
                      struct verdict *out)
 {
     out->nfailed = 0;
+    if (s) mode_names_from_spec(s, &out->names);
+    else memset(&out->names, 0, sizeof out->names);
     out->judged = s && spec_thresholds_any(&s->thresholds);
     out->pass = out->judged;
     if (!out->judged) return;
@@ -59,7 +62,7 @@ cJSON *verdict_to_json(const struct verdict *v)
     for (int i = 0; i < v->nfailed; i++) {
         const struct verdict_failure *f = &v->failed[i];
         cJSON *x = cJSON_CreateObject();
-        const char *mode = mode_name(f->mode);
+        const char *mode = mode_names_get(&v->names, f->mode);
         cJSON_AddStringToObject(x, "mode", mode ? mode : "unknown");
         cJSON_AddNumberToObject(x, "concurrency", (double)f->concurrency);
         cJSON_AddStringToObject(x, "threshold", verdict_threshold_name(f->threshold));

@@ -46,6 +46,9 @@ int dashboard_start(const struct dashboard_opts *o, struct store *runner_st, str
         .demo_delay_ms = o->demo_delay_ms,
         .queue_max = o->job.queue_max,
         .job_per_client = o->job.queue_per_client,
+        .clients = o->job.clients,
+        .default_modes = o->default_modes,
+        .ndefault_modes = o->ndefault_modes,
         /* Each stream holds a thread until its run ends: half of them at most. */
         .sse_max = (o->threads > 0 ? o->threads : HTTP_THREADS_DEFAULT) / 2,
     };

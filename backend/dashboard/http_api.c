@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "client_registry.h"
 #include "http_json.h"
 #include "http_rules.h"
 #include "redact.h"
@@ -70,13 +71,43 @@ static int h_config(struct mg_connection *c, struct http_api *api, const char *i
     struct spec d;
     spec_init(&d);
     d.url = strdup(api->demo_url ? api->demo_url : "");
-    cJSON_AddItemToObject(o, "defaults", spec_to_json(&d));
+    cJSON *defaults = spec_to_json(&d);
     spec_free(&d);
+    if (api->ndefault_modes) {
+        cJSON *dm = cJSON_CreateArray();
+        for (int i = 0; i < api->ndefault_modes; i++)
+            cJSON_AddItemToArray(dm, cJSON_CreateString(api->default_modes[i]));
+        cJSON_ReplaceItemInObjectCaseSensitive(defaults, "modes", dm);
+    }
+    cJSON_AddItemToObject(o, "defaults", defaults);
     cJSON *modes = cJSON_AddArrayToObject(o, "modes");
     for (int m = 0; m < MODE_COUNT; m++) cJSON_AddItemToArray(modes, cJSON_CreateString(mode_name(m)));
+    cJSON *clients = cJSON_AddArrayToObject(o, "clients"); /* as GET /api/clients */
+    for (int k = 0; api->clients && k < api->clients->n; k++) {
+        cJSON_AddItemToArray(modes, cJSON_CreateString(api->clients->v[k].name));
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", api->clients->v[k].name);
+        cJSON_AddStringToObject(e, "description", api->clients->v[k].description);
+        cJSON_AddItemToArray(clients, e);
+    }
     cJSON_AddBoolToObject(o, "token_required", api->token != NULL);
     cJSON_AddBoolToObject(o, "read_token_required", api->token && !api->public_read);
     cJSON_AddStringToObject(o, "version", CONLAB_VERSION);
+    return http_reply_json(c, 200, o);
+}
+
+/* GET /api/clients: the registered clients' names and descriptions, never their commands. */
+static int h_clients(struct mg_connection *c, struct http_api *api, const char *id)
+{
+    (void)id;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(o, "clients");
+    for (int k = 0; api->clients && k < api->clients->n; k++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", api->clients->v[k].name);
+        cJSON_AddStringToObject(e, "description", api->clients->v[k].description);
+        cJSON_AddItemToArray(list, e);
+    }
     return http_reply_json(c, 200, o);
 }
 
@@ -183,13 +214,15 @@ static int h_delete(struct mg_connection *c, struct http_api *api, const char *i
 }
 
 /* The concurrency levels of a run, from its stored spec (one, or a sweep's list), into levels
- * and *n. Returns 0, STORE_NOT_FOUND, or -1 with err. */
+ * and *n, its clients' names into names. Returns 0, STORE_NOT_FOUND, or -1 with err. */
 static int http_run_levels(struct http_api *api, const char *id, int64_t *levels, int *nlevels,
-                           char *err, size_t errlen)
+                           struct mode_names *names, char *err, size_t errlen)
 {
     struct store_run r;
     int rc = store_run_get(api->st, id, &r, err, errlen);
     if (rc) return rc;
+    if (r.has_spec) mode_names_from_spec(&r.spec, names);
+    else memset(names, 0, sizeof *names);
     int n = 0;
     for (int k = 0; r.has_spec && k < r.spec.nlevels && k < SPEC_MAX_LEVELS; k++)
         levels[n++] = r.spec.levels[k];
@@ -227,17 +260,18 @@ static int http_pick_level(struct mg_connection *c, const int64_t *levels, int n
 
 static int h_requests(struct mg_connection *c, struct http_api *api, const char *id)
 {
-    char err[256], mode[32];
+    char err[256], mode[CLIENT_NAME_MAX + 8];
     int64_t levels[SPEC_MAX_LEVELS], level = 0;
-    int nlevels = 0, lrc = http_run_levels(api, id, levels, &nlevels, err, sizeof err);
+    struct mode_names names;
+    int nlevels = 0, lrc = http_run_levels(api, id, levels, &nlevels, &names, err, sizeof err);
     if (lrc == STORE_NOT_FOUND) return http_no_run(c, id);
     if (lrc) return http_store_error(c, err);
     int q = http_query(c, "mode", mode, sizeof mode);
     if (q == 0) return http_reply_error(c, 400, "mode: required (sync, threads, async or processes)");
-    int m = q > 0 ? mode_from_name(mode) : -1;
+    int m = q > 0 ? mode_names_find(&names, mode) : -1;
     if (m < 0)
         return http_reply_error(c, 400, "mode: unknown mode '%.32s' (known: sync, threads, async, "
-                                "processes)", q > 0 ? mode : "");
+                                "processes and the run's clients)", q > 0 ? mode : "");
     int64_t limit, offset, from_us, to_us;
     if (http_query_int(c, "limit", 1000, 1, 10000, &limit, err, sizeof err) ||
         http_query_int(c, "offset", 0, 0, INT64_MAX / 2, &offset, err, sizeof err) ||
@@ -324,6 +358,7 @@ static int h_export_csv(struct mg_connection *c, struct http_api *api, const cha
 static const struct http_route http_routes[] = {
     {"health", "GET", false, h_health},
     {"config", "GET", false, h_config},
+    {"clients", "GET", false, h_clients},
     {"runs", "GET", false, h_list},
     {"runs", "POST", true, h_create},
     {"runs/:id", "GET", false, h_get},

@@ -10,6 +10,7 @@
 
 struct job;
 struct store;
+struct client_registry;
 
 struct http_api {
     struct store *st;        /* the handlers' connection */
@@ -29,6 +30,9 @@ struct http_api {
     int job_per_client;      /* queued runs one client address may have */
     int sse_max;             /* event streams open at once; each holds a server thread */
     int sse_open;            /* how many are open (atomic) */
+    const struct client_registry *clients; /* GET /api/clients; NULL: none */
+    const char *const *default_modes; /* the defaults' modes in GET /api/config */
+    int ndefault_modes;
 };
 
 #endif

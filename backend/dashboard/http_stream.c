@@ -75,7 +75,7 @@ static int sse_results(struct mg_connection *c, struct http_api *api, const char
         int n = job_results(api->job, id, *sent, buf, 4);
         if (n <= 0) return 0;
         for (int i = 0; i < n; i++, (*sent)++)
-            if (sse_mode(c, mode_name(buf[i].mode), result_to_json(&buf[i]))) return -1;
+            if (sse_mode(c, result_mode_name(&buf[i]), result_to_json(&buf[i]))) return -1;
     }
     return 0;
 }
@@ -187,6 +187,7 @@ struct http_export {
     size_t len, cap;
     bool failed;
     bool first; /* no row written yet in the current JSON array */
+    struct mode_names names; /* the run's clients */
 };
 
 static void export_flush(struct http_export *x)
@@ -297,12 +298,13 @@ int http_stream_export_json(struct mg_connection *c, struct http_api *api, const
     cJSON *m;
     bool first_mode = true;
     char err[256];
+    mode_names_from_json(cJSON_GetObjectItemCaseSensitive(run, "spec"), &x.names);
     cJSON_ArrayForEach(m, modes)
     {
-        int mode = cJSON_IsString(m) ? mode_from_name(m->valuestring) : -1;
+        int mode = cJSON_IsString(m) ? mode_names_find(&x.names, m->valuestring) : -1;
         if (mode < 0 || x.failed) continue;
-        char head[48];
-        snprintf(head, sizeof head, "%s\"%s\":[", first_mode ? "" : ",", mode_name(mode));
+        char head[64];
+        snprintf(head, sizeof head, "%s\"%s\":[", first_mode ? "" : ",", mode_names_get(&x.names, mode));
         export_puts(&x, head);
         first_mode = false;
         x.first = true;
@@ -321,7 +323,8 @@ static int export_csv_row(void *ctx, int mode, int64_t concurrency, const struct
 {
     struct http_export *x = ctx;
     char line[RECORD_CSV_MAX];
-    size_t n = record_to_csv(mode_name(mode), concurrency, r, error, line);
+    const char *name = mode_names_get(&x->names, mode);
+    size_t n = record_to_csv(name ? name : "unknown", concurrency, r, error, line);
     export_put(x, line, n);
     return x->failed;
 }
@@ -332,8 +335,9 @@ int http_stream_export_csv(struct mg_connection *c, struct http_api *api, const 
     cJSON *run;
     int rc = export_open(c, api, id, &st, &run);
     if (rc) return rc;
-    cJSON_Delete(run);
     struct http_export x;
+    mode_names_from_json(cJSON_GetObjectItemCaseSensitive(run, "spec"), &x.names);
+    cJSON_Delete(run);
     if (export_begin(&x, c, id, "text/csv; charset=utf-8", "csv")) {
         store_close(st);
         return 500;

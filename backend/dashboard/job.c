@@ -168,6 +168,7 @@ int job_submit_as(struct job *j, const struct spec *s, const char *client, char 
     struct job_item it = {.requests = s->requests, .nmodes = s->nmodes, .nlevels = s->nlevels};
     snprintf(it.client, sizeof it.client, "%s", client ? client : "");
     memcpy(it.modes, s->modes, sizeof it.modes);
+    mode_names_from_spec(s, &it.names);
     random_id(it.id, JOB_ID_LEN);
     it.spec_text = spec_to_text(s);
     if (!it.spec_text) return errf(err, errlen, "out of memory");
@@ -215,6 +216,7 @@ static void job_fill_item(const struct job_item *it, struct job_progress *out)
     out->nmodes = it->nmodes;
     out->nlevels = it->nlevels;
     memcpy(out->modes, it->modes, sizeof out->modes);
+    out->names = it->names;
 }
 
 /* Call with j->mu held. */

@@ -50,7 +50,7 @@ int job_submit_as(struct job *j, const struct spec *s, const char *client, char 
 enum job_state { JOB_NONE = 0, JOB_QUEUED, JOB_RUNNING };
 
 /* Points of a run at most: each mode at each concurrency level. */
-#define JOB_MAX_POINTS (MODE_COUNT * SPEC_MAX_LEVELS)
+#define JOB_MAX_POINTS (SPEC_MAX_MODES * SPEC_MAX_LEVELS)
 
 /* A copy of what is known in memory about one run (small: it lives on a web server thread's
  * stack; the finished points' results are read with job_results). */
@@ -62,10 +62,11 @@ struct job_progress {
     int position;         /* JOB_QUEUED: runs ahead of it in the queue (0: next) */
     int64_t requests;     /* per mode and level */
     int nmodes, nlevels;  /* nlevels > 1: a sweep */
-    enum bench_mode modes[MODE_COUNT];
+    enum bench_mode modes[SPEC_MAX_MODES];
+    struct mode_names names;       /* the clients' names */
     int cur;                       /* index into modes of the mode running; -1 before the first */
     int64_t concurrency;           /* the level it runs at (0 before the first) */
-    int64_t done[MODE_COUNT];      /* per index into modes: requests stored, over its levels */
+    int64_t done[SPEC_MAX_MODES];      /* per index into modes: requests stored, over its levels */
     int nresults;                  /* points (mode at a level) finished so far, in run order */
     struct job_live live;          /* the mode running now, live; live.mode -1 when none */
 };

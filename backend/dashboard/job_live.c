@@ -73,11 +73,11 @@ static void add_ms(cJSON *o, const char *key, double v)
         cJSON_AddNumberToObject(o, key, round3(v));
 }
 
-cJSON *job_live_json(const struct job_live *l, int64_t now_us)
+cJSON *job_live_json(const struct job_live *l, const struct mode_names *names, int64_t now_us)
 {
-    if (l->mode < 0 || !mode_name(l->mode)) return cJSON_CreateNull();
+    if (l->mode < 0 || !mode_names_get(names, l->mode)) return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "mode", mode_name(l->mode));
+    cJSON_AddStringToObject(o, "mode", mode_names_get(names, l->mode));
     cJSON_AddNumberToObject(o, "elapsed_ms", (double)((now_us - l->start_us) / 1000));
     cJSON_AddNumberToObject(o, "done", (double)l->done);
     cJSON_AddNumberToObject(o, "ok", (double)l->ok);

@@ -13,6 +13,7 @@
 #include "record.h"
 
 struct cJSON;
+struct mode_names;
 
 #define JOB_LIVE_TICK_MS 250 /* a point per tick */
 #define JOB_LIVE_POINTS 200  /* then every other point is dropped and the tick doubles */
@@ -62,6 +63,7 @@ void job_live_append(struct job_live *l, const struct job_live_point *p);
 /* {"mode", "elapsed_ms", "done", "ok", "errors", "points": [{"t_ms", "done", "ok", "errors",
  * "p50_ms", "p99_ms"}]} (percentiles null when a tick had no ok request), or JSON null when no
  * mode runs. */
-struct cJSON *job_live_json(const struct job_live *l, int64_t now_us);
+struct cJSON *job_live_json(const struct job_live *l, const struct mode_names *names,
+                            int64_t now_us);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "client_registry.h"
 #include "job_runner.h"
 #include "job_state.h"
 #include "recorder.h"
@@ -357,6 +358,11 @@ void job_run(struct job *j, struct job_reader *rd)
         pthread_mutex_unlock(&j->mu);
         /* The child reads the spec before it writes anything; EPIPE means it died and its exit
          * status tells why. Its stdin stays open for the ACKs. */
+        if (j->o.clients && j->o.clients->n) {
+            char *cl = client_registry_to_text(j->o.clients, NULL);
+            if (cl) wire_write(in_fd, WIRE_CLIENTS, cl, (uint32_t)strlen(cl));
+            free(cl);
+        }
         wire_write(in_fd, WIRE_SPEC, it->spec_text, (uint32_t)strlen(it->spec_text));
         job_read_frames(j, rd, out_fd, in_fd, fail, sizeof fail);
         close(in_fd);

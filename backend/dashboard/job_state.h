@@ -17,7 +17,8 @@ struct job_item {
     char client[48]; /* who asked for it ("" when not counted per client) */
     int64_t requests;
     int nmodes, nlevels;
-    enum bench_mode modes[MODE_COUNT];
+    enum bench_mode modes[SPEC_MAX_MODES];
+    struct mode_names names;
 };
 
 /* The running run. Only the runner thread changes `item`; everything else is under j->mu. */
@@ -32,7 +33,7 @@ struct job_active {
     bool killed;       /* SIGKILL sent after the grace time */
     int cur;
     int64_t concurrency; /* the level of the point running */
-    int64_t done[MODE_COUNT];
+    int64_t done[SPEC_MAX_MODES];
     int nresults;
     struct mode_result results[JOB_MAX_POINTS];
     struct job_live live; /* written by the runner thread under mu */

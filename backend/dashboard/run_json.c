@@ -18,9 +18,10 @@ struct progress_view {
     int cur; /* index of the latest begun point's mode; -1 before any */
     int64_t concurrency; /* and its level */
     int n;   /* modes begun */
-    int mode[MODE_COUNT];
-    int64_t mode_done[MODE_COUNT], mode_total[MODE_COUNT];
+    int mode[SPEC_MAX_MODES];
+    int64_t mode_done[SPEC_MAX_MODES], mode_total[SPEC_MAX_MODES];
     int position; /* runs ahead in the queue; -1 when not queued */
+    struct mode_names names;
 };
 
 static cJSON *progress_json(const struct progress_view *v)
@@ -28,7 +29,7 @@ static cJSON *progress_json(const struct progress_view *v)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "done", (double)v->done);
     cJSON_AddNumberToObject(o, "total", (double)(v->total > v->done ? v->total : v->done));
-    const char *cur = v->cur >= 0 ? mode_name(v->mode[v->cur]) : NULL;
+    const char *cur = v->cur >= 0 ? mode_names_get(&v->names, v->mode[v->cur]) : NULL;
     if (cur) {
         cJSON_AddStringToObject(o, "mode", cur);
         cJSON_AddNumberToObject(o, "concurrency", (double)v->concurrency);
@@ -38,7 +39,7 @@ static cJSON *progress_json(const struct progress_view *v)
     }
     cJSON *m = cJSON_AddObjectToObject(o, "modes");
     for (int i = 0; i < v->n; i++) {
-        const char *name = mode_name(v->mode[i]);
+        const char *name = mode_names_get(&v->names, v->mode[i]);
         cJSON *e = cJSON_AddObjectToObject(m, name ? name : "unknown");
         cJSON_AddNumberToObject(e, "done", (double)v->mode_done[i]);
         cJSON_AddNumberToObject(e, "total", (double)v->mode_total[i]);
@@ -51,7 +52,7 @@ cJSON *run_json_progress(const struct job_progress *p)
 {
     int64_t levels = p->nlevels > 1 ? p->nlevels : 1;
     struct progress_view v = {.total = p->requests * p->nmodes * levels, .cur = p->cur,
-                              .concurrency = p->concurrency, .position = -1};
+                              .concurrency = p->concurrency, .position = -1, .names = p->names};
     for (int i = 0; i < p->nmodes; i++) v.done += p->done[i];
     /* Begun: up to the running one, or every mode once a sweep's first level is done. */
     int begun = p->nresults >= p->nmodes ? p->nmodes : p->cur + 1;
@@ -62,7 +63,7 @@ cJSON *run_json_progress(const struct job_progress *p)
     }
     if (p->state == JOB_QUEUED) v.position = p->position;
     cJSON *o = progress_json(&v);
-    cJSON_AddItemToObject(o, "live", job_live_json(&p->live, clock_us()));
+    cJSON_AddItemToObject(o, "live", job_live_json(&p->live, &p->names, clock_us()));
     return o;
 }
 
@@ -73,13 +74,14 @@ static cJSON *stored_progress(const struct store_run *r)
     int64_t per_mode = r->has_spec ? r->spec.requests : 0;
     int64_t levels = r->has_spec && r->spec.nlevels > 0 ? r->spec.nlevels : 1;
     struct progress_view v = {.cur = -1, .position = -1};
+    if (r->has_spec) mode_names_from_spec(&r->spec, &v.names);
     int64_t begun_total = 0;
     for (int i = 0; i < r->nmodes; i++) {
         const struct store_mode *m = &r->modes[i];
         int k = 0;
         while (k < v.n && v.mode[k] != m->mode) k++;
         if (k == v.n) {
-            if (v.n == MODE_COUNT) continue;
+            if (v.n == SPEC_MAX_MODES) continue;
             v.mode[v.n++] = m->mode;
         }
         v.mode_done[k] += m->done;

@@ -11,6 +11,7 @@
 #include "bench.h"
 #include "bench_async.h"
 #include "bench_cancel.h"
+#include "bench_client.h"
 #include "bench_collect.h"
 #include "bench_ctx.h"
 #include "bench_curl.h"
@@ -123,6 +124,10 @@ static void ticker_stop(struct ticker *t)
 int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurrency,
                    const struct bench_sink *sink, struct mode_result *res, char *err, size_t errlen)
 {
+    if (mode_is_client(mode) && concurrency >= 1) {
+        if (bench_cancel_init(err, errlen)) return -1;
+        return bench_client_mode(s, mode, concurrency, sink, res, err, errlen);
+    }
     if ((int)mode < 0 || mode >= MODE_COUNT) return errf(err, errlen, "unknown mode %d", (int)mode);
     if (concurrency < 1)
         return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);

@@ -10,10 +10,19 @@
  * overflow the cast nor t0 + due. */
 #define BENCH_DUE_MAX (INT64_MAX / 4)
 
+/* The shard this process runs (bench_set_shard): request k is the spec's index + k × count. */
+static int64_t shard_index = 0, shard_count = 1;
+
+void bench_set_shard(int64_t index, int64_t count)
+{
+    shard_index = index;
+    shard_count = count > 0 ? count : 1;
+}
+
 int64_t bench_due(const struct bench_ctx *c, int64_t seq)
 {
     if (!(c->spec->rate > 0)) return 0;
-    double due = (double)seq * 1e6 / c->spec->rate;
+    double due = ((double)shard_index + (double)seq * (double)shard_count) * 1e6 / c->spec->rate;
     return due < (double)BENCH_DUE_MAX ? (int64_t)due : BENCH_DUE_MAX;
 }
 

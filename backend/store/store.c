@@ -17,7 +17,7 @@
 #define BUSY_TIMEOUT_MS 10000
 /* Rows deleted per write when a run goes (a few ms each on this kind of machine), and the pause
  * between two, in which a waiting writer takes the database. */
-#define PURGE_BATCH_ROWS 4000
+#define PURGE_BATCH_ROWS 10000
 #define PURGE_PAUSE_US 3000
 
 #define RUN_COLS "id, status, created_us, finished_us, spec_json, label, message"

@@ -334,7 +334,8 @@ cJSON *store_charts_compute(struct store *st, const char *id, int mode, int64_t 
     cJSON *timeline = timeline_json(st, c, err, errlen);
     if (!timeline) goto done;
     out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "mode", mode_name(mode) ? mode_name(mode) : "unknown");
+    struct mode_names names;
+    cJSON_AddStringToObject(out, "mode", store_mode_name(st, id, mode, &names));
     cJSON_AddNumberToObject(out, "concurrency", (double)concurrency);
     cJSON_AddNumberToObject(out, "total", (double)c->rows);
     cJSON_AddNumberToObject(out, "wall_ms", round3(wall_ms));

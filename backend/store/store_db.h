@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "record.h"
+#include "spec.h"
 
 struct cJSON;
 
@@ -74,6 +75,10 @@ int store_fail(struct store *st, char *err, size_t errlen, const char *what);
 
 /* Resets a statement after use and clears its bindings, so that no text stays referenced. */
 void store_done(sqlite3_stmt *s);
+
+/* A mode's name in run `id`: a built-in mode's, or the client's its stored spec names ("unknown"
+ * when neither). `buf` holds the run's client names. Call with st->lock held. */
+const char *store_mode_name(struct store *st, const char *id, int mode, struct mode_names *buf);
 
 /* Runs a statement without result rows (BEGIN, COMMIT, ...). Returns 0 or -1 with err. */
 int store_exec(struct store *st, enum store_stmt q, char *err, size_t errlen, const char *what);

@@ -9,7 +9,7 @@
 #include "store_db.h"
 #include "util.h"
 
-#define MAX_MODES (MODE_COUNT * SPEC_MAX_LEVELS) /* rows of modes per run: (mode, level) points */
+#define MAX_MODES (SPEC_MAX_MODES * SPEC_MAX_LEVELS) /* rows of modes per run: (mode, level) points */
 #define MAX_PAGE 100000
 
 /* One row of modes: its RESULT parsed, its charts text copied out of the statement. */
@@ -45,6 +45,7 @@ static void read_result(const unsigned char *text, struct mode_row *m)
     if (j && result_from_json(j, &m->result, err, sizeof err) == 0) {
         m->finished = true;
         if (m->result.concurrency <= 0) m->result.concurrency = m->concurrency;
+        if (m->result.client.is_client) m->result.mode = m->mode; /* 16 + its index in the spec */
     }
     cJSON_Delete(j);
 }
@@ -251,12 +252,30 @@ static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t 
     return yes;
 }
 
+const char *store_mode_name(struct store *st, const char *id, int mode, struct mode_names *buf)
+{
+    memset(buf, 0, sizeof *buf);
+    if (mode_is_client(mode)) {
+        sqlite3_stmt *s = st->q[Q_RUN_GET];
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            cJSON *spec = cJSON_Parse((const char *)sqlite3_column_text(s, 4)); /* spec_json */
+            mode_names_from_json(spec, buf);
+            cJSON_Delete(spec);
+        }
+        store_done(s);
+    }
+    const char *name = mode_names_get(buf, mode);
+    return name ? name : "unknown";
+}
+
 /* {"mode", "concurrency", "total", "requests": [the rows of s]} or NULL with err. */
 static cJSON *rows_page(struct store *st, sqlite3_stmt *s, const char *id, int mode,
                         int64_t concurrency, int64_t total, char *err, size_t errlen)
 {
     cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "mode", mode_name(mode));
+    struct mode_names names;
+    cJSON_AddStringToObject(out, "mode", store_mode_name(st, id, mode, &names));
     cJSON_AddNumberToObject(out, "concurrency", (double)concurrency);
     cJSON_AddNumberToObject(out, "total", (double)total);
     if (append_rows(st, s, id, mode, concurrency, cJSON_AddArrayToObject(out, "requests"), err,
@@ -288,7 +307,8 @@ static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t 
                             int64_t limit, int64_t offset, bool window, int64_t from_us,
                             int64_t to_us, char *err, size_t errlen)
 {
-    if (!mode_name(mode)) return errf(err, errlen, "reading requests: no such mode %d", mode), NULL;
+    if (!mode_name(mode) && !mode_is_client(mode))
+        return errf(err, errlen, "reading requests: no such mode %d", mode), NULL;
     if (limit < 0) limit = 0;
     if (limit > MAX_PAGE) limit = MAX_PAGE;
     if (offset < 0) offset = 0;
@@ -342,6 +362,8 @@ cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t
 static int append_failures(struct store *st, const char *id, int mode, int64_t concurrency,
                            cJSON *arr, char *err, size_t errlen)
 {
+    struct mode_names names;
+    const char *name = store_mode_name(st, id, mode, &names);
     sqlite3_stmt *s = st->q[Q_FAILURES];
     store_bind_point(s, id, mode, concurrency);
     int rc;
@@ -349,7 +371,7 @@ static int append_failures(struct store *st, const char *id, int mode, int64_t c
         cJSON *f = cJSON_CreateObject();
         const char *kind = req_error_name(sqlite3_column_int(s, 0));
         const char *msg = (const char *)sqlite3_column_text(s, 1);
-        cJSON_AddStringToObject(f, "mode", mode_name(mode) ? mode_name(mode) : "unknown");
+        cJSON_AddStringToObject(f, "mode", name);
         cJSON_AddNumberToObject(f, "concurrency", (double)concurrency);
         cJSON_AddStringToObject(f, "kind", kind);
         cJSON_AddStringToObject(f, "message", msg && *msg ? msg : kind);
@@ -417,7 +439,7 @@ int store_each_request(struct store *st, const char *id, int mode,
                                  const struct bench_record *r, const char *error),
                        void *ctx, char *err, size_t errlen)
 {
-    if (mode >= 0 && !mode_name(mode))
+    if (mode >= 0 && !mode_name(mode) && !mode_is_client(mode))
         return errf(err, errlen, "reading requests: no such mode %d", mode);
     pthread_mutex_lock(&st->lock);
     int rc = -1;

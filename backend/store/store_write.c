@@ -13,7 +13,7 @@
 
 static bool valid_mode(int mode)
 {
-    return mode >= 0 && mode < MODE_COUNT;
+    return (mode >= 0 && mode < MODE_COUNT) || mode_is_client(mode);
 }
 
 int store_run_create(struct store *st, const char *id, const struct spec *spec,

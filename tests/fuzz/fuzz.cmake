@@ -3,7 +3,8 @@
 # a scratch folder in the build tree, never into the corpus.
 set(CONLAB_FUZZ_SECONDS 20 CACHE STRING "seconds each fuzzer runs in ctest")
 set(CONLAB_FUZZERS spec:conlab_common:common query:conlab_dashboard:dashboard
-    target_http:conlab_target:target target_h2:conlab_target:target histogram:conlab_common:common)
+    target_http:conlab_target:target target_h2:conlab_target:target histogram:conlab_common:common
+    part:conlab_common:common)
 add_custom_target(fuzzers) # every fuzz_NAME: `cmake --build build-fuzz --target fuzzers`
 foreach(f ${CONLAB_FUZZERS})
   string(REPLACE ":" ";" parts ${f})

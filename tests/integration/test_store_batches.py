@@ -84,6 +84,7 @@ class StoreBatchesTest(unittest.TestCase):
             status, _, _ = s.request("DELETE", "/api/runs/bigrun0001", timeout=120)
             took = time.monotonic() - t0
             poster.close()
+            print(f"\n2M-row delete took {took:.1f} s; worst POST meanwhile {poster.worst:.0f} ms")
             self.assertEqual(status, 204)
             self.assertEqual(s.request("GET", "/api/runs/bigrun0001")[0], 404)
             run = s.wait_status(rid, timeout=120)
@@ -117,6 +118,7 @@ class StoreBatchesTest(unittest.TestCase):
                     s.request("GET", f"/api/runs/bigrun000{i}")[0] == 200 for i in (1, 2)):
                 time.sleep(0.2)
             poster.close()
+            print(f"\nretention of 2 x 1M rows: worst POST meanwhile {poster.worst:.0f} ms")
             for i in (1, 2):
                 self.assertEqual(s.request("GET", f"/api/runs/bigrun000{i}")[0], 404)
             self.assertLessEqual(poster.codes, {202, 429}, poster.codes)  # 429: a full queue

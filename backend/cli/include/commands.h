@@ -6,6 +6,10 @@
 int cmd_run(int argc, char **argv);   /* cmd_run.c */
 int cmd_serve(int argc, char **argv); /* cmd_serve.c */
 
+/* `conlab merge PART... [--db FILE] [--json]`: one run from the parts of its shards (exit 2 for
+ * parts that do not make one run, 3 when a threshold is crossed). */
+int cmd_merge(int argc, char **argv); /* cmd_merge.c */
+
 /* `conlab target [--listen HOST:PORT] [--workers W] [--delay-ms D] [--max-conns N]
  * [--idle-timeout-ms T]`: runs the demo server until SIGINT/SIGTERM. */
 int cmd_target(int argc, char **argv); /* cmd_target.c */
@@ -21,5 +25,9 @@ int cmd_job(int argc, char **argv); /* job_main.c */
 /* `conlab __workers` (internal): the `processes` mode's worker starter, exec'd by a
  * multi-threaded coordinator; reads its setup on stdin and forks the workers. */
 int cmd_workers(void); /* job_main.c */
+
+/* `conlab __client MODE` (internal): a built-in mode as a client of docs/CLIENTS.md (workload
+ * on stdin, protocol lines on stdout), to measure the protocol against the mode built in. */
+int cmd_client(int argc, char **argv); /* client_main.c */
 
 #endif

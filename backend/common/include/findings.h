@@ -28,15 +28,16 @@ enum finding_kind {
     FINDING_IDEAL,
     FINDING_LITTLE,
     FINDING_COST,
-    FINDING_TLS
+    FINDING_TLS,
+    FINDING_PARALLEL
 };
 
-/* "errors", "knee", "ideal", "little", "cost", "tls". */
+/* "errors", "knee", "ideal", "little", "cost", "tls", "parallel". */
 const char *finding_kind_name(enum finding_kind k);
 
 #define FINDING_TEXT_MAX 900
 /* At most one finding of each kind per mode. */
-#define FINDINGS_MAX (6 * MODE_COUNT)
+#define FINDINGS_MAX (7 * SPEC_MAX_MODES)
 
 /* The numbers behind each kind (RUN's "values"). */
 struct finding_errors {
@@ -66,6 +67,18 @@ struct finding_little {
 struct finding_cost {
     double cpu_ms_per_1000, ratio;
     int32_t cheapest; /* enum bench_mode */
+    bool client;       /* a client's also counts its start-up and memory */
+    double startup_ms; /* the longest of its levels */
+    int64_t peak_rss_kb;
+};
+
+/* CPU time over wall time of a mode whose workers compute on each response (spec.work_us). */
+struct finding_parallel {
+    int64_t concurrency, lanes, work_us;
+    double cpu_ms, wall_ms, cores;
+    bool serialised;   /* about one core although its lanes had more (another mode used them) */
+    int32_t best_mode; /* the mode that used the most cores; -1 when this one did */
+    double best_cores;
 };
 
 struct finding_tls {
@@ -85,10 +98,12 @@ struct finding {
         struct finding_little little;
         struct finding_cost cost;
         struct finding_tls tls;
+        struct finding_parallel parallel;
     } v;
 };
 
 struct findings {
+    struct mode_names names; /* the run's clients, by mode number */
     int n;
     struct finding f[FINDINGS_MAX];
 };
@@ -109,7 +124,12 @@ struct findings {
  *           all ok: req/s × mean latency below 80 % of the lanes (for a sweep, the level with
  *           the lowest share);
  *   cost    per mode when at least two modes ran 50 requests or more: CPU ms per 1,000 requests
- *           over all its levels and the ratio to the cheapest mode;
+ *           over all its levels and the ratio to the cheapest mode; a client's also says its
+ *           start-up (apart from its wall time) and its peak memory;
+ *   parallel per concurrent mode with work_us, at its top level with every request ok and
+ *           the work at least half its CPU time: CPU time over wall time (the cores it used),
+ *           "serialised" when about one (< 1.25) while another mode of the run used 1.5 or
+ *           more: its lanes computed one at a time (Python threads under the GIL);
  *   tls     per mode whose new connections' TLS handshakes took at least 20 % of its requests'
  *           summed time (end - start), over all its levels.
  * Cancelled levels count for `errors` only. Numbers are read at the precision RESULT shows them

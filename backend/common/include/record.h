@@ -80,6 +80,19 @@ struct latency_summary {
     double min, mean, p50, p90, p99, max; /* milliseconds */
 };
 
+/* What a client mode's RESULT adds (docs/CLIENTS.md); all zero for a built-in mode. */
+#define CLIENT_STDERR_KEEP 2000 /* the last bytes of a client's stderr kept */
+struct client_info {
+    int32_t is_client;
+    int32_t failed; /* the client broke the protocol: `failure` names the rule and the line */
+    char name[40];
+    double startup_ms;     /* spawn to hello (never in wall_ms) */
+    double startup_cpu_ms; /* CPU of the tree before hello (not in cpu_ms) */
+    char hello[128];       /* the hello line's text */
+    char failure[480];
+    char stderr_tail[CLIENT_STDERR_KEEP + 1];
+};
+
 /* One mode's RESULT (the contract's fields plus extensions). */
 struct mode_result {
     int32_t mode; /* enum bench_mode */
@@ -104,6 +117,7 @@ struct mode_result {
     int64_t peak_rss_kb;    /* processes: the coordinator's peak RSS + the workers' Pss */
     int64_t workers_rss_kb; /* processes: the sum of the workers' peak RSS (0 otherwise) */
     int32_t cancelled; /* 1 when the mode was cut short by a cancel */
+    struct client_info client;
     int32_t has_latency_all; /* 0 only when the mode had no request */
     /* Over every request: an ok one at its latency, a failed one at its elapsed time (end -
      * start; 0 when it never started), a timeout at least timeout_ms. Latency thresholds judge

@@ -18,13 +18,16 @@ struct cJSON;
  * summed). */
 struct cJSON *result_to_json(const struct mode_result *r);
 
+/* The mode's name: a built-in mode's, or the client's (its RESULT's "mode"). */
+const char *result_mode_name(const struct mode_result *r);
 /* The reverse of result_to_json, for a RESULT read back where it was stored: fills `out` (zeroed
  * first). Lenient with what older conlabs stored: a missing field is 0 (concurrency 0: the
  * caller knows the point's level), null or missing latencies are absent; a RESULT without
  * "attempts_per_s" holds the old rps (every request per second): it becomes attempts_per_s and
  * rps is recomputed as ok / wall; without "latency_all_ms", a mode whose requests were all ok
- * gets its latency_ms. Returns 0, or -1 with err when j is not an object or names no known
- * mode. */
+ * gets its latency_ms. A client's RESULT ("client": true) gets mode MODE_CLIENT_BASE: the
+ * caller that knows its run sets its number. Returns 0, or -1 with err when j is not an object
+ * or names no known mode nor a client. */
 int result_from_json(const struct cJSON *j, struct mode_result *out, char *err, size_t errlen);
 
 /* A request row: {"seq","lane","sched_us","start_us","connect_us","ttfb_us","end_us","status",

@@ -19,6 +19,14 @@ enum bench_mode {
 };
 
 #define SPEC_MAX_LEVELS 16        /* concurrency levels of a sweep */
+
+/* Clients (docs/CLIENTS.md): programs registered at start that run as modes. A spec names at
+ * most SPEC_MAX_CLIENTS; the mode id of its client k is MODE_CLIENT_BASE + k (in the order the
+ * spec's `modes` names them), so ids mean something only together with their spec. */
+#define MODE_CLIENT_BASE 16
+#define SPEC_MAX_CLIENTS 8
+#define SPEC_MAX_MODES (MODE_COUNT + SPEC_MAX_CLIENTS)
+#define CLIENT_NAME_MAX 33 /* [a-z][a-z0-9-]{0,31} and its NUL */
 #define SPEC_MAX_WORK_US 1000000  /* work_us */
 #define SPEC_DASHBOARD_MAX_TOTAL 10000000 /* requests of one run started through the dashboard */
 #define SPEC_DASHBOARD_MAX_WORK_S 3600    /* CPU seconds of work_us in one such run */
@@ -58,8 +66,10 @@ struct spec {
     int64_t levels[SPEC_MAX_LEVELS];
     int nlevels;
     bool sweep; /* concurrency was given as a list (even of one level): printed back as a list */
-    enum bench_mode modes[MODE_COUNT];
+    enum bench_mode modes[SPEC_MAX_MODES]; /* built-in ids, and client ids (MODE_CLIENT_BASE + k) */
     int nmodes;
+    char clients[SPEC_MAX_CLIENTS][CLIENT_NAME_MAX]; /* the clients named in modes, in order */
+    int nclients;
     int64_t timeout_ms;
     double rate; /* requests per second over a mode; 0 = no limit */
     bool keepalive;
@@ -81,12 +91,51 @@ struct spec_limits {
                                           * processes 256, h2mux 1000 (streams) */
     int64_t max_timeout_ms;          /* 3,600,000 */
     int64_t max_body_bytes;          /* 65536 */
+    int64_t max_concurrency_client;  /* 1000 */
+    /* The registered clients a spec may name (not owned; must outlive the limits); `any_client`
+     * accepts every well-formed name (a spec validated once already). */
+    const char *const *clients;
+    int nclients;
+    bool any_client;
     int64_t max_total_requests;      /* requests x levels x modes of one run: no limit by default
                                         (the command line's user runs what they ask for); the
                                         dashboard's is SPEC_DASHBOARD_MAX_TOTAL */
     int64_t max_work_s;              /* work_us x requests x levels x modes, in CPU s: likewise,
                                         SPEC_DASHBOARD_MAX_WORK_S for the dashboard */
 };
+
+/* True for a client's mode id. */
+bool mode_is_client(int mode);
+
+/* A mode's name within its spec: a built-in mode's, or the client's; NULL when s has no such
+ * mode. */
+const char *spec_mode_name(const struct spec *s, int mode);
+
+/* The mode id of a name within a spec (built-in or one of its clients), or -1. */
+int spec_mode_from_name(const struct spec *s, const char *name);
+
+/* The names behind a run's client mode ids, for readers that hold the run's stored spec rather
+ * than a struct spec (the store, the dashboard's views). */
+struct mode_names {
+    int n;
+    char client[SPEC_MAX_CLIENTS][CLIENT_NAME_MAX];
+};
+
+/* From a spec's JSON: its "modes" that are no built-in mode, in order. NULL gives none. */
+void mode_names_from_json(const struct cJSON *spec, struct mode_names *out);
+
+/* From a parsed spec. */
+void mode_names_from_spec(const struct spec *s, struct mode_names *out);
+
+/* A mode's name (built-in, or client by the table; NULL when unknown). */
+const char *mode_names_get(const struct mode_names *n, int mode);
+
+/* A name's mode id (built-in, or client by the table), or -1. */
+int mode_names_find(const struct mode_names *n, const char *name);
+
+/* Checks a client's name: [a-z][a-z0-9-]{0,31}, not a built-in mode. Returns 0 or -1 with a
+ * message naming the rule. */
+int client_name_check(const char *name, char *err, size_t errlen);
 
 void spec_limits_default(struct spec_limits *l);
 

@@ -27,11 +27,12 @@ struct verdict_failure {
     double value; /* NAN: nothing to measure (a mode without a request, for p99_ms) */
 };
 
-#define VERDICT_MAX_FAILED (VERDICT_COUNT * MODE_COUNT * SPEC_MAX_LEVELS)
+#define VERDICT_MAX_FAILED (VERDICT_COUNT * SPEC_MAX_MODES * SPEC_MAX_LEVELS)
 
 struct verdict {
     bool judged; /* false: the spec sets no threshold (RUN's "verdict" is null) */
     bool pass;   /* judged and nothing crossed */
+    struct mode_names names; /* the run's clients, by mode number */
     int nfailed;
     struct verdict_failure failed[VERDICT_MAX_FAILED];
 };

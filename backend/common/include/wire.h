@@ -17,6 +17,8 @@ enum wire_type {
     WIRE_TICK = 7,       /* child -> dashboard: struct bench_tick cut after its nsample latencies */
     WIRE_MSG = 8,        /* child -> dashboard: int32 index, then the text of a mode's message */
     WIRE_ACK = 9,        /* dashboard -> child: the mode is stored; the next one may start */
+    WIRE_CLIENTS = 10,   /* dashboard -> child, before WIRE_SPEC: the registered clients'
+                          * "NAME=COMMAND\n" lines (client_registry_to_text) */
 };
 
 /* The job protocol, per mode: MODE_START, TICKs while the mode runs (a few a second, dropped

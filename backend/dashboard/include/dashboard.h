@@ -11,6 +11,7 @@
 
 struct store;
 struct dashboard;
+struct client_registry;
 
 struct job_opts {
     int queue_max;         /* runs waiting (the running one not counted); 16 */
@@ -20,6 +21,7 @@ struct job_opts {
     int64_t max_run_ms;    /* a run still running after this long is cancelled; 0: no limit */
     int64_t max_runs;      /* after each run, the oldest ended runs beyond this are deleted; 0: no limit */
     int64_t max_db_bytes;  /* ... and while the stored data is larger than this; 0: no limit */
+    const struct client_registry *clients; /* registered clients, handed to each job child */
 };
 
 void job_opts_default(struct job_opts *o);
@@ -48,6 +50,8 @@ struct dashboard_opts {
     const char *demo_url; /* the demo target's URL, NULL when there is none */
     int64_t demo_workers, demo_delay_ms;
     struct job_opts job;
+    const char *const *default_modes; /* the form's modes at first; none: the built-in four */
+    int ndefault_modes;
 };
 
 /* A pattern as --allow-target takes it (a host name, *.domain, an address or a CIDR): 0, or -1

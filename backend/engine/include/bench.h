@@ -24,6 +24,19 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
                    const struct bench_sink *sink, struct mode_result *res, char *err,
                    size_t errlen);
 
+/* Makes the engine run one shard of a workload (`conlab run --shard index/count`): the k-th
+ * request a mode hands out (its record's seq is k) is the spec's request index + k × count,
+ * and is due at that request's time (seq / rate), so that the shards' due times interleave and
+ * together keep the spec's rate. The caller gives the engine a spec whose `requests` is the
+ * shard's own share. {0, 1}, the default, is the whole workload. Call before bench_run. */
+void bench_set_shard(int64_t index, int64_t count);
+
+struct client_registry;
+
+/* The clients this process may run as modes (docs/CLIENTS.md); set once before bench_run, kept
+ * by reference. A spec naming a client that is not in it fails its run. */
+void bench_clients_use(const struct client_registry *r);
+
 /* Entry point of `conlab __workers`: the `processes` mode's worker starter, exec'd by a
  * coordinator that has other threads (a fork of it would be unsafe); it forks the workers. */
 int bench_starter_main(void);
