@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 from conlab_testlib import BIN, free_port, read_jsonl, run, stop, wait_port
@@ -223,13 +222,11 @@ class TlsFaultsOfTheDemoTarget(unittest.TestCase):
                                         stderr=subprocess.PIPE)
                 try:
                     wait_port(port)
-                    t = time.monotonic()
                     code, doc, err = run("--url", f"https://{HOST}:{port}/", "--resolve",
                                          f"{HOST}:{port}:127.0.0.1", "--cacert",
                                          pki.path("ca.pem"), "--requests", "1",
                                          "--timeout-ms", str(self.TIMEOUT_MS), "--modes",
                                          "sync,threads,async,processes,h2mux")
-                    took = time.monotonic() - t
                 finally:
                     stop(proc)
                 self.assertEqual(code, 0, (fault, err))
@@ -237,7 +234,6 @@ class TlsFaultsOfTheDemoTarget(unittest.TestCase):
                     self.assertEqual(r["errors_by_kind"], {kind: 1}, (fault, r))
                     # bounded by the timeout (a hang would last until the test's own timeout)
                     self.assertLess(r["wall_ms"], self.TIMEOUT_MS + 3000, (fault, r))
-                self.assertLess(took, 5 * (self.TIMEOUT_MS / 1000 + 3) + 5, fault)
         finally:
             pki.close()
 
