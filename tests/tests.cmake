@@ -24,7 +24,10 @@ endif()
 #           beside another test, although scripts/test.sh runs ctest -j2; every other test may
 #           run beside one other;
 #   static  it checks the sources, not a build (layers, the container files): it runs in the
-#           normal build only, not again in the sanitized ones.
+#           normal build only, not again in the sanitized ones;
+#   volume  its point is size (millions of rows, the memory of big answers): it runs in the
+#           normal build only; the sanitized builds run the same code paths at unit size
+#           (test_store, the API tests), where a memory error would show as well.
 # Every test also gets a label of its kind (unit, integration, browser, static, fuzz) and the
 # label `serial` when marked so: `ctest -L serial`, `ctest -LE browser`.
 function(conlab_test_marks name src kind)
@@ -38,15 +41,18 @@ function(conlab_test_marks name src kind)
   if(marks MATCHES "conlab-test:[^;]*static")
     list(APPEND labels static)
   endif()
+  if(marks MATCHES "conlab-test:[^;]*volume")
+    list(APPEND labels volume)
+  endif()
   set_tests_properties(${name} PROPERTIES LABELS "${labels}")
 endfunction()
 
-# A file marked static, in a sanitized build: not registered (it would check the same sources).
+# A file marked static or volume, in a sanitized build: not registered.
 function(conlab_skip_static src out)
   set(${out} FALSE PARENT_SCOPE)
   if(CONLAB_SANITIZE OR CONLAB_TSAN)
     file(STRINGS ${src} marks REGEX "conlab-test:")
-    if(marks MATCHES "conlab-test:[^;]*static")
+    if(marks MATCHES "conlab-test:[^;]*(static|volume)")
       set(${out} TRUE PARENT_SCOPE)
     endif()
   endif()

@@ -60,6 +60,8 @@ async function call(method, path, body) {
 const runPath = id => '/api/runs/' + encodeURIComponent(id);
 
 export const getConfig = () => call('GET', '/api/config');
+// {clients: [{name, description}]}: the programs registered as modes.
+export const getClients = () => call('GET', '/api/clients');
 export const createRun = spec => call('POST', '/api/runs', spec);
 export const getRun = id => call('GET', runPath(id));
 // concurrency: only that level of a sweep.

@@ -1,7 +1,7 @@
 // The run form (`/`): filled with the talk's experiment against the demo target, presets,
 // and the API's message shown next to the field it names.
 import { el, clear } from './dom.js';
-import { createRun, getRun, getToken, setToken, ApiError } from './client.js';
+import { createRun, getRun, getClients, getToken, setToken, ApiError } from './client.js';
 import { MODE_ORDER, fmtMs, fmtDuration, fmtRate, isNum } from './format.js';
 import { idealMs } from './model.js';
 import { parseLevels, levelsOf, levelsText } from './sweep.js';
@@ -264,11 +264,21 @@ export async function mountForm(root, ctx) {
       return;
     }
     // A sweep runs every mode at every level: its ideal is the sum over the levels.
-    const parts = spec.modes.map(m => [m, levels.reduce((a, c) => a + idealMs(m, Object.assign({}, spec, {concurrency: c}), server), 0)]);
+    const idealOf = m => {
+      const per = levels.map(c => idealMs(m, Object.assign({}, spec, {concurrency: c}), server));
+      return per.every(isNum) ? per.reduce((a, ms) => a + ms, 0) : null;
+    };
+    const parts = spec.modes.map(m => [m, idealOf(m)]).filter(([, ms]) => isNum(ms));
+    const unknown = spec.modes.filter(m => !isNum(idealOf(m)));
+    if (!parts.length) {
+      estimate.textContent = '';
+      return;
+    }
     const total = parts.reduce((a, [, ms]) => a + ms, 0);
     estimate.textContent = `Ideal time against the demo target (${server.workers} workers, ${fmtMs(server.delay_ms)} each` +
       (spec.rate > 0 ? `, arrivals at ${fmtRate(spec.rate)}` : '') + '): ' +
-      parts.map(([m, ms]) => `${m} ${fmtDuration(ms)}`).join(', ') + ` — about ${fmtDuration(total)} in all.`;
+      parts.map(([m, ms]) => `${m} ${fmtDuration(ms)}`).join(', ') + ` — about ${fmtDuration(total)} in all` +
+      (unknown.length ? ` besides ${unknown.join(', ')} (a client program's time is its own).` : '.');
   }
 
   form.addEventListener('input', () => { markPreset(null); updateEstimate(); });
@@ -297,6 +307,16 @@ export async function mountForm(root, ctx) {
   });
 
   clear(root).append(form);
+  // A client program's mode says what it is (its registered description) on hover and to a
+  // screen reader.
+  getClients().then(res => {
+    for (const c of (res && res.clients) || []) {
+      const box = modeBoxes[c.name];
+      if (!box || !c.description) continue;
+      box.parentNode.title = c.description;
+      box.setAttribute('aria-description', c.description);
+    }
+  }, () => {});
   fill(base());
   markPreset(demoUrl ? 'talk' : null);
   const from = query.get('from');

@@ -3,7 +3,7 @@
 // and samples the runner sends a few times a second).
 import { el, chartBox, exposed } from './dom.js';
 import { fmtInt, fmtDuration, fmtNum, isNum, runModes } from './format.js';
-import { serverModel, idealMs } from './model.js';
+import { serverModel, idealMs, lanesOf } from './model.js';
 import { liveSeries } from './series.js';
 import { liveChart } from './charts.js';
 import { isSweep } from './sweep.js';
@@ -47,14 +47,15 @@ function points(run) {
 function modeEta(run, live, level) {
   const total = run.spec.requests;
   const server = serverModel(run.spec);
-  const lanes = live.mode === 'sync' ? 1 : level;
+  const lanes = lanesOf(live.mode, level);
   const done = live.done || 0;
   if (done >= total) return 0;
   let left = null;
-  if (run.spec.rate > 0) {
+  // A client program (no lanes known) goes by its pace alone.
+  if (lanes !== null && run.spec.rate > 0) {
     const ideal = idealMs(live.mode, Object.assign({}, run.spec, {concurrency: level}), server);
     if (isNum(ideal)) left = ideal - live.elapsed_ms;
-  } else {
+  } else if (lanes !== null) {
     const samples = (live.points || []).filter(x => isNum(x.p50_ms));
     const latency = samples.length ? samples[samples.length - 1].p50_ms : null;
     let round = server && server.delay_ms > 0 ? server.delay_ms : null;

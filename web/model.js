@@ -8,11 +8,21 @@ export function serverModel(spec) {
   return e && isNum(e.delay_ms) && isNum(e.workers) && e.workers >= 1 ? {workers: e.workers, delay_ms: e.delay_ms} : null;
 }
 
+// The built-in modes, whose lanes the ideal time knows: sync one, the others C.
+const LANE_MODES = new Set(['sync', 'threads', 'async', 'processes', 'h2mux']);
+
+// How many requests a built-in mode keeps in flight at concurrency c (sync one); null for a
+// client program, whose shape is its own.
+export function lanesOf(mode, c) {
+  return LANE_MODES.has(mode) ? (mode === 'sync' ? 1 : c) : null;
+}
+
 // The least wall time a mode can take against a server of W workers that answers in D ms:
 // sync N×D; the others ceil(N / min(C, W))×D; with a rate, the last request is not due before
 // (N-1)/rate. null when the server is unknown.
 export function idealMs(mode, spec, server) {
-  if (!server || !spec) return null;
+  // A client program's shape (one request at a time or C) is its own: no ideal is guessed for it.
+  if (!server || !spec || !LANE_MODES.has(mode)) return null;
   const n = spec.requests, c = spec.concurrency, d = server.delay_ms;
   if (!isNum(n) || !isNum(c) || n < 1) return null;
   const width = mode === 'sync' ? 1 : Math.max(1, Math.min(c, server.workers));

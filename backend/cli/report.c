@@ -8,9 +8,12 @@
 #include "util.h"
 #include "verdict.h"
 
+/* The table prints RESULT's numbers as RESULT holds them (3 decimals, round3) before it rounds
+ * them for the eye, so that a figure reads the same here as in --json, the API and the page
+ * (rounding the raw value could land a digit apart: 6.6649 -> 6.66 here, 6.665 -> 6.67 there). */
 static void cell_ms(char *buf, size_t len, int has, double v)
 {
-    if (has) snprintf(buf, len, "%.1f", v);
+    if (has) snprintf(buf, len, "%.1f", round3(v));
     else snprintf(buf, len, "-");
 }
 
@@ -35,17 +38,18 @@ static void row(FILE *f, const struct mode_result *r, bool sweep, bool due)
     bool all_failed = r->ok == 0 && r->requests > 0;
     char rps[32];
     if (all_failed) snprintf(rps, sizeof rps, "-");
-    else snprintf(rps, sizeof rps, "%.2f", r->rps);
+    else snprintf(rps, sizeof rps, "%.2f", round3(r->rps));
     fprintf(f, "%-13s ", result_mode_name(r));
     if (sweep) fprintf(f, "%6lld ", (long long)r->concurrency);
     fprintf(f, "%8lld %8lld %7lld %9.3f %10s %9s %9s %9s %9s ", (long long)r->requests,
-            (long long)r->ok, (long long)r->errors, r->wall_ms / 1000.0, rps, p50, p90, p99, max);
+            (long long)r->ok, (long long)r->errors, round3(r->wall_ms) / 1000.0, rps, p50, p90, p99,
+            max);
     if (due) {
         cell_ms(p50, sizeof p50, r->has_latency_from_due, r->latency_from_due_ms.p50);
         cell_ms(p99, sizeof p99, r->has_latency_from_due, r->latency_from_due_ms.p99);
         fprintf(f, "%9s %9s ", p50, p99);
     }
-    fprintf(f, "%9.1f %9.1f%s%s\n", r->cpu_user_ms + r->cpu_sys_ms,
+    fprintf(f, "%9.1f %9.1f%s%s\n", round3(r->cpu_user_ms) + round3(r->cpu_sys_ms),
             (double)r->peak_rss_kb / 1024.0, all_failed ? "  all failed" : "",
             r->cancelled ? "  (cancelled)" : "");
 }

@@ -1,3 +1,4 @@
+// conlab-test: serial (its sweep must show a knee, which needs the machine to itself: tests/tests.cmake)
 // The lab in the page: a sweep's run view draws throughput and p50/p99 against concurrency (one
 // line per mode, log₂ axis, the knee marked) from the API's numbers, and clicking a point opens
 // that level's timelines; findings are listed at the top next to their numbers; the two presets;

@@ -1,3 +1,4 @@
+// conlab-test: serial (it asserts the ETA within 300 ms: tests/tests.cmake)
 // Every picture to scale and every number alike (issue 18), read from the page as a person sees
 // it (text, element boxes, canvas pixels) against the API's numbers: the talk's ETA while sync
 // runs, its timelines on one plot width with bars in proportion to their durations, the keyboard

@@ -2,6 +2,7 @@
 once with limit=1000. Each answer is capped in bytes (the rest is a page away: next_offset), so the
 dashboard's memory stays under 200 MB through it and after; paging with next_offset reaches every
 run exactly once."""
+# conlab-test: volume (its point is size: see tests/tests.cmake)
 import json
 import os
 import sqlite3

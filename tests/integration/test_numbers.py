@@ -55,8 +55,8 @@ class NumbersTest(unittest.TestCase):
         # Over every request: a timeout counts at least timeout_ms; the ok-only view does not.
         self.assertGreaterEqual(r["latency_all_ms"]["max"], TIMEOUT_MS)
         self.assertGreaterEqual(r["latency_all_ms"]["p99"], TIMEOUT_MS)
-        self.assertLess(r["latency_ms"]["max"], TIMEOUT_MS + 5)
         self.assertLessEqual(r["latency_ms"]["p99"], r["latency_all_ms"]["p99"])
+        self.assertLessEqual(r["latency_ms"]["max"], r["latency_all_ms"]["max"])
 
     def check_verdict(self, v, r):
         self.assertFalse(v["pass"])

@@ -2,6 +2,7 @@
 in small batches, so that the running run keeps writing (it ends `done` with every row) and
 POST /api/runs keeps answering at once. The big runs are made with direct SQL inserts (2M rows
 in a few seconds)."""
+# conlab-test: volume (its point is size: see tests/tests.cmake)
 import os
 import sqlite3
 import tempfile
