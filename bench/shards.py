@@ -10,7 +10,11 @@ Needs nginx (scripts/setup.sh --bench). Not part of the test command. Against ng
  2. async at C=50: one shard of one (`--shard 0/1`, merged) against a plain run: the ratio of
     req/s (what sharding costs inside a mode).
  3. The start skew across 4 shards started with --start-at (merge's start_skew_ms, latest start
-    minus earliest) and how far behind the slot each shard started: p50 and max."""
+    minus earliest) and how far behind the slot each shard started: p50 and max.
+ 4. The same through the dashboard's barrier: 4 `conlab run --join` shards of a run created with
+    "shards": 4; from the stored rows (times from the common start), each shard's first request
+    of each mode: the latest minus the earliest, and how far behind the common start.
+    `--dashboard-only` measures this one alone."""
 import argparse
 import json
 import os
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -51,13 +56,66 @@ def sharded(binary, url, n, spec, tmp, lead_ms=700, slot_ms=None):
     return doc
 
 
+def through_dashboard(binary, url, rounds):
+    """4 --join shards of a dashboard's run per round; returns (start skews, behind the start),
+    both in ms, one skew per mode start, one 'behind' per shard and mode."""
+    db = os.path.join(tempfile.mkdtemp(prefix="conlab-bench-coord-"), "conlab.db")
+    serve = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--db", db,
+                              "--no-demo-target"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = serve.stdout.readline()
+        base = line.split("dashboard on ")[1].split()[0].rstrip("/")
+
+        def api(method, path, body=None):
+            req = urllib.request.Request(base + path, method=method,
+                                         data=json.dumps(body).encode() if body else None,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.load(r)
+
+        skews, behind = [], []
+        for _ in range(rounds):
+            run = api("POST", "/api/runs", {"target": {"url": url}, "requests": 2000,
+                                            "concurrency": 8, "modes": ["threads", "async"],
+                                            "shards": 4})["id"]
+            procs = [subprocess.Popen([binary, "run", "--join", base + "/", "--run", run,
+                                       "--shard", f"{i}/4"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True) for i in range(4)]
+            for p in procs:
+                _, err = p.communicate(timeout=600)
+                if p.returncode != 0:
+                    raise RuntimeError(f"a shard exited {p.returncode}: {err[-400:]}")
+            for mode in ("threads", "async"):
+                rows = api("GET", f"/api/runs/{run}/requests?mode={mode}&limit=10000")["requests"]
+                first = [min(r["start_us"] for r in rows if r["seq"] % 4 == i) / 1000
+                         for i in range(4)]
+                skews.append(max(first) - min(first))
+                behind += first
+        return skews, behind
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(HERE), "build/conlab"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--requests", type=int, default=100000)
+    ap.add_argument("--dashboard-only", action="store_true")
     a = ap.parse_args()
     nginx = Nginx()
+    med = statistics.median
+    if a.dashboard_only:
+        try:
+            skews, behind = through_dashboard(a.bin, nginx.url, a.rounds)
+        finally:
+            nginx.stop()
+        print(f"through the dashboard, start skew across 4 shards ({len(skews)} mode starts): "
+              f"p50 {med(skews):.3f} ms, max {max(skews):.3f} ms; first request behind the common "
+              f"start p50 {med(behind):.3f} ms, max {max(behind):.3f} ms")
+        return
     tmp = tempfile.mkdtemp(prefix="conlab-bench-shards-")
     sync_ratio, async_ratio, skews, behind = [], [], [], []
     sync_one, sync_two, async_one, async_shard = [], [], [], []
