@@ -101,9 +101,11 @@ class SlurmTest(unittest.TestCase):
     def test_array_joins_a_dashboard(self):
         run_id = self.dashboard_run(requests=60, concurrency=8, modes=["threads", "async"],
                                     shards=4)
-        rc, job, out = self.join_array(run_id, 4, "join")
-        self.assertEqual(rc, 0, self.logs(out, 4))
-        run = self.srv.wait_status(run_id, statuses=("done", "partial", "failed"), timeout=10)
+        rc, job, out = self.join_array(run_id, 4, "join", wait=False)
+        self.assertEqual(rc, 0)
+        run = self.srv.wait_status(run_id, statuses=("done", "partial", "failed"), timeout=40)
+        self.assertEqual(self.cluster.wait_jobs_done(job, 20), ["COMPLETED"] * 4,
+                         self.logs(out, 4))
         self.assertEqual(run["status"], "done", run)
         one = subprocess.run([BIN, "run", "--url", self.url, "--json", "--no-progress",
                               "--requests", "60", "--concurrency", "8", "--modes", "threads,async",
@@ -131,8 +133,14 @@ class SlurmTest(unittest.TestCase):
     def test_joined_threshold_exits_3_and_a_killed_task_makes_the_run_partial(self):
         run_id = self.dashboard_run(requests=8, concurrency=2, modes=["async"], shards=2,
                                     thresholds={"p99_ms": 0.001})
-        rc, _, out = self.join_array(run_id, 2, "join-threshold")
-        self.assertEqual(rc, 3, self.logs(out, 2))
+        # each task exits 3 (sbatch --wait would return it: test_threshold_crossed_exits_3_...
+        # shows that; Slurm's record of the tasks' exit codes is read here, without its polls)
+        _, job, out = self.join_array(run_id, 2, "join-threshold", wait=False)
+        self.assertEqual(self.cluster.wait_jobs_done(job, 30), ["FAILED"] * 2, self.logs(out, 2))
+        codes = [f.split("=", 1)[1] for line in
+                 self.cluster.scontrol("show", "job", "-o", job).stdout.splitlines()
+                 for f in line.split() if f.startswith("ExitCode=")]
+        self.assertEqual(codes, ["3:0"] * 2, self.logs(out, 2))
         # 40 requests at 20/s: 2 s per mode; task 2 is cancelled once the first mode is stored
         run_id = self.dashboard_run(requests=40, concurrency=4, modes=["async", "threads"],
                                     shards=4, rate=20)
