@@ -275,6 +275,11 @@ int coord_cancel(struct coord *c, const char *id)
 
 int coord_create(struct coord *c, const struct spec *s, char *id, char *err, size_t errlen)
 {
+    int active = 0;
+    pthread_mutex_lock(&c->mu);
+    for (struct crun *r = c->runs; r; r = r->next) active += !r->ended;
+    pthread_mutex_unlock(&c->mu);
+    if (active >= COORD_MAX_ACTIVE) return COORD_FULL;
     struct crun *r = calloc(1, sizeof *r);
     if (!r) return errf(err, errlen, "out of memory");
     spec_init(&r->spec);

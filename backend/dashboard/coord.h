@@ -47,8 +47,11 @@ int coord_cancel(struct coord *c, const char *id);
 
 const struct coord_opts *coord_options(const struct coord *c);
 
+#define COORD_MAX_ACTIVE 16 /* sharded runs waiting or running at once */
+#define COORD_FULL 1         /* coord_create: COORD_MAX_ACTIVE runs are active already */
+
 /* Creates run id (random, JOB_ID_LEN characters and a NUL into id) for spec s (s->shards > 0),
- * "waiting" for its shards. Returns 0 or -1 with err (the store failed). */
+ * "waiting" for its shards. Returns 0, COORD_FULL, or -1 with err (the store failed). */
 int coord_create(struct coord *c, const struct spec *s, char *id, char *err, size_t errlen);
 
 /* The handlers' answers: an HTTP status and a JSON body (*reply, owned by the caller; an error

@@ -172,6 +172,9 @@ static int h_create(struct mg_connection *c, struct http_api *api, const char *i
     if (s.shards > 0) { /* not queued: it waits for its shards (coord.h) */
         rc = coord_create(api->coord, &s, id, err, sizeof err);
         spec_free(&s);
+        if (rc == COORD_FULL)
+            return http_reply_error(c, 429, "%d sharded runs are waiting for or running their "
+                                            "shards already; try again later", COORD_MAX_ACTIVE);
         if (rc) return http_store_error(c, err);
         return created(c, id, "waiting");
     }

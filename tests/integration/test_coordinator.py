@@ -270,6 +270,27 @@ class CoordinatorTest(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_active_sharded_runs_are_bounded(self):
+        tmp = tempfile.mkdtemp(prefix="conlab-coord-full-", dir=self.tmp)
+        srv = Serve(None, "--shard-join-s", "2", demo=False, tmp=tmp)
+        try:
+            spec = self.spec(requests=8, concurrency=2, shards=2)
+            for _ in range(16):
+                self.assertEqual(srv.json("POST", "/api/runs", spec)[0], 202)
+            status, doc = srv.json("POST", "/api/runs", spec)
+            self.assertEqual(status, 429, doc)
+            self.assertIn("16 sharded runs", doc["error"])
+            # they end after the join timeout (none joined: failed), and room is made
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                status, doc = srv.json("POST", "/api/runs", spec)
+                if status == 202:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(status, 202, doc)
+        finally:
+            srv.stop()
+
     def test_restart_interrupts_a_waiting_run(self):
         tmp = tempfile.mkdtemp(prefix="conlab-coord-restart-", dir=self.tmp)
         srv = Serve(None, demo=False, tmp=tmp)
