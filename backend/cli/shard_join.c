@@ -16,8 +16,9 @@
 #include "shard.h"
 #include "util.h"
 
-#define JOIN_RETRY_US 500000 /* a barrier that says "wait" is asked again at once (it long-polls);
-                              * an unreachable dashboard twice a second at most */
+#define JOIN_RETRY_US                                                                              \
+    500000 /* a barrier that says "wait" is asked again at once (it long-polls);                   \
+            * an unreachable dashboard twice a second at most */
 
 struct http_buf {
     char *data;

@@ -2,6 +2,7 @@
  * memory under one mutex; their state goes to the store (the run through the recorder, each
  * shard's row through store_shard_set) as it changes. */
 #include "coord.h"
+#include "coord_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -21,53 +22,13 @@
 #include "util.h"
 #include "verdict.h"
 
-#define COORD_KEEP_US (600 * 1000000LL) /* an ended run still answers its shards this long */
-
-struct cshard {
-    struct store_shard row; /* as stored */
-    int ready;              /* the point it is ready for; -1 none */
-    bool has_part;          /* its part of the current point arrived */
-    struct part part;
-    int64_t ok;             /* over the merged points: ok requests and their wall time */
-    double wall_ms;
-};
-
-struct crun {
-    struct crun *next;
-    char id[JOB_ID_LEN + 1];
-    struct spec spec;
-    int64_t n;
-    int npoints;
-    struct cshard *sh;
-    int64_t created_us;  /* monotonic */
-    int joined;
-    int point;           /* the point being run (npoints: all stored) */
-    int64_t start_at_ms; /* its common start; 0 not yet */
-    int nready, nparts;
-    int64_t deadline_us; /* monotonic: no progress by then ends the run */
-    struct recorder rec;
-    bool recording;
-    struct mode_result *results;
-    int nresults;
-    bool ended;
-    int64_t ended_us;
-    char status[16], message[RECORDER_ERROR_MAX + 200];
-};
-
-struct coord {
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* broadcast on every change a barrier may wait for */
-    struct store *st;
-    struct coord_opts o;
-    struct crun *runs;
-    bool stop;
-    pthread_t watchdog;
-};
-
 void coord_opts_default(struct coord_opts *o)
 {
-    *o = (struct coord_opts){.join_ms = 120000, .point_ms = 600000, .skew_max_ms = 250,
-                             .lead_ms = 200, .upload_max = (size_t)64 << 20};
+    *o = (struct coord_opts){.join_ms = 120000,
+                             .point_ms = 600000,
+                             .skew_max_ms = 250,
+                             .lead_ms = 200,
+                             .upload_max = (size_t)64 << 20};
 }
 
 const struct coord_opts *coord_options(const struct coord *c)
@@ -75,7 +36,7 @@ const struct coord_opts *coord_options(const struct coord *c)
     return &c->o;
 }
 
-static cJSON *error_body(const char *field, const char *fmt, ...)
+cJSON *coord_error(const char *field, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -88,7 +49,7 @@ static cJSON *error_body(const char *field, const char *fmt, ...)
     return o;
 }
 
-static struct crun *find(struct coord *c, const char *id)
+struct crun *coord_find(struct coord *c, const char *id)
 {
     for (struct crun *r = c->runs; r; r = r->next)
         if (!strcmp(r->id, id)) return r;
@@ -105,7 +66,7 @@ static void free_run(struct crun *r)
     free(r);
 }
 
-static void save_shard(struct coord *c, struct crun *r, int64_t i)
+void coord_save_shard(struct coord *c, struct crun *r, int64_t i)
 {
     char err[256];
     if (store_shard_set(c->st, r->id, &r->sh[i].row, err, sizeof err) < 0)
@@ -113,7 +74,7 @@ static void save_shard(struct coord *c, struct crun *r, int64_t i)
 }
 
 /* The point's name for messages: "threads at C=8". */
-static void point_name(const struct crun *r, int k, char *out, size_t outlen)
+void coord_point_name(const struct crun *r, int k, char *out, size_t outlen)
 {
     if (k >= r->npoints) {
         snprintf(out, outlen, "the end of the run");
@@ -124,8 +85,8 @@ static void point_name(const struct crun *r, int k, char *out, size_t outlen)
 }
 
 /* Ends run r: partial (why: a shard was lost), failed (failure), done, or interrupted. */
-static void end_run(struct coord *c, struct crun *r, enum recorder_stop stop, const char *partial,
-                    const char *failure)
+void coord_end_run(struct coord *c, struct crun *r, enum recorder_stop stop, const char *partial,
+                   const char *failure)
 {
     if (r->ended) return;
     char err[300];
@@ -149,18 +110,18 @@ static void end_run(struct coord *c, struct crun *r, enum recorder_stop stop, co
         struct store_shard *row = &r->sh[i].row;
         if (!strcmp(row->status, "failed")) continue;
         if (!strcmp(status, "done")) snprintf(row->status, sizeof row->status, "done");
-        save_shard(c, r, i);
+        coord_save_shard(c, r, i);
     }
     pthread_cond_broadcast(&c->cv);
 }
 
 /* Marks shard i failed with a message (the run's end names it). */
-static void shard_failed(struct coord *c, struct crun *r, int64_t i, const char *msg)
+void coord_shard_failed(struct coord *c, struct crun *r, int64_t i, const char *msg)
 {
     struct store_shard *row = &r->sh[i].row;
     snprintf(row->status, sizeof row->status, "failed");
     snprintf(row->message, sizeof row->message, "%s", msg);
-    save_shard(c, r, i);
+    coord_save_shard(c, r, i);
 }
 
 /* The watchdog's verdict on a run past its deadline: the shards behind are named. */
@@ -170,10 +131,10 @@ static void expire(struct coord *c, struct crun *r)
     size_t at = 0;
     int behind = 0;
     bool joining = r->joined < r->n;
-    point_name(r, r->point, pname, sizeof pname);
+    coord_point_name(r, r->point, pname, sizeof pname);
     for (int64_t i = 0; i < r->n; i++) {
         struct cshard *s = &r->sh[i];
-        bool late = joining ? s->row.joined_us < 0
+        bool late = joining               ? s->row.joined_us < 0
                     : r->start_at_ms == 0 ? s->ready != r->point
                                           : !s->has_part;
         if (!late) continue;
@@ -185,15 +146,15 @@ static void expire(struct coord *c, struct crun *r)
             snprintf(msg, sizeof msg, "%s %s within %.0f s",
                      r->start_at_ms == 0 ? "did not come to the barrier of" : "sent no results for",
                      pname, (double)c->o.point_ms / 1000.0);
-        shard_failed(c, r, i, msg);
+        coord_shard_failed(c, r, i, msg);
         if (at < sizeof why - 1)
             at += (size_t)snprintf(why + at, sizeof why - at, "%sshard %" PRId64 " %s",
                                    behind > 1 ? "; " : "", i, msg);
     }
     if (joining && r->joined == 0)
-        end_run(c, r, RECORDER_RAN, NULL, why);
+        coord_end_run(c, r, RECORDER_RAN, NULL, why);
     else
-        end_run(c, r, RECORDER_RAN, why, NULL);
+        coord_end_run(c, r, RECORDER_RAN, why, NULL);
 }
 
 static void *watchdog(void *arg)
@@ -243,7 +204,8 @@ void coord_stop(struct coord *c)
 {
     if (!c || c->stop) return;
     pthread_mutex_lock(&c->mu);
-    for (struct crun *r = c->runs; r; r = r->next) end_run(c, r, RECORDER_INTERRUPTED, NULL, NULL);
+    for (struct crun *r = c->runs; r; r = r->next)
+        coord_end_run(c, r, RECORDER_INTERRUPTED, NULL, NULL);
     c->stop = true;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
@@ -266,9 +228,9 @@ void coord_free(struct coord *c)
 int coord_cancel(struct coord *c, const char *id)
 {
     pthread_mutex_lock(&c->mu);
-    struct crun *r = find(c, id);
+    struct crun *r = coord_find(c, id);
     bool active = r && !r->ended;
-    if (active) end_run(c, r, RECORDER_CANCELLED, NULL, NULL);
+    if (active) coord_end_run(c, r, RECORDER_CANCELLED, NULL, NULL);
     pthread_mutex_unlock(&c->mu);
     return active ? 0 : 1;
 }
@@ -277,7 +239,8 @@ int coord_create(struct coord *c, const struct spec *s, char *id, char *err, siz
 {
     int active = 0;
     pthread_mutex_lock(&c->mu);
-    for (struct crun *r = c->runs; r; r = r->next) active += !r->ended;
+    for (struct crun *r = c->runs; r; r = r->next)
+        active += !r->ended;
     pthread_mutex_unlock(&c->mu);
     if (active >= COORD_MAX_ACTIVE) return COORD_FULL;
     struct crun *r = calloc(1, sizeof *r);
@@ -294,9 +257,9 @@ int coord_create(struct coord *c, const struct spec *s, char *id, char *err, siz
         return errf(err, errlen, "out of memory");
     }
     for (int64_t i = 0; i < r->n; i++)
-        r->sh[i] = (struct cshard){.row = {.shard = i, .status = "waiting", .joined_us = -1,
-                                           .skew_ms = NAN, .rps = NAN},
-                                   .ready = -1};
+        r->sh[i] = (struct cshard){
+            .row = {.shard = i, .status = "waiting", .joined_us = -1, .skew_ms = NAN, .rps = NAN},
+            .ready = -1};
     random_id(r->id, JOB_ID_LEN);
     int rc = store_run_create(c->st, r->id, s, text, "waiting", wallclock_us(), err, errlen);
     free(text);
@@ -318,63 +281,63 @@ int coord_create(struct coord *c, const struct spec *s, char *id, char *err, siz
 
 /* The run a shard names, checked: known to the coordinator and the shard in range. Answers
  * (status, *reply) and returns NULL when not. */
-static struct crun *shard_run(struct coord *c, const char *id, int64_t shard, int *status,
-                              cJSON **reply)
+struct crun *coord_shard_run(struct coord *c, const char *id, int64_t shard, int *status,
+                             cJSON **reply)
 {
-    struct crun *r = find(c, id);
+    struct crun *r = coord_find(c, id);
     if (!r) {
         char st[32] = "", err[256];
         int rc = store_run_status(c->st, id, st, sizeof st, err, sizeof err);
         *status = rc == STORE_NOT_FOUND ? 404 : rc ? 500 : 409;
-        *reply = rc == STORE_NOT_FOUND ? error_body(NULL, "no run with id '%.40s'", id)
-                 : rc                 ? error_body(NULL, "store: %s", err)
-                                      : error_body(NULL,
-                                                   "run %s does not take shards (it is %s: only "
-                                                   "a run created with \"shards\" waits for them)",
-                                                   id, st);
+        *reply = rc == STORE_NOT_FOUND ? coord_error(NULL, "no run with id '%.40s'", id)
+                 : rc                  ? coord_error(NULL, "store: %s", err)
+                                       : coord_error(NULL,
+                                                     "run %s does not take shards (it is %s: only "
+                                                                      "a run created with \"shards\" waits for them)",
+                                                     id, st);
         return NULL;
     }
     if (shard < 0 || shard >= r->n) {
         *status = 400;
-        *reply = error_body("shard", "shard: %" PRId64 " is out of range (0..%" PRId64 ")", shard,
-                            r->n - 1);
+        *reply = coord_error("shard", "shard: %" PRId64 " is out of range (0..%" PRId64 ")", shard,
+                             r->n - 1);
         return NULL;
     }
     return r;
 }
 
-static cJSON *ended_body(const struct crun *r)
+cJSON *coord_ended(const struct crun *r)
 {
-    return error_body(NULL, "run %s has ended (%s)%s%s", r->id, r->status,
-                      r->message[0] ? ": " : "", r->message);
+    return coord_error(NULL, "run %s has ended (%s)%s%s", r->id, r->status,
+                       r->message[0] ? ": " : "", r->message);
 }
 
 int coord_join(struct coord *c, const char *id, int64_t shard, int64_t shards, cJSON **reply)
 {
     int status = 200;
     pthread_mutex_lock(&c->mu);
-    struct crun *r = shard_run(c, id, shard, &status, reply);
+    struct crun *r = coord_shard_run(c, id, shard, &status, reply);
     if (!r) goto out;
     if (r->ended) {
         status = 409;
-        *reply = ended_body(r);
+        *reply = coord_ended(r);
         goto out;
     }
     if (shards != r->n) {
         status = 400;
-        *reply = error_body("shards", "shards: the run has %" PRId64 " shards, not %" PRId64, r->n,
-                            shards);
+        *reply = coord_error("shards", "shards: the run has %" PRId64 " shards, not %" PRId64, r->n,
+                             shards);
         goto out;
     }
     struct cshard *s = &r->sh[shard];
     if (s->row.joined_us >= 0) {
         status = 409;
-        *reply = error_body("shard", "shard: %" PRId64 " has joined run %s already", shard, id);
+        *reply = coord_error("shard", "shard: %" PRId64 " has joined run %s already", shard, id);
         goto out;
     }
     s->row.joined_us = wallclock_us();
     snprintf(s->row.status, sizeof s->row.status, "joined");
-    save_shard(c, r, shard);
+    coord_save_shard(c, r, shard);
     r->joined++;
     if (r->joined == r->n) { /* every shard is here: the run runs */
         char err[300];
@@ -390,254 +353,11 @@ int coord_join(struct coord *c, const char *id, int64_t shard, int64_t shards, c
     cJSON_AddNumberToObject(o, "points", r->npoints);
     cJSON *ci = cJSON_AddArrayToObject(o, "shard_concurrency");
     for (int l = 0; l < r->spec.nlevels; l++)
-        cJSON_AddItemToArray(ci, cJSON_CreateNumber((double)part_share(r->spec.levels[l], shard,
-                                                                         r->n)));
+        cJSON_AddItemToArray(
+            ci, cJSON_CreateNumber((double)part_share(r->spec.levels[l], shard, r->n)));
     cJSON_AddNumberToObject(o, "upload_max_bytes", (double)c->o.upload_max);
     *reply = o;
     pthread_cond_broadcast(&c->cv);
-out:
-    pthread_mutex_unlock(&c->mu);
-    return status;
-}
-
-/* How the run ended, for the final barrier. */
-static cJSON *outcome_body(const struct crun *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", r->status);
-    cJSON_AddStringToObject(o, "message", r->message);
-    static struct verdict v; /* under c->mu */
-    verdict_compute(&r->spec, r->results, (size_t)r->nresults, &v);
-    cJSON_AddItemToObject(o, "verdict", verdict_to_json(&v));
-    cJSON_AddBoolToObject(o, "crossed", v.judged && !v.pass);
-    return o;
-}
-
-/* Waits on c->cv until wall-clock µs `until` (or a broadcast). */
-static void wait_until(struct coord *c, int64_t until_wall_us)
-{
-    struct timespec ts = {.tv_sec = until_wall_us / 1000000,
-                          .tv_nsec = (until_wall_us % 1000000) * 1000};
-    pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-}
-
-int coord_barrier(struct coord *c, const char *id, int64_t shard, int64_t point, double clock_ms,
-                  int64_t wait_ms, cJSON **reply)
-{
-    int status = 200;
-    int64_t until = wallclock_us() + wait_ms * 1000;
-    pthread_mutex_lock(&c->mu);
-    struct crun *r = shard_run(c, id, shard, &status, reply);
-    if (!r) goto out;
-    struct cshard *s = &r->sh[shard];
-    if (s->row.joined_us < 0) {
-        status = 409;
-        *reply = error_body("shard", "shard: %" PRId64 " has not joined run %s", shard, id);
-        goto out;
-    }
-    if (point < 0 || point > r->npoints) {
-        status = 400;
-        *reply = error_body("point", "point: %" PRId64 " is out of range (0..%d)", point,
-                            r->npoints);
-        goto out;
-    }
-    /* Its part of the current point is in, the others' not yet: it waits for the next point. */
-    while (point == r->point + 1 && s->has_part && !r->ended && !c->stop && wallclock_us() < until)
-        wait_until(c, until);
-    if (point == r->point + 1 && s->has_part && !r->ended) {
-        *reply = cJSON_CreateObject();
-        cJSON_AddBoolToObject(*reply, "wait", true);
-        goto out;
-    }
-    if (point == r->npoints) { /* how did it end? */
-        while (!r->ended && !c->stop && wallclock_us() < until) wait_until(c, until);
-        *reply = r->ended ? outcome_body(r) : cJSON_CreateObject();
-        if (!r->ended) cJSON_AddBoolToObject(*reply, "wait", true);
-        goto out;
-    }
-    if (r->ended) {
-        status = 409;
-        *reply = ended_body(r);
-        goto out;
-    }
-    if (point != r->point) {
-        status = 409;
-        *reply = error_body("point", "point: the run is at point %d, not %" PRId64, r->point,
-                            point);
-        goto out;
-    }
-    if (clock_ms >= 0) {
-        s->row.skew_ms = clock_ms - (double)wallclock_us() / 1000.0;
-        save_shard(c, r, shard);
-        if (fabs(s->row.skew_ms) > c->o.skew_max_ms) {
-            char msg[200];
-            snprintf(msg, sizeof msg,
-                     "shard %" PRId64 "'s clock is %.1f ms off the dashboard's (bound %.0f ms)",
-                     shard, s->row.skew_ms, c->o.skew_max_ms);
-            shard_failed(c, r, shard, msg);
-            end_run(c, r, RECORDER_RAN, msg, NULL);
-            status = 409;
-            *reply = ended_body(r);
-            goto out;
-        }
-    }
-    if (s->ready != point) {
-        s->ready = (int)point;
-        r->nready++;
-        r->deadline_us = clock_us() + c->o.point_ms * 1000;
-        if (r->nready == r->n && r->start_at_ms == 0) {
-            r->start_at_ms = wallclock_us() / 1000 + c->o.lead_ms;
-            for (int64_t i = 0; i < r->n; i++) {
-                snprintf(r->sh[i].row.status, sizeof r->sh[i].row.status, "running");
-                save_shard(c, r, i);
-            }
-        }
-        pthread_cond_broadcast(&c->cv);
-    }
-    while (!r->start_at_ms && !r->ended && !c->stop && wallclock_us() < until)
-        wait_until(c, until);
-    if (r->ended) {
-        status = 409;
-        *reply = ended_body(r);
-    } else {
-        *reply = cJSON_CreateObject();
-        if (r->start_at_ms)
-            cJSON_AddNumberToObject(*reply, "start_at_ms", (double)r->start_at_ms);
-        else
-            cJSON_AddBoolToObject(*reply, "wait", true);
-    }
-out:
-    pthread_mutex_unlock(&c->mu);
-    return status;
-}
-
-/* Every shard's part of the current point arrived: merged, stored, and the next point begins. */
-static void merge_point(struct coord *c, struct crun *r)
-{
-    struct part *parts = calloc((size_t)r->n, sizeof *parts);
-    struct merged m;
-    memset(&m, 0, sizeof m);
-    char err[768];
-    char pname[96];
-    point_name(r, r->point, pname, sizeof pname);
-    if (!parts) {
-        end_run(c, r, RECORDER_RAN, NULL, "out of memory");
-        return;
-    }
-    for (int64_t i = 0; i < r->n; i++) parts[i] = r->sh[i].part;
-    int rc = part_merge(parts, (int)r->n, &m, err, sizeof err);
-    if (rc == 0) {
-        const struct merged_point *mp = &m.points[0];
-        const struct record_msgs msgs = {mp->nmsgs, mp->msgs};
-        if (recorder_begin(&r->rec, mp->res.mode, mp->res.concurrency, mp->res.requests,
-                           mp->res.lanes) == 0 &&
-            (!mp->nrecs || recorder_records(&r->rec, mp->res.mode, mp->res.concurrency, mp->recs,
-                                            (size_t)mp->nrecs, &msgs) == 0))
-            recorder_result(&r->rec, &mp->res);
-        r->results[r->nresults++] = mp->res;
-        for (int64_t i = 0; i < r->n; i++) {
-            const struct merged_shard *ms = &mp->shards[i];
-            struct cshard *s = &r->sh[ms->shard];
-            s->ok += ms->ok;
-            s->wall_ms += ms->wall_ms;
-            s->row.errors += ms->errors;
-            s->row.cpu_ms += ms->cpu_user_ms + ms->cpu_sys_ms;
-            s->row.rps = s->wall_ms > 0 ? (double)s->ok * 1000.0 / s->wall_ms : 0;
-            save_shard(c, r, ms->shard);
-        }
-    }
-    merged_free(&m);
-    free(parts);
-    for (int64_t i = 0; i < r->n; i++) {
-        part_free(&r->sh[i].part);
-        r->sh[i].has_part = false;
-    }
-    if (rc) {
-        char why[sizeof err + sizeof pname + 16];
-        snprintf(why, sizeof why, "merging %s: %s", pname, err);
-        end_run(c, r, RECORDER_RAN, NULL, why);
-        return;
-    }
-    r->point++;
-    r->start_at_ms = 0;
-    r->nready = r->nparts = 0;
-    r->deadline_us = clock_us() + c->o.point_ms * 1000;
-    if (recorder_error(&r->rec)[0])
-        end_run(c, r, RECORDER_RAN, NULL, NULL);
-    else if (r->point == r->npoints)
-        end_run(c, r, RECORDER_RAN, NULL, NULL);
-    pthread_cond_broadcast(&c->cv);
-}
-
-int coord_results(struct coord *c, const char *id, int64_t shard, int64_t point, char *text,
-                  size_t len, cJSON **reply)
-{
-    int status = 200;
-    pthread_mutex_lock(&c->mu);
-    struct crun *r = shard_run(c, id, shard, &status, reply);
-    if (!r) goto out;
-    struct cshard *s = &r->sh[shard];
-    if (r->ended) {
-        status = 409;
-        *reply = ended_body(r);
-        goto out;
-    }
-    if (point != r->point || !r->start_at_ms || s->ready != point) {
-        status = 409;
-        *reply = error_body("point", "point: the run is at point %d%s, not %" PRId64, r->point,
-                            r->start_at_ms ? "" : " (its barrier)", point);
-        goto out;
-    }
-    if (s->has_part) {
-        status = 409;
-        *reply = error_body("point", "point: shard %" PRId64 " sent point %" PRId64 " already",
-                            shard, point);
-        goto out;
-    }
-    /* Parsing a big part takes a while: not under the lock. */
-    pthread_mutex_unlock(&c->mu);
-    struct part p;
-    char err[768], name[64];
-    snprintf(name, sizeof name, "part of shard %" PRId64, shard);
-    int rc = part_read_text(text, len, name, &p, err, sizeof err);
-    pthread_mutex_lock(&c->mu);
-    if (rc) {
-        status = 400;
-        *reply = error_body("part", "%s", err);
-        goto out;
-    }
-    /* The run may have moved on (or ended) meanwhile: the same checks again. */
-    if ((r = find(c, id)) == NULL || r->ended || point != r->point || r->sh[shard].has_part) {
-        part_free(&p);
-        status = 409;
-        *reply = r && r->ended ? ended_body(r) : error_body("point", "point: no longer expected");
-        goto out;
-    }
-    s = &r->sh[shard];
-    struct spec ps;
-    char *ptext = NULL, hash[17] = "";
-    if (part_point_spec(&r->spec, (int)point, &ps) == 0 && (ptext = spec_to_text(&ps)))
-        part_spec_hash(ptext, hash);
-    free(ptext);
-    spec_free(&ps);
-    if (p.shard != shard || p.shards != r->n || strcmp(p.spec_hash, hash)) {
-        status = 400;
-        *reply = error_body("part",
-                            "part: it is shard %" PRId64 " of %" PRId64 " of spec %s; expected "
-                            "shard %" PRId64 " of %" PRId64 " of point %" PRId64 " (spec %s)",
-                            p.shard, p.shards, p.spec_hash, shard, r->n, point, hash);
-        part_free(&p);
-        goto out;
-    }
-    s->part = p;
-    s->has_part = true;
-    r->nparts++;
-    r->deadline_us = clock_us() + c->o.point_ms * 1000;
-    bool merged = r->nparts == r->n;
-    if (merged) merge_point(c, r);
-    *reply = cJSON_CreateObject();
-    cJSON_AddNumberToObject(*reply, "point", (double)point);
-    cJSON_AddBoolToObject(*reply, "merged", merged);
 out:
     pthread_mutex_unlock(&c->mu);
     return status;

@@ -48,8 +48,9 @@ static int int_field(struct mg_connection *c, const cJSON *o, const char *key, i
         snprintf(msg, sizeof msg, "%s: required", key);
         return http_reply_field_error(c, 400, msg, key);
     }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || floor(v->valuedouble) != v->valuedouble ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        floor(v->valuedouble) != v->valuedouble || v->valuedouble < (double)min ||
+        v->valuedouble > (double)max) {
         snprintf(msg, sizeof msg, "%s: must be a whole number in %lld..%lld", key, (long long)min,
                  (long long)max);
         return http_reply_field_error(c, 400, msg, key);
@@ -91,8 +92,10 @@ int http_shard_barrier(struct mg_connection *c, struct coord *co, const char *id
     double clock_ms = -1;
     if (clock && (!cJSON_IsNumber(clock) || !(clock->valuedouble > 0))) {
         cJSON_Delete(o);
-        return http_reply_field_error(c, 400, "clock_ms: must be the shard's wall clock, ms since "
-                                              "the epoch", "clock_ms");
+        return http_reply_field_error(c, 400,
+                                      "clock_ms: must be the shard's wall clock, ms since "
+                                      "the epoch",
+                                      "clock_ms");
     }
     if (clock) clock_ms = clock->valuedouble;
     cJSON_Delete(o);
@@ -120,9 +123,11 @@ int http_shard_results(struct mg_connection *c, struct coord *co, const char *id
     size_t len;
     int status;
     if (http_read_body(c, coord_options(co)->upload_max, &body, &len, &status, err, sizeof err))
-        return http_reply_error(c, status, "part: %s (a point's records are sent in one part: "
-                                           "run the shard with --rows none, or raise the "
-                                           "dashboard's --shard-upload-mb)", err);
+        return http_reply_error(c, status,
+                                "part: %s (a point's records are sent in one part: "
+                                "run the shard with --rows none, or raise the "
+                                "dashboard's --shard-upload-mb)",
+                                err);
     if (memchr(body, '\0', len)) {
         free(body);
         return http_reply_field_error(c, 400, "part: the body contains a NUL byte", "part");

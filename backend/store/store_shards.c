@@ -48,8 +48,8 @@ int store_shard_set(struct store *st, const char *id, const struct store_shard *
     return rc;
 }
 
-int store_shards_get(struct store *st, const char *id, struct store_shard **out, int *n,
-                     char *err, size_t errlen)
+int store_shards_get(struct store *st, const char *id, struct store_shard **out, int *n, char *err,
+                     size_t errlen)
 {
     *out = NULL;
     *n = 0;
