@@ -9,6 +9,7 @@ import { failureLevel, failedCount, cancelledCount, cancelledText, failureAlerts
 import { summaryChart, latencyChart, throughputChart } from './charts.js';
 import { renderTimelines } from './timelines.js';
 import { renderFindings } from './findings.js';
+import { transportTable, renderPhases } from './transport.js';
 
 // A run's status as a badge. `run` (optional) tones it: a run that ended "done" with every
 // request failed gets a neutral badge, never a green one beside "all requests failed".
@@ -229,7 +230,7 @@ export function renderSummary(section, run) {
     return null;
   }
   const {box, canvas} = chartBox(260, {'aria-label': 'Wall time per mode', role: 'img', id: 'summary-chart'});
-  section.append(idealCaption(run, serverModel(run.spec), rows) || '', box, summaryTable(run, rows));
+  section.append(idealCaption(run, serverModel(run.spec), rows) || '', box, summaryTable(run, rows), transportTable(run.results) || '');
   exposed().summary = {rows: rows.map(r => ({mode: r.mode, wall_ms: r.wall_ms, ideal_ms: r.ideal_ms, over_ms: r.over_ms, speedup: r.speedup, failed: r.failed, cancelled: r.cancelled}))};
   return summaryChart(canvas, rows);
 }
@@ -331,14 +332,17 @@ export function renderRun(root, run, charts, extra = {}) {
   const alerts = el('section', {id: 'alerts', class: 'card alerts', role: 'alert'});
   const summary = el('section', {id: 'summary', class: 'card'});
   const timelines = el('section', {id: 'timelines', class: 'card'});
+  const phases = el('section', {id: 'phases', class: 'card'});
   const latency = el('section', {id: 'latency', class: 'card'});
   const throughput = el('section', {id: 'throughput', class: 'card'});
   const failures = el('section', {id: 'failures', class: 'card'});
-  root.append(renderRunHeader(run), alerts, extra.findings === false ? '' : renderFindings(run) || '', summary, timelines, latency, throughput, failures);
+  root.append(renderRunHeader(run), alerts, extra.findings === false ? '' : renderFindings(run) || '', summary, timelines, phases, latency, throughput, failures);
   renderAlerts(alerts, run, extra.failures);
   const s = renderSummary(summary, run);
   if (s) all.push(s);
   all.push(...renderTimelines(timelines, charts, {spec: run.spec, fetchWindow: extra.fetchWindow}));
+  const ph = renderPhases(phases, charts);
+  if (ph) all.push(ph);
   const lat = renderLatency(latency, run, charts);
   all.push(renderThroughput(throughput, run, charts));
   renderFailures(failures, run, extra.failures);
