@@ -32,6 +32,17 @@ function concurrencyText(c) {
   return Array.isArray(c) ? c.map(fmtInt).join(', ') : fmtInt(c);
 }
 
+// What a spec's target.tls sets, in words: never a certificate's or a key's text.
+function tlsText(tls) {
+  if (!tls) return '';
+  const parts = [];
+  if (tls.insecure) parts.push('insecure (no verification)');
+  if (tls.ca) parts.push('a CA');
+  if (tls.cert) parts.push('a client certificate');
+  if (tls.key) parts.push('a client key');
+  return parts.join(', ');
+}
+
 // Title, target and spec of a run.
 export function renderRunHeader(run) {
   const s = run.spec || {};
@@ -49,6 +60,10 @@ export function renderRunHeader(run) {
     ['timeout', isNum(s.timeout_ms) ? fmtMs(s.timeout_ms) : '–'],
     ['rate', s.rate ? fmtRate(s.rate) : 'no limit'],
     ['keep-alive', s.keepalive === false ? 'off' : 'on'],
+    t.http && t.http !== '1.1' ? ['HTTP', t.http] : null,
+    tlsText(t.tls) ? ['TLS', tlsText(t.tls)] : null,
+    (t.resolve || []).length ? ['resolve', t.resolve.join(', ')] : null,
+    (s.modes || []).includes('h2mux') ? ['h2mux connections', fmtInt(s.connections ?? 1)] : null,
     s.work_us ? ['work per response', fmtMs(s.work_us / 1000)] : null,
     s.thresholds ? ['thresholds', thresholdsText(s.thresholds)] : null,
     ['started', fmtDate(run.created_at)],

@@ -71,7 +71,7 @@ describe('real targets from the form: TLS, HTTP/2, h2mux', {timeout: 120000}, ()
       startTarget(['--workers', '3', '--delay-ms', '1000']),
     ]);
     browser = await launchBrowser();
-    tab = await openPage(browser, {viewport: {width: 1280, height: 800}});
+    tab = await openPage(browser, {viewport: {width: 1280, height: 800}, allow: [/status of 400/]});
   });
 
   after(async () => {
@@ -110,6 +110,16 @@ describe('real targets from the form: TLS, HTTP/2, h2mux', {timeout: 120000}, ()
     assert.ok(names.includes('ca.pem'), names.join());
     assert.ok(!names.some(n => n.includes('/')), names.join());
     assert.deepEqual(await page.$$eval('#f-mode-h2mux', xs => xs.length), 1);
+    // the API's message about an option goes next to it, the options opened to show it
+    await page.check('#f-mode-h2mux');
+    await page.click('#target-options > summary');
+    await page.fill('#f-connections', '0');
+    await page.click('#target-options > summary');
+    await page.click('#run-button');
+    await page.waitForSelector('#f-connections-error:not([hidden])');
+    assert.match(await page.textContent('#f-connections-error'), /connections/);
+    assert.equal(await page.$eval('#target-options', d => d.open), true);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'f-connections');
     assert.deepEqual(problems, []);
   });
 
