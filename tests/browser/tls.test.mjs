@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BIN, startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, api, until, apiRows,
+import { BIN, runViaApi, startServer, launchBrowser, openPage, waitView, waitRunEnded, screenshot, api, until, apiRows,
   timelineGeometry, timelineXY, canvasPixels, isServerBlue } from './helpers.mjs';
 
 // The TLS phase's colour (#db2777) over the white card.
@@ -203,6 +203,17 @@ describe('real targets from the form: TLS, HTTP/2, h2mux', {timeout: 120000}, ()
     assert.equal(info.lanes, 3);
     assert.match(await page.textContent('.timeline-mode[data-mode="h2mux"] .timeline-note'), /3 requests as streams on 3 stream slots over 1 connection/);
     await screenshot(page, 'tls-h2mux');
+    // over two connections: the stream slots in two groups, a separator between them
+    const two = await runViaApi(server.base, {target: {url: h2cTarget.url, http: '2-prior-knowledge'}, requests: 3, concurrency: 3, connections: 2, modes: ['h2mux']});
+    assert.equal(two.results[0].connections, 2, JSON.stringify(two.results));
+    await page.goto(`${server.base}/runs/${two.id}`);
+    await waitRunEnded(page);
+    assert.deepEqual((await page.evaluate(() => window.__conlab.timelines.h2mux)).connections, [0, 1]);
+    const groups = await page.$eval('canvas.timeline[data-mode="h2mux"][data-view="lanes"]', c => c.dataset.groups.split(',').map(Number));
+    assert.equal(groups.length, 2);
+    assert.equal(groups[0], 0);
+    assert.ok(groups[1] >= 1 && groups[1] <= 2, String(groups));
+    assert.equal(await page.locator('#transport tr[data-mode="h2mux"] td.opened').textContent(), '2');
     assert.deepEqual(problems, []);
   });
 });
