@@ -93,7 +93,7 @@ export function targetOptions(opts) {
     pem.key.text.placeholder = tls.key ? 'The key is not kept: paste it again' : '-----BEGIN …';
     resolve.value = (t.resolve || []).join('\n');
     connections.value = conns ?? 1;
-    if (t.http && t.http !== '1.1' || tls.insecure || tls.ca || tls.cert || tls.key || (t.resolve || []).length || (conns && conns !== 1)) details.open = true;
+    if ((t.http && t.http !== '1.1') || tls.insecure || tls.ca || tls.cert || tls.key || (t.resolve || []).length || (conns && conns !== 1)) details.open = true;
   }
 
   return {
