@@ -234,8 +234,26 @@ static void test_lines(void)
     CHECK(breaks(okbad, "field", "'ok' with status 500"));
     const char *first[] = {"{\"seq\": 0}", NULL};
     CHECK(breaks(first, "hello", "first line"));
-    const char *notime[] = {"{\"hello\": \"me\"}", NULL};
-    CHECK(breaks(notime, "hello", "t_us"));
+    /* The contract's minimal hello ({"hello": ...}, any value, no t_us): t0 is the moment it
+     * was read; a start up to CLIENT_HELLO_SLACK_US before counts from t0, one earlier is
+     * refused. */
+    {
+        struct fixture g;
+        fixture_init(&g);
+        CHECK(feed(&g.r, "{\"hello\": {\"lib\": \"x\"}}", 1000100) == 0 && g.c.t0 == 1000100 &&
+              !strcmp(g.r.hello_text, ""));
+        CHECK(feed(&g.r, "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000090, \"end_us\": 1000300}",
+                   1000400) == 0);
+        struct bench_log *gl = &g.c.sh->logs[0];
+        CHECK(gl->n == 1 && gl->buf[0].start_us == 0 && gl->buf[0].end_us == 200);
+        fixture_free(&g);
+    }
+    const char *notime[] = {"{\"hello\": \"me\"}",
+                            "{\"seq\": 0, \"lane\": 0, \"start_us\": 1000, \"end_us\": 1000002}",
+                            NULL};
+    CHECK(breaks(notime, "times", "outside the mode"));
+    const char *badtime[] = {"{\"hello\": \"me\", \"t_us\": \"soon\"}", NULL};
+    CHECK(breaks(badtime, "hello", "'t_us' must be an integer"));
     const char *early[] = {"{\"hello\": \"me\", \"t_us\": 400000}", NULL};
     CHECK(breaks(early, "hello", "not between the spawn"));
     const char *twice[] = {HELLO, HELLO, NULL};

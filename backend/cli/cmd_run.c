@@ -524,6 +524,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     curl_global_cleanup();
     if (o.progress) report_progress_end(stderr);
     int cancelled = bench_cancel_flag != 0;
+    bool store_failed = false; /* the run was measured but not all of it stored: exit 1 */
     if (o.db) {
         struct recorder_end end = {.stop = cancelled ? RECORDER_CANCELLED : RECORDER_RAN,
                                    .failure = brc ? err : NULL};
@@ -532,6 +533,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
             fprintf(stderr, "conlab run: %s\n", recorder_error(&o.rec));
         recorder_finish(&o.rec, &end, serr, sizeof serr);
         if (serr[0]) fprintf(stderr, "conlab run: storing the run's status failed: %s\n", serr);
+        store_failed = recorder_error(&o.rec)[0] || serr[0];
         if (!a->json) fprintf(stderr, "stored as run %s in %s\n", o.run_id, a->db);
     }
     /* Findings and verdict on the results as they are, C data; JSON only for --json. */
@@ -564,7 +566,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
     cJSON_Delete(doc);
     fflush(stdout);
     if (brc) goto out;
-    *exit_code = cancelled ? 130 : crossed ? 3 : 0;
+    *exit_code = cancelled ? 130 : store_failed ? 1 : crossed ? 3 : 0;
     rc = 0;
 out:
     if (o.reqs) fclose(o.reqs);

@@ -12,6 +12,7 @@
 #define CLIENT_STARTUP_US 10000000LL /* the hello must come within 10 s of the spawn */
 #define CLIENT_EXIT_US 5000000LL     /* and the exit within 5 s of done */
 #define CLIENT_GRACE_US 5000000LL    /* added to the longest silence a workload explains */
+#define CLIENT_HELLO_SLACK_US 50000LL /* a hello without t_us: how early a start may be */
 
 /* One client mode while it runs. */
 struct client_run {
@@ -21,6 +22,7 @@ struct client_run {
     pid_t pid; /* the client, leader of its own process group */
     int64_t spawn_us, hello_read_us, last_line_us, done_us, max_end;
     bool hello, done, failed;
+    bool t0_given; /* the hello gave t_us (else t0 is when it was read) */
     int64_t nlines, ok, errors;
     int64_t max_lane;  /* the highest lane of a line, -1 before any */
     int32_t *seq_line; /* per seq: the line that gave it, 0 none */

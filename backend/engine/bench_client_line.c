@@ -76,22 +76,28 @@ static int on_hello(struct client_run *r, const cJSON *o, const char *line, size
     const char *bad = unknown_key(o, known);
     if (bad) return client_fail(r, "field", line, len, "unknown field '%.40s' in the hello", bad);
     if (r->hello) return client_fail(r, "hello", line, len, "a second hello");
+    /* The contract's hello is {"hello": ...}: any value; a string is kept as its text. */
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hello");
-    if (!cJSON_IsString(h)) return FIELD("'hello' must be a string");
     int64_t t = now;
-    if (get_int(o, "t_us", false, &t) < 0)
+    int given = get_int(o, "t_us", true, &t);
+    if (given < 0)
         return client_fail(r, "hello", line, len,
-                           "the hello needs 't_us', an integer: when the client became ready "
+                           "'t_us' must be an integer: when the client became ready "
                            "(CLOCK_MONOTONIC µs)");
-    if (t < r->spawn_us || t > now)
+    if (given && (t < r->spawn_us || t > now))
         return client_fail(
             r, "hello", line, len,
             "t_us %lld is not between the spawn (%lld) and the moment the line was read (%lld)",
             (long long)t, (long long)r->spawn_us, (long long)now);
-    snprintf(r->hello_text, sizeof r->hello_text, "%s", h->valuestring);
+    snprintf(r->hello_text, sizeof r->hello_text, "%s", cJSON_IsString(h) ? h->valuestring : "");
     utf8_clean(r->hello_text);
     r->hello = true;
     r->hello_read_us = now;
+    /* Without t_us, t0 is the moment the hello was read; a request the client started between
+     * printing its hello and conlab reading it (at most CLIENT_HELLO_SLACK_US before) counts
+     * from t0, so that a client that follows the contract's minimal hello is not refused for
+     * conlab's own reading delay. */
+    r->t0_given = given == 1;
     r->c->t0 = t;
     return 0;
 }
@@ -176,6 +182,13 @@ static int on_request(struct client_run *r, const cJSON *o, const char *line, si
     if (end < start)
         return client_fail(r, "times", line, len, "end_us %lld is before start_us %lld",
                            (long long)end, (long long)start);
+    if (!r->t0_given && start < r->c->t0 && start >= r->c->t0 - CLIENT_HELLO_SLACK_US &&
+        start >= r->spawn_us) {
+        if (conn >= 0 && conn < r->c->t0) conn = r->c->t0;
+        if (ttfb >= 0 && ttfb < r->c->t0) ttfb = r->c->t0;
+        start = r->c->t0;
+        if (end < start) end = start;
+    }
     if (start < r->c->t0 || end > now)
         return client_fail(
             r, "times", line, len,

@@ -22,7 +22,11 @@ int recorder_start(struct recorder *r, struct store *st, const char *id, int exp
 /* Keeps the first storing failure as "storing <what>: <why>" and stops storing. */
 static int broke(struct recorder *r, const char *what, const char *why)
 {
-    if (!r->broken) snprintf(r->error, sizeof r->error, "storing %s: %s", what, why);
+    /* A store over its size (--max-db-mb, or the disk) says so first, as SECURITY.md has it. */
+    bool full = strstr(why, "database or disk is full") != NULL;
+    if (!r->broken)
+        snprintf(r->error, sizeof r->error, "%sstoring %s: %s", full ? "store full: " : "", what,
+                 why);
     r->broken = true;
     return -1;
 }

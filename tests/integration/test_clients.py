@@ -219,7 +219,7 @@ HOSTILE = {
     "h-unknown": ("hello(); out(req(0, start=1))", "field", "unknown field 'start'"),
     "h-kind": ("hello(); out(req(0, error_kind='oops'))", "field", "oops"),
     "h-nohello": ("out(req(0))", "hello", "first line"),
-    "h-notime": ("out({'hello': 'x'})", "hello", "t_us"),
+    "h-badtime": ("out({'hello': 'x', 't_us': 'soon'})", "hello", "'t_us' must be an integer"),
     "h-twice": ("hello(); out(req(0)); out(req(0))", "seq", "given twice"),
     "h-missing": ("hello()\nfor s in range(N - 1): out(req(s))\nout({'done': N})",
                   "seq", "missing"),
@@ -321,6 +321,28 @@ class Hostile(unittest.TestCase):
         for at in range(0, len(names), 8):  # a run names at most 8 clients
             with self.subTest(names=names[at:at + 8]):
                 self.hostile_run(names[at:at + 8])
+
+    def test_the_contracts_minimal_hello_is_enough(self):
+        """A client written from the contract alone: {"hello": ...} with no t_us, then its
+        requests at once. Its mode is measured from the moment conlab read the hello."""
+        body = ("out({'hello': {'lib': 'urllib'}})\n"
+                "import urllib.request\n"
+                "for s in range(N):\n"
+                "    t = now(); b = urllib.request.urlopen(spec['target']['url']).read(); e = now()\n"
+                "    out({'seq': s, 'lane': 0, 'start_us': t, 'end_us': e, 'status': 200,\n"
+                "         'bytes': len(b), 'error_kind': None, 'error': None})\n"
+                "out({'done': N})\n")
+        path = os.path.join(self.tmp, "minimal.py")
+        with open(path, "w") as f:
+            f.write(PRELUDE + body)
+        code, doc, err = conlab_run("--url", self.url, "--requests", str(self.N), "--concurrency",
+                                    "1", "--modes", "minimal",
+                                    "--client", f"minimal=/usr/bin/python3 {path}")
+        self.assertEqual(code, 0, err)
+        r = by_mode(doc)["minimal"]
+        self.assertNotIn("error", r)
+        self.assertEqual((r["requests"], r["ok"], r["errors"]), (self.N, self.N, 0), r)
+        self.assertGreater(r["wall_ms"], 0, r)
 
     def test_timeouts_kill_the_tree(self):
         t0 = time.monotonic()

@@ -72,6 +72,37 @@ class StoreFaultsTest(unittest.TestCase):
         self.assertEqual(rows(s.db, small), before)
         self.assertEqual(db_integrity(s.db), "ok")
 
+    def test_run_db_store_full_exits_1(self):
+        """conlab run --db whose file may not grow past 3 MiB: the results are still printed,
+        stderr says storing failed, the stored run says failed naming it, and the exit status is 1
+        (a runtime failure of conlab itself), not 0."""
+        from conlab_testlib import start_target, stop
+        target, url = start_target(workers=64, delay_ms=0)
+        tmp = tempfile.mkdtemp(prefix="conlab-full-")
+        db = os.path.join(tmp, "run.db")
+        limit = 3 << 20
+        try:
+            # Two modes of 25,000: each mode's record spill (a memfd, under the same limit) stays
+            # under 3 MiB, the database of both does not.
+            p = subprocess.run([BIN, "run", "--url", url, "--requests", "25000", "--concurrency",
+                                "20", "--modes", "async,threads", "--db", db],
+                               capture_output=True, text=True, timeout=180,
+                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                                     (limit, limit)))
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("storing request records", p.stderr)
+            self.assertRegex(p.stdout, r"(?m)^threads\s+25000\s+25000\s+0\s")
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                status, message = con.execute("SELECT status, message FROM runs").fetchone()
+            finally:
+                con.close()
+            self.assertEqual(status, "failed")
+            self.assertIn("storing request records", message)
+        finally:
+            stop(target)
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_read_only_database(self):
         """A database file conlab may only read: serve and run --db say so and exit 1; the
         file is left as it was."""
