@@ -338,3 +338,30 @@ export function compareChart(canvas, modes, runA, runB) {
     },
   });
 }
+
+// Where a request's own time goes, per mode: one stacked horizontal bar of the mean time per ok
+// request in each phase (connecting, TLS handshake, waiting for the server, receiving), in the
+// timelines' colours. rows: [{mode, connect, tls, server, receive}] (ms); phases: [{key, label,
+// color, border}].
+export function phaseChart(canvas, rows, phases) {
+  const datasets = phases.map(p => ({
+    label: p.label,
+    key: p.key,
+    data: rows.map(r => r[p.key]),
+    backgroundColor: p.color,
+    borderColor: p.border || 'rgba(15,23,42,0.45)',
+    borderWidth: 1,
+  }));
+  return make(canvas, {
+    type: 'bar',
+    data: {labels: rows.map(r => r.mode), datasets},
+    options: {
+      indexAxis: 'y',
+      plugins: {tooltip: {callbacks: {label: item => `${item.dataset.label}: ${fmtMs(item.parsed.x)} per request`}}},
+      scales: {
+        x: {stacked: true, beginAtZero: true, ticks: {callback: msTick}, title: {display: true, text: 'mean time per ok request'}},
+        y: {stacked: true, grid: {display: false}},
+      },
+    },
+  });
+}

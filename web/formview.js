@@ -5,8 +5,10 @@ import { createRun, getRun, getClients, getToken, setToken, ApiError } from './c
 import { MODE_ORDER, fmtMs, fmtDuration, fmtRate, isNum } from './format.js';
 import { idealMs } from './model.js';
 import { parseLevels, levelsOf, levelsText } from './sweep.js';
+import { targetOptions } from './targetopts.js';
 
-const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'work', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin'];
+const FIELDS = ['url', 'method', 'headers', 'body', 'requests', 'concurrency', 'modes', 'timeout', 'rate', 'work', 'keepalive', 'label', 'token', 'p99', 'errrate', 'rpsmin',
+  'http', 'connections', 'insecure', 'ca', 'cert', 'key', 'resolve'];
 
 // The form field an API error names ("target.url", "modes[2]", "concurrency", ...).
 function fieldFor(apiField) {
@@ -19,11 +21,15 @@ function fieldFor(apiField) {
     'target.body': 'body', body: 'body',
     requests: 'requests', concurrency: 'concurrency', modes: 'modes',
     timeout_ms: 'timeout', timeout: 'timeout', rate: 'rate', keepalive: 'keepalive', label: 'label', work_us: 'work',
+    'target.http': 'http', 'target.tls.insecure': 'insecure', 'target.tls.ca': 'ca', 'target.tls.cert': 'cert',
+    'target.tls.key': 'key', 'target.tls': 'ca', 'target.resolve': 'resolve', connections: 'connections',
     'thresholds.p99_ms': 'p99', 'thresholds.error_rate': 'errrate', 'thresholds.rps_min': 'rpsmin', thresholds: 'p99',
   };
   if (map[f]) return map[f];
-  const head = f.split('.').slice(0, 2).join('.');
-  return map[head] || map[f.split('.')[0]] || null;
+  const head = f.split('.').slice(0, 3).join('.');
+  if (map[head]) return map[head];
+  const head2 = f.split('.').slice(0, 2).join('.');
+  return map[head2] || map[f.split('.')[0]] || null;
 }
 
 function presets(demoUrl) {
@@ -113,6 +119,7 @@ export async function mountForm(root, ctx) {
   const keepalive = el('input', {type: 'checkbox', name: 'keepalive', id: 'f-keepalive'});
   inputs.keepalive = keepalive;
 
+  const options = targetOptions({names: (config && config.tls_names) || [], field, errorNode, inputs, numberInput});
   const estimate = el('p', {class: 'estimate', id: 'estimate', 'aria-live': 'polite'});
   const formError = el('p', {class: 'form-error', role: 'alert', hidden: true});
   const submit = el('button', {type: 'submit', class: 'primary', id: 'run-button', text: 'Run'});
@@ -140,7 +147,8 @@ export async function mountForm(root, ctx) {
         field('method', 'Method', method),
         field('label', 'Label', el('input', {type: 'text', name: 'label', maxlength: 200, placeholder: 'e.g. the talk, laptop'}))),
       field('headers', 'Headers', el('textarea', {name: 'headers', rows: 2, spellcheck: 'false', placeholder: 'Accept: text/plain'}), 'One "Name: value" per line.'),
-      field('body', 'Body', el('textarea', {name: 'body', rows: 2, spellcheck: 'false'}), 'Sent with every request; empty for none.')),
+      field('body', 'Body', el('textarea', {name: 'body', rows: 2, spellcheck: 'false'}), 'Sent with every request; empty for none.'),
+      options.node),
     el('fieldset', {},
       el('legend', {text: 'Workload'}),
       el('div', {class: 'row'},
@@ -190,6 +198,7 @@ export async function mountForm(root, ctx) {
     inputs.p99.value = t.p99_ms ?? '';
     inputs.errrate.value = t.error_rate !== undefined && t.error_rate !== null ? +(t.error_rate * 100).toPrecision(12) : '';
     inputs.rpsmin.value = t.rps_min ?? '';
+    options.fill(v.target, v.connections);
     clearErrors();
     updateEstimate();
   }
@@ -211,7 +220,8 @@ export async function mountForm(root, ctx) {
       errors[key].textContent = err.message;
       errors[key].hidden = false;
       inputs[key].setAttribute('aria-invalid', 'true');
-      (key === 'modes' ? Object.values(modeBoxes)[0] : inputs[key]).focus();
+      if (options.keys.includes(key)) options.open();
+      (key === 'modes' ? Object.values(modeBoxes)[0] : options.focusOf(key) || inputs[key]).focus();
     } else {
       formError.textContent = err.message;
       formError.hidden = false;
@@ -242,7 +252,7 @@ export async function mountForm(root, ctx) {
       if (v !== undefined) thresholds[name] = Number.isNaN(v) ? inputs[key].value : +(v * scale).toPrecision(12);
     }
     if (Object.keys(thresholds).length) spec.thresholds = thresholds;
-    return spec;
+    return options.read(spec);
   }
 
   function updateEstimate() {
@@ -298,6 +308,7 @@ export async function mountForm(root, ctx) {
     submit.textContent = 'Starting…';
     try {
       const res = await createRun(spec);
+      options.clearSecret();
       navigate('/runs/' + encodeURIComponent(res.id), {fresh: true});
     } catch (err) {
       showError(err);
@@ -325,7 +336,7 @@ export async function mountForm(root, ctx) {
       const run = await getRun(from);
       const s = run.spec || {};
       fill(Object.assign(base(), {url: s.target && s.target.url, method: s.target && s.target.method, headers: s.target && s.target.headers, body: s.target && s.target.body},
-        {requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || '', thresholds: s.thresholds, work_us: s.work_us}));
+        {target: s.target, connections: s.connections, requests: s.requests, concurrency: s.concurrency, modes: s.modes, timeout_ms: s.timeout_ms, rate: s.rate, keepalive: s.keepalive, label: s.label || run.label || '', thresholds: s.thresholds, work_us: s.work_us}));
       markPreset(null);
     } catch (err) {
       formError.textContent = `Could not load run ${from}: ${err.message}`;

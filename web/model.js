@@ -50,6 +50,7 @@ export function speedup(results, mode) {
 export const PHASES = [
   {key: 'wait', label: 'waiting for a free lane', color: '#f59e0b', alpha: 0.55},
   {key: 'connect', label: 'connecting', color: '#a78bfa'},
+  {key: 'tls', label: 'TLS handshake', color: '#db2777', border: '#831843'},
   {key: 'server', label: 'waiting for the server', color: '#bfdbfe', border: '#3b82f6'},
   {key: 'receive', label: 'receiving', color: '#22c55e'},
   {key: 'error', label: 'failed', color: '#dc2626'},
@@ -63,7 +64,8 @@ const us = v => (isNum(v) && v >= 0 ? v : null);
 
 // The bars of one request row r (index i) on row `row`: its wait for a lane (sched → start, on
 // band `waitBand`) when it queued for one, then its phases: connecting, waiting for the server,
-// receiving, or one red bar when it failed. Times in ms.
+// receiving, or one red bar when it failed. Over TLS the handshake (connect → tls_us) is a phase
+// of its own between connecting and waiting for the server. Times in ms.
 function requestPhases(r, i, row, waitBand, queued, out) {
   const start = us(r.start_us);
   if (start === null) return false;
@@ -75,10 +77,15 @@ function requestPhases(r, i, row, waitBand, queued, out) {
     bar(r.error_kind === 'cancelled' ? 'cancelled' : 'error', start, Math.max(end, start));
     return true;
   }
-  const c = connect ?? start;
+  let c = connect ?? start;
   if (connect !== null && connect > start) bar('connect', start, connect);
+  const tls = us(r.tls_us);
+  if (tls !== null && tls > c) {
+    bar('tls', c, tls);
+    c = tls;
+  }
   const t = ttfb ?? c;
-  if (ttfb !== null) bar('server', c, ttfb);
+  if (ttfb !== null) bar('server', c, Math.max(c, ttfb));
   bar('receive', t, Math.max(end, t));
   return true;
 }
@@ -115,25 +122,52 @@ function phaseCounts(bars) {
 // each request's phases on it, and, for each request that queued, its wait in the lane's own
 // thin band above them
 // (translucent: where several requests waited at once the band is darker).
-// → {rows, bars, drawn, errors, lanesUsed, endMs, queued, phases}.
+// Requests multiplexed over connections (h2mux: records carry `conn`) get one row per stream
+// slot of each connection, grouped by connection: `groups` lists each connection's first row
+// and label.
+// → {rows, bars, drawn, errors, lanesUsed, endMs, queued, phases, groups|null}.
 export function laneBars(timeline) {
   const list = (timeline && timeline.requests) || [];
   let lanes = (timeline && timeline.lanes) || 0;
   for (const r of list) if (isNum(r.lane) && r.lane + 1 > lanes) lanes = r.lane + 1;
   const rows = [];
-  for (let l = 0; l < lanes; l++) rows.push('lane ' + l);
+  let rowOf = r => r.lane;
+  let groups = null;
+  if (list.some(r => isNum(r.conn))) {
+    // (connection, stream slot) pairs in order; a request without a connection (it failed before
+    // one) goes to a group of its own at the end.
+    const byConn = new Map();
+    for (const r of list) {
+      if (!isNum(r.lane)) continue;
+      const c = isNum(r.conn) ? r.conn : -1;
+      if (!byConn.has(c)) byConn.set(c, new Set());
+      byConn.get(c).add(r.lane);
+    }
+    const index = new Map();
+    groups = [];
+    for (const c of [...byConn.keys()].sort((a, b) => (a < 0) - (b < 0) || a - b)) {
+      groups.push({row: rows.length, conn: c, label: c < 0 ? 'no connection' : 'connection ' + c});
+      for (const l of [...byConn.get(c)].sort((a, b) => a - b)) {
+        index.set(c + ':' + l, rows.length);
+        rows.push((c < 0 ? 'none' : 'conn ' + c) + ' · stream ' + l);
+      }
+    }
+    rowOf = r => index.get((isNum(r.conn) ? r.conn : -1) + ':' + r.lane);
+  } else {
+    for (let l = 0; l < lanes; l++) rows.push('lane ' + l);
+  }
   const bars = [];
   const used = new Set();
   const queued = queuedSet(list);
   let drawn = 0, errors = 0, endMs = 0;
   list.forEach((r, i) => {
-    if (!isNum(r.lane) || !requestPhases(r, i, r.lane, 1, queued.has(i), bars)) return;
+    if (!isNum(r.lane) || !requestPhases(r, i, rowOf(r), 1, queued.has(i), bars)) return;
     drawn++;
     used.add(r.lane);
     if ((r.error_kind || r.error) && r.error_kind !== 'cancelled') errors++;
     endMs = Math.max(endMs, (us(r.end_us) ?? us(r.start_us)) / 1000);
   });
-  return {rows, bars, drawn, errors, lanesUsed: used.size, endMs, queued: queued.size, phases: phaseCounts(bars)};
+  return {rows, bars, drawn, errors, lanesUsed: used.size, endMs, queued: queued.size, phases: phaseCounts(bars), groups};
 }
 
 // The per-request view, as the talk draws a semaphore: one row per request in seq order, its
@@ -177,4 +211,40 @@ export function requestDetails(r) {
   if (typeof r.reused === 'boolean') out.push(['connection', (isNum(r.conn) ? '#' + r.conn + ', ' : '') + (r.reused ? 'reused' : 'new')]);
   if (r.error_kind || r.error) out.push(['error', (r.error_kind || '') + (r.error ? ': ' + r.error : '')]);
   return out;
+}
+
+// The phases a request's own time is split into (the phase chart): connecting, the TLS
+// handshake, waiting for the server, receiving.
+export const SERVICE_PHASES = ['connect', 'tls', 'server', 'receive'];
+
+// The mean time per request (ms) in each service phase over a timeline's ok rows (a sample's rows
+// when the timeline is sampled: the mean is of those). → {n, connect, tls, server, receive}.
+export function phaseMeans(timeline) {
+  const out = {n: 0, connect: 0, tls: 0, server: 0, receive: 0};
+  for (const r of (timeline && timeline.requests) || []) {
+    if (r.error_kind || r.error || us(r.start_us) === null) continue;
+    const bars = [];
+    requestPhases(r, 0, 0, 0, false, bars);
+    for (const b of bars) if (b.key in out) out[b.key] += b.to - b.from;
+    out.n++;
+  }
+  if (out.n) for (const k of SERVICE_PHASES) out[k] /= out.n;
+  return out;
+}
+
+// The HTTP versions a RESULT's answers used ({"1.1": 9} → "HTTP/1.1"; a mix → "HTTP/1.1 ×3,
+// HTTP/2 ×6"); null when it says none.
+export function httpText(r) {
+  const v = Object.entries((r && r.http_versions) || {}).filter(([, n]) => n > 0);
+  if (!v.length) return null;
+  if (v.length === 1) return 'HTTP/' + v[0][0];
+  return v.map(([k, n]) => `HTTP/${k} ×${n}`).join(', ');
+}
+
+// A RESULT's connections: opened (RESULT `connections`) and reused (the answered requests that
+// did not open one); null when it does not say.
+export function connectionsOf(r) {
+  if (!r || !isNum(r.connections)) return null;
+  const answered = Object.values(r.http_versions || {}).reduce((a, n) => a + (isNum(n) ? n : 0), 0) || r.ok || 0;
+  return {opened: r.connections, reused: Math.max(0, answered - r.connections)};
 }

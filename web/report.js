@@ -7,7 +7,7 @@ import { fmtDate } from './format.js';
 
 // Modules needed by runrender.js, dependencies first. Their imports are single-line and their
 // top-level names are unique across them, so plain concatenation is a correct bundle.
-const MODULES = ['/dom.js', '/format.js', '/model.js', '/series.js', '/health.js', '/timeline.js', '/charts.js', '/timelines.js',
+const MODULES = ['/dom.js', '/format.js', '/model.js', '/series.js', '/health.js', '/timeline.js', '/charts.js', '/timelines.js', '/transport.js',
   '/findings.js', '/runrender.js', '/sweep.js', '/sweepcharts.js', '/sweepview.js'];
 
 async function text(path) {

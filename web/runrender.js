@@ -9,6 +9,7 @@ import { failureLevel, failedCount, cancelledCount, cancelledText, failureAlerts
 import { summaryChart, latencyChart, throughputChart } from './charts.js';
 import { renderTimelines } from './timelines.js';
 import { renderFindings } from './findings.js';
+import { transportTable, renderPhases } from './transport.js';
 
 // A run's status as a badge. `run` (optional) tones it: a run that ended "done" with every
 // request failed gets a neutral badge, never a green one beside "all requests failed".
@@ -31,6 +32,17 @@ function concurrencyText(c) {
   return Array.isArray(c) ? c.map(fmtInt).join(', ') : fmtInt(c);
 }
 
+// What a spec's target.tls sets, in words: never a certificate's or a key's text.
+function tlsText(tls) {
+  if (!tls) return '';
+  const parts = [];
+  if (tls.insecure) parts.push('insecure (no verification)');
+  if (tls.ca) parts.push('a CA');
+  if (tls.cert) parts.push('a client certificate');
+  if (tls.key) parts.push('a client key');
+  return parts.join(', ');
+}
+
 // Title, target and spec of a run.
 export function renderRunHeader(run) {
   const s = run.spec || {};
@@ -48,6 +60,10 @@ export function renderRunHeader(run) {
     ['timeout', isNum(s.timeout_ms) ? fmtMs(s.timeout_ms) : '–'],
     ['rate', s.rate ? fmtRate(s.rate) : 'no limit'],
     ['keep-alive', s.keepalive === false ? 'off' : 'on'],
+    t.http && t.http !== '1.1' ? ['HTTP', t.http] : null,
+    tlsText(t.tls) ? ['TLS', tlsText(t.tls)] : null,
+    (t.resolve || []).length ? ['resolve', t.resolve.join(', ')] : null,
+    (s.modes || []).includes('h2mux') ? ['h2mux connections', fmtInt(s.connections ?? 1)] : null,
     s.work_us ? ['work per response', fmtMs(s.work_us / 1000)] : null,
     s.thresholds ? ['thresholds', thresholdsText(s.thresholds)] : null,
     ['started', fmtDate(run.created_at)],
@@ -229,7 +245,7 @@ export function renderSummary(section, run) {
     return null;
   }
   const {box, canvas} = chartBox(260, {'aria-label': 'Wall time per mode', role: 'img', id: 'summary-chart'});
-  section.append(idealCaption(run, serverModel(run.spec), rows) || '', box, summaryTable(run, rows));
+  section.append(idealCaption(run, serverModel(run.spec), rows) || '', box, summaryTable(run, rows), transportTable(run.results) || '');
   exposed().summary = {rows: rows.map(r => ({mode: r.mode, wall_ms: r.wall_ms, ideal_ms: r.ideal_ms, over_ms: r.over_ms, speedup: r.speedup, failed: r.failed, cancelled: r.cancelled}))};
   return summaryChart(canvas, rows);
 }
@@ -331,14 +347,17 @@ export function renderRun(root, run, charts, extra = {}) {
   const alerts = el('section', {id: 'alerts', class: 'card alerts', role: 'alert'});
   const summary = el('section', {id: 'summary', class: 'card'});
   const timelines = el('section', {id: 'timelines', class: 'card'});
+  const phases = el('section', {id: 'phases', class: 'card'});
   const latency = el('section', {id: 'latency', class: 'card'});
   const throughput = el('section', {id: 'throughput', class: 'card'});
   const failures = el('section', {id: 'failures', class: 'card'});
-  root.append(renderRunHeader(run), alerts, extra.findings === false ? '' : renderFindings(run) || '', summary, timelines, latency, throughput, failures);
+  root.append(renderRunHeader(run), alerts, extra.findings === false ? '' : renderFindings(run) || '', summary, timelines, phases, latency, throughput, failures);
   renderAlerts(alerts, run, extra.failures);
   const s = renderSummary(summary, run);
   if (s) all.push(s);
   all.push(...renderTimelines(timelines, charts, {spec: run.spec, fetchWindow: extra.fetchWindow}));
+  const ph = renderPhases(phases, charts);
+  if (ph) all.push(ph);
   const lat = renderLatency(latency, run, charts);
   all.push(renderThroughput(throughput, run, charts));
   renderFailures(failures, run, extra.failures);

@@ -41,12 +41,14 @@ function axisTicks(min, max, px, measure) {
 // opts: {rows: [label], bars: [{row, band, from, to, key, ref}], bands: 1 | 2, xMin, xMax,
 //        colors: {key: {fill, stroke?, alpha?}}, onPick(bar|null, pinned), onZoom(from, to),
 //        title, labelWidth (px for the row labels: the same for every timeline of a run, so that
-//        every plot has the same width)}. band 1 is the thin strip at the top of a row (waiting),
+//        every plot has the same width), groups ([{row, label}]: rows that start a group, h2mux's
+//        connections, drawn with a separator line above)}. band 1 is the thin strip at the top of a row (waiting),
 //        band 0 the rest. The canvas takes the keyboard focus: the arrow keys move from request to
 //        request (left/right in time, up/down between rows), Enter pins one, Escape unpins.
 // Returns {setRange(min, max), setBars(bars), setRows(rows), pickAt(x, y), geometry(), destroy()}.
 export function timelineChart(canvas, opts) {
   let rows = opts.rows || [];
+  let groups = opts.groups || null;
   let bars = [];
   let byRow = [];
   let xMin = opts.xMin, xMax = opts.xMax;
@@ -150,6 +152,9 @@ export function timelineChart(canvas, opts) {
       }
     }
     ctx.globalAlpha = 1;
+    // a separator above each group but the first (h2mux: one group per connection)
+    ctx.fillStyle = INK;
+    for (const g of groups || []) if (g.row > 0) ctx.fillRect(geo.left - 6, Math.round(geo.top + g.row * geo.rowH) - 1, geo.right - geo.left + 6, 1.5);
     for (const [b, color] of [[hovered, strong], [picked, '#f59e0b']]) {
       const r = b && barRect(b);
       if (!r) continue;
@@ -164,7 +169,7 @@ export function timelineChart(canvas, opts) {
     const band = b => (rows.length ? bandBox(0, b).map((v, i) => (i ? v : v - geo.top)).join(',') : '');
     Object.assign(canvas.dataset, {
       plotLeft: geo.left, plotRight: geo.right, plotTop: geo.top, plotBottom: geo.bottom,
-      xMin, xMax, rows: rows.length, bands, bandMain: band(0), bandWait: bands === 2 ? band(1) : band(0),
+      xMin, xMax, rows: rows.length, bands, groups: (groups || []).map(g => g.row).join(','), bandMain: band(0), bandWait: bands === 2 ? band(1) : band(0),
     });
   }
 
@@ -318,8 +323,9 @@ export function timelineChart(canvas, opts) {
       xMax = max;
       draw();
     },
-    setBars(list, newRows) {
+    setBars(list, newRows, newGroups) {
       if (newRows) rows = newRows;
+      if (newGroups !== undefined) groups = newGroups;
       picked = hovered = cursor = null;
       index(list);
       draw();

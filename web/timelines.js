@@ -51,8 +51,8 @@ export function renderTimelines(section, charts, opts = {}) {
   const drawnKeys = new Set(built.flatMap(b => b.lanes.bars.map(x => x.key)));
   section.append(el('h2', {text: 'Timelines'}),
     el('p', {class: 'muted', id: 'timeline-help', text: hover
-      ? 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end, every mode on the same time axis and to the same scale; the amber band above a lane shows requests waiting for a free lane (darker where several waited). Hover or click a bar for its details; drag across a timeline to zoom; or Tab to a timeline and move between requests with the arrow keys (Enter pins one).'
-      : 'Per lane: one row per worker (thread, process or async slot), each request a bar from its start to its end, every mode on the same time axis and to the same scale; the amber band above a lane shows requests waiting for a free lane. Tap a bar for its details; use From and To to zoom.'}),
+      ? 'Per lane: one row per worker (thread, process or async slot; for h2mux one per stream slot, grouped by connection), each request a bar from its start to its end, every mode on the same time axis and to the same scale; the amber band above a lane shows requests waiting for a free lane (darker where several waited). Hover or click a bar for its details; drag across a timeline to zoom; or Tab to a timeline and move between requests with the arrow keys (Enter pins one).'
+      : 'Per lane: one row per worker (thread, process or async slot; for h2mux one per stream slot, grouped by connection), each request a bar from its start to its end, every mode on the same time axis and to the same scale; the amber band above a lane shows requests waiting for a free lane. Tap a bar for its details; use From and To to zoom.'}),
     legend(drawnKeys));
   let full = 0;
   for (const {m, lanes} of built) full = Math.max(full, lanes.endMs, isNum(m.wall_ms) ? m.wall_ms : 0);
@@ -100,7 +100,10 @@ export function renderTimelines(section, charts, opts = {}) {
     const t = m.timeline || {};
     const total = isNum(t.total) ? t.total : lanes.drawn;
     const sample = t.sampled ? ` — a sample of ${fmtInt(t.requests ? t.requests.length : 0)} of ${fmtInt(total)} (per lane and time slice the longest request, and every error); zoom in to load every request of a window` : '';
-    const note = el('small', {class: 'muted timeline-note', text: `${fmtInt(lanes.drawn)} requests on ${lanes.rows.length} lane${lanes.rows.length === 1 ? '' : 's'}` +
+    const where = lanes.groups
+      ? `as streams on ${lanes.rows.length} stream slot${lanes.rows.length === 1 ? '' : 's'} over ${fmtInt(lanes.groups.filter(g => g.conn >= 0).length)} connection${lanes.groups.filter(g => g.conn >= 0).length === 1 ? '' : 's'}`
+      : `on ${lanes.rows.length} lane${lanes.rows.length === 1 ? '' : 's'}`;
+    const note = el('small', {class: 'muted timeline-note', text: `${fmtInt(lanes.drawn)} requests ${where}` +
       (lanes.queued ? `, ${fmtInt(lanes.queued)} waited for a free lane` : '') + (lanes.errors ? `, ${fmtInt(lanes.errors)} failed` : '') +
       (lanes.phases.cancelled ? `, ${fmtInt(lanes.phases.cancelled)} cut off by the cancel` : '') + sample});
     const details = el('div', {class: 'request-details', 'aria-live': 'polite'},
@@ -111,7 +114,7 @@ export function renderTimelines(section, charts, opts = {}) {
       details.replaceChildren(bar ? detailsList(rowsOf.rows[bar.ref]) : el('p', {class: 'muted', text: 'No request there.'}));
     };
     const keys = hover ? ' Arrow keys move between requests; Enter pins one.' : '';
-    const laneFig = figure('per lane', Math.min(560, Math.max(110, lanes.rows.length * 26 + 56)),
+    const laneFig = figure(lanes.groups ? 'per stream slot, grouped by connection' : 'per lane', Math.min(560, Math.max(110, lanes.rows.length * 26 + 56)),
       {'aria-label': `Timeline of ${m.mode} per lane.${keys}`, role: 'group', 'aria-roledescription': 'timeline', dataset: {mode: m.mode, view: 'lanes'}, class: 'timeline'});
     const figs = el('div', {class: 'timeline-figures'}, laneFig.node);
     let reqFig = null;
@@ -123,12 +126,12 @@ export function renderTimelines(section, charts, opts = {}) {
     section.append(el('div', {class: 'timeline-mode', dataset: {mode: m.mode}},
       el('h3', {}, el('span', {class: 'swatch', style: `background:${modeColor(m.mode)}`}), m.mode, ' ', note), figs, details));
     const common = {xMin: 0, xMax: full, colors: PHASE_COLORS, onPick, onZoom: apply, labelWidth: labels};
-    const laneChart = timelineChart(laneFig.canvas, Object.assign({rows: lanes.rows, bars: lanes.bars, bands: 2, dragBand: laneFig.band}, common));
+    const laneChart = timelineChart(laneFig.canvas, Object.assign({rows: lanes.rows, bars: lanes.bars, groups: lanes.groups, bands: 2, dragBand: laneFig.band}, common));
     instances.push(laneChart);
     if (perRequest) instances.push(timelineChart(reqFig.canvas, Object.assign({rows: perRequest.rows, bars: perRequest.bars, bands: 1, dragBand: reqFig.band}, common)));
     info[m.mode] = {
       lanes: lanes.rows.length, lanesUsed: lanes.lanesUsed, requests: lanes.drawn, errors: lanes.errors, total, sampled: !!t.sampled,
-      queued: lanes.queued, phases: lanes.phases, perRequest: perRequest ? {rows: perRequest.rows.length, waits: perRequest.waits} : null, detail: null,
+      queued: lanes.queued, phases: lanes.phases, connections: lanes.groups ? lanes.groups.map(g => g.conn) : null, perRequest: perRequest ? {rows: perRequest.rows.length, waits: perRequest.waits} : null, detail: null,
     };
     if (t.sampled && opts.fetchWindow) perMode.push(detailLoader(m, lanes, laneChart, rowsOf, note, state, opts.fetchWindow, info[m.mode]));
   }
@@ -147,7 +150,7 @@ function detailLoader(m, sample, chart, rowsOf, note, state, fetchWindow, info) 
       const mine = ++token;
       if (!on) {
         rowsOf.rows = m.timeline.requests;
-        chart.setBars(sample.bars, sample.rows);
+        chart.setBars(sample.bars, sample.rows, sample.groups);
         note.textContent = sampleText;
         info.detail = null;
         return;
@@ -159,7 +162,7 @@ function detailLoader(m, sample, chart, rowsOf, note, state, fetchWindow, info) 
         if (mine !== token) return;
         const bars = laneBars({lanes: m.timeline.lanes, requests: got.requests});
         rowsOf.rows = got.requests;
-        chart.setBars(bars.bars, bars.rows.length >= sample.rows.length ? bars.rows : sample.rows);
+        chart.setBars(bars.bars, bars.groups || bars.rows.length >= sample.rows.length ? bars.rows : sample.rows, bars.groups);
         const all = got.requests.length >= got.total;
         note.textContent = all
           ? `every request between ${fmtMs(a)} and ${fmtMs(b)}: ${fmtInt(got.total)}` + (bars.errors ? `, ${fmtInt(bars.errors)} failed` : '')

@@ -2,6 +2,7 @@
 
 #include <civetweb.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,40 @@ static int h_health(struct mg_connection *c, struct http_api *api, const char *i
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "ok");
     return http_reply_json(c, 200, o);
+}
+
+/* The names a spec's target.tls may give: the regular files of --tls-dir whose names are plain
+ * ([A-Za-z0-9][A-Za-z0-9._-]*, as spec_tls accepts), sorted; names only, never contents or the
+ * folder's path. An empty array without --tls-dir or when the folder cannot be read. */
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_tls_names(cJSON *o, const char *dir)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, "tls_names");
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) return;
+    char *names[256];
+    int n = 0;
+    struct dirent *e;
+    while (n < 256 && (e = readdir(d))) {
+        const char *s = e->d_name;
+        size_t len = strlen(s);
+        bool ok = len > 0 && len <= 128 && s[0] != '.' && s[0] != '-' && s[0] != '_' &&
+                  (e->d_type == DT_REG || e->d_type == DT_LNK || e->d_type == DT_UNKNOWN);
+        for (const char *p = s; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '.' || *p == '_' || *p == '-';
+        if (ok && (names[n] = strdup(s))) n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_names);
+    for (int i = 0; i < n; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+        free(names[i]);
+    }
 }
 
 static int h_config(struct mg_connection *c, struct http_api *api, const char *id)
@@ -92,6 +127,7 @@ static int h_config(struct mg_connection *c, struct http_api *api, const char *i
         cJSON_AddStringToObject(e, "description", api->clients->v[k].description);
         cJSON_AddItemToArray(clients, e);
     }
+    add_tls_names(o, api->tls_dir);
     cJSON_AddBoolToObject(o, "token_required", api->token != NULL);
     cJSON_AddBoolToObject(o, "read_token_required", api->token && !api->public_read);
     cJSON_AddStringToObject(o, "version", CONLAB_VERSION);

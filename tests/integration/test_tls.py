@@ -282,6 +282,17 @@ class TlsThroughTheDashboard(unittest.TestCase):
         status, doc = self.s.json("POST", "/api/runs", self.spec({"ca": "notes.txt"}))
         self.assertEqual((status, doc["field"]), (400, "target.tls.ca"), doc)
 
+    def test_the_config_lists_the_tls_dir_names_only(self):
+        status, doc = self.s.json("GET", "/api/config")
+        self.assertEqual(status, 200, doc)
+        names = doc["tls_names"]
+        self.assertTrue({"ca.pem", "client.pem", "client.key"} <= set(names), names)
+        self.assertEqual(names, sorted(names))
+        text = json.dumps(doc)
+        self.assertNotIn(self.dir, text)
+        self.assertNotIn("PRIVATE KEY", text)
+        self.assertNotIn("BEGIN CERTIFICATE", text)
+
     def run_mtls(self, tls):
         run_id = self.s.post_run(self.spec(tls))
         done = self.s.wait_status(run_id)
