@@ -1,7 +1,7 @@
 // A run coordinated by the dashboard in the real page: while it waits for its shards the run
 // view lists them (waiting, none joined), follows the run as `conlab run --join` processes join
 // and run it, and shows the merged run like any other with its shards' table (done, joined,
-// skew, req/s, errors).
+// skew, req/s, errors, CPU).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -57,6 +57,7 @@ describe('a sharded run in the page', {timeout: 120000}, () => {
       assert.ok(Number.isFinite(parseFloat(r[3])), r.join('|'));
       assert.ok(parseFloat(r[4]) > 0, r.join('|'));
       assert.equal(r[5], '0');
+      assert.ok(parseFloat(r[6]) > 0, r.join('|'));
     }
     // the merged run is drawn like any other: one summary row per mode
     const modes = await page.evaluate(() => window.__conlab.summary.rows.map(r => r.mode));
