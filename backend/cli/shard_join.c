@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,20 @@ struct joiner {
     const struct shard_opts *o;
     char base[2048]; /* URL/api/runs/ID/ */
     char auth[4200]; /* Authorization: Bearer TOKEN, or "" */
+    bool has_offset;
+    double offset_ms; /* this clock − the dashboard's, from the latest timed answer */
 };
+
+/* NTP's estimate from one exchange: sent at t0, answered at t1 (this clock), read at recv and
+ * answered at reply (the dashboard's, in the answer). */
+static void take_offset(struct joiner *j, double t0, double t1, const cJSON *reply)
+{
+    const cJSON *recv = cJSON_GetObjectItemCaseSensitive(reply, "recv_ms");
+    const cJSON *rep = cJSON_GetObjectItemCaseSensitive(reply, "reply_ms");
+    if (!cJSON_IsNumber(recv) || !cJSON_IsNumber(rep)) return;
+    j->offset_ms = -((recv->valuedouble - t0) + (rep->valuedouble - t1)) / 2.0;
+    j->has_offset = true;
+}
 
 /* POSTs body to base + path; *reply gets the JSON answer (NULL when it was not JSON) and
  * *status the HTTP status (0: the dashboard could not be reached). Returns 0, or -1 with err
@@ -111,14 +125,16 @@ static int post_json(const struct joiner *j, const char *path, cJSON *body, long
 
 /* Waits at the barrier of point k (k == points: the end); *out gets the answer that is not
  * "wait". Returns 0, or an exit code (1, 2) with err. */
-static int barrier(const struct joiner *j, int k, cJSON **out, char *err, size_t errlen)
+static int barrier(struct joiner *j, int k, cJSON **out, char *err, size_t errlen)
 {
     for (;;) {
         if (bench_cancel_flag) return errf(err, errlen, "interrupted"), 130;
         cJSON *b = cJSON_CreateObject();
         cJSON_AddNumberToObject(b, "shard", (double)j->o->index);
         cJSON_AddNumberToObject(b, "point", k);
-        cJSON_AddNumberToObject(b, "clock_ms", (double)wallclock_us() / 1000.0);
+        double t0_ms = (double)wallclock_us() / 1000.0;
+        cJSON_AddNumberToObject(b, "clock_ms", t0_ms);
+        if (j->has_offset) cJSON_AddNumberToObject(b, "offset_ms", j->offset_ms);
         long status;
         cJSON *reply;
         int64_t t0 = clock_us();
@@ -133,6 +149,7 @@ static int barrier(const struct joiner *j, int k, cJSON **out, char *err, size_t
             cJSON_Delete(reply);
             return code;
         }
+        take_offset(j, t0_ms, (double)wallclock_us() / 1000.0, reply);
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "wait"))) {
             *out = reply;
             return 0;
@@ -200,14 +217,16 @@ static void on_interrupt(int sig)
 }
 
 /* Joins: *spec gets the run's spec. Returns 0 or an exit code with err. */
-static int join(const struct joiner *j, struct spec *spec, char *err, size_t errlen)
+static int join(struct joiner *j, struct spec *spec, char *err, size_t errlen)
 {
     cJSON *b = cJSON_CreateObject();
     cJSON_AddNumberToObject(b, "shard", (double)j->o->index);
     cJSON_AddNumberToObject(b, "shards", (double)j->o->count);
     long status;
     cJSON *reply;
+    double t0 = (double)wallclock_us() / 1000.0;
     if (post_json(j, "join", b, 30, &status, &reply, err, errlen)) return 1;
+    take_offset(j, t0, (double)wallclock_us() / 1000.0, reply);
     if (status != 200) {
         int code = refused(status, reply, "--join", err, errlen);
         cJSON_Delete(reply);

@@ -59,8 +59,20 @@ static int int_field(struct mg_connection *c, const cJSON *o, const char *key, i
     return 0;
 }
 
+/* A 200 answer carries the dashboard's clock when it read the request and when it answers
+ * (wall-clock ms), so that the shard can tell its clock's offset from the round trip. */
+static int reply_timed(struct mg_connection *c, int status, cJSON *reply, double recv_ms)
+{
+    if (status == 200 && reply) {
+        cJSON_AddNumberToObject(reply, "recv_ms", recv_ms);
+        cJSON_AddNumberToObject(reply, "reply_ms", (double)wallclock_us() / 1000.0);
+    }
+    return http_reply_json(c, status, reply);
+}
+
 int http_shard_join(struct mg_connection *c, struct coord *co, const char *id)
 {
+    double recv_ms = (double)wallclock_us() / 1000.0;
     cJSON *o;
     int rc = read_object(c, &o);
     if (rc) return rc;
@@ -73,11 +85,12 @@ int http_shard_join(struct mg_connection *c, struct coord *co, const char *id)
     cJSON_Delete(o);
     cJSON *reply = NULL;
     int status = coord_join(co, id, shard, shards, &reply);
-    return http_reply_json(c, status, reply);
+    return reply_timed(c, status, reply, recv_ms);
 }
 
 int http_shard_barrier(struct mg_connection *c, struct coord *co, const char *id)
 {
+    double recv_ms = (double)wallclock_us() / 1000.0;
     cJSON *o;
     int rc = read_object(c, &o);
     if (rc) return rc;
@@ -98,10 +111,18 @@ int http_shard_barrier(struct mg_connection *c, struct coord *co, const char *id
                                       "clock_ms");
     }
     if (clock) clock_ms = clock->valuedouble;
+    /* offset_ms: the shard's clock − the dashboard's as the shard measured it over an earlier
+     * round trip (recv_ms, reply_ms); it leaves out the network's delay that clock_ms holds. */
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(o, "offset_ms");
+    if (off && (!cJSON_IsNumber(off) || !(fabs(off->valuedouble) < 1e12))) {
+        cJSON_Delete(o);
+        return http_reply_field_error(c, 400, "offset_ms: must be a number of ms", "offset_ms");
+    }
+    if (off) clock_ms = recv_ms + off->valuedouble;
     cJSON_Delete(o);
     cJSON *reply = NULL;
     int status = coord_barrier(co, id, shard, point, clock_ms, wait_ms, &reply);
-    return http_reply_json(c, status, reply);
+    return reply_timed(c, status, reply, recv_ms);
 }
 
 int http_shard_results(struct mg_connection *c, struct coord *co, const char *id)
