@@ -62,12 +62,12 @@ int coord_create(struct coord *c, const struct spec *s, char *id, char *err, siz
 int coord_join(struct coord *c, const char *id, int64_t shard, int64_t shards,
                struct cJSON **reply);
 
-/* The shard is ready for point `point` (its clock reads clock_ms, wall-clock ms since the
- * epoch; < 0: not sent). Waits up to wait_ms for the others: {"start_at_ms": T} once every
- * shard is ready (T a little in the future), else {"wait": true}. point == the run's number of
+/* The shard is ready for point `point`; its clock is skew_ms ahead of the dashboard's (NAN: not
+ * known). Waits up to wait_ms for the others: {"start_at_ms": T} once every shard is ready (T a
+ * little in the future), else {"wait": true}. point == the run's number of
  * points asks how the run ended, once every point is stored: {"status", "message", "verdict",
  * "crossed"} (waiting up to wait_ms, else {"wait": true}). */
-int coord_barrier(struct coord *c, const char *id, int64_t shard, int64_t point, double clock_ms,
+int coord_barrier(struct coord *c, const char *id, int64_t shard, int64_t point, double skew_ms,
                   int64_t wait_ms, struct cJSON **reply);
 
 /* The shard's part of point `point` (text, NUL-terminated, overwritten: part_read_text): checked

@@ -34,7 +34,7 @@ static void wait_until(struct coord *c, int64_t until_wall_us)
     pthread_cond_timedwait(&c->cv, &c->mu, &ts);
 }
 
-int coord_barrier(struct coord *c, const char *id, int64_t shard, int64_t point, double clock_ms,
+int coord_barrier(struct coord *c, const char *id, int64_t shard, int64_t point, double skew_ms,
                   int64_t wait_ms, cJSON **reply)
 {
     int status = 200;
@@ -80,8 +80,8 @@ int coord_barrier(struct coord *c, const char *id, int64_t shard, int64_t point,
             coord_error("point", "point: the run is at point %d, not %" PRId64, r->point, point);
         goto out;
     }
-    if (clock_ms >= 0) {
-        s->row.skew_ms = clock_ms - (double)wallclock_us() / 1000.0;
+    if (!isnan(skew_ms)) {
+        s->row.skew_ms = skew_ms;
         coord_save_shard(c, r, shard);
         if (fabs(s->row.skew_ms) > c->o.skew_max_ms) {
             char msg[200];

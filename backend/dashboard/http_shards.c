@@ -118,10 +118,10 @@ int http_shard_barrier(struct mg_connection *c, struct coord *co, const char *id
         cJSON_Delete(o);
         return http_reply_field_error(c, 400, "offset_ms: must be a number of ms", "offset_ms");
     }
-    if (off) clock_ms = recv_ms + off->valuedouble;
+    double skew_ms = off ? off->valuedouble : clock ? clock_ms - recv_ms : NAN;
     cJSON_Delete(o);
     cJSON *reply = NULL;
-    int status = coord_barrier(co, id, shard, point, clock_ms, wait_ms, &reply);
+    int status = coord_barrier(co, id, shard, point, skew_ms, wait_ms, &reply);
     return reply_timed(c, status, reply, recv_ms);
 }
 
