@@ -140,6 +140,19 @@ describe('exports, report and large runs', {timeout: 300000}, () => {
       const order = rows.slice().sort((a, b) => a.seq - b.seq).map(r => r.seq);
       const px = await canvasPixels(page, sel, queued.map(r => timelineXY(g, (r.sched_us + r.start_us) / 2000, order.indexOf(r.seq), 0)));
       assert.ok(px.every(isAmber), JSON.stringify(px));
+      // The wait ends where the request starts. Per lane, the last request that queued: in the
+      // lane view's waiting strip (band 1), the middle of its transfer holds no wait (no later
+      // request of that lane waits then).
+      const lanesSel = 'canvas.timeline[data-view="lanes"][data-mode="threads"]';
+      const lg = await timelineGeometry(page, lanesSel);
+      const last = new Map();
+      for (const r of queued) if (!last.has(r.lane) || last.get(r.lane).start_us < r.start_us) last.set(r.lane, r);
+      const mids = [...last.values()].map(r => timelineXY(lg, (r.start_us + r.end_us) / 2000, r.lane, 1));
+      const inStrip = await canvasPixels(page, lanesSel, mids);
+      assert.ok(inStrip.every(p => !isAmber(p)), JSON.stringify(inStrip));
+      // ...while the strip is amber in the middle of its wait.
+      const waits = await canvasPixels(page, lanesSel, [...last.values()].map(r => timelineXY(lg, (r.sched_us + r.start_us) / 2000, r.lane, 1)));
+      assert.ok(waits.every(isAmber), JSON.stringify(waits));
       assert.equal(await page.evaluate(() => window.__conlab.timelines.threads.queued), 6);
       assert.deepEqual(problems, []);
     } finally {
