@@ -162,6 +162,19 @@ class LoadTest(unittest.TestCase):
             conns = []
             s.json("POST", f"/api/runs/{run_id}/cancel")
             s.wait_status(run_id)
+            # The closed streams' threads notice the end of the run (or the closed socket) at
+            # their next write: until then they still hold the two slots, and a third stream is
+            # told to poll (seen under ASan). Within a few seconds a stream is served again.
+            deadline = time.monotonic() + 10
+            while True:
+                c = s.conn(10)
+                c.request("GET", f"/api/runs/{run_id}/events")
+                status = c.getresponse().status
+                c.close()
+                if status == 200 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(status, 200)
             self.assertEqual(s.events(run_id)[-1][0], "end")
         finally:
             for c in conns:
