@@ -200,8 +200,11 @@ class Output(unittest.TestCase):
         e = findings_of(doc, "errors", "sync")
         self.assertEqual(len(e), 1, doc["findings"])
         self.assertEqual(e[0]["values"]["by_kind"], {"connect": 3})
-        self.assertEqual(e[0]["values"]["message_count"], 3)
-        self.assertEqual(doc["results"][0]["top_error"]["count"], 3)
+        # The message is libcurl's and may name the time it took ("after 0 ms" / "after 1 ms"
+        # on a slow build): the finding counts the most common message, as RESULT's top_error.
+        top = doc["results"][0]["top_error"]
+        self.assertGreaterEqual(top["count"], 1)
+        self.assertEqual(e[0]["values"]["message_count"], top["count"])
         self.assertIn(doc["results"][0]["top_error"]["message"], e[0]["text"])
 
     def test_bad_lab_flags_exit_2_naming_the_option(self):
