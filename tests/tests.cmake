@@ -107,17 +107,30 @@ foreach(src ${CONLAB_PY_TESTS})
   endif()
 endforeach()
 
-# Browser tests: tests/browser/*.test.mjs, node's test runner driving Debian's Chromium.
+# Browser tests: tests/browser/*.test.mjs, node's test runner driving Debian's Chromium. One
+# Chromium serves them all: the fixture browser_server starts it before the first browser file and
+# stops it after the last (tests/browser/browser-server.mjs); each file connects to it through the
+# file CONLAB_BROWSER_SERVER names and opens its own contexts. `ctest -R browser_talk` brings the
+# fixture along.
 if(CONLAB_BROWSER_TESTS AND CONLAB_WEB AND NOT CONLAB_TSAN)
   find_program(NODE_EXECUTABLE node REQUIRED)
+  set(CONLAB_BROWSER_SERVER ${CMAKE_BINARY_DIR}/browser-server.json)
+  set(CONLAB_BROWSER_ENV "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};NODE_PATH=${CMAKE_SOURCE_DIR}/web/node_modules;CONLAB_BROWSER_SERVER=${CONLAB_BROWSER_SERVER}")
+  foreach(step start stop)
+    add_test(NAME browser_server_${step} COMMAND ${NODE_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/browser/browser-server.mjs
+             ${step} ${CONLAB_BROWSER_SERVER} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+    set_tests_properties(browser_server_${step} PROPERTIES TIMEOUT 90 LABELS browser ENVIRONMENT "${CONLAB_BROWSER_ENV}")
+  endforeach()
+  set_tests_properties(browser_server_start PROPERTIES FIXTURES_SETUP browser_server)
+  set_tests_properties(browser_server_stop PROPERTIES FIXTURES_CLEANUP browser_server)
   file(GLOB CONLAB_BROWSER_TEST_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/browser/*.test.mjs)
   foreach(src ${CONLAB_BROWSER_TEST_FILES})
     get_filename_component(name ${src} NAME_WE)
     string(REPLACE ".test" "" name ${name})
     add_test(NAME browser_${name} COMMAND ${NODE_EXECUTABLE} --test ${src}
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
-    set_tests_properties(browser_${name} PROPERTIES TIMEOUT 600
-      ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};NODE_PATH=${CMAKE_SOURCE_DIR}/web/node_modules")
+    set_tests_properties(browser_${name} PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED browser_server
+      ENVIRONMENT "${CONLAB_BROWSER_ENV}")
     conlab_test_marks(browser_${name} ${src} browser)
   endforeach()
 endif()

@@ -19,7 +19,7 @@ function loadPlaywright() {
     return require(path.join(HERE, '..', '..', 'web', 'node_modules', 'playwright-core'));
   }
 }
-const {chromium} = loadPlaywright();
+export const {chromium} = loadPlaywright();
 
 export const BIN = process.env.CONLAB_BIN || path.resolve('build/conlab');
 export const BUILD_DIR = process.env.CONLAB_BUILD_DIR || path.dirname(BIN);
@@ -89,14 +89,37 @@ export async function startServer(extraArgs = []) {
   };
 }
 
-export function launchBrowser(extraArgs = []) {
-  return chromium.launch({
+// How Debian's Chromium is started, headless, here and by browser-server.mjs.
+export function launchOptions(extraArgs = []) {
+  return {
     executablePath: process.env.CONLAB_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     timeout: 30000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', ...extraArgs],
-  });
+  };
+}
+
+// The endpoint of a shared browser (browser-server.mjs): CONLAB_BROWSER_WS, or the file named by
+// CONLAB_BROWSER_SERVER (ctest's browser_server fixture writes it); null when neither is set.
+function sharedEndpoint() {
+  if (process.env.CONLAB_BROWSER_WS) return process.env.CONLAB_BROWSER_WS;
+  const file = process.env.CONLAB_BROWSER_SERVER;
+  if (!file) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')).ws;
+  } catch (e) {
+    throw new Error(`no shared browser: ${file} unreadable (${e.message}); is the browser_server fixture running?`);
+  }
+}
+
+// A browser for one test file: the shared one when there is one (its close() then only
+// disconnects, closing the contexts this file opened), else its own. A file that needs browser
+// flags of its own (extraArgs) always launches its own.
+export function launchBrowser(extraArgs = []) {
+  const ws = extraArgs.length ? null : sharedEndpoint();
+  if (ws) return chromium.connect(ws, {timeout: 30000});
+  return chromium.launch(launchOptions(extraArgs));
 }
 
 // A fresh context and page. The returned `problems` collects console errors, uncaught page

@@ -1,0 +1,100 @@
+// One Chromium for every browser test file: ctest's fixture `browser_server` starts it before the
+// first browser file and stops it after the last (tests/tests.cmake). Each file connects to it
+// (helpers.mjs' launchBrowser) and opens its own contexts, which close when the file disconnects:
+// nothing is shared between files but the browser process.
+//
+//   node tests/browser/browser-server.mjs start FILE   launch it in the background; FILE gets
+//                                                      {"pid": ..., "ws": "ws://..."}
+//   node tests/browser/browser-server.mjs stop FILE    close it and remove FILE
+//
+// By hand: start, then `CONLAB_BROWSER_SERVER=FILE node --test tests/browser/X.test.mjs` (or
+// CONLAB_BROWSER_WS=ws://...), then stop. Without either variable a file launches its own browser.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, launchOptions } from './helpers.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+// A background browser that nobody stopped (ctest interrupted) ends by itself after this long.
+const LIFETIME_MS = 60 * 60 * 1000;
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+const [cmd, file] = process.argv.slice(2);
+if (!['start', 'stop', 'serve'].includes(cmd) || !file) {
+  console.error('usage: browser-server.mjs start|stop FILE');
+  process.exit(2);
+}
+
+// The pid in FILE when it is a browser server of this script still running, else null (a pid
+// reused by another process is never signalled).
+function runningPid() {
+  let pid;
+  try {
+    pid = JSON.parse(fs.readFileSync(file, 'utf8')).pid;
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(SELF) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+const alive = pid => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// Ends the server of FILE (SIGTERM, SIGKILL after 10 s) and removes FILE.
+async function stop() {
+  const pid = runningPid();
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  fs.rmSync(file, {force: true});
+}
+
+if (cmd === 'serve') {
+  const server = await chromium.launchServer(launchOptions());
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    await server.close().catch(() => {});
+    fs.rmSync(file, {force: true});
+    process.exit(0);
+  };
+  process.on('SIGTERM', close);
+  process.on('SIGINT', close);
+  setTimeout(close, LIFETIME_MS);
+  const tmp = `${file}.${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify({pid: process.pid, ws: server.wsEndpoint()}));
+  fs.renameSync(tmp, file);
+} else if (cmd === 'stop') {
+  await stop();
+} else {
+  // start: a server left by an interrupted run goes first.
+  await stop();
+  fs.mkdirSync(path.dirname(path.resolve(file)), {recursive: true});
+  const log = `${file}.log`;
+  const out = fs.openSync(log, 'w');
+  const child = spawn(process.execPath, [SELF, 'serve', file], {detached: true, stdio: ['ignore', out, out]});
+  let exited = null;
+  child.on('exit', code => (exited = code));
+  child.unref();
+  const end = Date.now() + 60000;
+  while (!runningPid()) {
+    if (exited !== null || Date.now() > end) {
+      if (exited === null) child.kill('SIGKILL');
+      console.error(`the browser server did not start (${exited !== null ? `exit ${exited}` : 'timed out after 60 s'}):\n${fs.readFileSync(log, 'utf8')}`);
+      process.exit(1);
+    }
+    await sleep(100);
+  }
+  console.log(`browser server ${JSON.parse(fs.readFileSync(file, 'utf8')).ws} (pid ${child.pid})`);
+  process.exit(0);
+}
