@@ -256,3 +256,32 @@ export function queuedRows(rows) {
   }
   return out;
 }
+
+// The mean of a stepped throughput series over its span, each value weighted by its interval.
+export function steppedMean(points) {
+  let area = 0;
+  for (let i = 0; i + 1 < points.length; i++) area += points[i].y * (points[i + 1].x - points[i].x);
+  return area / (points[points.length - 1].x - points[0].x);
+}
+
+// What the throughput chart of `root` draws per mode: its points, and whether the line shows at
+// the middle of each interval at that interval's value (a pixel of the line within 2 px).
+export async function drawnThroughput(page, root) {
+  return page.$eval(`${root} #throughput-chart`, c => {
+    const chart = Chart.getChart(c);
+    const ctx = c.getContext('2d');
+    const sx = c.width / c.clientWidth, sy = c.height / c.clientHeight;
+    return chart.data.datasets.map(d => {
+      const misses = [];
+      for (let i = 0; i + 1 < d.data.length; i++) {
+        const x = chart.scales.x.getPixelForValue((d.data[i].x + d.data[i + 1].x) / 2);
+        const y = chart.scales.y.getPixelForValue(d.data[i].y);
+        const col = ctx.getImageData(Math.round(x * sx), Math.round((y - 2) * sy), 1, Math.round(5 * sy)).data;
+        let seen = false;
+        for (let k = 0; k < col.length; k += 4) if (col[k + 3] > 150 && !(col[k] > 200 && col[k + 1] > 200 && col[k + 2] > 200)) seen = true;
+        if (!seen) misses.push(i);
+      }
+      return {mode: d.mode, points: d.data.map(p => ({x: p.x, y: p.y})), misses};
+    });
+  });
+}
