@@ -13,14 +13,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, launchOptions } from './helpers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-// A background browser that nobody stopped (ctest interrupted) ends by itself after this long.
+// A background browser that nobody stopped (ctest interrupted) ends by itself when the process
+// that started it (ctest, or the shell) is gone, and after an hour at most.
 const LIFETIME_MS = 60 * 60 * 1000;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-const [cmd, file] = process.argv.slice(2);
+const [cmd, file, owner] = process.argv.slice(2);
 if (!['start', 'stop', 'serve'].includes(cmd) || !file) {
   console.error('usage: browser-server.mjs start|stop FILE');
   process.exit(2);
@@ -59,18 +59,23 @@ async function stop() {
 }
 
 if (cmd === 'serve') {
+  // Loaded here only: start and stop do without playwright-core (a second of start-up).
+  const {chromium, launchOptions} = await import('./helpers.mjs');
   const server = await chromium.launchServer(launchOptions());
   let closing = false;
   const close = async () => {
     if (closing) return;
     closing = true;
-    await server.close().catch(() => {});
+    await server.kill().catch(() => {}); // nothing of a test browser is worth a graceful close
     fs.rmSync(file, {force: true});
     process.exit(0);
   };
   process.on('SIGTERM', close);
   process.on('SIGINT', close);
   setTimeout(close, LIFETIME_MS);
+  setInterval(() => {
+    if (!alive(Number(owner))) close();
+  }, 5000);
   const tmp = `${file}.${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify({pid: process.pid, ws: server.wsEndpoint()}));
   fs.renameSync(tmp, file);
@@ -82,7 +87,7 @@ if (cmd === 'serve') {
   fs.mkdirSync(path.dirname(path.resolve(file)), {recursive: true});
   const log = `${file}.log`;
   const out = fs.openSync(log, 'w');
-  const child = spawn(process.execPath, [SELF, 'serve', file], {detached: true, stdio: ['ignore', out, out]});
+  const child = spawn(process.execPath, [SELF, 'serve', file, String(process.ppid)], {detached: true, stdio: ['ignore', out, out]});
   let exited = null;
   child.on('exit', code => (exited = code));
   child.unref();
