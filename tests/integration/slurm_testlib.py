@@ -61,6 +61,7 @@ class Cluster:
         os.chmod(self.dir, 0o755)
         self.procs = []
         self.munged_pid = None
+        self.warm_job = None
         self.env = dict(os.environ, SLURM_CONF=os.path.join(self.dir, "slurm.conf"))
 
     def log(self, name):
@@ -107,12 +108,20 @@ class Cluster:
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         self.wait(lambda: "State=IDLE" in self.scontrol("show", "node", "localhost").stdout, 30,
                   "the node is idle", "slurmd.log")
-        # The first job of a fresh controller waits ~3 s for its first scheduling pass; later
-        # ones start within a second (batch_sched_delay=0): take that wait here, once.
+        # The first job of a fresh controller waits ~2 s for the scheduler's first pass; later
+        # ones start at its next pass, once a second (sched_interval=1; batch_sched_delay=0):
+        # a warm-up job takes that wait, once; ready() waits for it, so that the caller can
+        # start its own servers meanwhile.
         warm = self.sbatch("--output=/dev/null", "--wrap=true")
         if warm.returncode != 0:
             raise AssertionError(f"sbatch: {warm.stderr}\n{self.log('slurmctld.log')}")
-        self.wait_jobs_done(warm.stdout.strip(), 30)
+        self.warm_job = warm.stdout.strip()
+
+    def ready(self, timeout=30):
+        """Waits for the warm-up job of start(): the scheduler has made its first pass."""
+        if self.warm_job:
+            self.wait_jobs_done(self.warm_job, timeout)
+            self.warm_job = None
 
     def wait(self, cond, timeout, what, logname):
         deadline = time.monotonic() + timeout
@@ -134,13 +143,22 @@ class Cluster:
         return subprocess.run(["sbatch", "--parsable", *args], env=self.env, capture_output=True,
                               text=True, timeout=timeout)
 
-    def job_state(self, job):
+    def job_fields(self, job, name):
+        """The field `name` (JobState, ExitCode, ...) of every task of job, as Slurm records it."""
         out = self.scontrol("show", "job", "-o", str(job)).stdout
         return [f.split("=", 1)[1] for line in out.splitlines() for f in line.split()
-                if f.startswith("JobState=")]
+                if f.startswith(name + "=")]
+
+    def job_state(self, job):
+        return self.job_fields(job, "JobState")
+
+    def exit_codes(self, job):
+        """The exit status of every task of job (ExitCode=STATUS:SIGNAL), as Slurm recorded it."""
+        return [int(c.split(":")[0]) for c in self.job_fields(job, "ExitCode")]
 
     def wait_jobs_done(self, job, timeout):
-        """Waits until every task of job (an array or not) has ended; returns their states."""
+        """Waits until every task of job (an array or not) has ended; returns their states.
+        It asks slurmctld every 50 ms (sbatch --wait asks after 2 s, then 8 s more, then 32)."""
         deadline = time.monotonic() + timeout
         while True:
             states = self.job_state(job)
@@ -150,7 +168,7 @@ class Cluster:
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job} still {states} after {timeout}s:\n"
                                      f"{self.log('slurmctld.log')}")
-            time.sleep(0.2)
+            time.sleep(0.05)
 
     def stop(self):
         if self.procs:
