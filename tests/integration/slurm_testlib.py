@@ -17,6 +17,15 @@ def missing_binaries():
     return [b for b in BINARIES if not shutil.which(b)]
 
 
+def process_state(pid):
+    """The state letter of process pid (R, S, Z, ...), None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 CONF = """\
 ClusterName=conlabtest
 SlurmctldHost=localhost
@@ -109,9 +118,10 @@ class Cluster:
         self.wait(lambda: "State=IDLE" in self.scontrol("show", "node", "localhost").stdout, 30,
                   "the node is idle", "slurmd.log")
         # The first job of a fresh controller waits ~2 s for the scheduler's first pass; later
-        # ones start at its next pass, once a second (sched_interval=1; batch_sched_delay=0):
-        # a warm-up job takes that wait, once; ready() waits for it, so that the caller can
-        # start its own servers meanwhile.
+        # ones start at its next pass, once a second (sched_interval=1: jobs wait for it, also
+        # with batch_sched_delay=0). A warm-up job is submitted here; ready() waits until it
+        # ran, for a caller whose jobs count time from their submission; the others' jobs may
+        # simply wait for that first pass beside it.
         warm = self.sbatch("--output=/dev/null", "--wrap=true")
         if warm.returncode != 0:
             raise AssertionError(f"sbatch: {warm.stderr}\n{self.log('slurmctld.log')}")
@@ -185,11 +195,14 @@ class Cluster:
                     p.wait()
             self.procs = []
         if self.munged_pid:
+            # munged forked itself away: once it exits it is PID 1's child, a zombie until
+            # PID 1 reaps it (here, seconds later): exited is what is waited for
             try:
                 os.kill(self.munged_pid, 15)
                 for _ in range(100):
-                    os.kill(self.munged_pid, 0)
-                    time.sleep(0.05)
+                    if process_state(self.munged_pid) in (None, "Z"):
+                        break
+                    time.sleep(0.02)
             except ProcessLookupError:
                 pass
             self.munged_pid = None

@@ -58,7 +58,6 @@ class SlurmTest(unittest.TestCase):
         try:
             cls.srv = Serve(None, "--token", TOKEN, "--shard-point-s", "3", demo=False,
                             tmp=cls.dir)
-            cls.cluster.ready()  # the warm-up job, submitted by __enter__, ran meanwhile
         except BaseException:
             cls.tearDownClass()
             raise
@@ -214,7 +213,8 @@ class SlurmTest(unittest.TestCase):
         its second slot began fails by design ("overran its slot"). The lead and the slot start
         short and double when that happened (the machine was slow), up to three tries. Returns
         (start, slot, parts, array job, merge state, merge exit status, merge output)."""
-        lead_ms, slot_ms = 1500, 1000
+        self.cluster.ready()
+        lead_ms, slot_ms = 1500, 1500
         for attempt in range(3):
             parts = os.path.join(self.dir, f"{name}-{attempt}")
             start = int(time.time() * 1000) + lead_ms
@@ -279,6 +279,7 @@ class SlurmTest(unittest.TestCase):
 
     def test_threshold_crossed_exits_3_through_sbatch_wait(self):
         parts = os.path.join(self.dir, "threshold")
+        self.cluster.ready()
         # one mode: its slot is a deadline, not a wait; a task that Slurm starts after the
         # common instant starts at once (its lateness is the skew the merge reports)
         start = int(time.time() * 1000) + 300
@@ -303,11 +304,12 @@ class SlurmTest(unittest.TestCase):
 
     def test_killed_shard_makes_the_merge_refuse(self):
         parts = os.path.join(self.dir, "killed")
-        # 20 requests at 10/s: each task takes 2 s from the common instant (or from its own
+        self.cluster.ready()
+        # 20 requests at 20/s: each task takes 1 s from the common instant (or from its own
         # start, when Slurm starts it later); one mode, so the slot is a deadline only
         start = int(time.time() * 1000) + 300
         job = self.submit_array(parts, 4, start, 20000, "--requests", "20", "--concurrency", "4",
-                                "--modes", "async", "--rate", "10")
+                                "--modes", "async", "--rate", "20")
         # as the README does: the merge jobs are submitted with the array, on its dependency
         ok_job, ok_out = self.submit_merge(parts, f"afterok:{job}", "merge-ok")
         any_job, any_out = self.submit_merge(parts, f"afterany:{job}", "merge-any")
