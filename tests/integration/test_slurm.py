@@ -84,10 +84,9 @@ class SlurmTest(unittest.TestCase):
         """Submits join.sbatch as an n-task array joining run_id: (job id, output folder)."""
         out = os.path.join(self.dir, name)
         os.makedirs(out, exist_ok=True)
-        env = f"ALL,CONLAB={os.path.abspath(BIN)},CONLAB_JOIN={self.srv.url},CONLAB_RUN={run_id}," \
-              f"CONLAB_TOKEN_FILE={self.token_file}"
-        p = self.cluster.sbatch(f"--array=0-{n - 1}", f"--export={env}",
-                                f"--output={out}/join-%a.out", JOIN)
+        env = {"CONLAB": os.path.abspath(BIN), "CONLAB_JOIN": self.srv.url, "CONLAB_RUN": run_id,
+               "CONLAB_TOKEN_FILE": self.token_file}
+        p = self.cluster.sbatch(f"--array=0-{n - 1}", f"--output={out}/join-%a.out", JOIN, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip().split(";")[0], out
 
@@ -170,20 +169,19 @@ class SlurmTest(unittest.TestCase):
         self.cluster.wait_jobs_done(job, 20)
 
     def submit_array(self, parts, n, start_ms, slot_ms, *spec):
-        env = f"ALL,CONLAB={os.path.abspath(BIN)},CONLAB_PARTS={parts}," \
-              f"CONLAB_START_AT={start_ms},CONLAB_SLOT_MS={slot_ms}"
+        env = {"CONLAB": os.path.abspath(BIN), "CONLAB_PARTS": parts,
+               "CONLAB_START_AT": str(start_ms), "CONLAB_SLOT_MS": str(slot_ms)}
         os.makedirs(parts, exist_ok=True)  # Slurm opens the tasks' output files there
-        p = self.cluster.sbatch(f"--array=0-{n - 1}", f"--export={env}",
-                                f"--output={parts}/shard-%a.out", SHARDS, "--url", self.url, *spec)
+        p = self.cluster.sbatch(f"--array=0-{n - 1}", f"--output={parts}/shard-%a.out", SHARDS,
+                                "--url", self.url, *spec, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip().split(";")[0]
 
     def submit_merge(self, parts, dependency, name, *args):
         """Submits merge.sbatch (without --wait); returns (job id, its output file)."""
         out = f"{parts}/{name}.out"
-        p = self.cluster.sbatch(f"--dependency={dependency}",
-                                f"--export=ALL,CONLAB={os.path.abspath(BIN)},CONLAB_PARTS={parts}",
-                                f"--output={out}", MERGE, *args)
+        p = self.cluster.sbatch(f"--dependency={dependency}", f"--output={out}", MERGE, *args,
+                                env={"CONLAB": os.path.abspath(BIN), "CONLAB_PARTS": parts})
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip().split(";")[0], out
 
@@ -223,8 +221,9 @@ class SlurmTest(unittest.TestCase):
             states = self.cluster.wait_jobs_done(job, 60)
             logs = self.shard_logs(parts, n)
             if states != ["COMPLETED"] * n and "overran its slot" in logs and attempt < 2:
-                print(f"\nslots of {slot_ms} ms after a lead of {lead_ms} ms: a task started too "
-                      f"late for them; again with both doubled")
+                late = [line for line in logs.splitlines() if "overran" in line]
+                print(f"\nslots of {slot_ms} ms after a lead of {lead_ms} ms: {late}; again with "
+                      "both doubled")
                 self.cluster.wait_jobs_done(merge, 30)
                 lead_ms, slot_ms = lead_ms * 2, slot_ms * 2
                 continue
@@ -290,10 +289,9 @@ class SlurmTest(unittest.TestCase):
         # the array has ended: the merge starts at once and ends before sbatch --wait's first
         # look, 2 s after the submission (then it looks 8 s later, then 32 s)
         out = f"{parts}/merge.out"
-        p = subprocess.run(["sbatch", "--wait", f"--dependency=afterok:{job}",
-                            f"--export=ALL,CONLAB={os.path.abspath(BIN)},CONLAB_PARTS={parts}",
-                            f"--output={out}", MERGE], env=self.cluster.env,
-                           capture_output=True, text=True, timeout=90)
+        p = self.cluster.sbatch(f"--dependency=afterok:{job}", f"--output={out}", MERGE,
+                                env={"CONLAB": os.path.abspath(BIN), "CONLAB_PARTS": parts},
+                                wait=True, timeout=90)
         try:
             with open(out) as f:
                 text = f.read()
