@@ -114,7 +114,7 @@ foreach(src ${CONLAB_PY_TESTS})
   # The file's mark lines (a `# conlab-test:` at the start of a line) apply to every class; an
   # indented one, inside a class, to that class only.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
-  file(STRINGS ${src} lines REGEX "^(class [A-Za-z0-9_]+\\(unittest\\.TestCase\\)|# conlab-test:|[ ]+# conlab-test:)")
+  file(STRINGS ${src} lines REGEX "^(class [A-Za-z0-9_]+\\(([A-Za-z0-9_]+, )?unittest\\.TestCase\\)|# conlab-test:|[ ]+# conlab-test:)")
   set(cases "")
   set(file_marks "")
   foreach(line ${lines})
