@@ -36,7 +36,7 @@ class CoordinatorTest(unittest.TestCase):
         cls.token_file = os.path.join(cls.tmp, "token")
         with open(cls.token_file, "w") as f:
             f.write(TOKEN + "\n")
-        cls.srv = Serve(None, "--token", TOKEN, "--shard-join-s", "3", "--shard-point-s", "3",
+        cls.srv = Serve(None, "--token", TOKEN, "--shard-join-s", "2", "--shard-point-s", "2",
                         demo=False, tmp=cls.tmp)
 
     @classmethod
@@ -162,7 +162,7 @@ class CoordinatorTest(unittest.TestCase):
         run = self.srv.wait_status(run_id, statuses=("partial", "failed"), timeout=10)
         self.assertLess(time.monotonic() - t0, 10)
         self.assertEqual(run["status"], "partial")
-        self.assertIn("shard 1 never joined within 3 s", run["message"])
+        self.assertIn("shard 1 never joined within 2 s", run["message"])
         self.assertEqual([s["status"] for s in run["shards"]], ["joined", "failed"])
         # nobody at all: failed
         run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))
