@@ -6,9 +6,9 @@
 """A sharded run on a real Slurm: munged, slurmctld and slurmd started here (slurm_testlib), a job
 array of deploy/slurm/shards.sbatch against `conlab target` with common slots, and a dependent
 deploy/slurm/merge.sbatch job; and a job array of deploy/slurm/join.sbatch whose tasks join a
-dashboard's run, as the README's "Beyond one machine" tells. Only the test of `sbatch --wait`'s
-exit status uses it (its first look is after 2 s); elsewhere the jobs are polled and the exit
-codes Slurm recorded are read."""
+dashboard's run, as the README's "Beyond one machine" tells. `sbatch --wait` is used only by the
+test of its exit status (it first looks at the job 2 s after the submission, then 8 s later);
+elsewhere the jobs are polled and the exit codes Slurm recorded are read."""
 import json
 import math
 import os
