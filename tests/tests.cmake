@@ -18,11 +18,13 @@ if(CONLAB_TSAN)
   set_tests_properties(tsan_reports PROPERTIES FIXTURES_CLEANUP tsan)
 endif()
 
-# How each test file runs is marked in the file itself, on a line of its own (in a comment) that
-# reads `conlab-test: WORD...`, so that a new file picks its kind without editing this file:
+# How each test file runs is marked in the file itself, on a line of its own (in a comment at the
+# start of the line) that reads `conlab-test: WORD...`, so that a new file picks its kind without
+# editing this file. In a Python file, an indented mark inside a TestCase class applies to that
+# class only (each class of a file with several is its own ctest entry):
 #   serial  it asserts a time (wall, latency, a deadline): it runs alone (RUN_SERIAL), never
-#           beside another test, although scripts/test.sh runs ctest -j2; every other test may
-#           run beside one other;
+#           beside another test; scripts/test.sh runs these last, one at a time, after the others
+#           of all three builds have run side by side;
 #   static  it checks the sources, not a build (layers, the container files): it runs in the
 #           normal build only, not again in the sanitized ones;
 #   volume  its point is size (millions of rows, the memory of big answers): it runs in the
@@ -32,7 +34,12 @@ endif()
 # label `serial` when marked so: `ctest -L serial`, `ctest -LE browser`.
 function(conlab_test_marks name src kind)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
-  file(STRINGS ${src} marks REGEX "conlab-test:")
+  file(STRINGS ${src} marks REGEX "^(//|#|/\\*) conlab-test:")
+  conlab_apply_marks(${name} "${marks}" ${kind})
+endfunction()
+
+# Applies the marks in the string `marks` (the mark lines, joined) to test `name` of kind `kind`.
+function(conlab_apply_marks name marks kind)
   set(labels ${kind})
   if(marks MATCHES "conlab-test:[^;]*serial")
     set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
@@ -87,9 +94,16 @@ foreach(src ${CONLAB_UNIT_TESTS})
 endforeach()
 
 # Integration tests: tests/integration/test_*.py (Python's unittest) start the real binary on
-# loopback. CONLAB_BIN tells them which binary. The read-load test runs 10 s here (30 s when
-# tests/integration/test_load.py is run by hand, as a measurement).
+# loopback. CONLAB_BIN tells them which binary. A file with one TestCase class is one ctest entry,
+# it_FILE; a file with several gets one entry per class, it_FILE.CLASS, so that they can run side by
+# side (the file's marks apply to each). The read-load test runs 10 s here (3 s in the sanitized
+# builds; 30 s when tests/integration/test_load.py is run by hand, as a measurement).
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
+if(CONLAB_SANITIZE OR CONLAB_TSAN)
+  set(CONLAB_LOAD_SECONDS 3)
+else()
+  set(CONLAB_LOAD_SECONDS 10)
+endif()
 file(GLOB CONLAB_PY_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.py)
 foreach(src ${CONLAB_PY_TESTS})
   get_filename_component(name ${src} NAME_WE)
@@ -97,14 +111,48 @@ foreach(src ${CONLAB_PY_TESTS})
   if((CONLAB_TSAN AND NOT it_${name} IN_LIST CONLAB_TSAN_ONLY) OR skip)
     continue()
   endif()
-  add_test(NAME it_${name} COMMAND ${Python3_EXECUTABLE} -m unittest -v ${name}
-           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/integration)
-  conlab_test_marks(it_${name} ${src} integration)
-  set_tests_properties(it_${name} PROPERTIES TIMEOUT 600
-    ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_LOAD_SECONDS=10;CONLAB_SANITIZED=$<OR:$<BOOL:${CONLAB_SANITIZE}>,$<BOOL:${CONLAB_TSAN}>>;${CONLAB_TSAN_ENV}")
-  if(CONLAB_TSAN)
-    set_tests_properties(it_${name} PROPERTIES FIXTURES_REQUIRED tsan)
+  # The file's mark lines (a `# conlab-test:` at the start of a line) apply to every class; an
+  # indented one, inside a class, to that class only.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+  file(STRINGS ${src} lines REGEX "^(class [A-Za-z0-9_]+\\(([A-Za-z0-9_]+, )?unittest\\.TestCase\\)|# conlab-test:|[ ]+# conlab-test:)")
+  set(cases "")
+  set(file_marks "")
+  foreach(line ${lines})
+    if(line MATCHES "^class ([A-Za-z0-9_]+)")
+      set(cls ${CMAKE_MATCH_1})
+      list(APPEND cases ${cls})
+      set(marks_${cls} "")
+    elseif(line MATCHES "^#")
+      string(APPEND file_marks " ${line}")
+    elseif(cases)
+      string(APPEND marks_${cls} " ${line}")
+    endif()
+  endforeach()
+  list(LENGTH cases ncases)
+  if(ncases LESS 2)
+    set(marks_- "")
+    if(ncases EQUAL 1)
+      set(marks_- "${marks_${cases}}")
+    endif()
+    set(cases "-")
   endif()
+  foreach(cls ${cases})
+    if(cls STREQUAL "-")
+      set(test it_${name})
+      set(what ${name})
+    else()
+      set(test it_${name}.${cls})
+      set(what ${name}.${cls})
+    endif()
+    add_test(NAME ${test} COMMAND ${Python3_EXECUTABLE} -m unittest -v ${what}
+             WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/integration)
+    conlab_apply_marks(${test} "${file_marks} ${marks_${cls}}" integration)
+    set_tests_properties(${test} PROPERTIES TIMEOUT 600
+      ENVIRONMENT "CONLAB_BIN=$<TARGET_FILE:conlab>;CONLAB_SOURCE_DIR=${CMAKE_SOURCE_DIR};CONLAB_BUILD_DIR=${CMAKE_BINARY_DIR};ASAN_OPTIONS=detect_leaks=0;CONLAB_LOAD_SECONDS=${CONLAB_LOAD_SECONDS};CONLAB_SANITIZED=$<OR:$<BOOL:${CONLAB_SANITIZE}>,$<BOOL:${CONLAB_TSAN}>>;${CONLAB_TSAN_ENV}")
+    if(CONLAB_TSAN)
+      set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED tsan)
+    endif()
+  endforeach()
 endforeach()
 
 # Browser tests: tests/browser/*.test.mjs, node's test runner driving Debian's Chromium. One

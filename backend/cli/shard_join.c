@@ -201,6 +201,11 @@ static int run_point(const struct joiner *j, const struct spec *s, int k, int64_
         code = 1;
     else if (status != 200)
         code = refused(status, reply, "results", err, errlen);
+    if (bench_cancel_flag) { /* the part says it was cut short: the dashboard ends the run partial */
+        code = 130;
+        errf(err, errlen, "interrupted during point %d: its part went to the dashboard marked "
+                          "cut short", k);
+    }
     cJSON_Delete(reply);
     free(text);
 out:

@@ -244,6 +244,21 @@ int coord_results(struct coord *c, const char *id, int64_t shard, int64_t point,
         part_free(&p);
         goto out;
     }
+    if (p.npoints > 0 && p.points[0].cancelled) {
+        /* A shard interrupted during the point (SIGTERM from its scheduler, Ctrl-C) sends what it
+         * had: that part is not whole, so the point is never merged from it. The run ends
+         * partial at once, naming the shard, as when one is killed outright. */
+        char msg[256], pname[96];
+        coord_point_name(r, (int)point, pname, sizeof pname);
+        snprintf(msg, sizeof msg, "shard %" PRId64 " was interrupted during %s: its part is not whole",
+                 shard, pname);
+        part_free(&p);
+        coord_shard_failed(c, r, shard, msg);
+        coord_end_run(c, r, RECORDER_RAN, msg, NULL);
+        status = 409;
+        *reply = coord_ended(r);
+        goto out;
+    }
     s->part = p;
     s->has_part = true;
     r->nparts++;

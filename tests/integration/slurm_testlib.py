@@ -17,6 +17,15 @@ def missing_binaries():
     return [b for b in BINARIES if not shutil.which(b)]
 
 
+def process_state(pid):
+    """The state letter of process pid (R, S, Z, ...), None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 CONF = """\
 ClusterName=conlabtest
 SlurmctldHost=localhost
@@ -61,6 +70,7 @@ class Cluster:
         os.chmod(self.dir, 0o755)
         self.procs = []
         self.munged_pid = None
+        self.warm_job = None
         self.env = dict(os.environ, SLURM_CONF=os.path.join(self.dir, "slurm.conf"))
 
     def log(self, name):
@@ -107,12 +117,21 @@ class Cluster:
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         self.wait(lambda: "State=IDLE" in self.scontrol("show", "node", "localhost").stdout, 30,
                   "the node is idle", "slurmd.log")
-        # The first job of a fresh controller waits ~3 s for its first scheduling pass; later
-        # ones start within a second (batch_sched_delay=0): take that wait here, once.
+        # The first job of a fresh controller waits ~2 s for the scheduler's first pass; later
+        # ones start at its next pass, once a second (sched_interval=1: jobs wait for it, also
+        # with batch_sched_delay=0). A warm-up job is submitted here; ready() waits until it
+        # ran, for a caller whose jobs count time from their submission; the others' jobs may
+        # simply wait for that first pass beside it.
         warm = self.sbatch("--output=/dev/null", "--wrap=true")
         if warm.returncode != 0:
             raise AssertionError(f"sbatch: {warm.stderr}\n{self.log('slurmctld.log')}")
-        self.wait_jobs_done(warm.stdout.strip(), 30)
+        self.warm_job = warm.stdout.strip()
+
+    def ready(self, timeout=30):
+        """Waits for the warm-up job of start(): the scheduler has made its first pass."""
+        if self.warm_job:
+            self.wait_jobs_done(self.warm_job, timeout)
+            self.warm_job = None
 
     def wait(self, cond, timeout, what, logname):
         deadline = time.monotonic() + timeout
@@ -129,18 +148,31 @@ class Cluster:
         return subprocess.run(["scontrol", *args], env=self.env, capture_output=True, text=True,
                               timeout=20)
 
-    def sbatch(self, *args, timeout=60):
-        """sbatch --parsable ARGS; returns the CompletedProcess (stdout: the job id)."""
-        return subprocess.run(["sbatch", "--parsable", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+    def sbatch(self, *args, env=None, wait=False, timeout=60):
+        """sbatch --parsable ARGS (with --wait when wait); returns the CompletedProcess (stdout:
+        the job id). env: variables for the job, given to sbatch in its own environment, which
+        the job gets (--export=ALL, the default): an --export=ALL,NAME=VALUE list does the same
+        but makes Slurm 22.05 launch each task 1-2 s later than it allocated it."""
+        return subprocess.run(["sbatch", "--parsable", *(["--wait"] if wait else []), *args],
+                              env=dict(self.env, **(env or {})), capture_output=True, text=True,
+                              timeout=timeout)
 
-    def job_state(self, job):
+    def job_fields(self, job, name):
+        """The field `name` (JobState, ExitCode, ...) of every task of job, as Slurm records it."""
         out = self.scontrol("show", "job", "-o", str(job)).stdout
         return [f.split("=", 1)[1] for line in out.splitlines() for f in line.split()
-                if f.startswith("JobState=")]
+                if f.startswith(name + "=")]
+
+    def job_state(self, job):
+        return self.job_fields(job, "JobState")
+
+    def exit_codes(self, job):
+        """The exit status of every task of job (ExitCode=STATUS:SIGNAL), as Slurm recorded it."""
+        return [int(c.split(":")[0]) for c in self.job_fields(job, "ExitCode")]
 
     def wait_jobs_done(self, job, timeout):
-        """Waits until every task of job (an array or not) has ended; returns their states."""
+        """Waits until every task of job (an array or not) has ended; returns their states.
+        It asks slurmctld every 50 ms (sbatch --wait asks after 2 s, then 8 s more, then 32)."""
         deadline = time.monotonic() + timeout
         while True:
             states = self.job_state(job)
@@ -150,7 +182,7 @@ class Cluster:
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job} still {states} after {timeout}s:\n"
                                      f"{self.log('slurmctld.log')}")
-            time.sleep(0.2)
+            time.sleep(0.05)
 
     def stop(self):
         if self.procs:
@@ -167,11 +199,14 @@ class Cluster:
                     p.wait()
             self.procs = []
         if self.munged_pid:
+            # munged forked itself away: once it exits it is PID 1's child, a zombie until
+            # PID 1 reaps it (here, seconds later): exited is what is waited for
             try:
                 os.kill(self.munged_pid, 15)
                 for _ in range(100):
-                    os.kill(self.munged_pid, 0)
-                    time.sleep(0.05)
+                    if process_state(self.munged_pid) in (None, "Z"):
+                        break
+                    time.sleep(0.02)
             except ProcessLookupError:
                 pass
             self.munged_pid = None

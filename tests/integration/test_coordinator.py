@@ -36,7 +36,7 @@ class CoordinatorTest(unittest.TestCase):
         cls.token_file = os.path.join(cls.tmp, "token")
         with open(cls.token_file, "w") as f:
             f.write(TOKEN + "\n")
-        cls.srv = Serve(None, "--token", TOKEN, "--shard-join-s", "3", "--shard-point-s", "3",
+        cls.srv = Serve(None, "--token", TOKEN, "--shard-join-s", "2", "--shard-point-s", "2",
                         demo=False, tmp=cls.tmp)
 
     @classmethod
@@ -152,6 +152,34 @@ class CoordinatorTest(unittest.TestCase):
         for p in procs[:3]:
             self.assertEqual(p.returncode, 1)
 
+    def test_interrupted_shard_makes_the_run_partial(self):
+        # 40 requests at 20/s over 4 shards: the point lasts 2 s from its start (200 ms after the
+        # last join); SIGTERM (a scheduler's cancel) reaches shard 3 about 1 s into it. Its part,
+        # cut short, is never merged as if whole (it was: the run ended failed, merged from the
+        # cut-short part): the shard exits 130, and the run ends partial at once, naming it.
+        run_id = self.create(self.spec(concurrency=4, rate=20, modes=["async"]))
+        procs = [self.join(run_id, i, 4) for i in range(4)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            _, run = self.srv.json("GET", f"/api/runs/{run_id}")
+            if run["status"] == "running":
+                break
+            time.sleep(0.02)
+        self.assertEqual(run["status"], "running", run)
+        time.sleep(1.2)
+        procs[3].send_signal(signal.SIGTERM)
+        outs = [p.communicate(timeout=30) for p in procs]
+        self.assertEqual(procs[3].returncode, 130, outs[3][1])
+        self.assertIn("interrupted", outs[3][1])
+        run = self.srv.wait_status(run_id, statuses=("partial", "failed", "done"), timeout=15)
+        self.assertEqual(run["status"], "partial", run)
+        self.assertIn("shard 3", run["message"])
+        self.assertEqual(run["shards"][3]["status"], "failed", run["shards"])
+        self.assertIn("interrupted during point 0 (async at C=4)", run["message"])
+        self.assertEqual(run["results"], [], run["results"])  # no point is whole
+        for p in procs[:3]:
+            self.assertEqual(p.returncode, 1)
+
     def test_shard_that_never_joins(self):
         run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))
         p = self.join(run_id, 0, 2)
@@ -162,7 +190,7 @@ class CoordinatorTest(unittest.TestCase):
         run = self.srv.wait_status(run_id, statuses=("partial", "failed"), timeout=10)
         self.assertLess(time.monotonic() - t0, 10)
         self.assertEqual(run["status"], "partial")
-        self.assertIn("shard 1 never joined within 3 s", run["message"])
+        self.assertIn("shard 1 never joined within 2 s", run["message"])
         self.assertEqual([s["status"] for s in run["shards"]], ["joined", "failed"])
         # nobody at all: failed
         run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))

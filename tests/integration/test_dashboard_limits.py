@@ -1,4 +1,3 @@
-# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """The dashboard under load it did not ask for: half-open connections (slowloris), many
 keep-alive clients, an over-size Content-Length that never comes, event streams with few
 threads; keep-alive timeouts on purpose and at their boundary; a stop that does not wait for
@@ -42,6 +41,7 @@ def half_open(s, n, partial=b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-S
 
 
 class LoadTest(unittest.TestCase):
+    # conlab-test: serial (it asserts times: see tests/tests.cmake)
     @classmethod
     def setUpClass(cls):
         cls.s = Serve()
@@ -238,6 +238,7 @@ class KeepAliveTest(unittest.TestCase):
 
 
 class StopTest(unittest.TestCase):
+    # conlab-test: serial (it asserts times: see tests/tests.cmake)
     def test_stops_within_300_ms_with_connections_open(self):
         s = Serve()
         limit = 0.3 if not SANITIZED else 1.0

@@ -1,7 +1,7 @@
 """The API under read load while a run executes: 200 clients (conlab's own async mode, 100
 connections on the history and 100 on the running run) read for 30 s at a fixed rate. Not one
 API request fails, the run completes with every request ok, and the API's p50/p99 are printed
-(CONLAB_LOAD_SECONDS shortens it; sanitized builds run 10 s)."""
+(CONLAB_LOAD_SECONDS shortens it: ctest gives 10 s, 3 s in the sanitized builds)."""
 import json
 import os
 import subprocess

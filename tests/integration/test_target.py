@@ -1,4 +1,3 @@
-# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """`conlab target` as a user runs it: the real binary ($CONLAB_BIN) on 127.0.0.1."""
 import http.client
 import os
@@ -77,6 +76,7 @@ def setUpModule():
 
 
 class TargetServes(unittest.TestCase):
+    # conlab-test: serial (it asserts times: see tests/tests.cmake)
     @classmethod
     def setUpClass(cls):
         cls.server = Server("--workers", "3", "--delay-ms", "1000")

@@ -1,4 +1,3 @@
-# conlab-test: serial (it asserts times: see tests/tests.cmake)
 """TLS and HTTP versions from the client's side (the contract's "TLS and HTTP versions"): every
 mode over TLS against nginx with a throwaway CA, refused without it (error kind `tls`), mTLS,
 --resolve with a hostname, HTTP/2 negotiated and with prior knowledge (h2c, nghttpd), HTTP/3
@@ -25,6 +24,7 @@ def key_lines(pki):
 
 
 class TlsTargets(unittest.TestCase):
+    # conlab-test: serial (it asserts times: see tests/tests.cmake)
     @classmethod
     def setUpClass(cls):
         cls.pki = Pki()
