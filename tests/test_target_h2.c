@@ -1,3 +1,4 @@
+/* conlab-test: serial (it asserts times: the model's D per stream; see tests/tests.cmake) */
 /* The demo server's HTTP/2 over real loopback sockets (helpers in target_wire.h): the talk's
  * model counted per stream (h2c and h2 over TLS) and across protocols, the per-request
  * overrides and faults per stream, --fault, and hostile frames that must never bring the server
