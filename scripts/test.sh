@@ -5,15 +5,14 @@
 # the compose file and the container: normal build only); the threaded tests again under TSan;
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
-# The tests run in three phases, so that waiting tests overlap and timed tests run alone:
-#   1. side by side: the tests of the three builds that assert no time (ctest -LE serial), the
-#      normal build's two at a time, the ASan build's two at a time, the TSan build's one at a
-#      time, the three ctest runs at once (most of these tests wait on sockets and sleeps);
-#   2. alone: the tests marked `conlab-test: serial` in their file (they assert times: a wall, a
-#      latency, a deadline), one at a time, normal build first, then ASan, then TSan;
-#   3. the fuzzers, one per core.
-# Each ctest run's output goes to build*/ctest-PHASE.log and is printed when it ends. After all,
-# the ten slowest tests of each build are listed, from ctest's own timings, with each phase's time.
+# The tests run in three phases. Tests marked `conlab-test: serial` (they assert times: a wall, a
+# latency, a deadline) run one at a time, never beside another timed test; the others (most wait
+# on sockets and sleeps) run beside them at the lowest CPU priority, taking only the idle cores:
+#   1. the normal build's timed tests; beside them the ASan and TSan builds' untimed ones;
+#   2. the ASan build's timed tests; beside them the normal build's untimed ones;
+#   3. the TSan build's timed tests; beside them the fuzzers, one per core.
+# Each ctest run's output goes to build*/ctest-PHASE.log and is printed when it ends. At the end,
+# the ten slowest tests of each build are listed, from ctest's own timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t_all=$SECONDS
@@ -70,41 +69,43 @@ for d in build build-asan build-tsan build-fuzz; do rm -f "$d/test-times.txt"; d
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-echo "== tests, phase 1: the untimed tests of the three builds, side by side"
-t0=$SECONDS
-rc_n=0 rc_a=0 rc_t=0
-ctest_phase build side -LE serial -j2 &
-p_n=$!
-ctest_phase build-asan side -LE serial -j2 &
-p_a=$!
-ctest_phase build-tsan side -LE serial -j1 &
-p_t=$!
-wait $p_n || rc_n=$?
-wait $p_a || rc_a=$?
-wait $p_t || rc_t=$?
-report build side $rc_n
-report build-asan side $rc_a
-report build-tsan side $rc_t
-t_side=$((SECONDS - t0))
+# A phase: the timed tests of one build in the foreground, alone among the timed ones, while the
+# untimed tests of other builds (or the fuzzers) run beside them at the lowest CPU priority (nice
+# 19): they take the cores the timed tests leave idle (most of them wait on sockets and sleeps),
+# and give them back at once when a timed test wakes. Two ctest runs never share a build dir.
+#   $1 the phase's name; $2 the build dir of the timed tests; then the background jobs, each
+#   "DIR:ARGS" (ctest arguments, spaces allowed).
+phase() {
+  local name=$1 timed=$2 t0=$SECONDS rc=0 job dir args
+  shift 2
+  local pids=() dirs=()
+  for job in "$@"; do
+    dir=${job%%:*} args=${job#*:}
+    # shellcheck disable=SC2086
+    (renice -n 19 -p $BASHPID >/dev/null && ctest_phase "$dir" "$name" $args) &
+    pids+=($!) dirs+=("$dir")
+  done
+  if [ -n "$timed" ]; then
+    ctest_phase "$timed" "$name" -L serial -j1 || rc=$?
+    report "$timed" "$name" $rc
+  fi
+  for i in "${!pids[@]}"; do
+    rc=0
+    wait "${pids[$i]}" || rc=$?
+    report "${dirs[$i]}" "$name" $rc
+  done
+  echo "-- phase $name took $((SECONDS - t0)) s"
+}
 
-echo "== tests, phase 2: the timed tests, one at a time"
-t0=$SECONDS
-for d in build build-asan build-tsan; do
-  rc=0
-  ctest_phase "$d" alone -L serial -j1 || rc=$?
-  report "$d" alone $rc
-done
-t_alone=$((SECONDS - t0))
-
-echo "== tests, phase 3: the fuzzers ($fuzz_seconds s each, one per core)"
-t0=$SECONDS
-rc=0
-ctest_phase build-fuzz fuzz -j"$jobs" || rc=$?
-report build-fuzz fuzz $rc
-t_fuzz=$((SECONDS - t0))
+echo "== tests, phase 1: the normal build's timed tests; beside them the untimed of ASan and TSan"
+phase p1 build "build-asan:-LE serial -j2" "build-tsan:-LE serial -j2"
+echo "== tests, phase 2: the ASan build's timed tests; beside them the normal build's untimed"
+phase p2 build-asan "build:-LE serial -j2"
+echo "== tests, phase 3: the TSan build's timed tests; beside them the fuzzers ($fuzz_seconds s each)"
+phase p3 build-tsan "build-fuzz:-j$jobs"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
-echo "-- tests side by side ${t_side} s, alone ${t_alone} s, fuzzers ${t_fuzz} s; all $((SECONDS - t_all)) s"
+echo "-- all $((SECONDS - t_all)) s"
 if ((${#failed[@]})); then
   echo "== tests failed in: ${failed[*]}"
   exit 1
