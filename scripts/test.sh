@@ -5,14 +5,16 @@
 # the compose file and the container: normal build only); the threaded tests again under TSan;
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
-# The tests run in three phases. Tests marked `conlab-test: serial` (they assert times: a wall, a
+# The tests run in two phases. Tests marked `conlab-test: serial` (they assert times: a wall, a
 # latency, a deadline) run one at a time, never beside another timed test; the others (most wait
 # on sockets and sleeps) run beside them at the lowest CPU priority, taking only the idle cores:
-#   1. the normal build's timed tests; beside them the ASan and TSan builds' untimed ones;
-#   2. the ASan build's timed tests; beside them the normal build's untimed ones;
-#   3. the TSan build's timed tests; beside them the fuzzers, one per core.
-# Each ctest run's output goes to build*/ctest-PHASE.log and is printed when it ends. At the end,
-# the ten slowest tests of each build are listed, from ctest's own timings.
+#   1. the normal build's timed tests; beside them the ASan and TSan builds' untimed ones, then
+#      the fuzzers (one per core);
+#   2. the ASan build's timed tests, then the TSan build's; beside them the normal build's
+#      untimed ones.
+# Each ctest run's output goes to build*/ctest-PHASE.log (its exit status to ctest-PHASE.rc) and
+# is printed when its phase ends. At the end, the ten slowest tests of each build are listed,
+# from ctest's own timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t_all=$SECONDS
@@ -43,6 +45,7 @@ ctest_phase() {
   shift 2
   ctest --test-dir "$dir" --output-on-failure --timeout 900 "$@" >"$dir/ctest-$phase.log" 2>&1 || rc=$?
   record_times "$dir"
+  echo $rc >"$dir/ctest-$phase.rc"
   return $rc
 }
 report() { # dir phase rc
@@ -65,44 +68,56 @@ cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCON
   -DCONLAB_FUZZ_SECONDS="$fuzz_seconds" -DCONLAB_WEB=OFF -DCONLAB_BROWSER_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzzers
 echo "-- built in $((SECONDS - t_all)) s"
-for d in build build-asan build-tsan build-fuzz; do rm -f "$d/test-times.txt"; done
+for d in build build-asan build-tsan build-fuzz; do rm -f "$d"/test-times.txt "$d"/ctest-*.rc; done
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# A phase: the timed tests of one build in the foreground, alone among the timed ones, while the
-# untimed tests of other builds (or the fuzzers) run beside them at the lowest CPU priority (nice
-# 19): they take the cores the timed tests leave idle (most of them wait on sockets and sleeps),
-# and give them back at once when a timed test wakes. Two ctest runs never share a build dir.
-#   $1 the phase's name; $2 the build dir of the timed tests; then the background jobs, each
-#   "DIR:ARGS" (ctest arguments, spaces allowed).
+# A phase: the timed tests of some builds in the foreground, one build after the other and one
+# test at a time, while untimed tests of other builds (or the fuzzers) run beside them at the
+# lowest CPU priority (nice 19): those take the cores the timed tests leave idle (most tests wait
+# on sockets and sleeps) and give them back at once when a timed test wakes. Two ctest runs never
+# share a build dir.
+#   $1 the phase's name; $2 the build dirs of the timed tests (space-separated); then the
+#   background jobs, each "DIR:ARGS[;DIR:ARGS...]" (ctest arguments; the parts of one job run one
+#   after the other).
 phase() {
-  local name=$1 timed=$2 t0=$SECONDS rc=0 job dir args
+  local name=$1 timed=$2 t0=$SECONDS rc job part dir args
   shift 2
-  local pids=() dirs=()
+  local pids=() jobs_=()
   for job in "$@"; do
-    dir=${job%%:*} args=${job#*:}
-    # shellcheck disable=SC2086
-    (renice -n 19 -p $BASHPID >/dev/null && ctest_phase "$dir" "$name" $args) &
-    pids+=($!) dirs+=("$dir")
+    (
+      renice -n 19 -p $BASHPID >/dev/null
+      rc=0
+      IFS=';' read -ra parts <<<"$job"
+      for part in "${parts[@]}"; do
+        dir=${part%%:*} args=${part#*:}
+        # shellcheck disable=SC2086
+        ctest_phase "$dir" "$name" $args || rc=1
+      done
+      exit $rc
+    ) &
+    pids+=($!) jobs_+=("$job")
   done
-  if [ -n "$timed" ]; then
-    ctest_phase "$timed" "$name" -L serial -j1 || rc=$?
-    report "$timed" "$name" $rc
-  fi
-  for i in "${!pids[@]}"; do
+  for dir in $timed; do
     rc=0
-    wait "${pids[$i]}" || rc=$?
-    report "${dirs[$i]}" "$name" $rc
+    ctest_phase "$dir" "$name" -L serial -j1 || rc=$?
+    report "$dir" "$name" $rc
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || true
+    IFS=';' read -ra parts <<<"${jobs_[$i]}"
+    for part in "${parts[@]}"; do
+      dir=${part%%:*}
+      report "$dir" "$name" "$(cat "$dir/ctest-$name.rc" 2>/dev/null || echo 1)"
+    done
   done
   echo "-- phase $name took $((SECONDS - t0)) s"
 }
 
-echo "== tests, phase 1: the normal build's timed tests; beside them the untimed of ASan and TSan"
-phase p1 build "build-asan:-LE serial -j2" "build-tsan:-LE serial -j2"
-echo "== tests, phase 2: the ASan build's timed tests; beside them the normal build's untimed"
-phase p2 build-asan "build:-LE serial -j2"
-echo "== tests, phase 3: the TSan build's timed tests; beside them the fuzzers ($fuzz_seconds s each)"
-phase p3 build-tsan "build-fuzz:-j$jobs"
+echo "== tests, phase 1: the normal build's timed tests; beside them the untimed of ASan and TSan, then the fuzzers ($fuzz_seconds s each)"
+phase p1 build "build-asan:-LE serial -j2" "build-tsan:-LE serial -j2;build-fuzz:-j$jobs"
+echo "== tests, phase 2: the ASan, then the TSan build's timed tests; beside them the normal build's untimed"
+phase p2 "build-asan build-tsan" "build:-LE serial -j2"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
 echo "-- all $((SECONDS - t_all)) s"
