@@ -11,6 +11,7 @@
 // CONLAB_BROWSER_WS=ws://...), then stop. Without either variable a file launches its own browser.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +60,15 @@ async function stop() {
 }
 
 if (cmd === 'serve') {
+  // Detached, this process leads a session of its own, so Linux's autogroup scheduling gives it
+  // (and the browser) a group of their own at nice 0, whatever the nice of whoever started it:
+  // scripts/test.sh runs the untimed tests at nice 19 beside the timed ones, and an unniced
+  // browser took a core from them. The group takes the nice this process was started with.
+  try {
+    fs.writeFileSync('/proc/self/autogroup', String(os.getPriority()));
+  } catch {
+    // no autogroup here (the kernel was built without it): nice alone applies
+  }
   // Loaded here only: start and stop do without playwright-core (a second of start-up).
   const {chromium, launchOptions} = await import('./helpers.mjs');
   const server = await chromium.launchServer(launchOptions());
