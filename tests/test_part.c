@@ -83,7 +83,7 @@ int main(void)
     CHECK(spec_from_text("{\"target\":{\"url\":\"http://127.0.0.1:9/\"},\"requests\":101,"
                          "\"concurrency\":[4,6],\"modes\":[\"sync\",\"async\"]}",
                          &lim, &s, err, sizeof err) == 0);
-    CHECK(part_check_split(&s, 4, "--shard", err, sizeof err) == 0);
+    CHECK(spec_check_split(&s, 4, "--shard", err, sizeof err) == 0);
     /* a spec with work_us copies (spec_limits_unbounded's CPU budget in µs overflowed 64 bits:
      * every such spec was refused, and `run --shard --work-us N` failed) */
     {
@@ -98,7 +98,7 @@ int main(void)
         spec_free(&copy);
         spec_free(&w);
     }
-    CHECK(part_check_split(&s, 5, "--shard", err, sizeof err) == -1);
+    CHECK(spec_check_split(&s, 5, "--shard", err, sizeof err) == -1);
     CHECK(strstr(err, "concurrency 4") != NULL);
 
     /* a part written and read back is the same part */

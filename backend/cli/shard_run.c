@@ -113,7 +113,7 @@ int shard_check(const struct shard_opts *o, const struct spec *s, const char *ot
         return errf(err, errlen,
                     "--start-at: needs --mode-slot-ms S when the run has more than "
                     "one mode or level (point k starts at EPOCH_MS + k × S)");
-    return part_check_split(s, o->count, "--shard", err, errlen);
+    return spec_check_split(s, o->count, "--shard", err, errlen);
 }
 
 static void on_interrupt(int sig)

@@ -39,27 +39,6 @@ int part_parse_shard(const char *text, const char *what, int64_t *i, int64_t *n,
     return 0;
 }
 
-int part_check_split(const struct spec *s, int64_t n, const char *what, char *err, size_t errlen)
-{
-    /* a client program keeps its own seqs and due times: the engine cannot hand it a shard's */
-    if (s->nclients > 0)
-        return errf(err, errlen, "%s: client modes (%s) cannot be sharded; shard the built-in modes",
-                    what, s->clients[0]);
-    if (n > s->requests)
-        return errf(err, errlen,
-                    "%s: %" PRId64 " shards for %" PRId64 " requests: a shard would get none "
-                    "(at most as many shards as requests)",
-                    what, n, s->requests);
-    for (int k = 0; k < s->nlevels; k++)
-        if (n > s->levels[k])
-            return errf(err, errlen,
-                        "%s: %" PRId64 " shards exceed the concurrency %" PRId64
-                        ": each shard needs at least one lane (at most as many shards as the "
-                        "smallest concurrency level)",
-                        what, n, s->levels[k]);
-    return 0;
-}
-
 int part_point_spec(const struct spec *s, int k, struct spec *out)
 {
     spec_init(out);

@@ -439,7 +439,7 @@ static int read_doc(struct rd *r, const cJSON *doc, const struct part_rows_set *
     if (get_i64(r, doc, "shards", "", 1, PART_MAX_SHARDS, &p->shards) ||
         get_i64(r, doc, "shard", "", 0, p->shards - 1, &p->shard))
         return -1;
-    if (part_check_split(&p->spec, p->shards, "shards", serr, sizeof serr))
+    if (spec_check_split(&p->spec, p->shards, "shards", serr, sizeof serr))
         return errf(r->err, r->errlen, "%s: %s", r->path, serr);
     const cJSON *rows = field(doc, "rows");
     if (!cJSON_IsBool(rows)) return bad(r, "%s: %s", "rows", "must be true or false");

@@ -2,30 +2,15 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json_guard.h"
-#include "part.h"
 #include "spec_clients.h"
 #include "utf8.h"
 #include "util.h"
-
-static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes",
-                                                    "h2mux"};
-
-const char *mode_name(enum bench_mode m)
-{
-    return ((int)m >= 0 && m < MODE_COUNT) ? mode_names[m] : NULL;
-}
-
-int mode_from_name(const char *name)
-{
-    for (int i = 0; i < MODE_COUNT; i++)
-        if (name && !strcmp(name, mode_names[i])) return i;
-    return -1;
-}
 
 void spec_limits_default(struct spec_limits *l)
 {
@@ -170,16 +155,37 @@ static int validate_outside_input(const struct spec *s, const struct spec_limits
     return 0;
 }
 
+int spec_check_split(const struct spec *s, int64_t n, const char *what, char *err, size_t errlen)
+{
+    /* a client program keeps its own seqs and due times: the engine cannot hand it a shard's */
+    if (s->nclients > 0)
+        return errf(err, errlen, "%s: client modes (%s) cannot be sharded; shard the built-in modes",
+                    what, s->clients[0]);
+    if (n > s->requests)
+        return errf(err, errlen,
+                    "%s: %" PRId64 " shards for %" PRId64 " requests: a shard would get none "
+                    "(at most as many shards as requests)",
+                    what, n, s->requests);
+    for (int k = 0; k < s->nlevels; k++)
+        if (n > s->levels[k])
+            return errf(err, errlen,
+                        "%s: %" PRId64 " shards exceed the concurrency %" PRId64
+                        ": each shard needs at least one lane (at most as many shards as the "
+                        "smallest concurrency level)",
+                        what, n, s->levels[k]);
+    return 0;
+}
+
 /* Levels: 1..SPEC_MAX_LEVELS of them, strictly increasing, each within the limit of every
  * mode of the run (sync has one worker whatever the level). */
-/* shards: 0 (one process), or 1..SPEC_MAX_SHARDS that the spec can be split into (part.h). */
+/* shards: 0 (one process), or 1..SPEC_MAX_SHARDS that the spec can be split into. */
 static int check_shards(const struct spec *s, char *err, size_t errlen)
 {
     if (s->shards == 0) return 0;
     if (s->shards < 1 || s->shards > SPEC_MAX_SHARDS)
         return errf(err, errlen, "shards: %lld is out of range (1..%d)", (long long)s->shards,
                     SPEC_MAX_SHARDS);
-    return part_check_split(s, s->shards, "shards", err, errlen);
+    return spec_check_split(s, s->shards, "shards", err, errlen);
 }
 
 static int check_levels(const struct spec *s, const struct spec_limits *lim, char *err,

@@ -1,9 +1,25 @@
-/* The clients a spec names: their names and their mode ids (spec.h, docs/CLIENTS.md). */
+/* Modes by name: the built-in ones, and the clients a spec names with their mode ids (spec.h,
+ * docs/CLIENTS.md). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include "spec_clients.h"
 #include "util.h"
+
+static const char *const mode_names[MODE_COUNT] = {"sync", "threads", "async", "processes",
+                                                    "h2mux"};
+
+const char *mode_name(enum bench_mode m)
+{
+    return ((int)m >= 0 && m < MODE_COUNT) ? mode_names[m] : NULL;
+}
+
+int mode_from_name(const char *name)
+{
+    for (int i = 0; i < MODE_COUNT; i++)
+        if (name && !strcmp(name, mode_names[i])) return i;
+    return -1;
+}
 
 /* Built-in modes of other builds or to come: never a client's name. */
 static const char *const reserved[] = {"h2mux"};

@@ -252,23 +252,6 @@ static bool seqs_contiguous(struct store *st, const char *id, int mode, int64_t 
     return yes;
 }
 
-const char *store_mode_name(struct store *st, const char *id, int mode, struct mode_names *buf)
-{
-    memset(buf, 0, sizeof *buf);
-    if (mode_is_client(mode)) {
-        sqlite3_stmt *s = st->q[Q_RUN_GET];
-        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            cJSON *spec = cJSON_Parse((const char *)sqlite3_column_text(s, 4)); /* spec_json */
-            mode_names_from_json(spec, buf);
-            cJSON_Delete(spec);
-        }
-        store_done(s);
-    }
-    const char *name = mode_names_get(buf, mode);
-    return name ? name : "unknown";
-}
-
 /* {"mode", "concurrency", "total", "requests": [the rows of s]} or NULL with err. */
 static cJSON *rows_page(struct store *st, sqlite3_stmt *s, const char *id, int mode,
                         int64_t concurrency, int64_t total, char *err, size_t errlen)

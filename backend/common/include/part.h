@@ -55,10 +55,6 @@ int64_t part_lane_offset(int64_t c, int64_t i, int64_t n);
 int part_parse_shard(const char *text, const char *what, int64_t *i, int64_t *n, char *err,
                      size_t errlen);
 
-/* Checks that spec s can be split into n shards: n must not exceed any concurrency level nor the
- * requests (else a shard would get nothing to run), and no mode may be a client program (it
- * keeps its own seqs and due times). Returns 0 or -1 naming `what`. */
-int part_check_split(const struct spec *s, int64_t n, const char *what, char *err, size_t errlen);
 
 /* The 16 hex digits (FNV-1a 64) of a spec's canonical text (spec_to_text) and a NUL. */
 void part_spec_hash(const char *spec_text, char out[17]);

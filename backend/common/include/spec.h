@@ -106,6 +106,11 @@ struct spec_limits {
                                         SPEC_DASHBOARD_MAX_WORK_S for the dashboard */
 };
 
+/* Checks that spec s can be split into n shards: n must not exceed any concurrency level nor the
+ * requests (else a shard would get nothing to run), and no mode may be a client program (it
+ * keeps its own seqs and due times). Returns 0 or -1 naming `what`. */
+int spec_check_split(const struct spec *s, int64_t n, const char *what, char *err, size_t errlen);
+
 /* True for a client's mode id. */
 bool mode_is_client(int mode);
 
