@@ -48,6 +48,18 @@ ctest_phase() {
   echo $rc >"$dir/ctest-$phase.rc"
   return $rc
 }
+# A timed test that fails is run once more (ctest --repeat until-pass:2): on a shared machine a
+# scheduling stall of a few hundred ms can push one measured time out of its bounds. A test that
+# passed only on its second run is listed here and at the end, never hidden; an untimed test that
+# fails is never run again.
+retries=()
+retried() { # dir phase
+  local t
+  for t in $(sed -nE 's/^ *([0-9]+\/[0-9]+ )?Test +#[0-9]+: ([^ ]+) .*\*\*\*(Failed|Timeout|Exception).*/\2/p' "$1/ctest-$2.log" | sort -u); do
+    grep -qE "Test +#[0-9]+: $t \.+ +Passed" "$1/ctest-$2.log" && retries+=("$1: $t")
+  done
+  return 0
+}
 report() { # dir phase rc
   echo "== $1, $2 (exit $3)"
   cat "$1/ctest-$2.log"
@@ -100,8 +112,9 @@ phase() {
   done
   for dir in $timed; do
     rc=0
-    ctest_phase "$dir" "$name" -L serial -j1 || rc=$?
+    ctest_phase "$dir" "$name" -L serial -j1 --repeat until-pass:2 || rc=$?
     report "$dir" "$name" $rc
+    retried "$dir" "$name"
   done
   for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || true
@@ -121,6 +134,10 @@ phase p2 "build-asan build-tsan" "build:-LE serial -j2"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
 echo "-- all $((SECONDS - t_all)) s"
+if ((${#retries[@]})); then
+  echo "-- timed tests that passed only on their second run:"
+  printf '   %s\n' "${retries[@]}"
+fi
 if ((${#failed[@]})); then
   echo "== tests failed in: ${failed[*]}"
   exit 1
