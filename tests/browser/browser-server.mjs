@@ -59,6 +59,33 @@ async function stop() {
   fs.rmSync(file, {force: true});
 }
 
+// Sets the nice of the autogroup (Linux's per-session scheduling group) of pid and of each of its
+// descendants; the processes forked later into those sessions join the same groups.
+function niceTree(pid, nice) {
+  const children = new Map();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const todo = [pid]; todo.length; ) {
+    const p = todo.pop();
+    try {
+      fs.writeFileSync(`/proc/${p}/autogroup`, String(nice));
+    } catch {
+      // gone, or no autogroup here
+    }
+    todo.push(...(children.get(p) || []));
+  }
+}
+
 if (cmd === 'serve') {
   // Detached, this process leads a session of its own, so Linux's autogroup scheduling gives it
   // (and the browser) a group of their own at nice 0, whatever the nice of whoever started it:
@@ -72,6 +99,9 @@ if (cmd === 'serve') {
   // Loaded here only: start and stop do without playwright-core (a second of start-up).
   const {chromium, launchOptions} = await import('./helpers.mjs');
   const server = await chromium.launchServer(launchOptions());
+  // playwright starts the browser detached too, and Chromium's zygotes start sessions of their
+  // own (the renderers are forked from them): every group of the browser's tree gets our nice.
+  niceTree(server.process().pid, os.getPriority());
   let closing = false;
   const close = async () => {
     if (closing) return;
