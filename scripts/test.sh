@@ -5,13 +5,15 @@
 # the compose file and the container: normal build only); the threaded tests again under TSan;
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
-# The tests run in two phases. Tests marked `conlab-test: serial` (they assert times: a wall, a
+# The tests run in three phases. Tests marked `conlab-test: serial` (they assert times: a wall, a
 # latency, a deadline) run one at a time, never beside another timed test; the others (most wait
 # on sockets and sleeps) run beside them at the lowest CPU priority, taking only the idle cores:
 #   1. the normal build's timed tests; beside them the ASan and TSan builds' untimed ones, then
 #      the fuzzers (one per core);
 #   2. the ASan build's timed tests, then the TSan build's; beside them the normal build's
-#      untimed ones.
+#      untimed ones;
+#   3. the tests marked `conlab-test: quiet` (they measure the cores they get: the GIL), with
+#      nothing beside them.
 # Each ctest run's output goes to build*/ctest-PHASE.log (its exit status to ctest-PHASE.rc) and
 # is printed when its phase ends. At the end, the ten slowest tests of each build are listed,
 # from ctest's own timings.
@@ -93,7 +95,8 @@ export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktra
 #   background jobs, each "DIR:ARGS[;DIR:ARGS...]" (ctest arguments; the parts of one job run one
 #   after the other).
 phase() {
-  local name=$1 timed=$2 t0=$SECONDS rc job part dir args
+  local name=$1 timed=$2 t0=$SECONDS rc job part dir args quiet=-LE\ quiet
+  [ $# -gt 2 ] || quiet="-L quiet" # a phase with nothing beside: the tests marked quiet
   shift 2
   local pids=() jobs_=()
   for job in "$@"; do
@@ -112,7 +115,7 @@ phase() {
   done
   for dir in $timed; do
     rc=0
-    ctest_phase "$dir" "$name" -L serial -j1 --repeat until-pass:2 || rc=$?
+    ctest_phase "$dir" "$name" -L serial $quiet -j1 --repeat until-pass:2 || rc=$?
     report "$dir" "$name" $rc
     retried "$dir" "$name"
   done
@@ -131,6 +134,8 @@ echo "== tests, phase 1: the normal build's timed tests; beside them the untimed
 phase p1 build "build-asan:-LE serial -j2" "build-tsan:-LE serial -j2;build-fuzz:-j$jobs"
 echo "== tests, phase 2: the ASan, then the TSan build's timed tests; beside them the normal build's untimed"
 phase p2 "build-asan build-tsan" "build:-LE serial -j2"
+echo "== tests, phase 3: the tests that measure the cores they get, with nothing beside them"
+phase p3 "build build-asan build-tsan"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
 echo "-- all $((SECONDS - t_all)) s"

@@ -25,6 +25,8 @@ endif()
 #   serial  it asserts a time (wall, latency, a deadline): it runs alone (RUN_SERIAL), never
 #           beside another test; scripts/test.sh runs these last, one at a time, after the others
 #           of all three builds have run side by side;
+#   quiet   it measures how many cores the machine gives (the GIL): a timed test that
+#           scripts/test.sh runs last, with nothing at all beside it;
 #   static  it checks the sources, not a build (layers, the container files): it runs in the
 #           normal build only, not again in the sanitized ones;
 #   volume  its point is size (millions of rows, the memory of big answers): it runs in the
@@ -44,6 +46,10 @@ function(conlab_apply_marks name marks kind)
   if(marks MATCHES "conlab-test:[^;]*serial")
     set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
     list(APPEND labels serial)
+  endif()
+  if(marks MATCHES "conlab-test:[^;]*quiet")
+    set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
+    list(APPEND labels serial quiet)
   endif()
   if(marks MATCHES "conlab-test:[^;]*static")
     list(APPEND labels static)

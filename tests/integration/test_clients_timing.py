@@ -116,6 +116,7 @@ class Shipped(unittest.TestCase):
 
 
 class Gil(unittest.TestCase):
+    # conlab-test: quiet (it measures the cores it gets: nothing may run beside it)
     """CPU work per response in Python holds the GIL: py-threads computes on one core at a time,
     py-processes on both; conlab's C threads beside them use both too."""
 
