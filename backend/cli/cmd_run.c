@@ -15,6 +15,7 @@
 #include "recorder.h"
 #include "redact.h"
 #include "report.h"
+#include "run_start.h"
 #include "shard.h"
 #include "result_json.h"
 #include "store.h"
@@ -143,12 +144,6 @@ static void on_mode_done(void *ctx, const struct mode_result *res)
     if (o->progress) report_progress_end(stderr);
     o->results[o->nresults++] = *res;
     if (o->db) recorder_result(&o->rec, res);
-}
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    bench_cancel();
 }
 
 /* Rewrites a spec error "field: msg" as "--flag: msg" for the CLI. */
@@ -531,15 +526,7 @@ static int execute(const struct spec *s, const struct run_args *a, char *err, si
         if (recorder_start(&o.rec, o.db, o.run_id, s->nmodes * s->nlevels, serr, sizeof serr))
             fprintf(stderr, "conlab run: storing the run failed: %s\n", serr);
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        errf(err, errlen, "libcurl could not be initialised");
-        goto out;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (run_start(err, errlen)) goto out;
 
     struct bench_sink sink = {&o, on_mode_start, on_tick, on_records, on_mode_done};
     bench_clients_use(&a->clients);

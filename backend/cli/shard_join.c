@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "part.h"
 #include "report.h"
+#include "run_start.h"
 #include "shard.h"
 #include "util.h"
 
@@ -215,12 +216,6 @@ out:
     return code;
 }
 
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    bench_cancel();
-}
-
 /* Joins: *spec gets the run's spec. Returns 0 or an exit code with err. */
 static int join(struct joiner *j, struct spec *spec, char *err, size_t errlen)
 {
@@ -279,13 +274,7 @@ int shard_join(const struct shard_opts *o, bool json, char *err, size_t errlen, 
     snprintf(j.base, sizeof j.base, "%s%sapi/runs/%s/", o->join,
              ul && o->join[ul - 1] == '/' ? "" : "/", o->run);
     if (o->token[0]) snprintf(j.auth, sizeof j.auth, "Authorization: Bearer %s", o->token);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return errf(err, errlen, "libcurl could not be initialised");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (run_start(err, errlen)) return -1;
     struct spec s;
     spec_init(&s);
     struct mode_result *res = NULL;

@@ -13,6 +13,7 @@
 #include "bench.h"
 #include "part.h"
 #include "report.h"
+#include "run_start.h"
 #include "result_json.h"
 #include "shard.h"
 #include "util.h"
@@ -114,12 +115,6 @@ int shard_check(const struct shard_opts *o, const struct spec *s, const char *ot
                     "--start-at: needs --mode-slot-ms S when the run has more than "
                     "one mode or level (point k starts at EPOCH_MS + k × S)");
     return spec_check_split(s, o->count, "--shard", err, errlen);
-}
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    bench_cancel();
 }
 
 /* What the sink fills while the shard runs. */
@@ -317,15 +312,7 @@ int shard_run(const struct spec *s, const struct shard_opts *o, bool json, char 
         errf(err, errlen, "out of memory");
         goto out;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        errf(err, errlen, "libcurl could not be initialised");
-        goto out;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (run_start(err, errlen)) goto out;
     int brc = run_points(s, &local, o, &p, results, &nresults, err, errlen);
     curl_global_cleanup();
     if (brc) goto out;

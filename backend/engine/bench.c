@@ -132,19 +132,10 @@ int bench_run_mode(const struct spec *s, enum bench_mode mode, int64_t concurren
     if (concurrency < 1)
         return errf(err, errlen, "concurrency %lld: must be at least 1", (long long)concurrency);
     if (bench_cancel_init(err, errlen)) return -1;
-    memset(res, 0, sizeof *res);
-    res->mode = mode;
-    res->concurrency = concurrency;
-    res->requests = s->requests;
-
     struct bench_ctx c;
-    memset(&c, 0, sizeof c);
-    c.spec = s;
-    c.mode = mode;
-    c.sink = sink;
-    c.sh_fd = c.spill_fd = -1;
-    c.lanes = mode == MODE_SYNC ? 1 : (concurrency < s->requests ? concurrency : s->requests);
-    res->lanes = c.lanes;
+    bench_ctx_init(&c, res, s, mode, concurrency,
+                   mode == MODE_SYNC ? 1 : (concurrency < s->requests ? concurrency : s->requests),
+                   sink);
     /* One log per worker that records: the loop of sync and async, each thread or process. */
     int64_t nlogs = mode == MODE_THREADS || mode == MODE_PROCESSES ? c.lanes : 1;
     if (bench_shared_init(&c, nlogs, mode == MODE_PROCESSES, err, errlen)) return -1;

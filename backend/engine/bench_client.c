@@ -349,18 +349,9 @@ int bench_client_mode(const struct spec *s, enum bench_mode mode, int64_t concur
     const struct client_entry *e = name ? client_registry_find(registry, name) : NULL;
     if (!e)
         return errf(err, errlen, "modes: client '%s' is not registered here", name ? name : "?");
-    memset(res, 0, sizeof *res);
-    res->mode = mode;
-    res->concurrency = concurrency;
-    res->requests = s->requests;
     struct bench_ctx c;
-    memset(&c, 0, sizeof c);
-    c.spec = s;
-    c.mode = mode;
-    c.sink = sink;
-    c.sh_fd = c.spill_fd = -1;
-    c.lanes = concurrency < s->requests ? concurrency : s->requests;
-    res->lanes = c.lanes;
+    bench_ctx_init(&c, res, s, mode, concurrency,
+                   concurrency < s->requests ? concurrency : s->requests, sink);
     struct runner *x = calloc(1, sizeof *x);
     if (!x) return errf(err, errlen, "client %s: out of memory", name);
     x->r.c = &c;

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "bench_sink.h"
+#include "record.h"
 #include "spec.h"
 
 struct bench_shared; /* bench_log.h */
@@ -39,5 +41,25 @@ struct bench_ctx {
     int64_t *seen;        /* per log: sample entries already taken */
     int64_t next_tick_us; /* ticks fall on t0 + k × BENCH_TICK_US */
 };
+
+/* A mode's start, for the engine's frame and the client runner alike: res zeroed and named (mode,
+ * concurrency, requests, lanes), c zeroed with the spec, the mode, the sink, `lanes` workers and
+ * no shared memory yet. */
+static inline void bench_ctx_init(struct bench_ctx *c, struct mode_result *res,
+                                  const struct spec *s, enum bench_mode mode, int64_t concurrency,
+                                  int64_t lanes, const struct bench_sink *sink)
+{
+    memset(res, 0, sizeof *res);
+    res->mode = mode;
+    res->concurrency = concurrency;
+    res->requests = s->requests;
+    res->lanes = lanes;
+    memset(c, 0, sizeof *c);
+    c->spec = s;
+    c->mode = mode;
+    c->sink = sink;
+    c->sh_fd = c->spill_fd = -1;
+    c->lanes = lanes;
+}
 
 #endif
