@@ -125,3 +125,20 @@ def server_read_all(port):
     """How many established connections to local `port` the server has read everything from
     (its receive queue is empty)."""
     return sum(1 for lport, state, rx, _ in _tcp_table() if lport == port and state == "01" and rx == 0)
+
+
+COUNTS = ("mode", "concurrency", "requests", "ok", "errors", "bytes", "lanes")
+
+
+def assert_counts_of_one_process(test, results, *run_args):
+    """Runs `conlab run RUN_ARGS --json` in one process and asserts that `results` (the RESULTs of
+    a run made of shards) have the same counts, mode by mode. Returns the one-process document."""
+    one = subprocess.run([BIN, "run", *run_args, "--json", "--no-progress"], capture_output=True,
+                         text=True, timeout=60)
+    test.assertEqual(one.returncode, 0, one.stderr)
+    doc = json.loads(one.stdout)
+    test.assertEqual(len(results), len(doc["results"]))
+    for merged, plain in zip(results, doc["results"]):
+        for key in COUNTS:
+            test.assertEqual(merged[key], plain[key], (merged["mode"], key))
+    return doc

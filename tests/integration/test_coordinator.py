@@ -3,7 +3,6 @@
 `conlab run --join` processes, starts each point at a common instant, merges their parts and
 stores one run; a shard that dies or never joins ends the run partial, naming it. The real
 binaries on loopback against `conlab target`."""
-import json
 import math
 import os
 import shutil
@@ -13,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from conlab_testlib import BIN, start_target, stop
+from conlab_testlib import BIN, assert_counts_of_one_process, start_target, stop
 from serve_testlib import Serve
 
 TOKEN = "coord-test-token-1234"
@@ -82,15 +81,10 @@ class CoordinatorTest(unittest.TestCase):
         run = self.srv.wait_status(run_id, timeout=10)
         self.assertEqual(run["status"], "done", run.get("message"))
         # one process of the same spec: the same counts
-        one = subprocess.run([BIN, "run", "--url", self.url, "--requests", "40", "--concurrency",
-                              "8", "--modes", "threads,async", "--timeout-ms", "5000", "--json"],
-                             capture_output=True, text=True, timeout=60)
-        self.assertEqual(one.returncode, 0, one.stderr)
-        single = json.loads(one.stdout)["results"]
         self.assertEqual(len(run["results"]), 2)
-        for merged, plain in zip(run["results"], single):
-            for key in ("mode", "concurrency", "requests", "ok", "errors", "bytes", "lanes"):
-                self.assertEqual(merged[key], plain[key], key)
+        assert_counts_of_one_process(self, run["results"], "--url", self.url, "--requests", "40",
+                                     "--concurrency", "8", "--modes", "threads,async",
+                                     "--timeout-ms", "5000")
         for res in run["results"]:
             rows = self.rows(run_id, res["mode"])
             # every seq once; a shard's lanes are its offset + its own (C = 8: 2 per shard)

@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from conlab_testlib import BIN, start_target, stop
+from conlab_testlib import BIN, assert_counts_of_one_process, start_target, stop
 import slurm_testlib
 from serve_testlib import Serve
 
@@ -109,13 +109,9 @@ class SlurmTest(unittest.TestCase):
                          self.logs(out, 4))
         self.assertEqual(self.cluster.exit_codes(job), [0] * 4)
         self.assertEqual(run["status"], "done", run)
-        one = subprocess.run([BIN, "run", "--url", self.url, "--json", "--no-progress",
-                              "--requests", "60", "--concurrency", "8", "--modes", "threads,async",
-                              "--timeout-ms", "5000"], capture_output=True, text=True, timeout=60)
-        self.assertEqual(one.returncode, 0, one.stderr)
-        for merged, plain in zip(run["results"], json.loads(one.stdout)["results"]):
-            for key in ("mode", "concurrency", "requests", "ok", "errors", "bytes", "lanes"):
-                self.assertEqual(merged[key], plain[key], key)
+        assert_counts_of_one_process(self, run["results"], "--url", self.url, "--requests", "60",
+                                     "--concurrency", "8", "--modes", "threads,async",
+                                     "--timeout-ms", "5000")
         for res in run["results"]:
             _, page = self.srv.json("GET", f"/api/runs/{run_id}/requests?mode={res['mode']}"
                                            "&limit=10000")
@@ -246,14 +242,8 @@ class SlurmTest(unittest.TestCase):
             seqs = sorted(r[0] for p in loaded for r in p["points"][k]["records"])
             self.assertEqual(seqs, list(range(60)))
         # merged counts equal a one-process run of the same spec
-        one = subprocess.run([BIN, "run", "--url", self.url, "--json", "--no-progress", *spec],
-                             capture_output=True, text=True, timeout=60)
-        self.assertEqual(one.returncode, 0, one.stderr)
-        single = json.loads(one.stdout)
+        single = assert_counts_of_one_process(self, doc["results"], "--url", self.url, *spec)
         self.assertEqual(doc["spec"], single["spec"])
-        for merged, plain in zip(doc["results"], single["results"]):
-            for key in ("mode", "concurrency", "requests", "ok", "errors", "bytes", "lanes"):
-                self.assertEqual(merged[key], plain[key], key)
         # merged percentiles are the exact ones over the union of the rows
         for k, res in enumerate(doc["results"]):
             lat = sorted(r[6] - r[3] for p in loaded for r in p["points"][k]["records"]
