@@ -61,6 +61,30 @@ def run(*args, timeout=120, check_json=True):
     return p.returncode, doc, p.stderr
 
 
+class Background:
+    """`conlab run ARGS --json` against its own `conlab target` of `workers` workers answering in
+    `delay_ms`, started now and left to run; result() waits for it. For a timed run whose time
+    is the server's sleeps (a few ms of CPU), started in setUpClass beside the class's other
+    tests, or beside another such run."""
+
+    def __init__(self, workers, delay_ms, *args):
+        self.target, url = start_target(workers=workers, delay_ms=delay_ms)
+        self.proc = subprocess.Popen([BIN, "run", "--url", url, *args, "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(self, timeout=120):
+        """(exit code, the parsed JSON or None, stderr), as run()'s; the target is stopped."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        finally:
+            self.stop()
+        return self.proc.returncode, json.loads(out) if self.proc.returncode == 0 else None, err
+
+    def stop(self):
+        stop(self.proc)
+        stop(self.target)
+
+
 def read_jsonl(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]

@@ -1,14 +1,15 @@
 # conlab-test: serial (it asserts times: the talk's walls, the GIL's cores; see tests/tests.cmake)
-"""Clients (docs/CLIENTS.md), timed: the shipped clients run the talk's scenario (at a short delay,
-and once at the talk's 1 s), their rate is honoured, conlab's own modes go through the protocol,
-and the GIL shows in a CPU-bound run (py-threads on one core, py-processes on two)."""
+"""Clients (docs/CLIENTS.md), timed: the shipped clients run the talk's scenario (at 300 ms, with
+bounds scaled to it; test_run's test_three_requests keeps the talk's 1 s), their rate is honoured,
+conlab's own modes go through the protocol, and the GIL shows in a CPU-bound run (py-threads on
+one core, py-processes on two)."""
 import json
 import os
 import tempfile
 import unittest
 
 from clients_testlib import SHIPPED, by_mode, client_args, conlab_run
-from conlab_testlib import BIN, SANITIZED, start_target, stop
+from conlab_testlib import BIN, start_target, stop
 from test_lab import parallel_cores
 
 
@@ -67,8 +68,9 @@ class Shipped(unittest.TestCase):
 
     def test_conlabs_own_modes_through_the_protocol(self):
         """`conlab __client MODE` (bench/client_overhead.py) is a client like any: the same mode
-        built in and through the protocol, in one run, take the same time."""
-        target, url = start_target(workers=3, delay_ms=300)
+        built in and through the protocol, in one run, take the same time (within 150 ms, whatever
+        the server's delay)."""
+        target, url = start_target(workers=3, delay_ms=150)
         try:
             code, doc, err = conlab_run(
                 "--url", url, "--requests", "3", "--concurrency", "3",
@@ -88,13 +90,14 @@ class Shipped(unittest.TestCase):
 
     def test_rate_is_honoured(self):
         """With a rate, request seq is due seq / rate after the hello: no shipped client starts
-        one early (conlab's t0 is the hello's t_us, so the client's due times are conlab's)."""
+        one early (conlab's t0 is the hello's t_us, so the client's due times are conlab's): 6
+        requests due every 25 ms from a 0 ms server take at least the 125 ms of the schedule."""
         names = ["py-threads", "py-asyncio", "py-processes", "go-goroutines", "node-fetch"]
         target, url = start_target(workers=8, delay_ms=0)
         reqs = os.path.join(tempfile.mkdtemp(prefix="conlab-clients-"), "requests.jsonl")
         try:
             code, doc, err = conlab_run("--url", url, "--requests", "6", "--concurrency", "3",
-                                        "--rate", "20", "--modes", ",".join(names),
+                                        "--rate", "40", "--modes", ",".join(names),
                                         "--requests-out", reqs, *client_args(names))
         finally:
             stop(target)
@@ -103,16 +106,10 @@ class Shipped(unittest.TestCase):
             rows = [json.loads(line) for line in f]
         for name in names:
             mine = [q for q in rows if q["mode"] == name]
-            self.assertEqual(sorted(q["sched_us"] for q in mine), [k * 50000 for k in range(6)])
+            self.assertEqual(sorted(q["sched_us"] for q in mine), [k * 25000 for k in range(6)])
             for q in mine:
                 self.assertGreaterEqual(q["start_us"], q["sched_us"], (name, q))
-            self.assertGreaterEqual(by_mode(doc)[name]["wall_ms"], 250, name)
-
-    @unittest.skipIf(SANITIZED, "the talk's 1 s: the same clients run at a short delay above")
-    def test_the_talks_scenario_at_one_second(self):
-        names = ["py-sync", "py-threads", "py-asyncio", "py-processes"]
-        res, rows = self.scenario(1000, names, also=())
-        self.check(res, rows, 1000, names)
+            self.assertGreaterEqual(by_mode(doc)[name]["wall_ms"], 125, name)
 
 
 class Gil(unittest.TestCase):

@@ -11,8 +11,8 @@ import threading
 import time
 import unittest
 
-from conlab_testlib import (BIN, SANITIZED, children, free_port, open_sockets, read_jsonl, run,
-                            start_target, stop, wait_until)
+from conlab_testlib import (BIN, SANITIZED, Background, children, free_port, open_sockets,
+                            read_jsonl, run, start_target, stop, wait_until)
 
 CONCURRENT = ("threads", "async", "processes")
 
@@ -52,27 +52,40 @@ class _Target:
 class TalkScenario(_Target, unittest.TestCase):
     # conlab-test: serial (it asserts times: see tests/tests.cmake)
 
-    @unittest.skipIf(SANITIZED, "a wall at the talk's 1 s: the same modes run in the tests beside")
+    # The talk's scenario at its full 1 s (the product's headline numbers; the other tests run it
+    # at shorter delays) takes 6 s of the server's sleeps: it starts in setUpClass against a
+    # target of its own and runs beside the class's other tests (its CPU is a few ms, and theirs
+    # leaves it 200 ms of slack). The sanitized builds run it at 200 ms: their point is memory
+    # and thread errors on these code paths, not the 1 s numbers.
+    THREE_DELAY = 200 if SANITIZED else 1000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.three_out = os.path.join(cls.tmp.name, "three.jsonl")
+        cls.three = Background(3, cls.THREE_DELAY, "--requests", "3", "--concurrency", "3",
+                               "--requests-out", cls.three_out)
+        cls.addClassCleanup(cls.three.stop)
+
     def test_three_requests(self):
-        out = os.path.join(self.tmp.name, "three.jsonl")
-        code, doc, err = run("--url", self.url, "--requests", "3", "--concurrency", "3",
-                             "--requests-out", out)
+        delay, slack = self.THREE_DELAY, 200
+        code, doc, err = self.three.result()
         self.assertEqual(code, 0, err)
         res = self.by_mode(doc)
         self.assertEqual(list(res), ["sync", "threads", "async", "processes"])
-        self.assertGreaterEqual(res["sync"]["wall_ms"], 3000)
-        self.assertLess(res["sync"]["wall_ms"], 3200)
+        self.assertGreaterEqual(res["sync"]["wall_ms"], 3 * delay)
+        self.assertLess(res["sync"]["wall_ms"], 3 * delay + slack)
         for m in CONCURRENT:
-            self.assertGreaterEqual(res[m]["wall_ms"], 1000, m)
-            self.assertLess(res[m]["wall_ms"], 1200, m)
+            self.assertGreaterEqual(res[m]["wall_ms"], delay, m)
+            self.assertLess(res[m]["wall_ms"], delay + slack, m)
         for m, r in res.items():
             self.assertEqual((r["requests"], r["ok"], r["errors"]), (3, 3, 0), m)
             self.assertAlmostEqual(r["rps"], 3 / (r["wall_ms"] / 1000), places=2)
             lat = r["latency_ms"]
-            self.assertTrue(1000 <= lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"] < 1200, lat)
+            self.assertTrue(delay <= lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"] < delay + slack, lat)
             self.assertGreater(r["cpu_ms"]["user"] + r["cpu_ms"]["sys"], 0)
             self.assertGreater(r["peak_rss_kb"], 1000)
-        rows = read_jsonl(out)
+        rows = read_jsonl(self.three_out)
         self.assertEqual(len(rows), 12)
         for m in res:
             mine = [r for r in rows if r["mode"] == m]
@@ -84,16 +97,17 @@ class TalkScenario(_Target, unittest.TestCase):
                 self.assertEqual(r["bytes"], len("This is a slow web api"))
                 self.assertIsNone(r["error"])
                 self.assertTrue(0 <= r["start_us"] <= r["connect_us"] <= r["ttfb_us"] <= r["end_us"], r)
-                self.assertGreaterEqual(r["end_us"] - r["start_us"], 1_000_000)
+                self.assertGreaterEqual(r["end_us"] - r["start_us"], delay * 1000)
         # sync: one after another on one lane.
         sync = sorted((r for r in rows if r["mode"] == "sync"), key=lambda r: r["seq"])
         for a, b in zip(sync, sync[1:]):
             self.assertGreaterEqual(b["start_us"], a["end_us"])
 
     def test_nine_requests_through_three_workers(self):
-        # The talk's scenario at a quarter of its delay (test_three_requests keeps the full
-        # second): three rounds of D, with the same 300 ms of slack for starting and stopping.
-        delay = 250
+        # The talk's scenario at a fifth of its delay (test_three_requests keeps the full
+        # second): three rounds of D, with the same 300 ms of slack for starting and stopping. A
+        # lane takes a fourth request only if another falls a whole D behind.
+        delay = 200
         out = os.path.join(self.tmp.name, "nine.jsonl")
         code, doc, err = run("--url", f"{self.url}?delay_ms={delay}", "--requests", "9",
                              "--concurrency", "3", "--modes", ",".join(CONCURRENT),
@@ -112,16 +126,18 @@ class TalkScenario(_Target, unittest.TestCase):
                 self.assertEqual(sum(1 for x in mine if x["lane"] == lane), 3, r["mode"])
 
     def test_rate_schedules_arrivals(self):
+        # 5 requests due every 50 ms against a 0 ms server: the schedule alone makes the wall
+        # (the last is due at 200 ms), with 500 ms of slack for starting and stopping.
         out = os.path.join(self.tmp.name, "rate.jsonl")
         code, doc, err = run("--url", self.url + "?delay_ms=0", "--requests", "5", "--concurrency",
-                             "2", "--rate", "10", "--modes", "threads,async,processes",
+                             "2", "--rate", "20", "--modes", "threads,async,processes",
                              "--requests-out", out)
         self.assertEqual(code, 0, err)
         for r in doc["results"]:
-            self.assertGreaterEqual(r["wall_ms"], 400, r["mode"])
-            self.assertLess(r["wall_ms"], 900, r["mode"])
+            self.assertGreaterEqual(r["wall_ms"], 200, r["mode"])
+            self.assertLess(r["wall_ms"], 700, r["mode"])
         for row in read_jsonl(out):
-            self.assertEqual(row["sched_us"], row["seq"] * 100_000)
+            self.assertEqual(row["sched_us"], row["seq"] * 50_000)
             self.assertGreaterEqual(row["start_us"], row["sched_us"])
 
     def test_rate_reports_latency_from_due(self):
@@ -168,11 +184,13 @@ class TalkScenario(_Target, unittest.TestCase):
     def test_db_json_and_requests_out_agree(self):
         """One run written three ways (--db, --json, --requests-out) tells one story: the same
         rows, the same ok/errors, and percentiles that the rows reproduce. Some requests time
-        out (3 workers of 200 ms, 9 at once, a 500 ms timeout), so errors and their messages are
-        compared too."""
+        out, so errors and their messages are compared too: 9 at once (all started within 40 ms)
+        against 3 workers of 120 ms with a 300 ms timeout: by 340 ms a worker has answered at
+        most two, so at least 3 of a concurrent mode's requests time out, however slow the
+        machine (and the first three have 180 ms to spare)."""
         db = os.path.join(self.tmp.name, "agree.db")
-        doc, rows = self.run_rows("agree.jsonl", "--url", self.url + "?delay_ms=200", "--requests",
-                                  "9", "--concurrency", "9", "--timeout-ms", "500", "--rate", "200",
+        doc, rows = self.run_rows("agree.jsonl", "--url", self.url + "?delay_ms=120", "--requests",
+                                  "9", "--concurrency", "9", "--timeout-ms", "300", "--rate", "200",
                                   "--db", db)
         con = sqlite3.connect(db)
         con.row_factory = sqlite3.Row
@@ -216,7 +234,7 @@ class TalkScenario(_Target, unittest.TestCase):
         """A worker that dies mid-run: its request becomes an error, the others go on, no zombies.
         conlab run is single-threaded when the mode starts: it forks the workers itself."""
         out = os.path.join(self.tmp.name, "kill.jsonl")
-        p = subprocess.Popen([BIN, "run", "--url", self.url + "?delay_ms=750", "--requests", "6",
+        p = subprocess.Popen([BIN, "run", "--url", self.url + "?delay_ms=500", "--requests", "6",
                               "--concurrency", "3", "--modes", "processes", "--json",
                               "--requests-out", out],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
