@@ -7,8 +7,9 @@ import time
 
 BIN = os.environ.get("CONLAB_BIN", os.path.join(os.path.dirname(__file__), "../../build/conlab"))
 # Set by ctest in the ASan+UBSan and TSan builds. There, tests whose whole point is a time measured
-# at the talk's full delay (a knee, a 1 s wall) are skipped: the sanitizers look for memory and
-# thread errors, and the same code paths run in the shorter tests beside them.
+# at the talk's full delay (a knee) are skipped, and the talk's 1 s scenario runs at a shorter
+# delay: the sanitizers look for memory and thread errors, and the same code paths run in the
+# shorter tests beside them.
 SANITIZED = os.environ.get("CONLAB_SANITIZED") == "1"
 
 
