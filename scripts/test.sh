@@ -79,7 +79,9 @@ retried() { # dir run
 timed() {
   local dir=$1 run=$2 sel=(-L serial -LE quiet)
   [ "$run" = quiet ] && sel=(-L quiet)
-  if ! ctest --test-dir "$dir" -N "${sel[@]}" | grep -qE '^ +Test +#'; then
+  local listed
+  listed=$(ctest --test-dir "$dir" -N "${sel[@]}")
+  if ! grep -qE '^ +Test +#' <<<"$listed"; then
     echo "== $dir, $run: none of these tests are in this build"
     return 0
   fi
