@@ -7,8 +7,9 @@
 #
 # Tests marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
 # foreground, one at a time, never beside another timed test: the normal build's, then ASan's,
-# then TSan's. Everything else runs beside them at the lowest CPU priority (nice 19), taking only
-# the cores they leave idle (most tests wait on sockets and sleeps), in two background tracks:
+# then TSan's. Everything else runs beside them at a low CPU priority, taking only
+# the cores they leave idle (most tests wait on sockets and sleeps), in two background tracks
+# (tests at nice 15; builds and fuzzers, which only compute, at nice 19 below them):
 #   A. the normal build's untimed tests, then TSan's (before TSan's timed ones start);
 #   B. the ASan, TSan and fuzzing builds, then ASan's untimed tests, then the fuzzers.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
@@ -44,7 +45,7 @@ slowest() {
 run_ctest() {
   local dir=$1 run=$2 rc=0
   shift 2
-  CONLAB_TEST_RUN=$run ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
+  CONLAB_TEST_RUN=$run nice -n "${nice_ctest:-0}" ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
     "$@" >"$dir/ctest-$run.log" 2>&1 || rc=$?
   record_times "$dir" "$run"
   echo $rc >"$dir/ctest-$run.rc"
@@ -118,7 +119,7 @@ export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktra
 build_bg() { # dir [target]
   local dir=$1
   shift
-  if cmake --build "$dir" -j"$jobs" "$@" >"$dir/build.log" 2>&1; then touch "$dir/.built"; else touch "$dir/.build-failed"; fi
+  if nice -n 4 cmake --build "$dir" -j"$jobs" "$@" >"$dir/build.log" 2>&1; then touch "$dir/.built"; else touch "$dir/.build-failed"; fi
 }
 built() { [ -e "$1/.built" ]; }
 # The output of background build $1, once (with its name $2), and whether it built.
@@ -136,18 +137,18 @@ show_build() {
   built "$1"
 }
 
-say "tests: the normal build's timed tests; beside them (nice 19) its untimed tests, then TSan's; the sanitized and fuzzing builds, then ASan's untimed tests and the fuzzers"
+say "tests: the normal build's timed tests; beside them (nice 15) its untimed tests, then TSan's; the sanitized and fuzzing builds (nice 19), then ASan's untimed tests and the fuzzers"
 (
-  renice -n 19 -p $BASHPID >/dev/null
+  renice -n 15 -p $BASHPID >/dev/null
   build_bg build-asan
   build_bg build-tsan
   build_bg build-fuzz --target fuzzers
   if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
-  if built build-fuzz; then run_ctest build-fuzz fuzz -j"$jobs" || true; fi
+  if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
 ) &
 track_b=$!
 (
-  renice -n 19 -p $BASHPID >/dev/null
+  renice -n 15 -p $BASHPID >/dev/null
   run_ctest build untimed -LE serial -j2 || true
   until [ -e build-tsan/.built ] || [ -e build-tsan/.build-failed ] || ! kill -0 $track_b 2>/dev/null; do
     sleep 0.5
