@@ -24,10 +24,17 @@ TOKEN = "coord-test-token-1234"
 # run last, so that the deadlines have passed meanwhile.
 WAITING = {"test_active_sharded_runs_are_bounded": ("_active_sharded_runs_are_bounded",),
            "test_shard_that_never_joins": ("_one_shard_never_joins", "_no_shard_joins")}
+# The tests whose shards run points against the target, timed by the 2 s point deadline and the
+# common start: they run after the untimed ones, by when the scenarios above have started their
+# dashboard and runs and only wait.
+POINTS = ("test_four_shards_make_one_run", "test_threshold_crossed_exits_3",
+          "test_killed_shard_makes_the_run_partial",
+          "test_interrupted_shard_makes_the_run_partial")
 
 
 def load_tests(loader, tests, pattern):
-    """The module's tests in the usual order, those of WAITING last."""
+    """The module's tests: the untimed ones, then those of POINTS, then those of WAITING (each
+    group in the usual order)."""
     flat = []
 
     def walk(suite):
@@ -37,7 +44,8 @@ def load_tests(loader, tests, pattern):
             else:
                 flat.append(t)
     walk(tests)
-    flat.sort(key=lambda t: getattr(t, "_testMethodName", "") in WAITING)
+    flat.sort(key=lambda t: (getattr(t, "_testMethodName", "") in WAITING,
+                             getattr(t, "_testMethodName", "") in POINTS))
     return unittest.TestSuite(flat)
 
 
