@@ -53,9 +53,10 @@ class TalkScenario(_Target, unittest.TestCase):
     # conlab-test: serial (it asserts times: see tests/tests.cmake)
 
     # The talk's scenario at its full 1 s (the product's headline numbers; the other tests run it
-    # at shorter delays) takes 6 s of the server's sleeps: it starts in setUpClass against a
-    # target of its own and runs beside the class's other tests (its CPU is a few ms, and theirs
-    # leaves it 200 ms of slack). The sanitized builds run it at 200 ms: their point is memory
+    # at shorter delays) is 6 s of the server's sleeps: it starts in setUpClass against a target
+    # of its own and runs beside the class's other tests. Its CPU is a few ms, and theirs delays
+    # its wake-ups by milliseconds (beside them its walls were 1-6 ms over D, as alone), far
+    # inside its 200 ms of slack. The sanitized builds run it at 200 ms: their point is memory
     # and thread errors on these code paths, not the 1 s numbers.
     THREE_DELAY = 200 if SANITIZED else 1000
 
