@@ -56,8 +56,10 @@ class TalkScenario(_Target, unittest.TestCase):
     # at shorter delays) is 6 s of the server's sleeps: it starts in setUpClass against a target
     # of its own and runs beside the class's other tests. Its CPU is a few ms, and theirs delays
     # its wake-ups by milliseconds (beside them its walls were 1-6 ms over D, as alone), far
-    # inside its 200 ms of slack. The sanitized builds run it at 200 ms: their point is memory
-    # and thread errors on these code paths, not the 1 s numbers.
+    # inside its 200 ms of slack. The sanitized builds run it at 200 ms and assert no upper bound
+    # on a time (their processes mode once took 276 ms over D, forking its workers beside two
+    # busy loops): their point is memory and thread errors on these code paths, not the 1 s
+    # numbers.
     THREE_DELAY = 200 if SANITIZED else 1000
 
     @classmethod
@@ -75,15 +77,19 @@ class TalkScenario(_Target, unittest.TestCase):
         res = self.by_mode(doc)
         self.assertEqual(list(res), ["sync", "threads", "async", "processes"])
         self.assertGreaterEqual(res["sync"]["wall_ms"], 3 * delay)
-        self.assertLess(res["sync"]["wall_ms"], 3 * delay + slack)
+        if not SANITIZED:
+            self.assertLess(res["sync"]["wall_ms"], 3 * delay + slack)
         for m in CONCURRENT:
             self.assertGreaterEqual(res[m]["wall_ms"], delay, m)
-            self.assertLess(res[m]["wall_ms"], delay + slack, m)
+            if not SANITIZED:
+                self.assertLess(res[m]["wall_ms"], delay + slack, m)
         for m, r in res.items():
             self.assertEqual((r["requests"], r["ok"], r["errors"]), (3, 3, 0), m)
             self.assertAlmostEqual(r["rps"], 3 / (r["wall_ms"] / 1000), places=2)
             lat = r["latency_ms"]
-            self.assertTrue(delay <= lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"] < delay + slack, lat)
+            self.assertTrue(delay <= lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"], lat)
+            if not SANITIZED:
+                self.assertLess(lat["max"], delay + slack, lat)
             self.assertGreater(r["cpu_ms"]["user"] + r["cpu_ms"]["sys"], 0)
             self.assertGreater(r["peak_rss_kb"], 1000)
         rows = read_jsonl(self.three_out)
