@@ -3,6 +3,7 @@
 mode, every mode ends within its timeouts, and every request is accounted for."""
 import math
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from conlab_testlib import free_port, run, start_target, stop
 
@@ -19,6 +20,13 @@ FAULTS = {
     "garbage": "other",
 }
 
+# Runs of one mode each go PARALLEL at a time (their wait is mostly timeouts). A run holds at
+# most CONCURRENCY of the target's 16 workers at once (a hang holds none, a slow body one per
+# lane until the client gives up), so 6 runs leave 4 workers free: no request of one run ever
+# queues behind another's, and each run's times are its own.
+PARALLEL = 6
+assert PARALLEL * CONCURRENCY < 16
+
 
 class FaultsAreData(unittest.TestCase):
     @classmethod
@@ -29,13 +37,31 @@ class FaultsAreData(unittest.TestCase):
     def tearDownClass(cls):
         stop(cls.proc)
 
-    def run_all_modes(self, url, timeout_ms=TIMEOUT_MS):
-        code, doc, err = run("--url", url, "--requests", str(REQUESTS), "--concurrency",
-                             str(CONCURRENCY), "--modes", ",".join(MODES), "--timeout-ms",
-                             str(timeout_ms), timeout=60)
+    def run_modes(self, url, modes=MODES, timeout_ms=TIMEOUT_MS):
+        return run("--url", url, "--requests", str(REQUESTS), "--concurrency", str(CONCURRENCY),
+                   "--modes", ",".join(modes), "--timeout-ms", str(timeout_ms), timeout=60)
+
+    def results_of(self, outcome, modes=MODES):
+        code, doc, err = outcome
         self.assertEqual(code, 0, err)
-        self.assertEqual([r["mode"] for r in doc["results"]], list(MODES))
+        self.assertEqual([r["mode"] for r in doc["results"]], list(modes))
         return doc["results"]
+
+    def run_all_modes(self, url, timeout_ms=TIMEOUT_MS):
+        """One run of every mode, one after the other."""
+        return self.results_of(self.run_modes(url, MODES, timeout_ms))
+
+    def run_each_mode(self, urls, timeout_ms=TIMEOUT_MS):
+        """One run per url and mode, PARALLEL at a time; returns {url: [results in MODES order]}.
+        The runs that wait longest (sync, one lane) start first."""
+        jobs = [(url, mode) for mode in MODES for url in urls]
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            outcomes = list(pool.map(lambda j: self.run_modes(j[0], (j[1],), timeout_ms), jobs))
+        got = {url: [] for url in urls}
+        for (url, mode), outcome in zip(jobs, outcomes):
+            with self.subTest(url=url, mode=mode):
+                got[url] += self.results_of(outcome, (mode,))
+        return got
 
     def assert_all_failed_as(self, results, kind, what):
         for r in results:
@@ -51,9 +77,11 @@ class FaultsAreData(unittest.TestCase):
                 self.assertLess(r["wall_ms"], bound, r)
 
     def test_each_fault_gives_its_kind_in_every_mode(self):
-        for fault, kind in FAULTS.items():
-            results = self.run_all_modes(f"{self.url}?fault={fault}")
-            self.assert_all_failed_as(results, kind, fault)
+        urls = {f"{self.url}?fault={fault}": fault for fault in FAULTS}
+        for url, results in self.run_each_mode(list(urls)).items():
+            fault = urls[url]
+            self.assertEqual([r["mode"] for r in results], list(MODES), fault)
+            self.assert_all_failed_as(results, FAULTS[fault], fault)
 
     def test_status_and_connect(self):
         self.assert_all_failed_as(self.run_all_modes(f"{self.url}?status=503"), "status", "status")
@@ -62,7 +90,10 @@ class FaultsAreData(unittest.TestCase):
 
     def test_slow_body_within_the_timeout_is_ok(self):
         """5 bytes at 100 ms each: about 0.5 s, well within 3 s: data, not an error."""
-        for r in self.run_all_modes(f"{self.url}?fault=slow_body&bytes=5", timeout_ms=3000):
+        url = f"{self.url}?fault=slow_body&bytes=5"
+        results = self.run_each_mode([url], timeout_ms=3000)[url]
+        self.assertEqual([r["mode"] for r in results], list(MODES))
+        for r in results:
             with self.subTest(mode=r["mode"]):
                 self.assertEqual(r["ok"], REQUESTS, r)
                 self.assertGreaterEqual(r["latency_ms"]["min"], 390, r)
