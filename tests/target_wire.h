@@ -22,11 +22,11 @@
 #include "target_http.h"
 #include "util.h"
 
-static int failures;
+static int failures; /* counted from every thread of a test */
 #define CHECK(cond, ...)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            failures++;                                                                            \
+            __atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);                                    \
             fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fputc('\n', stderr);                                                                   \
