@@ -5,31 +5,33 @@
 # the compose file and the container: normal build only); the threaded tests again under TSan;
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
-# The tests run in three phases. Tests marked `conlab-test: serial` (they assert times: a wall, a
-# latency, a deadline) run one at a time, never beside another timed test; the others (most wait
-# on sockets and sleeps) run beside them at the lowest CPU priority, taking only the idle cores:
-#   1. the normal build's timed tests; beside them the ASan and TSan builds' untimed ones, then
-#      the fuzzers (one per core);
-#   2. the ASan build's timed tests, then the TSan build's; beside them the normal build's
-#      untimed ones;
-#   3. the tests marked `conlab-test: quiet` (they measure the cores they get: the GIL), with
-#      nothing beside them.
-# Each ctest run's output goes to build*/ctest-PHASE.log (its exit status to ctest-PHASE.rc) and
-# is printed when its phase ends. At the end, the ten slowest tests of each build are listed,
-# from ctest's own timings.
+# Tests marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
+# foreground, one at a time, never beside another timed test: the normal build's, then ASan's,
+# then TSan's. Everything else runs beside them at a low CPU priority, taking only
+# the cores they leave idle (most tests wait on sockets and sleeps), in two background tracks
+# (tests at nice 15; builds and fuzzers, which only compute, at nice 19 below them):
+#   A. the normal build's untimed tests, then TSan's (before TSan's timed ones start);
+#   B. the ASan, TSan and fuzzing builds, then ASan's untimed tests, then the fuzzers.
+# Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
+# they get: the GIL).
+# Each ctest run's output goes to build*/ctest-RUN.log (its exit status to ctest-RUN.rc) and is
+# printed when the foreground gets to it; a background build's output goes to build*/build.log.
+# Two ctest runs of one build may overlap (the normal build's timed and untimed ones): each names
+# itself in CONLAB_TEST_RUN, which keeps their browsers apart. At the end, the ten slowest tests
+# of each build are listed, from ctest's own timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t_all=$SECONDS
 scripts/setup.sh --test
 jobs=$(nproc)
 fuzz_seconds=${CONLAB_FUZZ_SECONDS:-10}
+say() { echo "-- $* ($((SECONDS - t_all)) s)"; }
 
-# Appends the test times of the last ctest run in build dir $1 to $1/test-times.txt.
-record_times() {
-  local log=$1/Testing/Temporary/LastTest.log
-  [ -f "$log" ] || return 0
-  awk '/^[0-9]+\/[0-9]+ Test: / { name = $3 }
-       /^Test time = / { printf "%8.2f s  %s\n", $4, name }' "$log" >>"$1/test-times.txt"
+# The test times of a ctest run (its log: "Test #N: NAME .... Passed 1.23 sec") are appended to
+# DIR/test-times.txt.
+record_times() { # dir run
+  sed -nE 's/^ *([0-9]+\/[0-9]+ )?Test +#[0-9]+: ([^ ]+) .* ([0-9.]+) sec$/\3 \2/p' "$1/ctest-$2.log" |
+    awk '{ printf "%8.2f s  %s\n", $1, $2 }' >>"$1/test-times.txt"
 }
 
 slowest() {
@@ -38,111 +40,148 @@ slowest() {
   sort -rn "$1/test-times.txt" | head -10
 }
 
-# ctest in build dir $1, phase name $2, with the other arguments; its output goes to
-# $1/ctest-$2.log. A build whose tests fail is noted and the other phases still run; the script
-# fails at the end.
-failed=()
-ctest_phase() {
-  local dir=$1 phase=$2 rc=0
+# ctest in build dir $1 as the run named $2, with the other arguments; its output goes to
+# $1/ctest-$2.log and its exit status to $1/ctest-$2.rc.
+run_ctest() {
+  local dir=$1 run=$2 rc=0
   shift 2
-  ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 "$@" >"$dir/ctest-$phase.log" 2>&1 || rc=$?
-  record_times "$dir"
-  echo $rc >"$dir/ctest-$phase.rc"
+  CONLAB_TEST_RUN=$run nice -n "${nice_ctest:-0}" ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
+    "$@" >"$dir/ctest-$run.log" 2>&1 || rc=$?
+  record_times "$dir" "$run"
+  echo $rc >"$dir/ctest-$run.rc"
   return $rc
 }
+
+# A build's tests that fail are noted and the others still run; the script fails at the end.
+failed=()
+report() { # dir run
+  local rc
+  rc=$(cat "$1/ctest-$2.rc" 2>/dev/null || echo 1)
+  echo "== $1, $2 (exit $rc)"
+  cat "$1/ctest-$2.log" 2>/dev/null || echo "(no log: the run did not start)"
+  if ((rc)); then failed+=("$1 ($2)"); fi
+}
+
 # A timed test that fails is run once more (ctest --repeat until-pass:2): on a shared machine a
 # scheduling stall of a few hundred ms can push one measured time out of its bounds. A test that
 # passed only on its second run is listed here and at the end, never hidden; an untimed test that
 # fails is never run again.
 retries=()
-retried() { # dir phase
+retried() { # dir run
   local t
   for t in $(sed -nE 's/^ *([0-9]+\/[0-9]+ )?Test +#[0-9]+: ([^ ]+) .*\*\*\*(Failed|Timeout|Exception).*/\2/p' "$1/ctest-$2.log" | sort -u); do
     grep -qE "Test +#[0-9]+: $t \.+ +Passed" "$1/ctest-$2.log" && retries+=("$1: $t")
   done
   return 0
 }
-report() { # dir phase rc
-  echo "== $1, $2 (exit $3)"
-  cat "$1/ctest-$2.log"
-  if (($3)); then failed+=("$1 ($2)"); fi
+
+# The timed tests of build $1 (run $2: `timed`, or `quiet` for the tests marked quiet), in the
+# foreground. A build with none of them is skipped, saying so (TSan runs no GIL test).
+timed() {
+  local dir=$1 run=$2 sel=(-L serial -LE quiet)
+  [ "$run" = quiet ] && sel=(-L quiet)
+  local listed
+  listed=$(ctest --test-dir "$dir" -N "${sel[@]}")
+  if ! grep -qE '^ +Test +#' <<<"$listed"; then
+    echo "== $dir, $run: none of these tests are in this build"
+    return 0
+  fi
+  run_ctest "$dir" "$run" "${sel[@]}" -j1 --repeat until-pass:2 || true
+  report "$dir" "$run"
+  retried "$dir" "$run"
 }
 
+configure() { # dir cmake-args...
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" "$@" >/dev/null
+}
+configure_all() {
+  configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONLAB_BROWSER_TESTS=ON
+  configure build-asan -DCMAKE_BUILD_TYPE=Debug -DCONLAB_SANITIZE=ON -DCONLAB_BROWSER_TESTS=OFF
+  configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONLAB_TSAN=ON -DCONLAB_BROWSER_TESTS=OFF
+  configure build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCONLAB_FUZZ=ON \
+    -DCONLAB_FUZZ_SECONDS="$fuzz_seconds" -DCONLAB_WEB=OFF -DCONLAB_BROWSER_TESTS=OFF
+}
+
+echo "== configure (normal, ASan + UBSan, ThreadSanitizer, libFuzzer with clang)"
+configure_all
+for d in build build-asan build-tsan build-fuzz; do
+  rm -f "$d"/test-times.txt "$d"/ctest-*.rc "$d"/ctest-*.log "$d"/build.log "$d"/.built "$d"/.build-failed "$d"/.untimed-done
+done
 echo "== build (normal)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONLAB_BROWSER_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
-echo "== build (ASan + UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCONLAB_SANITIZE=ON -DCONLAB_BROWSER_TESTS=OFF >/dev/null
-cmake --build build-asan -j"$jobs"
-echo "== build (ThreadSanitizer)"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONLAB_TSAN=ON -DCONLAB_BROWSER_TESTS=OFF >/dev/null
-cmake --build build-tsan -j"$jobs"
-echo "== build (libFuzzer, clang)"
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCONLAB_FUZZ=ON \
-  -DCONLAB_FUZZ_SECONDS="$fuzz_seconds" -DCONLAB_WEB=OFF -DCONLAB_BROWSER_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzzers
-echo "-- built in $((SECONDS - t_all)) s"
-for d in build build-asan build-tsan build-fuzz; do rm -f "$d"/test-times.txt "$d"/ctest-*.rc; done
+say "the normal build"
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# A phase: the timed tests of some builds in the foreground, one build after the other and one
-# test at a time, while untimed tests of other builds (or the fuzzers) run beside them at the
-# lowest CPU priority (nice 19): those take the cores the timed tests leave idle (most tests wait
-# on sockets and sleeps) and give them back at once when a timed test wakes. Two ctest runs never
-# share a build dir.
-#   $1 the phase's name; $2 the build dirs of the timed tests (space-separated); then the
-#   background jobs, each "DIR:ARGS[;DIR:ARGS...]" (ctest arguments; the parts of one job run one
-#   after the other).
-phase() {
-  local name=$1 timed=$2 t0=$SECONDS rc job part dir args quiet=-LE\ quiet
-  [ $# -gt 2 ] || quiet="-L quiet" # a phase with nothing beside: the tests marked quiet
-  shift 2
-  local pids=() jobs_=()
-  for job in "$@"; do
-    (
-      renice -n 19 -p $BASHPID >/dev/null
-      rc=0
-      IFS=';' read -ra parts <<<"$job"
-      for part in "${parts[@]}"; do
-        dir=${part%%:*} args=${part#*:}
-        # shellcheck disable=SC2086
-        ctest_phase "$dir" "$name" $args || rc=1
-      done
-      exit $rc
-    ) &
-    pids+=($!) jobs_+=("$job")
-  done
-  for dir in $timed; do
-    rc=0
-    # A build may have none of a phase's tests (TSan runs no GIL test): it is skipped, saying so,
-    # rather than given to ctest, which would print "No tests were found".
-    # shellcheck disable=SC2086
-    if ! ctest --test-dir "$dir" -N -L serial $quiet | grep -qE '^ +Test +#'; then
-      echo "== $dir, $name: none of this phase's tests are in this build"
-      continue
+# A background build: its output to DIR/build.log, then DIR/.built or DIR/.build-failed.
+build_bg() { # dir [target]
+  local dir=$1
+  shift
+  if nice -n 4 cmake --build "$dir" -j"$jobs" "$@" >"$dir/build.log" 2>&1; then touch "$dir/.built"; else touch "$dir/.build-failed"; fi
+}
+built() { [ -e "$1/.built" ]; }
+# The output of background build $1, once (with its name $2), and whether it built.
+shown=()
+show_build() {
+  if [[ " ${shown[*]} " != *" $1 "* ]]; then
+    shown+=("$1")
+    echo "== build ($2)"
+    cat "$1/build.log" 2>/dev/null || true
+    if ! built "$1"; then
+      echo "== build ($2) FAILED"
+      failed+=("$1 (build)")
     fi
-    ctest_phase "$dir" "$name" -L serial $quiet -j1 --repeat until-pass:2 || rc=$?
-    report "$dir" "$name" $rc
-    retried "$dir" "$name"
-  done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || true
-    IFS=';' read -ra parts <<<"${jobs_[$i]}"
-    for part in "${parts[@]}"; do
-      dir=${part%%:*}
-      report "$dir" "$name" "$(cat "$dir/ctest-$name.rc" 2>/dev/null || echo 1)"
-    done
-  done
-  echo "-- phase $name took $((SECONDS - t0)) s"
+  fi
+  built "$1"
 }
 
-echo "== tests, phase 1: the normal build's timed tests; beside them the untimed of ASan and TSan, then the fuzzers ($fuzz_seconds s each)"
-phase p1 build "build-asan:-LE serial -j2" "build-tsan:-LE serial -j2;build-fuzz:-j$jobs"
-echo "== tests, phase 2: the ASan, then the TSan build's timed tests; beside them the normal build's untimed"
-phase p2 "build-asan build-tsan" "build:-LE serial -j2"
-echo "== tests, phase 3: the tests that measure the cores they get, with nothing beside them"
-phase p3 "build build-asan build-tsan"
+say "tests: the normal build's timed tests; beside them (nice 15) its untimed tests, then TSan's; the sanitized and fuzzing builds (nice 19), then ASan's untimed tests and the fuzzers"
+(
+  renice -n 15 -p $BASHPID >/dev/null
+  build_bg build-asan
+  build_bg build-tsan
+  build_bg build-fuzz --target fuzzers
+  if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
+  if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
+) &
+track_b=$!
+(
+  renice -n 15 -p $BASHPID >/dev/null
+  run_ctest build untimed -LE serial -j2 || true
+  until [ -e build-tsan/.built ] || [ -e build-tsan/.build-failed ] || ! kill -0 $track_b 2>/dev/null; do
+    sleep 0.5
+  done
+  if built build-tsan; then run_ctest build-tsan untimed -LE serial -j2 || true; fi
+  touch build-tsan/.untimed-done
+) &
+track_a=$!
+
+timed build timed
+say "the normal build's timed tests"
+
+until [ -e build-asan/.built ] || [ -e build-asan/.build-failed ] || ! kill -0 $track_b 2>/dev/null; do sleep 0.5; done
+if show_build build-asan "ASan + UBSan"; then timed build-asan timed; fi
+say "ASan's timed tests"
+
+until [ -e build-tsan/.untimed-done ] || ! kill -0 $track_a 2>/dev/null; do sleep 0.5; done
+if show_build build-tsan ThreadSanitizer; then timed build-tsan timed; fi
+say "TSan's timed tests"
+
+wait $track_a || true
+wait $track_b || true
+report build untimed
+if show_build build-asan "ASan + UBSan"; then report build-asan untimed; fi
+if show_build build-tsan ThreadSanitizer; then report build-tsan untimed; fi
+if show_build build-fuzz "libFuzzer, clang"; then report build-fuzz fuzz; fi
+say "the untimed tests and the fuzzers"
+
+echo "== tests that measure the cores they get, with nothing beside them"
+for d in build build-asan build-tsan; do
+  if built "$d" || [ "$d" = build ]; then timed "$d" quiet; fi
+done
+say "the quiet tests"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
 echo "-- all $((SECONDS - t_all)) s"

@@ -245,6 +245,14 @@ static void knee(void)
     CHECK_NEAR(val(k, "top_p50_ms"), 200, 1e-9);
     CHECK(text_has(k, "saturates at 3 concurrent") && text_has(k, "adds queueing"));
     cJSON_Delete(fs);
+    /* Its times read as the page writes them (fmtMs): 1000.3 ms, not 1.00 s. */
+    cJSON *p50 = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(rs, 2), "latency_ms"),
+                                     "p50");
+    cJSON_SetNumberValue(p50, 1000.3);
+    fs = compute(s, rs);
+    k = find(fs, "knee", "async");
+    CHECK(k && text_has(k, "p50 1000.3 ms at C=3") && text_has(k, "200 ms at C=8"));
+    cJSON_Delete(fs);
     cJSON_Delete(rs);
     cJSON_Delete(s);
 

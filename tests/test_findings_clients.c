@@ -81,12 +81,12 @@ static void parallel(void)
     const struct finding *t = find(&fs, FINDING_PARALLEL, pt);
     CHECK(t && t->v.parallel.serialised && t->v.parallel.best_mode == pp);
     CHECK_NEAR(t->v.parallel.cores, 1040.0 / 1090.0, 1e-9);
-    CHECK(t && !strcmp(t->text, "py-threads used 1.0 core for 25.0 ms of work per response: its 2 "
+    CHECK(t && !strcmp(t->text, "py-threads used 1.0 core for 25 ms of work per response: its 2 "
                                 "lanes computed one at a time (Python threads: the GIL serialised "
                                 "them); py-processes used 1.9"));
     const struct finding *p = find(&fs, FINDING_PARALLEL, pp);
     CHECK(p && !p->v.parallel.serialised && p->v.parallel.best_mode == -1);
-    CHECK(p && !strcmp(p->text, "py-processes used 1.9 cores for 25.0 ms of work per response: "
+    CHECK(p && !strcmp(p->text, "py-processes used 1.9 cores for 25 ms of work per response: "
                                 "its 2 lanes computed side by side"));
     CHECK(find(&fs, FINDING_PARALLEL, MODE_THREADS) != NULL);
     CHECK(find(&fs, FINDING_PARALLEL, ps) == NULL); /* one lane: nothing to parallelise */

@@ -46,6 +46,22 @@ static const char *path_in(const char *name)
     return p;
 }
 
+static int prc; /* what the last page_of's store_requests_page returned */
+
+/* One page of a point's rows, or NULL when store_requests_page did not return 0 (rc says what
+ * it returned). */
+static cJSON *page_of(struct store *st, const char *id, int mode, int64_t conc, int64_t limit,
+                      int64_t offset, int *rc, char *err, size_t errlen)
+{
+    cJSON *page = NULL;
+    *rc = store_requests_page(st, id, mode, conc, limit, offset, &page, err, errlen);
+    if ((*rc == 0) != (page != NULL)) {
+        fprintf(stderr, "store_requests_page: returned %d with page %p\n", *rc, (void *)page);
+        failures++;
+    }
+    return page;
+}
+
 static struct store *open_ok(const char *path)
 {
     char err[512] = "";
@@ -349,7 +365,7 @@ static void test_upgrade_from_0002(void)
                           "WHERE name = 'concurrency' AND pk = 3") == 1);
     st = open_ok(path);
     char err[256] = "";
-    cJSON *page = store_requests_page(st, "v2r000000001", MODE_ASYNC, 4, 10, 0, err, sizeof err);
+    cJSON *page = page_of(st, "v2r000000001", MODE_ASYNC, 4, 10, 0, &prc, err, sizeof err);
     CHECK(page && num(page, "total") == 2 && num(page, "concurrency") == 4);
     CHECK(cJSON_GetArraySize(get(page, "requests")) == 2);
     cJSON_Delete(page);
@@ -489,7 +505,7 @@ static void test_sweep_points(void)
     /* The same seq at the same level is a duplicate; at another level it was not. */
     CHECK(store_add_records(st, id, MODE_THREADS, 1, r, 1, &msgs, err, sizeof err) == -1);
     for (int level = 1; level <= 2; level++) {
-        cJSON *page = store_requests_page(st, id, MODE_THREADS, level, 10, 0, err, sizeof err);
+        cJSON *page = page_of(st, id, MODE_THREADS, level, 10, 0, &prc, err, sizeof err);
         CHECK(page && num(page, "total") == 3 && num(page, "concurrency") == level);
         const cJSON *rows = get(page, "requests");
         CHECK(cJSON_GetArraySize(rows) == 3);
@@ -708,7 +724,7 @@ static void test_records(void)
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE status IS NULL") == 1);
     CHECK(query_int(path, "SELECT count(*) FROM requests WHERE error IS NULL") == 9);
 
-    cJSON *page = store_requests_page(st, id, MODE_ASYNC, 3, 1000, 0, err, sizeof err);
+    cJSON *page = page_of(st, id, MODE_ASYNC, 3, 1000, 0, &prc, err, sizeof err);
     REQUIRE(page);
     CHECK(!strcmp(str(page, "mode"), "async"));
     CHECK(num(page, "total") == 10);
@@ -731,33 +747,36 @@ static void test_records(void)
     cJSON_Delete(page);
 
     /* paging on contiguous seqs (index seek) ... */
-    page = store_requests_page(st, id, MODE_ASYNC, 3, 3, 4, err, sizeof err);
+    page = page_of(st, id, MODE_ASYNC, 3, 3, 4, &prc, err, sizeof err);
     REQUIRE(page);
     rows = get(page, "requests");
     CHECK(cJSON_GetArraySize(rows) == 3 && num(cJSON_GetArrayItem(rows, 0), "seq") == 4 &&
           num(cJSON_GetArrayItem(rows, 2), "seq") == 6);
     cJSON_Delete(page);
-    page = store_requests_page(st, id, MODE_ASYNC, 3, 5, 8, err, sizeof err);
+    page = page_of(st, id, MODE_ASYNC, 3, 5, 8, &prc, err, sizeof err);
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 2);
     cJSON_Delete(page);
-    page = store_requests_page(st, id, MODE_ASYNC, 3, 5, 50, err, sizeof err);
+    page = page_of(st, id, MODE_ASYNC, 3, 5, 50, &prc, err, sizeof err);
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 0 && num(page, "total") == 10);
     cJSON_Delete(page);
     /* ... and on seqs with gaps (OFFSET) */
     struct bench_record gaps[4] = {rec(1, 0, 0, 10, REQ_OK), rec(5, 0, 10, 20, REQ_OK),
                                    rec(6, 0, 20, 30, REQ_OK), rec(9, 0, 30, 40, REQ_OK)};
     CHECK(store_add_records(st, id, MODE_SYNC, 3, gaps, 4, &msgs, err, sizeof err) == 0);
-    page = store_requests_page(st, id, MODE_SYNC, 3, 2, 1, err, sizeof err);
+    page = page_of(st, id, MODE_SYNC, 3, 2, 1, &prc, err, sizeof err);
     REQUIRE(page);
     rows = get(page, "requests");
     CHECK(num(page, "total") == 4 && cJSON_GetArraySize(rows) == 2);
     CHECK(num(cJSON_GetArrayItem(rows, 0), "seq") == 5 &&
           num(cJSON_GetArrayItem(rows, 1), "seq") == 6);
     cJSON_Delete(page);
-    page = store_requests_page(st, id, MODE_THREADS, 3, 10, 0, err, sizeof err);
+    page = page_of(st, id, MODE_THREADS, 3, 10, 0, &prc, err, sizeof err);
     CHECK(page && num(page, "total") == 0 && cJSON_GetArraySize(get(page, "requests")) == 0);
     cJSON_Delete(page);
-    CHECK(store_requests_page(st, id, 9, 3, 10, 0, err, sizeof err) == NULL);
+    CHECK(page_of(st, id, 9, 3, 10, 0, &prc, err, sizeof err) == NULL && prc == -1);
+    /* an unknown run is named as such, not an empty page */
+    CHECK(page_of(st, "nosuchrun000", MODE_THREADS, 3, 10, 0, &prc, err, sizeof err) == NULL &&
+          prc == STORE_NOT_FOUND);
 
     struct counter c = {.order_ok = 1};
     CHECK(store_each_request(st, id, -1, count_fn, &c, err, sizeof err) == 0);
@@ -1107,7 +1126,7 @@ static void bench(int64_t n)
     cJSON_Delete(charts);
     double t4 = now_s();
     cJSON *page =
-        store_requests_page(st, "ben000000001", MODE_THREADS, 3, 1000, n - 1000, err, sizeof err);
+        page_of(st, "ben000000001", MODE_THREADS, 3, 1000, n - 1000, &prc, err, sizeof err);
     double t5 = now_s();
     CHECK(page && cJSON_GetArraySize(get(page, "requests")) == 1000);
     cJSON_Delete(page);
@@ -1202,7 +1221,7 @@ static void test_read_errors_are_errors(void)
                              1700000000000000, err, sizeof err) == 0);
     struct bench_record r[2] = {rec(0, 0, 0, 100, REQ_OK), rec(1, 0, 100, 200, REQ_OK)};
     REQUIRE(store_add_records(st, id, MODE_SYNC, 3, r, 2, &msgs, err, sizeof err) == 0);
-    cJSON *page = store_requests_page(st, id, MODE_SYNC, 3, 10, 0, err, sizeof err);
+    cJSON *page = page_of(st, id, MODE_SYNC, 3, 10, 0, &prc, err, sizeof err);
     CHECK(page && num(page, "total") == 2);
     cJSON_Delete(page);
     /* Another process breaks the modes table; the requests table still reads. */
@@ -1211,7 +1230,7 @@ static void test_read_errors_are_errors(void)
     exec_sql(db, "ALTER TABLE modes RENAME TO modes_gone");
     sqlite3_close(db);
     err[0] = '\0';
-    page = store_requests_page(st, id, MODE_SYNC, 3, 10, 0, err, sizeof err);
+    page = page_of(st, id, MODE_SYNC, 3, 10, 0, &prc, err, sizeof err);
     CHECK(page == NULL);
     CHECK(strstr(err, "reading requests") != NULL);
     cJSON_Delete(page);

@@ -23,8 +23,8 @@ endif()
 # editing this file. In a Python file, an indented mark inside a TestCase class applies to that
 # class only (each class of a file with several is its own ctest entry):
 #   serial  it asserts a time (wall, latency, a deadline): it runs alone (RUN_SERIAL), never
-#           beside another test; scripts/test.sh runs these last, one at a time, after the others
-#           of all three builds have run side by side;
+#           beside another timed test; scripts/test.sh runs them one at a time in the
+#           foreground while the untimed tests run beside them at nice 19;
 #   quiet   it measures how many cores the machine gives (the GIL): a timed test that
 #           scripts/test.sh runs last, with nothing at all beside it;
 #   static  it checks the sources, not a build (layers, the container files): it runs in the

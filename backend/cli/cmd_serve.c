@@ -33,6 +33,7 @@ struct serve_opts {
     struct spec_limits limits;
     bool public_read;
     int keepalive_ms;
+    int request_timeout_ms;
     const char *allow_hosts[64];
     int nallow_hosts;
     char allow_env[4096]; /* CONLAB_ALLOW_HOSTS, split in place */
@@ -111,6 +112,8 @@ static void serve_usage(FILE *f)
           "                         connection holds one)\n"
           "  --keepalive-timeout-ms T  idle keep-alive connections close after T ms\n"
           "                         (default 5000; announced as Keep-Alive: timeout=)\n"
+          "  --request-timeout-ms T  a request head must arrive within T ms, and each read\n"
+          "                         of a body make progress within it (default 5000)\n"
           "  --max-conns-per-client N  connections one client address (not loopback) may\n"
           "                         hold before its idle ones are closed (default threads/2)\n"
           "  --max-requests N       limits above which a spec is refused (defaults 1000000,\n"
@@ -159,7 +162,7 @@ enum {
     OPT_MAX_TOTAL, OPT_MAX_WORK, OPT_DEMO_MAX_CONNS, OPT_TOKEN_FILE, OPT_SECRET_BODY,
     OPT_ALLOW_TARGET, OPT_ALLOW_SELF, OPT_PER_CLIENT, OPT_QUEUE_PER_CLIENT, OPT_TLS_DIR,
     OPT_MAX_H2MUX, OPT_CLIENT, OPT_CLIENTS, OPT_DEFAULT_MODES, OPT_SHARD_JOIN, OPT_SHARD_POINT,
-    OPT_SHARD_SKEW, OPT_SHARD_UPLOAD,
+    OPT_SHARD_SKEW, OPT_SHARD_UPLOAD, OPT_REQUEST_TIMEOUT,
 };
 
 static const struct option serve_options[] = {
@@ -190,6 +193,7 @@ static const struct option serve_options[] = {
     {"shard-skew-ms", required_argument, NULL, OPT_SHARD_SKEW},
     {"shard-upload-mb", required_argument, NULL, OPT_SHARD_UPLOAD},
     {"keepalive-timeout-ms", required_argument, NULL, OPT_KEEPALIVE},
+    {"request-timeout-ms", required_argument, NULL, OPT_REQUEST_TIMEOUT},
     {"tls-dir", required_argument, NULL, OPT_TLS_DIR},
     {"max-total-requests", required_argument, NULL, OPT_MAX_TOTAL},
     {"max-work-s", required_argument, NULL, OPT_MAX_WORK},
@@ -279,6 +283,10 @@ static int serve_option(void *ctx, int id, const char *flag, const char *v, char
     case OPT_KEEPALIVE:
         if (parse_int64(v, flag, 1000, 600000, &n, err, errlen)) return -1;
         o->keepalive_ms = (int)n;
+        return 0;
+    case OPT_REQUEST_TIMEOUT:
+        if (parse_int64(v, flag, 100, 600000, &n, err, errlen)) return -1;
+        o->request_timeout_ms = (int)n;
         return 0;
     case OPT_SHARD_JOIN:
         if (parse_int64(v, flag, 1, 86400, &n, err, errlen)) return -1;
@@ -524,6 +532,7 @@ int cmd_serve(int argc, char **argv)
         .host = o.host, .port = o.port, .web_root = o.web_root, .threads = o.threads,
         .db_path = o.db, .limits = o.limits, .token = o.token, .public_read = o.public_read,
         .allow_hosts = o.allow_hosts, .nallow_hosts = o.nallow_hosts, .keepalive_ms = o.keepalive_ms,
+        .request_timeout_ms = o.request_timeout_ms,
         .secret_headers = o.secret_headers, .nsecret_headers = o.nsecret_headers,
         .secret_body = o.secret_body, .allow_targets = o.allow_targets,
         .nallow_targets = o.nallow_targets, .allow_self_target = o.allow_self_target,

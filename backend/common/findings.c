@@ -121,13 +121,21 @@ static int points_of(const struct point *pts, int n, int mode, const struct poin
     return k;
 }
 
-/* 0.420 ms, 12.3 ms, 200 ms, 1.00 s, 95.2 s: as the page writes durations. */
+/* A time as the page writes it (web/format.js' fmtMs), so that a finding's text and the page's
+ * numbers read alike: 0.420 ms, 4.25 ms, 12.3 ms, 1000.3 ms, 12345.7 ms, 125.3 s; a whole number
+ * of ms as it is (3000 ms, and 30 s from 10 s up). */
 static const char *fmt_ms(char *buf, size_t len, double ms)
 {
     double a = fabs(ms);
-    if (a >= 1000)
-        snprintf(buf, len, "%.*f s", a >= 100000 ? 0 : a >= 10000 ? 1 : 2, ms / 1000);
-    else if (a >= 100)
+    if (!isfinite(ms))
+        snprintf(buf, len, "–");
+    else if (ms == 0)
+        snprintf(buf, len, "0 ms");
+    else if (a >= 10000 && fmod(ms, 1000) == 0)
+        snprintf(buf, len, "%.0f s", ms / 1000);
+    else if (a >= 100000)
+        snprintf(buf, len, "%.1f s", ms / 1000);
+    else if (ms == floor(ms))
         snprintf(buf, len, "%.0f ms", ms);
     else if (a >= 10)
         snprintf(buf, len, "%.1f ms", ms);

@@ -341,12 +341,14 @@ static int h_requests(struct mg_connection *c, struct http_api *api, const char 
     bool window = from_us >= 0 || to_us >= 0;
     if (window && to_us >= 0 && from_us > to_us)
         return http_reply_error(c, 400, "from_us: must not be after to_us");
-    cJSON *page = window ? store_requests_window(api->st, id, m, level, from_us < 0 ? 0 : from_us,
-                                                 to_us < 0 ? INT64_MAX / 2 : to_us, limit, offset,
-                                                 err, sizeof err)
-                         : store_requests_page(api->st, id, m, level, limit, offset, err,
-                                               sizeof err);
-    if (!page) return http_store_error(c, err);
+    cJSON *page;
+    rc = window ? store_requests_window(api->st, id, m, level, from_us < 0 ? 0 : from_us,
+                                        to_us < 0 ? INT64_MAX / 2 : to_us, limit, offset, &page,
+                                        err, sizeof err)
+                : store_requests_page(api->st, id, m, level, limit, offset, &page, err,
+                                      sizeof err);
+    if (rc == STORE_NOT_FOUND) return http_no_run(c, id); /* deleted since it was read above */
+    if (rc) return http_store_error(c, err);
     return http_reply_json(c, 200, page);
 }
 

@@ -80,7 +80,10 @@ int http_read_body(struct mg_connection *c, size_t max, char **out, size_t *len,
     *len = 0;
     if (ri->content_length > (long long)max) {
         *status = 413;
-        if (!discard_body(c, HTTP_DISCARD_MAX)) http_close_after(c);
+        /* Declared beyond what would ever be discarded: answer at once and close (reading
+         * first would wait for a body that may never come, up to request_timeout_ms). */
+        if (ri->content_length > HTTP_DISCARD_MAX || !discard_body(c, HTTP_DISCARD_MAX))
+            http_close_after(c);
         return errf(err, errlen, "request body of %lld bytes is over the limit of %zu bytes",
                     ri->content_length, max);
     }

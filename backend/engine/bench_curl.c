@@ -245,6 +245,9 @@ static enum req_error classify(CURLcode rc)
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
+    /* An HTTP/2 stream the server reset (RST_STREAM), or whose body ended short of its
+     * content-length: HTTP/1.1's reset connection and cut body, one stream wide. */
+    case CURLE_HTTP2_STREAM:
         return REQ_ERR_RESET;
     case CURLE_ABORTED_BY_CALLBACK:
         return REQ_ERR_CANCELLED;

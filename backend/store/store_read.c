@@ -286,21 +286,28 @@ static int64_t window_count(struct store *st, const char *id, int mode, int64_t 
 
 /* A page of a point's rows in seq order, all of them (window false) or those that overlap
  * [from_us, to_us]; total counts every row of that selection, from the same snapshot. */
-static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
-                            int64_t limit, int64_t offset, bool window, int64_t from_us,
-                            int64_t to_us, char *err, size_t errlen)
+static int requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
+                         int64_t limit, int64_t offset, bool window, int64_t from_us,
+                         int64_t to_us, cJSON **out, char *err, size_t errlen)
 {
+    *out = NULL;
     if (!mode_name(mode) && !mode_is_client(mode))
-        return errf(err, errlen, "reading requests: no such mode %d", mode), NULL;
+        return errf(err, errlen, "reading requests: no such mode %d", mode);
     if (limit < 0) limit = 0;
     if (limit > MAX_PAGE) limit = MAX_PAGE;
     if (offset < 0) offset = 0;
     pthread_mutex_lock(&st->lock);
-    cJSON *out = NULL;
-    /* One read transaction: the total and the rows come from the same snapshot. */
+    int rc = -1;
+    /* One read transaction: the run, the total and the rows come from the same snapshot. */
     if (store_exec(st, Q_BEGIN_READ, err, errlen, "reading requests") != 0) goto unlock;
+    sqlite3_stmt *s = st->q[Q_RUN_STATUS];
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) store_fail(st, err, errlen, "reading requests");
+    store_done(s);
+    if (step == SQLITE_DONE) rc = STORE_NOT_FOUND;
+    if (step != SQLITE_ROW) goto end;
     int64_t total;
-    sqlite3_stmt *s;
     if (window) {
         total = window_count(st, id, mode, concurrency, from_us, to_us, err, errlen);
         if (total < 0) goto end;
@@ -319,26 +326,28 @@ static cJSON *requests_page(struct store *st, const char *id, int mode, int64_t 
         sqlite3_bind_int64(s, 4, limit);
         sqlite3_bind_int64(s, 5, offset);
     }
-    out = rows_page(st, s, id, mode, concurrency, total, err, errlen);
+    *out = rows_page(st, s, id, mode, concurrency, total, err, errlen);
+    rc = *out ? 0 : -1;
 end:
     store_exec(st, Q_COMMIT, NULL, 0, "ending a read");
 unlock:
     pthread_mutex_unlock(&st->lock);
-    return out;
+    return rc;
 }
 
-cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
-                           int64_t limit, int64_t offset, char *err, size_t errlen)
+int store_requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
+                        int64_t limit, int64_t offset, cJSON **out, char *err, size_t errlen)
 {
-    return requests_page(st, id, mode, concurrency, limit, offset, false, 0, 0, err, errlen);
-}
-
-cJSON *store_requests_window(struct store *st, const char *id, int mode, int64_t concurrency,
-                             int64_t from_us, int64_t to_us, int64_t limit, int64_t offset,
-                             char *err, size_t errlen)
-{
-    return requests_page(st, id, mode, concurrency, limit, offset, true, from_us, to_us, err,
+    return requests_page(st, id, mode, concurrency, limit, offset, false, 0, 0, out, err,
                          errlen);
+}
+
+int store_requests_window(struct store *st, const char *id, int mode, int64_t concurrency,
+                          int64_t from_us, int64_t to_us, int64_t limit, int64_t offset,
+                          cJSON **out, char *err, size_t errlen)
+{
+    return requests_page(st, id, mode, concurrency, limit, offset, true, from_us, to_us, out,
+                         err, errlen);
 }
 
 /* The failed rows of one point grouped by kind and message, appended to arr. */

@@ -21,7 +21,11 @@ const SELF = fileURLToPath(import.meta.url);
 const LIFETIME_MS = 60 * 60 * 1000;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-const [cmd, file, owner] = process.argv.slice(2);
+const [cmd, given, owner] = process.argv.slice(2);
+// Two ctest runs of one build at once (scripts/test.sh) have a browser each: CONLAB_TEST_RUN names
+// the run, and its file is FILE.RUN (helpers.mjs reads the same).
+const run = process.env.CONLAB_TEST_RUN;
+const file = cmd === 'serve' || !run || !given ? given : `${given}.${run}`;
 if (!['start', 'stop', 'serve'].includes(cmd) || !file) {
   console.error('usage: browser-server.mjs start|stop FILE');
   process.exit(2);

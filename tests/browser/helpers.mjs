@@ -101,11 +101,13 @@ export function launchOptions(extraArgs = []) {
 }
 
 // The endpoint of a shared browser (browser-server.mjs): CONLAB_BROWSER_WS, or the file named by
-// CONLAB_BROWSER_SERVER (ctest's browser_server fixture writes it); null when neither is set.
+// CONLAB_BROWSER_SERVER (ctest's browser_server fixture writes it; with CONLAB_TEST_RUN set, the
+// file is CONLAB_BROWSER_SERVER.RUN); null when neither is set.
 function sharedEndpoint() {
   if (process.env.CONLAB_BROWSER_WS) return process.env.CONLAB_BROWSER_WS;
-  const file = process.env.CONLAB_BROWSER_SERVER;
-  if (!file) return null;
+  const base = process.env.CONLAB_BROWSER_SERVER, run = process.env.CONLAB_TEST_RUN;
+  if (!base) return null;
+  const file = run ? `${base}.${run}` : base;
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')).ws;
   } catch (e) {

@@ -130,15 +130,28 @@ def server_read_all(port):
 COUNTS = ("mode", "concurrency", "requests", "ok", "errors", "bytes", "lanes")
 
 
-def assert_counts_of_one_process(test, results, *run_args):
-    """Runs `conlab run RUN_ARGS --json` in one process and asserts that `results` (the RESULTs of
-    a run made of shards) have the same counts, mode by mode. Returns the one-process document."""
+def run_one_process(test, *run_args):
+    """Runs `conlab run RUN_ARGS --json` in one process; returns its document (asserting it
+    exited 0). A test may run it beside the shards it is compared with: counts do not depend on
+    timing."""
     one = subprocess.run([BIN, "run", *run_args, "--json", "--no-progress"], capture_output=True,
                          text=True, timeout=60)
     test.assertEqual(one.returncode, 0, one.stderr)
-    doc = json.loads(one.stdout)
+    return json.loads(one.stdout)
+
+
+def assert_same_counts(test, results, doc):
+    """Asserts that `results` (the RESULTs of a run made of shards) have the counts of `doc`'s
+    (run_one_process), mode by mode."""
     test.assertEqual(len(results), len(doc["results"]))
     for merged, plain in zip(results, doc["results"]):
         for key in COUNTS:
             test.assertEqual(merged[key], plain[key], (merged["mode"], key))
+
+
+def assert_counts_of_one_process(test, results, *run_args):
+    """Runs `conlab run RUN_ARGS --json` in one process and asserts that `results` (the RESULTs of
+    a run made of shards) have the same counts, mode by mode. Returns the one-process document."""
+    doc = run_one_process(test, *run_args)
+    assert_same_counts(test, results, doc)
     return doc

@@ -11,11 +11,42 @@ import subprocess
 import tempfile
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
-from conlab_testlib import BIN, assert_counts_of_one_process, start_target, stop
+from conlab_testlib import BIN, assert_same_counts, run_one_process, start_target, stop
 from serve_testlib import Serve
 
 TOKEN = "coord-test-token-1234"
+
+# The scenarios that only wait out a join deadline (2 s: no shard of theirs runs a point) start
+# with the class, beside the other tests, on runs of their own (one on a dashboard of its own);
+# their test methods take their outcome (an assertion that failed in one fails its method), and
+# run last, so that the deadlines have passed meanwhile.
+WAITING = {"test_active_sharded_runs_are_bounded": ("_active_sharded_runs_are_bounded",),
+           "test_shard_that_never_joins": ("_one_shard_never_joins", "_no_shard_joins")}
+# The tests whose shards run points against the target, timed by the 2 s point deadline and the
+# common start: they run after the untimed ones, by when the scenarios above have started their
+# dashboard and runs and only wait.
+POINTS = ("test_four_shards_make_one_run", "test_threshold_crossed_exits_3",
+          "test_killed_shard_makes_the_run_partial",
+          "test_interrupted_shard_makes_the_run_partial")
+
+
+def load_tests(loader, tests, pattern):
+    """The module's tests: the untimed ones, then those of POINTS, then those of WAITING (each
+    group in the usual order)."""
+    flat = []
+
+    def walk(suite):
+        for t in suite:
+            if isinstance(t, unittest.TestSuite):
+                walk(t)
+            else:
+                flat.append(t)
+    walk(tests)
+    flat.sort(key=lambda t: (getattr(t, "_testMethodName", "") in WAITING,
+                             getattr(t, "_testMethodName", "") in POINTS))
+    return unittest.TestSuite(flat)
 
 
 def pct(sorted_vals, p):
@@ -37,9 +68,15 @@ class CoordinatorTest(unittest.TestCase):
             f.write(TOKEN + "\n")
         cls.srv = Serve(None, "--token", TOKEN, "--shard-join-s", "2", "--shard-point-s", "2",
                         demo=False, tmp=cls.tmp)
+        cls.pool = ThreadPoolExecutor(max_workers=4)
+        cls.waiting = {}
+        for test, scenarios in WAITING.items():
+            inst = cls(test)
+            cls.waiting[test] = [cls.pool.submit(getattr(inst, s)) for s in scenarios]
 
     @classmethod
     def tearDownClass(cls):
+        cls.pool.shutdown(wait=True)
         cls.srv.stop()
         stop(cls.target)
         shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -62,6 +99,12 @@ class CoordinatorTest(unittest.TestCase):
                                  *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+    def outcome(self):
+        """This test's scenarios of WAITING, run beside the others: waits for them (each ends
+        within its own bounds) and re-raises what failed."""
+        for f in self.waiting[self._testMethodName]:
+            f.result(timeout=120)
+
     def rows(self, run_id, mode):
         status, page = self.srv.json("GET", f"/api/runs/{run_id}/requests?mode={mode}&limit=10000")
         self.assertEqual(status, 200, page)
@@ -69,6 +112,10 @@ class CoordinatorTest(unittest.TestCase):
 
     def test_four_shards_make_one_run(self):
         spec = self.spec()
+        # one process of the same spec, beside the shards (their counts do not depend on timing)
+        one = self.pool.submit(run_one_process, self, "--url", self.url, "--requests", "40",
+                               "--concurrency", "8", "--modes", "threads,async",
+                               "--timeout-ms", "5000")
         run_id = self.create(spec)
         _, run = self.srv.json("GET", f"/api/runs/{run_id}")
         self.assertEqual(run["status"], "waiting")
@@ -82,9 +129,7 @@ class CoordinatorTest(unittest.TestCase):
         self.assertEqual(run["status"], "done", run.get("message"))
         # one process of the same spec: the same counts
         self.assertEqual(len(run["results"]), 2)
-        assert_counts_of_one_process(self, run["results"], "--url", self.url, "--requests", "40",
-                                     "--concurrency", "8", "--modes", "threads,async",
-                                     "--timeout-ms", "5000")
+        assert_same_counts(self, run["results"], one.result(timeout=90))
         for res in run["results"]:
             rows = self.rows(run_id, res["mode"])
             # every seq once; a shard's lanes are its offset + its own (C = 8: 2 per shard)
@@ -147,20 +192,26 @@ class CoordinatorTest(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
 
     def test_interrupted_shard_makes_the_run_partial(self):
-        # 40 requests at 20/s over 4 shards: the point lasts 2 s from its start (200 ms after the
-        # last join); SIGTERM (a scheduler's cancel) reaches shard 3 about 1 s into it. Its part,
-        # cut short, is never merged as if whole (it was: the run ended failed, merged from the
-        # cut-short part): the shard exits 130, and the run ends partial at once, naming it.
-        run_id = self.create(self.spec(concurrency=4, rate=20, modes=["async"]))
+        # 40 requests at 40/s over 4 shards: each shard's 10 requests go at 10/s, so the point
+        # lasts 1 s from its common start, which the dashboard sets 200 ms after the moment it
+        # marks the shards "running" (every one ready at the barrier). SIGTERM (a scheduler's
+        # cancel) reaches shard 3 300 ms after the test saw them running: never before the start
+        # (a signal can only come late), and inside the point unless the test is held up more
+        # than about 0.9 s. Its part, cut short, is never merged as if whole (it was: the run
+        # ended failed, merged from the cut-short part): the shard exits 130, and the run ends
+        # partial at once, naming it.
+        run_id = self.create(self.spec(concurrency=4, rate=40, modes=["async"]))
         procs = [self.join(run_id, i, 4) for i in range(4)]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             _, run = self.srv.json("GET", f"/api/runs/{run_id}")
-            if run["status"] == "running":
+            if run["status"] == "running" and all(s["status"] == "running"
+                                                  for s in run["shards"]):
                 break
             time.sleep(0.02)
         self.assertEqual(run["status"], "running", run)
-        time.sleep(1.2)
+        self.assertEqual([s["status"] for s in run["shards"]], ["running"] * 4, run["shards"])
+        time.sleep(0.3)
         procs[3].send_signal(signal.SIGTERM)
         outs = [p.communicate(timeout=30) for p in procs]
         self.assertEqual(procs[3].returncode, 130, outs[3][1])
@@ -175,6 +226,9 @@ class CoordinatorTest(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
 
     def test_shard_that_never_joins(self):
+        self.outcome()
+
+    def _one_shard_never_joins(self):
         run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))
         p = self.join(run_id, 0, 2)
         t0 = time.monotonic()
@@ -186,6 +240,8 @@ class CoordinatorTest(unittest.TestCase):
         self.assertEqual(run["status"], "partial")
         self.assertIn("shard 1 never joined within 2 s", run["message"])
         self.assertEqual([s["status"] for s in run["shards"]], ["joined", "failed"])
+
+    def _no_shard_joins(self):
         # nobody at all: failed
         run_id = self.create(self.spec(requests=8, concurrency=2, shards=2))
         run = self.srv.wait_status(run_id, statuses=("partial", "failed"), timeout=10)
@@ -314,6 +370,9 @@ class CoordinatorTest(unittest.TestCase):
             srv.stop()
 
     def test_active_sharded_runs_are_bounded(self):
+        self.outcome()
+
+    def _active_sharded_runs_are_bounded(self):
         tmp = tempfile.mkdtemp(prefix="conlab-coord-full-", dir=self.tmp)
         srv = Serve(None, "--shard-join-s", "2", demo=False, tmp=tmp)
         try:

@@ -12,6 +12,7 @@ import threading
 import time
 import unittest
 
+from conlab_testlib import run as conlab_run
 from test_target import BODY, Server, run
 
 SANITIZED = os.environ.get("CONLAB_SANITIZED", "0") not in ("", "0")
@@ -189,6 +190,26 @@ class H2c(unittest.TestCase):
         self.assertIn("3 succeeded", out)
         self.assertGreaterEqual(total, 0.59, f"h2 {secs:.3f} s")
         self.assertLess(total, 0.6 + SLACK + 0.1, f"h2 {secs:.3f} s")
+
+    def test_faults_over_http2_give_the_kinds_of_http11_in_every_mode(self):
+        """A stream reset (RST_STREAM: curl's code 92) is a `reset`, as a reset connection is over
+        HTTP/1.1; so is a body cut short. One request per connection (--no-keepalive): curl 7.88
+        reports the next request on a connection whose stream was reset as a framing error."""
+        for fault in ("reset", "bad_length", "close_early"):
+            code, doc, err = conlab_run(
+                "--url", self.url + f"?delay_ms=0&fault={fault}", "--http", "2-prior-knowledge",
+                "--no-keepalive", "--requests", "4", "--concurrency", "2", "--timeout-ms", "2000",
+                "--modes", "sync,threads,async,processes", timeout=60)
+            self.assertEqual(code, 0, err)
+            for r in doc["results"]:
+                with self.subTest(fault=fault, mode=r["mode"]):
+                    self.assertEqual(r["errors_by_kind"], {"reset": 4}, r["top_error"])
+        code, doc, err = conlab_run(
+            "--url", self.url + "?delay_ms=0&fault=reset", "--http", "2-prior-knowledge",
+            "--requests", "3", "--concurrency", "3", "--connections", "3", "--timeout-ms", "2000",
+            "--modes", "h2mux", timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(doc["results"][0]["errors_by_kind"], {"reset": 3}, doc["results"][0])
 
     def test_faults_over_http2_fail_the_request_in_time(self):
         cases = [("reset", 92), ("close_early", None), ("garbage", None), ("bad_length", None),

@@ -155,18 +155,19 @@ int64_t store_prune(struct store *st, int64_t max_runs, int64_t max_bytes, char 
 int store_run_delete(struct store *st, const char *id, char *err, size_t errlen);
 
 /* {"mode", "concurrency", "total", "requests": [row...]} of one point in seq order (rows as
- * record_to_json); total is the number of rows stored for that point (0 for an unknown run or
- * level). limit is capped at 100,000. NULL with err for a mode out of range or a database
- * error. */
-struct cJSON *store_requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
-                                  int64_t limit, int64_t offset, char *err, size_t errlen);
+ * record_to_json) in *out; total is the number of rows stored for that point (0 for a level the
+ * run does not have). limit is capped at 100,000. Returns 0, STORE_NOT_FOUND for an unknown run,
+ * or -1 with err for a mode out of range or a database error (*out NULL but on 0). */
+int store_requests_page(struct store *st, const char *id, int mode, int64_t concurrency,
+                        int64_t limit, int64_t offset, struct cJSON **out, char *err,
+                        size_t errlen);
 
 /* The same for the rows that overlap the window [from_us, to_us] (µs from the mode's start):
  * rows that started (or, never started, were due) at or before to_us and ended (or, never ended,
  * started or were due) at or after from_us. total counts every such row. */
-struct cJSON *store_requests_window(struct store *st, const char *id, int mode,
-                                    int64_t concurrency, int64_t from_us, int64_t to_us,
-                                    int64_t limit, int64_t offset, char *err, size_t errlen);
+int store_requests_window(struct store *st, const char *id, int mode, int64_t concurrency,
+                          int64_t from_us, int64_t to_us, int64_t limit, int64_t offset,
+                          struct cJSON **out, char *err, size_t errlen);
 
 /* {"failures": [{"mode", "concurrency", "kind", "message", "count", "first_us", "last_us"}...]}:
  * the failed rows of the run grouped by point (mode and level, in run order), error kind and
