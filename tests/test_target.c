@@ -424,19 +424,7 @@ static void test_faults(void)
     CHECK(body && n - (size_t)(body + 4 - got) == 5 && !strcmp(body + 4, "This "),
           "slow_body: '%s'", got);
     CHECK(how == 2 && ms >= 1000, "slow_body keeps the connection (how %d)", how);
-    /* hang: nothing at all, and the only worker is free for the next request at once. */
-    struct client *h = malloc(sizeof *h);
-    cl_open(h, port);
-    cl_send(h, "GET /?fault=hang HTTP/1.1\r\nHost: t\r\n\r\n");
-    struct pollfd p = {.fd = h->fd, .events = POLLIN};
-    CHECK(poll(&p, 1, 300) == 0, "hang: nothing within 300 ms");
     struct resp r;
-    int64_t t0 = clock_us();
-    CHECK(get(port, "/", &r) == 200 && ms_since(t0) < 200, "a hang holds no worker (%.1f ms)",
-          ms_since(t0));
-    free(r.body);
-    close(h->fd);
-    free(h);
     CHECK(get(port, "/?fault=nope", &r) == 400 && strstr(r.body, "fault="), "unknown fault: '%s'",
           r.body);
     free(r.body);
@@ -449,6 +437,26 @@ static void test_faults(void)
           "parse fault=Reset: %d", q.fault);
     CHECK(!strcmp(target_fault_name(FAULT_SLOW_BODY), "slow_body") && !target_fault_name(0),
           "fault names");
+}
+
+/* hang: nothing at all, and the only worker is free for the next request at once. */
+static void test_hang(void)
+{
+    struct target *t = start(1, 0);
+    int port = target_port(t);
+    struct client *h = malloc(sizeof *h);
+    cl_open(h, port);
+    cl_send(h, "GET /?fault=hang HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct pollfd p = {.fd = h->fd, .events = POLLIN};
+    CHECK(poll(&p, 1, 300) == 0, "hang: nothing within 300 ms");
+    struct resp r;
+    int64_t t0 = clock_us();
+    CHECK(get(port, "/", &r) == 200 && ms_since(t0) < 200, "a hang holds no worker (%.1f ms)",
+          ms_since(t0));
+    free(r.body);
+    close(h->fd);
+    free(h);
+    target_stop(t);
 }
 
 /* Timing of slow_body: 5 bytes take about 400-500 ms after the head. */
@@ -725,6 +733,7 @@ int main(void)
         test_worker_limit,
         test_overrides,
         test_faults,
+        test_hang,
         test_slow_body_timing,
         test_idle_connections,
         test_disconnect_frees_worker,
