@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "at_once.h"
 #include "target.h"
 #include "target_http.h"
 #include "util.h"
@@ -698,26 +699,6 @@ static void test_start_errors(void)
     close(cl->fd);
     free(cl);
     target_stop(a);
-}
-
-typedef void scenario(void);
-
-static void *scenario_run(void *arg)
-{
-    (*(scenario *const *)arg)();
-    return NULL;
-}
-
-/* Runs the scenarios at once, one thread each, and returns when all have ended. Each has its
- * own target and spends its time waiting (for a delay, a timeout, a sweep), so none's timing
- * depends on another's: together they take as long as the longest. */
-static void run_at_once(scenario *const *fns, int n)
-{
-    pthread_t th[16];
-    for (int i = 0; i < n; i++)
-        pthread_create(&th[i], NULL, scenario_run, (void *)&fns[i]);
-    for (int i = 0; i < n; i++)
-        pthread_join(th[i], NULL);
 }
 
 int main(void)

@@ -6,6 +6,7 @@
  * target. */
 #include <pthread.h>
 
+#include "at_once.h"
 #include "target_wire.h"
 
 /* The model counts streams: n at once over one connection with W=3 take n / 3 D (D = 300 ms).
@@ -269,26 +270,6 @@ static void h2c_and_http1(void)
 static void h2_and_http1(void)
 {
     test_streams_share_workers(1);
-}
-
-typedef void scenario(void);
-
-static void *scenario_run(void *arg)
-{
-    (*(scenario *const *)arg)();
-    return NULL;
-}
-
-/* Runs the scenarios at once, one thread each, and returns when all have ended. Each has its
- * own target and spends its time waiting (the model's D, a slow body), so none's timing depends
- * on another's: together they take as long as the longest. */
-static void run_at_once(scenario *const *fns, int n)
-{
-    pthread_t th[16];
-    for (int i = 0; i < n; i++)
-        pthread_create(&th[i], NULL, scenario_run, (void *)&fns[i]);
-    for (int i = 0; i < n; i++)
-        pthread_join(th[i], NULL);
 }
 
 int main(void)
