@@ -17,18 +17,9 @@
 #include <unistd.h>
 #include "target.h"
 #include "target_http.h"
+#include "checks.h"
 #include "util.h"
 
-static int failures; /* counted from every scenario's thread */
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            __atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);                                    \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-    } while (0)
 
 static inline double ms_since(int64_t t0)
 {
@@ -186,17 +177,6 @@ static inline int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-/* The test's verdict: 0 when every check passed, else 1, said on stderr. */
-static inline int checks_done(const char *name)
-{
-    if (failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, failures);
-        return 1;
-    }
-    fprintf(stderr, "%s: all checks passed\n", name);
-    return 0;
 }
 
 #endif
