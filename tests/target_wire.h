@@ -18,20 +18,11 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "checks.h"
 #include "target.h"
 #include "target_http.h"
 #include "util.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-    } while (0)
 
 static char dir[64], ca_pem[128], srv_pem[128], srv_key[128], other_key[128], cli_pem[128],
     cli_key[128];
@@ -345,12 +336,7 @@ static inline int wire_done(const char *name)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     (void)!system(cmd);
-    if (failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, failures);
-        return 1;
-    }
-    printf("%s: all passed\n", name);
-    return 0;
+    return checks_done(name);
 }
 
 #endif

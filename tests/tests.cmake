@@ -5,7 +5,7 @@
 # Every conlab process writes its reports under tsan-reports/ and exits 66 on the first one;
 # tsan_reports, last, fails when any report was written (also by a job child or a worker, whose
 # exit status a test may not see).
-set(CONLAB_TSAN_ONLY test_store test_target test_target_tls test_target_h2
+set(CONLAB_TSAN_ONLY test_store test_target test_target_faults test_target_tls test_target_h2
     it_test_serve_lifecycle it_test_serve_queue it_test_api
     it_test_dashboard_limits it_test_browser_safety it_test_faults it_test_deadlines it_test_framing
     it_test_coordinator)
