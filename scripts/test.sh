@@ -8,8 +8,8 @@
 # Tests marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
 # foreground, one at a time, never beside another timed test: the normal build's, then ASan's,
 # then TSan's. Everything else runs beside them at a low CPU priority, taking only
-# the cores they leave idle (most tests wait on sockets and sleeps), in two background tracks
-# (tests at nice 15; builds and fuzzers, which only compute, at nice 19 below them):
+# the cores they leave idle (most tests wait on sockets and sleeps), in two background tracks,
+# each a session of its own at nice 15 (builds and fuzzers, which only compute, at nice 19 in it):
 #   A. the normal build's untimed tests, then TSan's (before TSan's timed ones start);
 #   B. the ASan, TSan and fuzzing builds, then ASan's untimed tests, then the fuzzers.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
@@ -21,8 +21,8 @@
 # of each build are listed, from ctest's own timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+self=$PWD/scripts/test.sh
 t_all=$SECONDS
-scripts/setup.sh --test
 jobs=$(nproc)
 fuzz_seconds=${CONLAB_FUZZ_SECONDS:-10}
 say() { echo "-- $* ($((SECONDS - t_all)) s)"; }
@@ -104,16 +104,6 @@ configure_all() {
     -DCONLAB_FUZZ_SECONDS="$fuzz_seconds" -DCONLAB_WEB=OFF -DCONLAB_BROWSER_TESTS=OFF
 }
 
-echo "== configure (normal, ASan + UBSan, ThreadSanitizer, libFuzzer with clang)"
-configure_all
-for d in build build-asan build-tsan build-fuzz; do
-  rm -f "$d"/test-times.txt "$d"/ctest-*.rc "$d"/ctest-*.log "$d"/build.log "$d"/.built "$d"/.build-failed "$d"/.untimed-done
-done
-echo "== build (normal)"
-cmake --build build -j"$jobs"
-say "the normal build"
-
-export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # A background build: its output to DIR/build.log, then DIR/.built or DIR/.build-failed.
 build_bg() { # dir [target]
@@ -137,26 +127,52 @@ show_build() {
   built "$1"
 }
 
-say "tests: the normal build's timed tests; beside them (nice 15) its untimed tests, then TSan's; the sanitized and fuzzing builds (nice 19), then ASan's untimed tests and the fuzzers"
-(
-  renice -n 15 -p $BASHPID >/dev/null
+# The background tracks (see above), run by the script itself in sessions of their own.
+track_b() {
   build_bg build-asan
   build_bg build-tsan
   build_bg build-fuzz --target fuzzers
   if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
   if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
-) &
-track_b=$!
-(
-  renice -n 15 -p $BASHPID >/dev/null
+}
+track_a() { # the pid of track B
   run_ctest build untimed -LE serial -j2 || true
-  until [ -e build-tsan/.built ] || [ -e build-tsan/.build-failed ] || ! kill -0 $track_b 2>/dev/null; do
+  until [ -e build-tsan/.built ] || [ -e build-tsan/.build-failed ] || ! kill -0 "$1" 2>/dev/null; do
     sleep 0.5
   done
   if built build-tsan; then run_ctest build-tsan untimed -LE serial -j2 || true; fi
   touch build-tsan/.untimed-done
-) &
+}
+if [ "${1:-}" = --track ]; then
+  echo 15 >/proc/self/autogroup 2>/dev/null || true
+  renice -n 15 -p $$ >/dev/null
+  "track_${2,,}" "${@:3}"
+  exit 0
+fi
+
+scripts/setup.sh --test
+echo "== configure (normal, ASan + UBSan, ThreadSanitizer, libFuzzer with clang)"
+configure_all
+for d in build build-asan build-tsan build-fuzz; do
+  rm -f "$d"/test-times.txt "$d"/ctest-*.rc "$d"/ctest-*.log "$d"/build.log "$d"/.built "$d"/.build-failed "$d"/.untimed-done
+done
+echo "== build (normal)"
+cmake --build build -j"$jobs"
+say "the normal build"
+
+export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+say "tests: the normal build's timed tests; beside them its untimed tests, then TSan's; the sanitized and fuzzing builds, then ASan's untimed tests and the fuzzers"
+# Each track runs in a session of its own (setsid) whose autogroup has nice 15: with Linux's
+# autogroup scheduling, the CPU is shared between sessions first, so a niced process in this
+# script's session would still compete as the session's share (a compile would starve the
+# browsers, which run in sessions of their own at the same nice). The script runs itself with
+# --track A or B; on exit it ends what is left of them.
+setsid "$self" --track b &
+track_b=$!
+setsid "$self" --track a $track_b &
 track_a=$!
+trap 'kill -- -$track_a -$track_b 2>/dev/null || true' EXIT
 
 timed build timed
 say "the normal build's timed tests"
