@@ -6,17 +6,19 @@
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
 # Tests marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
-# foreground, one at a time, never beside another timed test: the normal build's, then ASan's,
-# then TSan's. Everything else runs beside them at a low CPU priority, taking only
-# the cores they leave idle (most tests wait on sockets and sleeps), in two background tracks,
-# each a session of its own at nice 15 (builds and fuzzers, which only compute, at nice 19 in it):
-#   A. the normal build's untimed tests, then TSan's (before TSan's timed ones start);
-#   B. the ASan, TSan and fuzzing builds, then ASan's untimed tests, then the fuzzers.
+# foreground, one at a time, never beside another timed test: the normal build's, then TSan's,
+# then ASan's. Everything else runs beside them at a low CPU priority, taking only the cores they
+# leave idle (most tests wait on sockets and sleeps), in three background tracks, each a session
+# of its own at nice 15 (builds and fuzzers, which only compute, at nice 19 in it):
+#   A. the normal build's untimed tests, three at a time;
+#   B. the TSan build, its untimed tests (before TSan's timed ones start: they share the TSan
+#      report folder), the fuzzing build, the fuzzers;
+#   C. the ASan build, its untimed tests.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
 # they get: the GIL).
 # Each ctest run's output goes to build*/ctest-RUN.log (its exit status to ctest-RUN.rc) and is
 # printed when the foreground gets to it; a background build's output goes to build*/build.log.
-# Two ctest runs of one build may overlap (the normal build's timed and untimed ones): each names
+# Two ctest runs of one build may overlap (its timed and untimed ones): each names
 # itself in CONLAB_TEST_RUN, which keeps their browsers apart. At the end, the ten slowest tests
 # of each build are listed, from ctest's own timings.
 set -euo pipefail
@@ -128,20 +130,19 @@ show_build() {
 }
 
 # The background tracks (see above), run by the script itself in sessions of their own.
-track_b() {
-  build_bg build-asan
-  build_bg build-tsan
-  build_bg build-fuzz --target fuzzers
-  if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
-  if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
+track_a() {
+  run_ctest build untimed -LE serial -j3 || true
 }
-track_a() { # the pid of track B
-  run_ctest build untimed -LE serial -j2 || true
-  until [ -e build-tsan/.built ] || [ -e build-tsan/.build-failed ] || ! kill -0 "$1" 2>/dev/null; do
-    sleep 0.5
-  done
+track_b() {
+  build_bg build-tsan
   if built build-tsan; then run_ctest build-tsan untimed -LE serial -j2 || true; fi
   touch build-tsan/.untimed-done
+  build_bg build-fuzz --target fuzzers
+  if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
+}
+track_c() {
+  build_bg build-asan
+  if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
 }
 if [ "${1:-}" = --track ]; then
   echo 15 >/proc/self/autogroup 2>/dev/null || true
@@ -162,31 +163,32 @@ say "the normal build"
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-say "tests: the normal build's timed tests; beside them its untimed tests, then TSan's; the sanitized and fuzzing builds, then ASan's untimed tests and the fuzzers"
+say "tests: the timed tests of the normal build, TSan's and ASan's; beside them the untimed tests, the sanitized and fuzzing builds and the fuzzers"
 # Each track runs in a session of its own (setsid) whose autogroup has nice 15: with Linux's
 # autogroup scheduling, the CPU is shared between sessions first, so a niced process in this
 # script's session would still compete as the session's share (a compile would starve the
 # browsers, which run in sessions of their own at the same nice). The script runs itself with
 # --track A or B; on exit it ends what is left of them.
+setsid "$self" --track a &
+track_a=$!
 setsid "$self" --track b &
 track_b=$!
-setsid "$self" --track a $track_b &
-track_a=$!
-trap 'kill -- -$track_a -$track_b 2>/dev/null || true' EXIT
+setsid "$self" --track c &
+track_c=$!
+trap 'kill -- -$track_a -$track_b -$track_c 2>/dev/null || true' EXIT
 
 timed build timed
 say "the normal build's timed tests"
 
-until [ -e build-asan/.built ] || [ -e build-asan/.build-failed ] || ! kill -0 $track_b 2>/dev/null; do sleep 0.5; done
-if show_build build-asan "ASan + UBSan"; then timed build-asan timed; fi
-say "ASan's timed tests"
-
-until [ -e build-tsan/.untimed-done ] || ! kill -0 $track_a 2>/dev/null; do sleep 0.5; done
+until [ -e build-tsan/.untimed-done ] || ! kill -0 $track_b 2>/dev/null; do sleep 0.5; done
 if show_build build-tsan ThreadSanitizer; then timed build-tsan timed; fi
 say "TSan's timed tests"
 
-wait $track_a || true
-wait $track_b || true
+until [ -e build-asan/.built ] || [ -e build-asan/.build-failed ] || ! kill -0 $track_c 2>/dev/null; do sleep 0.5; done
+if show_build build-asan "ASan + UBSan"; then timed build-asan timed; fi
+say "ASan's timed tests"
+
+wait $track_a $track_b $track_c || true
 report build untimed
 if show_build build-asan "ASan + UBSan"; then report build-asan untimed; fi
 if show_build build-tsan ThreadSanitizer; then report build-tsan untimed; fi
