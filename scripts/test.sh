@@ -5,15 +5,15 @@
 # the compose file and the container: normal build only); the threaded tests again under TSan;
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
-# Tests marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
+# The normal, TSan and ASan builds come first; the fuzzing build later, in the background. Tests
+# marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
 # foreground, one at a time, never beside another timed test: the normal build's, then TSan's,
 # then ASan's. Everything else runs beside them at a low CPU priority, taking only the cores they
-# leave idle (most tests wait on sockets and sleeps), in three background tracks, each a session
-# of its own at nice 15 (builds and fuzzers, which only compute, at nice 19 in it):
-#   A. the normal build's untimed tests, three at a time;
-#   B. the TSan build, its untimed tests (before TSan's timed ones start: they share the TSan
-#      report folder), the fuzzing build, the fuzzers;
-#   C. the ASan build, its untimed tests.
+# leave idle (most tests wait on sockets and sleeps), in two background tracks, each a session of
+# its own at nice 15 (the fuzzing build and the fuzzers, which only compute, at nice 19 in it):
+#   A. the normal build's untimed tests (from the end of the normal build);
+#   B. TSan's untimed tests (before TSan's timed ones start: they share the TSan report folder),
+#      ASan's, the fuzzing build, the fuzzers.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
 # they get: the GIL).
 # Each ctest run's output goes to build*/ctest-RUN.log (its exit status to ctest-RUN.rc) and is
@@ -131,18 +131,14 @@ show_build() {
 
 # The background tracks (see above), run by the script itself in sessions of their own.
 track_a() {
-  run_ctest build untimed -LE serial -j3 || true
+  run_ctest build untimed -LE serial -j2 || true
 }
 track_b() {
-  build_bg build-tsan
-  if built build-tsan; then run_ctest build-tsan untimed -LE serial -j2 || true; fi
+  run_ctest build-tsan untimed -LE serial -j2 || true
   touch build-tsan/.untimed-done
+  run_ctest build-asan untimed -LE serial -j2 || true
   build_bg build-fuzz --target fuzzers
   if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
-}
-track_c() {
-  build_bg build-asan
-  if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
 }
 if [ "${1:-}" = --track ]; then
   echo 15 >/proc/self/autogroup 2>/dev/null || true
@@ -157,41 +153,44 @@ configure_all
 for d in build build-asan build-tsan build-fuzz; do
   rm -f "$d"/test-times.txt "$d"/ctest-*.rc "$d"/ctest-*.log "$d"/build.log "$d"/.built "$d"/.build-failed "$d"/.untimed-done
 done
-echo "== build (normal)"
-cmake --build build -j"$jobs"
-say "the normal build"
-
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-
-say "tests: the timed tests of the normal build, TSan's and ASan's; beside them the untimed tests, the sanitized and fuzzing builds and the fuzzers"
 # Each track runs in a session of its own (setsid) whose autogroup has nice 15: with Linux's
 # autogroup scheduling, the CPU is shared between sessions first, so a niced process in this
 # script's session would still compete as the session's share (a compile would starve the
 # browsers, which run in sessions of their own at the same nice). The script runs itself with
-# --track A or B; on exit it ends what is left of them.
+# --track a or b; on exit it ends what is left of them.
+tracks=()
+trap 'for t in "${tracks[@]}"; do kill -- "-$t" 2>/dev/null || true; done' EXIT
+echo "== build (normal)"
+cmake --build build -j"$jobs"
+say "the normal build; its untimed tests start beside the other builds"
 setsid "$self" --track a &
 track_a=$!
+tracks+=("$track_a")
+echo "== build (ThreadSanitizer)"
+cmake --build build-tsan -j"$jobs"
+echo "== build (ASan + UBSan)"
+cmake --build build-asan -j"$jobs"
+touch build-tsan/.built build-asan/.built
+say "the sanitized builds"
 setsid "$self" --track b &
 track_b=$!
-setsid "$self" --track c &
-track_c=$!
-trap 'kill -- -$track_a -$track_b -$track_c 2>/dev/null || true' EXIT
+tracks+=("$track_b")
 
 timed build timed
 say "the normal build's timed tests"
 
 until [ -e build-tsan/.untimed-done ] || ! kill -0 $track_b 2>/dev/null; do sleep 0.5; done
-if show_build build-tsan ThreadSanitizer; then timed build-tsan timed; fi
+timed build-tsan timed
 say "TSan's timed tests"
 
-until [ -e build-asan/.built ] || [ -e build-asan/.build-failed ] || ! kill -0 $track_c 2>/dev/null; do sleep 0.5; done
-if show_build build-asan "ASan + UBSan"; then timed build-asan timed; fi
+timed build-asan timed
 say "ASan's timed tests"
 
-wait $track_a $track_b $track_c || true
+wait $track_a $track_b || true
 report build untimed
-if show_build build-asan "ASan + UBSan"; then report build-asan untimed; fi
-if show_build build-tsan ThreadSanitizer; then report build-tsan untimed; fi
+report build-tsan untimed
+report build-asan untimed
 if show_build build-fuzz "libFuzzer, clang"; then report build-fuzz fuzz; fi
 say "the untimed tests and the fuzzers"
 
