@@ -69,7 +69,9 @@ describe('every picture to scale, every number alike: runs that need no quiet ma
 
     it('says "cancelled after N of 9" for a cancelled run, with no failure wording and no speed-up', async () => {
       const {page, problems} = tab;
-      const {data} = await api(server.base, '/api/runs', {method: 'POST', body: {target: {url: server.demo + '?delay_ms=400'}, requests: 9, concurrency: 3}});
+      // sync's 9 requests of 1 s: the cancel lands in sync even on a loaded machine (at 400 ms a
+      // slow page once let sync end first, whose speed-up of 1× is then right)
+      const {data} = await api(server.base, '/api/runs', {method: 'POST', body: {target: {url: server.demo + '?delay_ms=1000'}, requests: 9, concurrency: 3}});
       await page.goto(`${server.base}/runs/${data.id}`);
       await page.waitForFunction(() => (document.querySelector('#progress-sync') || {}).value >= 2, null, {timeout: 15000});
       await page.click('#cancel-run');
