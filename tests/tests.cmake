@@ -31,7 +31,10 @@ endif()
 #           normal build only, not again in the sanitized ones;
 #   volume  its point is size (millions of rows, the memory of big answers): it runs in the
 #           normal build only; the sanitized builds run the same code paths at unit size
-#           (test_store, the API tests), where a memory error would show as well.
+#           (test_store, the API tests), where a memory error would show as well;
+#   once    what it adds is outside conlab (Slurm's daemons, sbatch, scancel): it runs in the
+#           normal build only; the conlab code it drives (--shard, --join, merge) runs under the
+#           sanitizers in test_merge and test_coordinator.
 # Every test also gets a label of its kind (unit, integration, browser, static, fuzz) and the
 # label `serial` when marked so: `ctest -L serial`, `ctest -LE browser`.
 function(conlab_test_marks name src kind)
@@ -60,12 +63,12 @@ function(conlab_apply_marks name marks kind)
   set_tests_properties(${name} PROPERTIES LABELS "${labels}")
 endfunction()
 
-# A file marked static or volume, in a sanitized build: not registered.
+# A file marked static, volume or once, in a sanitized build: not registered.
 function(conlab_skip_static src out)
   set(${out} FALSE PARENT_SCOPE)
   if(CONLAB_SANITIZE OR CONLAB_TSAN)
     file(STRINGS ${src} marks REGEX "conlab-test:")
-    if(marks MATCHES "conlab-test:[^;]*(static|volume)")
+    if(marks MATCHES "conlab-test:[^;]*(static|volume|once)")
       set(${out} TRUE PARENT_SCOPE)
     endif()
   endif()

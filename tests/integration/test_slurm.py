@@ -1,3 +1,4 @@
+# conlab-test: once (Slurm is what it adds: see tests/tests.cmake)
 # Not marked serial: it asserts no time, and it waits on no fixed timing. Every wait is a poll
 # of Slurm's or the dashboard's state; the slots' lead grows and the array is run again when a
 # shard overran its slot because the machine was slow to start it (that failure is loud by
