@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 from clients_testlib import SHIPPED, by_mode, client_args, conlab_run
-from conlab_testlib import BIN, start_target, stop
+from conlab_testlib import BIN, SANITIZED, start_target, stop
 from test_lab import parallel_cores
 
 
