@@ -116,17 +116,6 @@ class OverTls(unittest.TestCase):
                 self.assertEqual(rc, 0, err)
                 self.assertEqual(out, BODY.decode() + f" {want} 200")
 
-    def test_streams_over_one_tls_connection_take_d_per_wave(self):
-        url = f"https://127.0.0.1:{self.server.port}/"  # h2load does not verify
-        secs, out = h2load(url, 3)
-        self.assertIn("Application protocol: h2", out)
-        self.assertIn("3 succeeded", out)
-        self.assertGreaterEqual(secs, 0.29)
-        self.assertLess(secs, 0.3 + SLACK, out)
-        secs, out = h2load(url, 6)
-        self.assertIn("6 succeeded", out)
-        self.assertGreaterEqual(secs, 0.59)
-        self.assertLess(secs, 0.6 + SLACK, out)
 
 
 class H2c(unittest.TestCase):
@@ -150,46 +139,6 @@ class H2c(unittest.TestCase):
             self.assertEqual((resp.status, resp.read()), (200, BODY))
         finally:
             conn.close()
-
-    def test_three_streams_take_d_and_six_take_2d(self):
-        secs, out = h2load(self.url, 3)
-        self.assertIn("Application protocol: h2c", out)
-        self.assertIn("3 succeeded", out)
-        self.assertGreaterEqual(secs, 0.29)
-        self.assertLess(secs, 0.3 + SLACK, out)
-        secs, out = h2load(self.url, 6)
-        self.assertIn("6 succeeded", out)
-        self.assertGreaterEqual(secs, 0.59)
-        self.assertLess(secs, 0.6 + SLACK, out)
-
-    def test_workers_are_shared_by_http11_and_http2_clients(self):
-        """3 streams and 3 HTTP/1.1 requests at once with W=3: two waves, 0.6 s."""
-        done = []
-        barrier = threading.Barrier(4, timeout=10)
-
-        def http11():
-            barrier.wait()
-            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
-            try:
-                conn.request("GET", "/")
-                resp = conn.getresponse()
-                done.append((resp.status, resp.read()))
-            finally:
-                conn.close()
-
-        threads = [threading.Thread(target=http11) for _ in range(3)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        t0 = time.monotonic()
-        secs, out = h2load(self.url, 3)
-        for t in threads:
-            t.join(timeout=20)
-        total = time.monotonic() - t0
-        self.assertEqual(done, [(200, BODY)] * 3)
-        self.assertIn("3 succeeded", out)
-        self.assertGreaterEqual(total, 0.59, f"h2 {secs:.3f} s")
-        self.assertLess(total, 0.6 + SLACK + 0.1, f"h2 {secs:.3f} s")
 
     def test_faults_over_http2_give_the_kinds_of_http11_in_every_mode(self):
         """A stream reset (RST_STREAM: curl's code 92) is a `reset`, as a reset connection is over
@@ -226,6 +175,75 @@ class H2c(unittest.TestCase):
                                   self.url + "?delay_ms=0&fault=slow_body&bytes=4")
         self.assertEqual((rc, out), (0, "This"), err)
         self.assertGreaterEqual(secs, 0.35)
+
+
+class Waves(unittest.TestCase):
+    # conlab-test: serial (it asserts times: see tests/tests.cmake)
+    """The model over HTTP/2: streams wait for the same W workers as HTTP/1.1 requests, so 3
+    streams take one delay D and 6 take two, over TLS and h2c alike."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tls = Server("--workers", "3", "--delay-ms", "300", *tls_args())
+        cls.plain = Server("--workers", "3", "--delay-ms", "300")
+        cls.h2c = f"http://127.0.0.1:{cls.plain.port}/"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tls.stop()
+        cls.plain.stop()
+
+    def test_streams_over_one_tls_connection_take_d_per_wave(self):
+        url = f"https://127.0.0.1:{self.tls.port}/"  # h2load does not verify
+        secs, out = h2load(url, 3)
+        self.assertIn("Application protocol: h2", out)
+        self.assertIn("3 succeeded", out)
+        self.assertGreaterEqual(secs, 0.29)
+        self.assertLess(secs, 0.3 + SLACK, out)
+        secs, out = h2load(url, 6)
+        self.assertIn("6 succeeded", out)
+        self.assertGreaterEqual(secs, 0.59)
+        self.assertLess(secs, 0.6 + SLACK, out)
+
+    def test_three_streams_take_d_and_six_take_2d(self):
+        secs, out = h2load(self.h2c, 3)
+        self.assertIn("Application protocol: h2c", out)
+        self.assertIn("3 succeeded", out)
+        self.assertGreaterEqual(secs, 0.29)
+        self.assertLess(secs, 0.3 + SLACK, out)
+        secs, out = h2load(self.h2c, 6)
+        self.assertIn("6 succeeded", out)
+        self.assertGreaterEqual(secs, 0.59)
+        self.assertLess(secs, 0.6 + SLACK, out)
+
+    def test_workers_are_shared_by_http11_and_http2_clients(self):
+        """3 streams and 3 HTTP/1.1 requests at once with W=3: two waves, 0.6 s."""
+        done = []
+        barrier = threading.Barrier(4, timeout=10)
+
+        def http11():
+            barrier.wait()
+            conn = http.client.HTTPConnection("127.0.0.1", self.plain.port, timeout=10)
+            try:
+                conn.request("GET", "/")
+                resp = conn.getresponse()
+                done.append((resp.status, resp.read()))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=http11) for _ in range(3)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        t0 = time.monotonic()
+        secs, out = h2load(self.h2c, 3)
+        for t in threads:
+            t.join(timeout=20)
+        total = time.monotonic() - t0
+        self.assertEqual(done, [(200, BODY)] * 3)
+        self.assertIn("3 succeeded", out)
+        self.assertGreaterEqual(total, 0.59, f"h2 {secs:.3f} s")
+        self.assertLess(total, 0.6 + SLACK + 0.1, f"h2 {secs:.3f} s")
 
 
 class MutualTls(unittest.TestCase):
