@@ -13,7 +13,7 @@
 # its own at nice 15 (the fuzzing build and the fuzzers, which only compute, at nice 19 in it):
 #   A. the normal build's untimed tests (from the end of the normal build);
 #   B. TSan's untimed tests (before TSan's timed ones start: they share the TSan report folder),
-#      then ASan's, three at a time (they mostly wait); the fuzzing build; the fuzzers.
+#      then ASan's; the fuzzing build; the fuzzers.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
 # they get: the GIL).
 # Each ctest run's output goes to build*/ctest-RUN.log (its exit status to ctest-RUN.rc) and is
@@ -134,9 +134,9 @@ track_a() {
   run_ctest build untimed -LE serial -j2 || true
 }
 track_b() {
-  run_ctest build-tsan untimed -LE serial -j3 || true
+  run_ctest build-tsan untimed -LE serial -j2 || true
   touch build-tsan/.untimed-done
-  run_ctest build-asan untimed -LE serial -j3 || true
+  run_ctest build-asan untimed -LE serial -j2 || true
   build_bg build-fuzz --target fuzzers
   if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
 }

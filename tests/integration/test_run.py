@@ -182,11 +182,17 @@ class TalkScenario(_Target, unittest.TestCase):
             m = self.by_mode(doc)
             gaps.append(m["async"]["wall_ms"] - m["threads"]["wall_ms"])
         self.assertLess(sorted(gaps)[2], 10, gaps)
-        doc, rows = self.run_rows("idle.jsonl", "--url", self.url + "?delay_ms=0", "--requests", "10",
-                                  "--concurrency", "2", "--rate", "100")
-        for r in doc["results"]:
-            last_end = max(x["end_us"] for x in rows if x["mode"] == r["mode"]) / 1000
-            self.assertLess(r["wall_ms"] - last_end, 10, r["mode"])
+        # Each mode's wall past its last end, the least of three runs: an idle wait shows in
+        # every run, a stall of the machine (a worker process slow to exit) in one.
+        tails = {}
+        for i in range(3):
+            doc, rows = self.run_rows(f"idle{i}.jsonl", "--url", self.url + "?delay_ms=0",
+                                      "--requests", "10", "--concurrency", "2", "--rate", "100")
+            for r in doc["results"]:
+                last_end = max(x["end_us"] for x in rows if x["mode"] == r["mode"]) / 1000
+                tails.setdefault(r["mode"], []).append(r["wall_ms"] - last_end)
+        for mode, t in tails.items():
+            self.assertLess(min(t), 10, (mode, t))
 
     def test_db_json_and_requests_out_agree(self):
         """One run written three ways (--db, --json, --requests-out) tells one story: the same
