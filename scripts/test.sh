@@ -9,11 +9,13 @@
 # marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
 # foreground, one at a time, never beside another timed test: the normal build's, then TSan's,
 # then ASan's. Everything else runs beside them at a low CPU priority, taking only the cores they
-# leave idle (most tests wait on sockets and sleeps), in two background tracks, each a session of
-# its own at nice 15 (the fuzzing build and the fuzzers, which only compute, at nice 19 in it):
-#   A. the normal build's untimed tests (from the end of the normal build);
-#   B. TSan's untimed tests (before TSan's timed ones start: they share the TSan report folder),
-#      then ASan's; the fuzzing build; the fuzzers.
+# leave idle (most tests wait on sockets and sleeps), in three background tracks, each a session
+# of its own:
+#   A. (nice 15) the normal build's untimed tests, from the end of the normal build;
+#   B. (nice 15) TSan's untimed tests (before TSan's timed ones start: they share the TSan report
+#      folder), then ASan's;
+#   C. (nice 19: it only computes) the fuzzing build, then the fuzzers one at a time, on what
+#      CPU the others leave.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
 # they get: the GIL).
 # Each ctest run's output goes to build*/ctest-RUN.log (its exit status to ctest-RUN.rc) and is
@@ -47,7 +49,7 @@ slowest() {
 run_ctest() {
   local dir=$1 run=$2 rc=0
   shift 2
-  CONLAB_TEST_RUN=$run nice -n "${nice_ctest:-0}" ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
+  CONLAB_TEST_RUN=$run ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
     "$@" >"$dir/ctest-$run.log" 2>&1 || rc=$?
   record_times "$dir" "$run"
   echo $rc >"$dir/ctest-$run.rc"
@@ -137,12 +139,17 @@ track_b() {
   run_ctest build-tsan untimed -LE serial -j2 || true
   touch build-tsan/.untimed-done
   run_ctest build-asan untimed -LE serial -j2 || true
+}
+track_c() {
   build_bg build-fuzz --target fuzzers
-  if built build-fuzz; then nice_ctest=4 run_ctest build-fuzz fuzz -j"$jobs" || true; fi
+  if built build-fuzz; then run_ctest build-fuzz fuzz -j1 || true; fi
 }
 if [ "${1:-}" = --track ]; then
-  echo 15 >/proc/self/autogroup 2>/dev/null || true
-  renice -n 15 -p $$ >/dev/null
+  # tests at 15; the fuzzing track, which only computes, at 19
+  nice=15
+  [ "$2" = c ] && nice=19
+  echo $nice >/proc/self/autogroup 2>/dev/null || true
+  renice -n $nice -p $$ >/dev/null
   "track_${2,,}" "${@:3}"
   exit 0
 fi
@@ -154,19 +161,23 @@ for d in build build-asan build-tsan build-fuzz; do
   rm -f "$d"/test-times.txt "$d"/ctest-*.rc "$d"/ctest-*.log "$d"/build.log "$d"/.built "$d"/.build-failed "$d"/.untimed-done
 done
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# Each track runs in a session of its own (setsid) whose autogroup has nice 15: with Linux's
+# Each track runs in a session of its own (setsid) whose autogroup has nice 15 (19 for the
+# fuzzing track): with Linux's
 # autogroup scheduling, the CPU is shared between sessions first, so a niced process in this
 # script's session would still compete as the session's share (a compile would starve the
 # browsers, which run in sessions of their own at the same nice). The script runs itself with
-# --track a or b; on exit it ends what is left of them.
+# --track a, b or c; on exit it ends what is left of them.
 tracks=()
 trap 'for t in "${tracks[@]}"; do kill -- "-$t" 2>/dev/null || true; done' EXIT
 echo "== build (normal)"
 cmake --build build -j"$jobs"
-say "the normal build; its untimed tests start beside the other builds"
+say "the normal build; its untimed tests and the fuzzing build start beside the other builds"
 setsid "$self" --track a &
 track_a=$!
 tracks+=("$track_a")
+setsid "$self" --track c &
+track_c=$!
+tracks+=("$track_c")
 echo "== build (ThreadSanitizer)"
 cmake --build build-tsan -j"$jobs"
 echo "== build (ASan + UBSan)"
@@ -187,7 +198,7 @@ say "TSan's timed tests"
 timed build-asan timed
 say "ASan's timed tests"
 
-wait $track_a $track_b || true
+wait $track_a $track_b $track_c || true
 report build untimed
 report build-tsan untimed
 report build-asan untimed
