@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from conlab_testlib import free_port, stop, wait_port
 
@@ -56,8 +57,28 @@ class Nginx:
 
     def __init__(self, pki, sleep=0.5):
         self.dir = tempfile.mkdtemp(prefix="conlab-nginx-")
-        self.port, self.mtls_port, self.plain_port = free_port(), free_port(), free_port()
-        self.tls11_port = free_port()
+        # A port taken meanwhile by another test's server makes nginx fail to bind (and exit)
+        # while wait_port still finds a listener: nginx is started again on other ports. Ports
+        # are distinct: two server blocks on one port would share its HTTP/2 setting.
+        for attempt in range(5):
+            ports = set()
+            while len(ports) < 4:
+                ports.add(free_port())
+            self.port, self.mtls_port, self.plain_port, self.tls11_port = sorted(ports)
+            if self._start(pki, sleep):
+                return
+        raise AssertionError(f"nginx did not start: {self.errors()}")
+
+    def errors(self):
+        try:
+            with open(os.path.join(self.dir, "error.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def _start(self, pki, sleep):
+        """Starts nginx on this object's ports; True once it listens on all of them (its pid
+        file is written after it has bound every port), False when it exited."""
         locs = f"""
             location = / {{ return 200 "hello over tls\\n"; }}
             location = /slow {{ echo_sleep {sleep}; echo "slow"; }}"""
@@ -88,11 +109,22 @@ http {{
 """
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write(conf)
+        pidfile = os.path.join(self.dir, "nginx.pid")
+        if os.path.exists(pidfile):
+            os.remove(pidfile)
         self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", "nginx.conf", "-g",
                                       "daemon off;"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(pidfile):
+            if self.proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nginx wrote no pid file in 10 s: {self.errors()}")
+            time.sleep(0.02)
         for p in (self.port, self.mtls_port, self.tls11_port, self.plain_port):
             wait_port(p)
+        return True
 
     def close(self):
         stop(self.proc)
