@@ -19,7 +19,7 @@
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
 # they get: the GIL).
 # Each ctest run's output goes to build*/ctest-RUN.log (its exit status to ctest-RUN.rc) and is
-# printed when the foreground gets to it; a background build's output goes to build*/build.log.
+# printed when the foreground gets to it; the fuzzing build's output goes to build-fuzz/build.log.
 # Two ctest runs of one build may overlap (its timed and untimed ones): each names
 # itself in CONLAB_TEST_RUN, which keeps their browsers apart. At the end, the ten slowest tests
 # of each build are listed, from ctest's own timings.
@@ -109,27 +109,16 @@ configure_all() {
 }
 
 
-# A background build: its output to DIR/build.log, then DIR/.built or DIR/.build-failed.
-build_bg() { # dir [target]
-  local dir=$1
-  shift
-  if nice -n 4 cmake --build "$dir" -j"$jobs" "$@" >"$dir/build.log" 2>&1; then touch "$dir/.built"; else touch "$dir/.build-failed"; fi
+# The fuzzing build, in the background: its output to build-fuzz/build.log, then
+# build-fuzz/.built or build-fuzz/.build-failed; printed (and a failure noted) at the end.
+build_fuzz() {
+  if cmake --build build-fuzz -j"$jobs" --target fuzzers >build-fuzz/build.log 2>&1; then
+    touch build-fuzz/.built
+  else
+    touch build-fuzz/.build-failed
+  fi
 }
 built() { [ -e "$1/.built" ]; }
-# The output of background build $1, once (with its name $2), and whether it built.
-shown=()
-show_build() {
-  if [[ " ${shown[*]} " != *" $1 "* ]]; then
-    shown+=("$1")
-    echo "== build ($2)"
-    cat "$1/build.log" 2>/dev/null || true
-    if ! built "$1"; then
-      echo "== build ($2) FAILED"
-      failed+=("$1 (build)")
-    fi
-  fi
-  built "$1"
-}
 
 # The background tracks (see above), run by the script itself in sessions of their own.
 track_a() {
@@ -141,7 +130,7 @@ track_b() {
   run_ctest build-asan untimed -LE serial -j2 || true
 }
 track_c() {
-  build_bg build-fuzz --target fuzzers
+  build_fuzz
   if built build-fuzz; then run_ctest build-fuzz fuzz -j1 || true; fi
 }
 if [ "${1:-}" = --track ]; then
@@ -162,11 +151,10 @@ for d in build build-asan build-tsan build-fuzz; do
 done
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Each track runs in a session of its own (setsid) whose autogroup has nice 15 (19 for the
-# fuzzing track): with Linux's
-# autogroup scheduling, the CPU is shared between sessions first, so a niced process in this
-# script's session would still compete as the session's share (a compile would starve the
-# browsers, which run in sessions of their own at the same nice). The script runs itself with
-# --track a, b or c; on exit it ends what is left of them.
+# fuzzing track): with Linux's autogroup scheduling, the CPU is shared between sessions first, so
+# a niced process in this script's session would still compete as the session's share (a compile
+# would starve the browsers, which run in sessions of their own at nice 15). The script runs
+# itself with --track a, b or c; on exit it ends what is left of them.
 tracks=()
 trap 'for t in "${tracks[@]}"; do kill -- "-$t" 2>/dev/null || true; done' EXIT
 echo "== build (normal)"
@@ -182,7 +170,6 @@ echo "== build (ThreadSanitizer)"
 cmake --build build-tsan -j"$jobs"
 echo "== build (ASan + UBSan)"
 cmake --build build-asan -j"$jobs"
-touch build-tsan/.built build-asan/.built
 say "the sanitized builds"
 setsid "$self" --track b &
 track_b=$!
@@ -202,13 +189,13 @@ wait $track_a $track_b $track_c || true
 report build untimed
 report build-tsan untimed
 report build-asan untimed
-if show_build build-fuzz "libFuzzer, clang"; then report build-fuzz fuzz; fi
+echo "== build (libFuzzer, clang)"
+cat build-fuzz/build.log 2>/dev/null || true
+if built build-fuzz; then report build-fuzz fuzz; else failed+=("build-fuzz (build)"); fi
 say "the untimed tests and the fuzzers"
 
 echo "== tests that measure the cores they get, with nothing beside them"
-for d in build build-asan build-tsan; do
-  if built "$d" || [ "$d" = build ]; then timed "$d" quiet; fi
-done
+for d in build build-asan build-tsan; do timed "$d" quiet; done
 say "the quiet tests"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
