@@ -7,9 +7,10 @@
 #
 # The normal, TSan and ASan builds come first; the fuzzing build later, in the background. Tests
 # marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
-# foreground, one at a time, never beside another timed test: the normal build's, then TSan's,
-# then ASan's. Everything else runs beside them at a low CPU priority, taking only the cores they
-# leave idle (most tests wait on sockets and sleeps), in three background tracks, each a session
+# foreground, one at a time, never beside another timed test: the normal build's, then ASan's,
+# then TSan's (by when TSan's untimed tests, which must come first, have had time to end).
+# Everything else runs beside them at a low CPU priority, taking only the cores they leave idle
+# (most tests wait on sockets and sleeps), in three background tracks, each a session
 # of its own:
 #   A. (nice 15) the normal build's untimed tests, from the end of the normal build;
 #   B. (nice 15) TSan's untimed tests (before TSan's timed ones start: they share the TSan report
@@ -178,12 +179,12 @@ tracks+=("$track_b")
 timed build timed
 say "the normal build's timed tests"
 
+timed build-asan timed
+say "ASan's timed tests"
+
 until [ -e build-tsan/.untimed-done ] || ! kill -0 $track_b 2>/dev/null; do sleep 0.5; done
 timed build-tsan timed
 say "TSan's timed tests"
-
-timed build-asan timed
-say "ASan's timed tests"
 
 wait $track_a $track_b $track_c || true
 report build untimed

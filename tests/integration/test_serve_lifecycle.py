@@ -269,7 +269,10 @@ class LifecycleTest(unittest.TestCase):
         s = self.serve("--threads", "8")  # 4 event streams at most: half the threads
         conns = []
         try:
-            run_id = s.post_run(s.spec(delay_ms=3000, requests=2, concurrency=1, modes=["sync"]))
+            # A run that outlasts the test (it is cancelled below): its streams must stay open
+            # while the fifth is asked for. With 2 requests (6 s) it once ended first under TSan
+            # on a loaded machine, and the fifth stream was answered with its end.
+            run_id = s.post_run(s.spec(delay_ms=3000, requests=20, concurrency=1, modes=["sync"]))
             for _ in range(4):
                 c = s.conn(10)
                 c.request("GET", f"/api/runs/{run_id}/events")
