@@ -5,16 +5,16 @@
 # the compose file and the container: normal build only); the threaded tests again under TSan;
 # each fuzzer for CONLAB_FUZZ_SECONDS (10 here) from its corpus.
 #
-# The normal, TSan and ASan builds come first; the fuzzing build later, in the background. Tests
-# marked `conlab-test: serial` assert times (a wall, a latency, a deadline): they run in the
-# foreground, one at a time, never beside another timed test: the normal build's, then ASan's,
-# then TSan's (by when TSan's untimed tests, which must come first, have had time to end).
-# Everything else runs beside them at a low CPU priority, taking only the cores they leave idle
-# (most tests wait on sockets and sleeps), in three background tracks, each a session
-# of its own:
-#   A. (nice 15) the normal build's untimed tests, from the end of the normal build;
+# The normal build comes first. Tests marked `conlab-test: serial` assert times (a wall, a
+# latency, a deadline): they run in the foreground, one at a time, never beside another timed
+# test: the normal build's, then ASan's, then TSan's (by when TSan's untimed tests, which must come
+# first, have had time to end). Everything else runs beside them at a lower CPU priority, taking
+# the cores they leave idle (most tests wait on sockets and sleeps), in four background tracks,
+# each a session of its own:
+#   S. (nice 10: the timed tests wait for them) the TSan and ASan builds;
+#   A. (nice 15) the normal build's untimed tests;
 #   B. (nice 15) TSan's untimed tests (before TSan's timed ones start: they share the TSan report
-#      folder), then ASan's;
+#      folder), then ASan's, each once its build is done;
 #   C. (nice 19: it only computes) the fuzzing build, then the fuzzers one at a time, on what
 #      CPU the others leave.
 # Last, with nothing beside them, the tests marked `conlab-test: quiet` (they measure the cores
@@ -110,37 +110,59 @@ configure_all() {
 }
 
 
-# The fuzzing build, in the background: its output to build-fuzz/build.log, then
-# build-fuzz/.built or build-fuzz/.build-failed; printed (and a failure noted) at the end.
-build_fuzz() {
-  if cmake --build build-fuzz -j"$jobs" --target fuzzers >build-fuzz/build.log 2>&1; then
-    touch build-fuzz/.built
+# A build in the background: its output to DIR/build.log, then DIR/.built or DIR/.build-failed.
+build_bg() { # dir [cmake --build arguments]
+  local dir=$1
+  shift
+  if cmake --build "$dir" -j"$jobs" "$@" >"$dir/build.log" 2>&1; then
+    touch "$dir/.built"
   else
-    touch build-fuzz/.build-failed
+    touch "$dir/.build-failed"
   fi
 }
 built() { [ -e "$1/.built" ]; }
+# Waits until background build $1 has ended (or job $2, which makes it, has).
+await_build() {
+  until [ -e "$1/.built" ] || [ -e "$1/.build-failed" ] || ! kill -0 "$2" 2>/dev/null; do
+    sleep 0.5
+  done
+}
+# Prints the output of background build $1 (named $2) and notes a failure; true if it built.
+show_build() {
+  echo "== build ($2)"
+  cat "$1/build.log" 2>/dev/null || true
+  built "$1" && return 0
+  echo "== build ($2) FAILED"
+  failed+=("$1 (build)")
+  return 1
+}
 
 # The background tracks (see above), run by the script itself in sessions of their own.
+track_s() {
+  build_bg build-tsan
+  build_bg build-asan
+}
 track_a() {
   run_ctest build untimed -LE serial -j2 || true
 }
-track_b() {
-  run_ctest build-tsan untimed -LE serial -j2 || true
+track_b() { # the pid of track S
+  await_build build-tsan "$1"
+  if built build-tsan; then run_ctest build-tsan untimed -LE serial -j2 || true; fi
   touch build-tsan/.untimed-done
-  run_ctest build-asan untimed -LE serial -j2 || true
+  await_build build-asan "$1"
+  if built build-asan; then run_ctest build-asan untimed -LE serial -j2 || true; fi
 }
 track_c() {
-  build_fuzz
+  build_bg build-fuzz --target fuzzers
   if built build-fuzz; then run_ctest build-fuzz fuzz -j1 || true; fi
 }
 if [ "${1:-}" = --track ]; then
-  # tests at 15; the fuzzing track, which only computes, at 19
-  nice=15
-  [ "$2" = c ] && nice=19
+  # the sanitized builds at 10 (the timed tests wait for them); tests at 15; the fuzzing track,
+  # which only computes, at 19
+  case $2 in s) nice=10 ;; c) nice=19 ;; *) nice=15 ;; esac
   echo $nice >/proc/self/autogroup 2>/dev/null || true
   renice -n $nice -p $$ >/dev/null
-  "track_${2,,}" "${@:3}"
+  "track_$2" "${@:3}"
   exit 0
 fi
 
@@ -151,52 +173,51 @@ for d in build build-asan build-tsan build-fuzz; do
   rm -f "$d"/test-times.txt "$d"/ctest-*.rc "$d"/ctest-*.log "$d"/build.log "$d"/.built "$d"/.build-failed "$d"/.untimed-done
 done
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# Each track runs in a session of its own (setsid) whose autogroup has nice 15 (19 for the
-# fuzzing track): with Linux's autogroup scheduling, the CPU is shared between sessions first, so
+# Each track runs in a session of its own (setsid) whose autogroup has its nice (10, 15 or 19):
+# with Linux's autogroup scheduling, the CPU is shared between sessions first, so
 # a niced process in this script's session would still compete as the session's share (a compile
 # would starve the browsers, which run in sessions of their own at nice 15). The script runs
-# itself with --track a, b or c; on exit it ends what is left of them.
+# itself with --track s, a, b or c; on exit it ends what is left of them.
 tracks=()
 trap 'for t in "${tracks[@]}"; do kill -- "-$t" 2>/dev/null || true; done' EXIT
 echo "== build (normal)"
 cmake --build build -j"$jobs"
-say "the normal build; its untimed tests and the fuzzing build start beside the other builds"
-setsid "$self" --track a &
+say "the normal build; the timed tests start, beside them the other builds and the untimed tests"
+start_track() { # name [args]
+  setsid "$self" --track "$@" &
+  tracks+=("$!")
+}
+start_track s
+track_s=$!
+start_track a
 track_a=$!
-tracks+=("$track_a")
-setsid "$self" --track c &
+start_track c
 track_c=$!
-tracks+=("$track_c")
-echo "== build (ThreadSanitizer)"
-cmake --build build-tsan -j"$jobs"
-echo "== build (ASan + UBSan)"
-cmake --build build-asan -j"$jobs"
-say "the sanitized builds"
-setsid "$self" --track b &
+start_track b "$track_s"
 track_b=$!
-tracks+=("$track_b")
 
 timed build timed
 say "the normal build's timed tests"
 
-timed build-asan timed
+await_build build-asan "$track_s"
+if show_build build-asan "ASan + UBSan"; then timed build-asan timed; fi
 say "ASan's timed tests"
 
-until [ -e build-tsan/.untimed-done ] || ! kill -0 $track_b 2>/dev/null; do sleep 0.5; done
-timed build-tsan timed
+until [ -e build-tsan/.untimed-done ] || ! kill -0 "$track_b" 2>/dev/null; do sleep 0.5; done
+if show_build build-tsan ThreadSanitizer; then timed build-tsan timed; fi
 say "TSan's timed tests"
 
-wait $track_a $track_b $track_c || true
+wait "$track_a" "$track_b" "$track_c" "$track_s" || true
 report build untimed
-report build-tsan untimed
-report build-asan untimed
-echo "== build (libFuzzer, clang)"
-cat build-fuzz/build.log 2>/dev/null || true
-if built build-fuzz; then report build-fuzz fuzz; else failed+=("build-fuzz (build)"); fi
+if built build-tsan; then report build-tsan untimed; fi
+if built build-asan; then report build-asan untimed; fi
+if show_build build-fuzz "libFuzzer, clang"; then report build-fuzz fuzz; fi
 say "the untimed tests and the fuzzers"
 
 echo "== tests that measure the cores they get, with nothing beside them"
-for d in build build-asan build-tsan; do timed "$d" quiet; done
+for d in build build-asan build-tsan; do
+  if [ "$d" = build ] || built "$d"; then timed "$d" quiet; fi
+done
 say "the quiet tests"
 
 for d in build build-asan build-tsan build-fuzz; do slowest "$d"; done
