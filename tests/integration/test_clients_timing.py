@@ -18,20 +18,22 @@ class Shipped(unittest.TestCase):
     at C=3 against 3 workers answering in D ms: about D for the concurrent ones, 3 D one after
     another."""
 
-    def scenario(self, delay_ms, names, also=("sync", "threads")):
-        target, url = start_target(workers=3, delay_ms=delay_ms)
-        tmp = tempfile.mkdtemp(prefix="conlab-clients-")
-        reqs = os.path.join(tmp, "requests.jsonl")
+    def run_rows(self, workers, delay_ms, *args):
+        """`conlab run ARGS --requests-out FILE` against a target of its own (W workers, delay
+        D): (the results by mode, the request rows)."""
+        target, url = start_target(workers=workers, delay_ms=delay_ms)
+        reqs = os.path.join(tempfile.mkdtemp(prefix="conlab-clients-"), "requests.jsonl")
         try:
-            code, doc, err = conlab_run("--url", url, "--requests", "3", "--concurrency", "3",
-                                        "--modes", ",".join([*also, *names]),
-                                        "--requests-out", reqs, *client_args(names))
+            code, doc, err = conlab_run("--url", url, *args, "--requests-out", reqs)
         finally:
             stop(target)
         self.assertEqual(code, 0, err)
         with open(reqs) as f:
-            rows = [json.loads(line) for line in f]
-        return by_mode(doc), rows
+            return by_mode(doc), [json.loads(line) for line in f]
+
+    def scenario(self, delay_ms, names, also=("sync", "threads")):
+        return self.run_rows(3, delay_ms, "--requests", "3", "--concurrency", "3",
+                             "--modes", ",".join([*also, *names]), *client_args(names))
 
     def check(self, res, rows, delay_ms, names):
         for name in names:
@@ -93,23 +95,14 @@ class Shipped(unittest.TestCase):
         one early (conlab's t0 is the hello's t_us, so the client's due times are conlab's): 6
         requests due every 25 ms from a 0 ms server take at least the 125 ms of the schedule."""
         names = ["py-threads", "py-asyncio", "py-processes", "go-goroutines", "node-fetch"]
-        target, url = start_target(workers=8, delay_ms=0)
-        reqs = os.path.join(tempfile.mkdtemp(prefix="conlab-clients-"), "requests.jsonl")
-        try:
-            code, doc, err = conlab_run("--url", url, "--requests", "6", "--concurrency", "3",
-                                        "--rate", "40", "--modes", ",".join(names),
-                                        "--requests-out", reqs, *client_args(names))
-        finally:
-            stop(target)
-        self.assertEqual(code, 0, err)
-        with open(reqs) as f:
-            rows = [json.loads(line) for line in f]
+        res, rows = self.run_rows(8, 0, "--requests", "6", "--concurrency", "3", "--rate", "40",
+                                  "--modes", ",".join(names), *client_args(names))
         for name in names:
             mine = [q for q in rows if q["mode"] == name]
             self.assertEqual(sorted(q["sched_us"] for q in mine), [k * 25000 for k in range(6)])
             for q in mine:
                 self.assertGreaterEqual(q["start_us"], q["sched_us"], (name, q))
-            self.assertGreaterEqual(by_mode(doc)[name]["wall_ms"], 125, name)
+            self.assertGreaterEqual(res[name]["wall_ms"], 125, name)
 
 
 class Gil(unittest.TestCase):
